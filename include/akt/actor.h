@@ -1,0 +1,158 @@
+/* akt — actors: definitions, spawning, the context of a turn, behaviours,
+ * timers.
+ *
+ * An actor is defined by an akt_actor_def (a kind name, the size of its
+ * state, and callbacks). akt allocates the state zeroed, calls pre_start,
+ * then receive for each message, one at a time — an actor never runs on two
+ * threads at once — and post_stop when it stops. Callbacks get an akt_ctx,
+ * valid only during the call, through which the actor reaches its state,
+ * itself, the sender of the current message, and the system.
+ */
+#ifndef AKT_ACTOR_H
+#define AKT_ACTOR_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "akt/pid.h"
+#include "akt/system.h"
+#include "akt/time.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct akt_ctx akt_ctx;
+
+/* Handles one message. `msg` is valid only during the call (copy what you
+ * keep). Returns 0 when handled, AKT_EUNHANDLED when the message is not for
+ * this actor (counted, logged, sent to dead letters), or another non-zero
+ * code to report a failure, which the actor's supervisor handles. */
+typedef int (*akt_receive_fn)(akt_ctx *ctx, const ProtobufCMessage *msg);
+
+/* What an actor is. Usually a static const; it must outlive every actor
+ * spawned from it. */
+typedef struct akt_actor_def {
+  const char *kind;        /* a name for traces and logs, e.g. "counter" */
+  size_t state_size;       /* bytes of state, allocated zeroed; 0 for none */
+  /* Runs in the actor before its first message. Non-zero is a failure. */
+  int (*pre_start)(akt_ctx *ctx);
+  /* The initial behaviour. Required. */
+  akt_receive_fn receive;
+  /* Runs once when the actor stops, after its children have stopped. */
+  void (*post_stop)(akt_ctx *ctx);
+} akt_actor_def;
+
+/* Options for spawning. A zeroed struct (or NULL) means defaults. */
+typedef struct akt_spawn_opts {
+  const void *arg; /* given to the actor as akt_ctx_arg(); borrowed */
+} akt_spawn_opts;
+
+/* Limits. */
+#define AKT_MAX_BEHAVIORS 16           /* depth of the become stack */
+#define AKT_MAX_PENDING_REQUESTS 4096  /* outstanding requests per actor */
+#define AKT_MAX_TIMERS 1024            /* active timers per actor */
+
+/* Spawns an actor under /user named `name` (1..AKT_NAME_MAX of
+ * [A-Za-z0-9_.-], not starting with '$'), or anonymous ("$<id>") when name
+ * is NULL. pre_start runs asynchronously in the actor. On success writes a
+ * new reference to *out unless out is NULL. Returns 0, AKT_EINVAL (no def or
+ * receive), AKT_ENAME, AKT_EEXIST (a live sibling has the name), AKT_ELIMIT
+ * (max_actors or AKT_PATH_MAX), AKT_ESTOPPED (the system is shutting down),
+ * or AKT_ENOMEM. */
+int akt_spawn(akt_system *sys, const char *name, const akt_actor_def *def,
+              const akt_spawn_opts *opts, akt_pid **out);
+
+/* Spawns a child of the current actor; otherwise as akt_spawn. Returns the
+ * same codes, AKT_ESTOPPED when the current actor is stopping. */
+int akt_spawn_child(akt_ctx *ctx, const char *name, const akt_actor_def *def,
+                    const akt_spawn_opts *opts, akt_pid **out);
+
+/* Asks the actor to stop gracefully: it finishes the message it is handling,
+ * stops its children, runs post_stop and terminates; messages still queued
+ * go to dead letters. Asynchronous; callable from anywhere, including the
+ * actor itself. Returns 0, AKT_EINVAL, AKT_ESTOPPED (already terminated), or
+ * AKT_ENOMEM. */
+int akt_stop(akt_pid *pid);
+
+/* The actor's state (state_size bytes, zeroed at start), or NULL if
+ * state_size is 0. */
+void *akt_ctx_state(akt_ctx *ctx);
+
+/* The actor's own PID (borrowed). */
+akt_pid *akt_ctx_self(akt_ctx *ctx);
+
+/* The sender of the message being handled (borrowed), or NULL when the
+ * message came from outside the system or from a timer. */
+akt_pid *akt_ctx_sender(akt_ctx *ctx);
+
+/* The parent's PID (borrowed); NULL only for the root guardian. */
+akt_pid *akt_ctx_parent(akt_ctx *ctx);
+
+/* The actor's system. */
+akt_system *akt_ctx_system(akt_ctx *ctx);
+
+/* The `arg` given in the spawn options (NULL if none). */
+const void *akt_ctx_arg(akt_ctx *ctx);
+
+/* The backend's monotonic time (virtual in the simulator), in ns. */
+uint64_t akt_ctx_now(akt_ctx *ctx);
+
+/* A random number from the backend (the node's seeded stream in the
+ * simulator). */
+uint64_t akt_ctx_random(akt_ctx *ctx);
+
+/* Replaces the current behaviour with `fn` (discard_old non-zero) or pushes
+ * `fn` on the behaviour stack (discard_old == 0). Takes effect from the next
+ * message. Returns 0, AKT_EINVAL, AKT_ELIMIT (AKT_MAX_BEHAVIORS), or
+ * AKT_ENOMEM. */
+int akt_become(akt_ctx *ctx, akt_receive_fn fn, int discard_old);
+
+/* Pops the behaviour stack, returning to the previous behaviour (the
+ * definition's receive at the bottom). Returns 0, or AKT_ESTATE when the
+ * stack holds only the initial behaviour. */
+int akt_unbecome(akt_ctx *ctx);
+
+/* Starts a timer owned by the actor that sends `msg` (copied) to the actor
+ * itself after `delay`, then every `interval` if interval is non-zero. A
+ * timer with the same key is replaced. Timers end with the actor; after
+ * akt_timer_cancel no message of that timer is received, even one already
+ * queued. Returns 0, AKT_EINVAL, AKT_ELIMIT (AKT_MAX_TIMERS), or AKT_ENOMEM. */
+int akt_timer_start(akt_ctx *ctx, uint64_t key, akt_duration delay, akt_duration interval,
+                    const ProtobufCMessage *msg);
+
+/* Cancels the actor's timer `key`. Returns 0 or AKT_ENOENT (no such timer,
+ * or a one-shot timer whose message was already received). */
+int akt_timer_cancel(akt_ctx *ctx, uint64_t key);
+
+/* 1 if the actor has an active timer `key`, else 0. */
+int akt_timer_active(akt_ctx *ctx, uint64_t key);
+
+/* Watches `target` from the current actor: when the target terminates, the
+ * actor receives one akt.Terminated message (proto/akt/actor.proto) whose
+ * sender is the target — at once if the target has already terminated.
+ * Watching the same target twice still gives one Terminated. Returns 0,
+ * AKT_EINVAL, AKT_ELIMIT (AKT_MAX_WATCHES), or AKT_ENOMEM. */
+#define AKT_MAX_WATCHES 65536
+int akt_watch(akt_ctx *ctx, akt_pid *target);
+
+/* Stops watching `target`: no Terminated from it is received afterwards,
+ * even one already queued. Returns 0, AKT_EINVAL, or AKT_ENOENT (not
+ * watched). */
+int akt_unwatch(akt_ctx *ctx, akt_pid *target);
+
+/* Watches `target` on behalf of `watcher` from outside an actor (probes and
+ * tests use it): `watcher` receives the Terminated message. No
+ * de-duplication happens on the watcher's side. Returns 0, AKT_EINVAL,
+ * AKT_ENOMEM. */
+int akt_watch_as(akt_pid *watcher, akt_pid *target);
+
+/* Undoes akt_watch_as. Returns 0, AKT_EINVAL, AKT_ENOMEM. */
+int akt_unwatch_as(akt_pid *watcher, akt_pid *target);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

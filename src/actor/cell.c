@@ -1,0 +1,171 @@
+/* akt — the actor cell: mailbox, scheduling and the turn.
+ *
+ * Scheduling protocol. A cell is IDLE or QUEUED. Whoever posts a message and
+ * wins the IDLE→QUEUED exchange hands the cell to the backend, together with
+ * one PID reference and one unit of system in-flight work. The turn runs
+ * system messages first, then up to `throughput` user messages; then it
+ * stores IDLE (seq_cst) and looks at the queues again (seq_cst): a poster
+ * that pushed before that look is seen; one that pushed after it finds IDLE
+ * and schedules the cell itself. Either way no message is stranded.
+ */
+#include "src/actor/cell.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "akt/error.h"
+#include "akt/message.h"
+#include "proto/akt/actor.pb-c.h"
+#include "src/actor/ext.h"
+#include "src/system/system.h"
+
+#define CELL_OF(r) ((akt__cell *)((char *)(r) - offsetof(akt__cell, runnable)))
+
+static void cell_run(akt_runnable *r);
+
+akt__cell *akt__cell_new(akt_system *sys, uint64_t id, const char *path, const akt_actor_def *def) {
+  size_t plen = strlen(path);
+  akt_pid *pid = calloc(1, sizeof(akt_pid) + sizeof(akt__cell) + plen + 1);
+  if (!pid) return NULL;
+  akt__cell *c = (akt__cell *)(pid + 1);
+  char *p = (char *)(c + 1);
+  memcpy(p, path, plen + 1);
+  atomic_init(&pid->refs, 1);
+  pid->id = id;
+  pid->sys = sys;
+  pid->cell = c;
+  pid->path = p;
+  const char *slash = strrchr(p, '/');
+  pid->name = slash ? slash + 1 : p;
+  c->runnable.run = cell_run;
+  atomic_init(&c->sched, AKT__SCHED_IDLE);
+  atomic_init(&c->life, AKT__LIFE_STARTING);
+  akt__mpsc_init(&c->sysq);
+  akt__mpsc_init(&c->userq);
+  c->self = pid;
+  c->sys = sys;
+  c->def = def;
+  return c;
+}
+
+/* Hands the cell to the backend if it is idle. */
+static void cell_schedule(akt__cell *c) {
+  uint32_t expected = AKT__SCHED_IDLE;
+  if (atomic_load_explicit(&c->sched, memory_order_relaxed) != AKT__SCHED_IDLE) return;
+  if (!atomic_compare_exchange_strong(&c->sched, &expected, AKT__SCHED_QUEUED)) return;
+  akt_pid_retain(c->self);
+  atomic_fetch_add_explicit(&c->sys->turns, 1, memory_order_relaxed);
+  akt__inflight_add(c->sys);
+  c->sys->backend->ops->schedule(c->sys->backend, &c->runnable);
+}
+
+void akt__cell_post(akt__cell *c, akt__env *env) {
+  if (c->sink) {
+    c->sink(c, env);
+    return;
+  }
+  akt__mpsc_push(&c->userq, &env->node);
+  cell_schedule(c);
+}
+
+void akt__cell_post_sys(akt__cell *c, akt__env *env) {
+  if (c->sink) {
+    akt__env_free(env); /* sink cells have no lifecycle to drive */
+    return;
+  }
+  akt__mpsc_push(&c->sysq, &env->node);
+  cell_schedule(c);
+}
+
+akt_receive_fn akt__cell_behavior(akt__cell *c) {
+  if (c->ext && c->ext->nbehaviors > 0) return c->ext->behaviors[c->ext->nbehaviors - 1];
+  return c->def->receive;
+}
+
+void akt__cell_drain(akt__cell *c) {
+  akt__mpsc_node *n;
+  while ((n = akt__mpsc_pop(&c->userq)) != NULL)
+    akt__dead_letter(c->sys, c->self, (akt__env *)n, "terminated");
+}
+
+/* Delivers one user envelope to the current behaviour. */
+static void handle_user(akt__cell *c, akt__env *env) {
+  akt_system *sys = c->sys;
+  if (env->flags & AKT__ENV_REPLY) {
+    akt__request_on_reply(c, env);
+    return;
+  }
+  if ((env->flags & AKT__ENV_TIMER) && !akt__timer_accept(c, env)) {
+    akt__env_free(env); /* canceled or replaced after it was queued */
+    return;
+  }
+  const ProtobufCMessage *msg = env->msg;
+  if (sys->tracing)
+    akt__trace(sys, AKT_EV_DELIVER, c->self->id, env->sender ? env->sender->id : 0,
+               msg->descriptor->name, env->hash, 0, NULL);
+  if (msg->descriptor == &akt__terminated__descriptor && !akt__watch_accept(c, env)) {
+    akt__env_free(env); /* unwatched, or already reported */
+    return;
+  }
+  if (msg->descriptor == &akt__poison_pill__descriptor) {
+    akt__env_free(env);
+    akt__cell_begin_stop(c);
+    return;
+  }
+  c->cur = env;
+  c->processed++;
+  atomic_fetch_add_explicit(&sys->processed, 1, memory_order_relaxed);
+  int rc = akt__cell_behavior(c)(c, msg);
+  c->cur = NULL;
+  if (rc == AKT_EUNHANDLED) {
+    atomic_fetch_add_explicit(&sys->unhandled, 1, memory_order_relaxed);
+    akt__dead_letter(sys, c->self, env, "unhandled");
+    return;
+  }
+  akt__env_free(env);
+  if (rc != 0) akt__cell_fail(c, rc, "receive");
+}
+
+/* Is there work a new turn should do? */
+static int cell_has_work(akt__cell *c) {
+  if (akt__mpsc_maybe_nonempty(&c->sysq)) return 1;
+  uint32_t life = atomic_load_explicit(&c->life, memory_order_acquire);
+  if (life == AKT__LIFE_RUNNING || life == AKT__LIFE_TERMINATED)
+    return akt__mpsc_maybe_nonempty(&c->userq);
+  return 0;
+}
+
+static void cell_run(akt_runnable *r) {
+  akt__cell *c = CELL_OF(r);
+  akt_system *sys = c->sys;
+  unsigned budget = sys->opts.throughput;
+  for (;;) {
+    akt__mpsc_node *n = akt__mpsc_pop(&c->sysq);
+    if (n) {
+      akt__cell_handle_sys(c, (akt__env *)n);
+      continue;
+    }
+    uint32_t life = atomic_load_explicit(&c->life, memory_order_acquire);
+    if (life == AKT__LIFE_TERMINATED) {
+      akt__cell_drain(c);
+      break;
+    }
+    if (life != AKT__LIFE_RUNNING || budget == 0) break;
+    n = akt__mpsc_pop(&c->userq);
+    if (!n) break;
+    budget--;
+    handle_user(c, (akt__env *)n);
+  }
+  atomic_store_explicit(&c->sched, AKT__SCHED_IDLE, memory_order_seq_cst);
+  if (cell_has_work(c)) {
+    uint32_t expected = AKT__SCHED_IDLE;
+    if (atomic_compare_exchange_strong(&c->sched, &expected, AKT__SCHED_QUEUED)) {
+      /* Keep this turn's PID reference and in-flight unit for the next. */
+      sys->backend->ops->schedule(sys->backend, &c->runnable);
+      return;
+    }
+  }
+  atomic_fetch_sub_explicit(&sys->turns, 1, memory_order_release);
+  akt_pid_release(c->self);
+  akt__inflight_done(sys);
+}

@@ -1,0 +1,57 @@
+/* akt — envelopes. */
+#include "src/actor/envelope.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "akt/error.h"
+#include "src/actor/msgcopy.h"
+#include "src/system/system.h"
+
+/* Messages up to this size are packed on the stack for hashing. */
+#define HASH_STACK_BYTES 2048
+
+uint64_t akt__msg_hash(const ProtobufCMessage *msg) {
+  size_t n = protobuf_c_message_get_packed_size(msg);
+  uint8_t stackbuf[HASH_STACK_BYTES];
+  uint8_t *buf = n <= sizeof stackbuf ? stackbuf : malloc(n);
+  if (!buf) return 0;
+  protobuf_c_message_pack(msg, buf);
+  uint64_t h = XXH3_64bits(buf, n);
+  if (buf != stackbuf) free(buf);
+  return h;
+}
+
+int akt__env_new_msg(akt_system *sys, const ProtobufCMessage *msg, akt__env **out) {
+  if (!msg || !out) return AKT_EINVAL;
+  size_t size;
+  int rc = akt__msg_copy_size(msg, &size);
+  if (rc) return rc;
+  akt__env *env = malloc(sizeof *env + size);
+  if (!env) return AKT_ENOMEM;
+  memset(env, 0, sizeof *env);
+  env->msg = akt__msg_copy_into(msg, env->payload);
+  if (sys && sys->tracing) env->hash = akt__msg_hash(msg);
+  *out = env;
+  return 0;
+}
+
+akt__env *akt__env_new_sys(akt__sys_kind kind, uint64_t arg) {
+  akt__env *env = calloc(1, sizeof *env);
+  if (!env) return NULL;
+  env->sys = (uint16_t)kind;
+  env->arg = arg;
+  return env;
+}
+
+void akt__env_free(akt__env *env) {
+  if (!env) return;
+  akt_pid_release(env->sender);
+  akt_pid_release(env->ref);
+  free(env);
+}
+
+akt__env *akt__env_of(const ProtobufCMessage *m) {
+  return (akt__env *)((char *)(uintptr_t)m - offsetof(akt__env, payload));
+}

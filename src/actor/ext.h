@@ -1,0 +1,85 @@
+/* akt — the rarely used parts of an actor cell (internal).
+ *
+ * Allocated on first use so an idle actor that never becomes, requests or
+ * starts a timer stays small. Owned by the cell's turn.
+ */
+#ifndef AKT_ACTOR_EXT_H
+#define AKT_ACTOR_EXT_H
+
+#include <stdint.h>
+
+#include "akt/message.h"
+#include "src/actor/cell.h"
+
+/* An outstanding request of this actor. */
+typedef struct akt__pending {
+  uint64_t corr;        /* correlation id */
+  akt_reply_fn fn;
+  void *arg;
+  uint64_t timer_id;    /* the backend timeout timer */
+  akt__env *timer_env;  /* the REQ_TIMEOUT message the timer posts (owned by the timer) */
+} akt__pending;
+
+/* An active actor timer. */
+typedef struct akt__atimer {
+  uint64_t key;         /* the user's key */
+  uint64_t gen;         /* generation: identifies this start of the timer */
+  akt_duration interval;/* 0 for one-shot */
+  akt__env *tmpl;       /* the message to deliver (template) */
+  uint64_t timer_id;    /* the backend timer, 0 when none is armed */
+  akt__env *fire_env;   /* the TIMER_FIRE message the armed timer posts */
+} akt__atimer;
+
+struct akt__cell_ext {
+  akt_receive_fn behaviors[AKT_MAX_BEHAVIORS];
+  uint32_t nbehaviors;
+  akt__pending *pending;
+  uint32_t npending, cap_pending;
+  uint64_t next_corr;
+  akt__atimer *timers;
+  uint32_t ntimers, cap_timers;
+  uint64_t next_gen;
+  akt_pid **watchers;   /* actors to notify with Terminated (one reference each) */
+  uint32_t nwatchers, cap_watchers;
+  akt_pid **watching;   /* actors this one watches (one reference each) */
+  uint32_t nwatching, cap_watching;
+};
+
+/* The cell's ext, allocated zeroed on first use; NULL when out of memory. */
+akt__cell_ext *akt__cell_ext_get(akt__cell *c);
+
+/* Cancels every pending request and timer of the cell (their callbacks never
+ * run). Called at termination and teardown. */
+void akt__requests_cancel_all(akt__cell *c);
+void akt__timers_cancel_all(akt__cell *c);
+
+/* Handles a REPLY envelope in the requester's turn (takes ownership). */
+void akt__request_on_reply(akt__cell *c, akt__env *env);
+
+/* Handles a REQ_TIMEOUT system message for `corr`. */
+void akt__request_on_timeout(akt__cell *c, uint64_t corr);
+
+/* Handles a TIMER_FIRE system message for generation `gen`. */
+void akt__timer_on_fire(akt__cell *c, uint64_t gen);
+
+/* Decides whether a timer message (AKT__ENV_TIMER, generation env->arg) is
+ * still wanted; returns 1 to deliver it. Updates one-shot bookkeeping. */
+int akt__timer_accept(akt__cell *c, akt__env *env);
+
+/* Handles WATCH / UNWATCH system messages in the watched actor's turn. */
+void akt__watch_on_watch(akt__cell *c, akt_pid *watcher);
+void akt__watch_on_unwatch(akt__cell *c, akt_pid *watcher);
+
+/* Sends Terminated to every watcher; at termination. */
+void akt__watch_notify_all(akt__cell *c);
+
+/* Decides whether an akt.Terminated arriving at a watching actor is still
+ * wanted (the watch is active); forgets the watch if so. Returns 1 to
+ * deliver. */
+int akt__watch_accept(akt__cell *c, akt__env *env);
+
+/* The backend timer callback posting a preallocated system envelope (`arg`,
+ * whose `ref` is the target PID) to its target. */
+void akt__timer_post_cb(void *arg, uint64_t cookie);
+
+#endif

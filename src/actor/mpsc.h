@@ -1,0 +1,77 @@
+/* akt — intrusive multi-producer single-consumer queue (internal).
+ *
+ * Dmitry Vyukov's non-blocking MPSC node-based queue: a push is one atomic
+ * exchange and one store, wait-free; a pop is done by the single consumer
+ * (the actor's current turn) without atomics read-modify-write. Nodes are
+ * embedded in the envelopes, so queueing never allocates.
+ *
+ * A push that is half done (head swapped, link not yet stored) makes pop
+ * return NULL although the queue is not empty; akt__mpsc_maybe_nonempty()
+ * reports such a queue as non-empty so the scheduler looks again.
+ */
+#ifndef AKT_ACTOR_MPSC_H
+#define AKT_ACTOR_MPSC_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+typedef struct akt__mpsc_node akt__mpsc_node;
+struct akt__mpsc_node {
+  _Atomic(akt__mpsc_node *) next;
+};
+
+typedef struct akt__mpsc {
+  _Atomic(akt__mpsc_node *) head; /* producers swap themselves in here */
+  akt__mpsc_node *tail;           /* the consumer pops from here */
+  akt__mpsc_node stub;
+} akt__mpsc;
+
+static inline void akt__mpsc_init(akt__mpsc *q) {
+  atomic_store_explicit(&q->stub.next, NULL, memory_order_relaxed);
+  atomic_store_explicit(&q->head, &q->stub, memory_order_relaxed);
+  q->tail = &q->stub;
+}
+
+/* Appends `n`; safe from any thread. */
+static inline void akt__mpsc_push(akt__mpsc *q, akt__mpsc_node *n) {
+  atomic_store_explicit(&n->next, NULL, memory_order_relaxed);
+  akt__mpsc_node *prev = atomic_exchange_explicit(&q->head, n, memory_order_acq_rel);
+  atomic_store_explicit(&prev->next, n, memory_order_release);
+}
+
+/* Removes and returns the oldest node, or NULL when empty or when the newest
+ * push is still in progress. Consumer only. */
+static inline akt__mpsc_node *akt__mpsc_pop(akt__mpsc *q) {
+  akt__mpsc_node *tail = q->tail;
+  akt__mpsc_node *next = atomic_load_explicit(&tail->next, memory_order_acquire);
+  if (tail == &q->stub) {
+    if (next == NULL) return NULL;
+    q->tail = next;
+    tail = next;
+    next = atomic_load_explicit(&next->next, memory_order_acquire);
+  }
+  if (next != NULL) {
+    q->tail = next;
+    return tail;
+  }
+  akt__mpsc_node *head = atomic_load_explicit(&q->head, memory_order_acquire);
+  if (tail != head) return NULL; /* a producer is between its two steps */
+  akt__mpsc_push(q, &q->stub);
+  next = atomic_load_explicit(&tail->next, memory_order_acquire);
+  if (next != NULL) {
+    q->tail = next;
+    return tail;
+  }
+  return NULL;
+}
+
+/* Non-zero when the queue holds a node or a push is in progress. Consumer
+ * only; the seq_cst load pairs with the scheduler's seq_cst store of its
+ * idle flag (see cell.c) so that a push is never missed. */
+static inline int akt__mpsc_maybe_nonempty(akt__mpsc *q) {
+  akt__mpsc_node *tail = q->tail;
+  if (atomic_load_explicit(&tail->next, memory_order_acquire) != NULL) return 1;
+  return atomic_load_explicit(&q->head, memory_order_seq_cst) != tail;
+}
+
+#endif

@@ -1,0 +1,30 @@
+/* akt — deep copies of protobuf-c messages (internal).
+ *
+ * A local tell copies the sender's message into the envelope so the sender
+ * may pass a message on its stack (value semantics, DESIGN §3) without the
+ * cost of packing and unpacking. The copy is one contiguous block: the size
+ * is measured first, then every string, byte array, repeated array and
+ * sub-message is laid out after the top-level struct.
+ */
+#ifndef AKT_ACTOR_MSGCOPY_H
+#define AKT_ACTOR_MSGCOPY_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+
+/* Nesting deeper than this is refused (it also stops a cyclic message). */
+#define AKT_MSG_MAX_DEPTH 64
+/* A local message copy larger than this is refused. */
+#define AKT_MSG_MAX_COPY (64u << 20)
+
+/* Measures the bytes a deep copy of `m` needs. Returns 0 and *size, or
+ * AKT_ELIMIT (too deep, too large) or AKT_EINVAL (a descriptor is not a
+ * message descriptor). */
+int akt__msg_copy_size(const ProtobufCMessage *m, size_t *size);
+
+/* Deep-copies `m` into `buf` (at least the size reported by
+ * akt__msg_copy_size, aligned to max_align_t) and returns the copy, which
+ * lives as long as `buf`. Unknown fields are not copied. */
+ProtobufCMessage *akt__msg_copy_into(const ProtobufCMessage *m, void *buf);
+
+#endif

@@ -1,0 +1,73 @@
+/* akt — PIDs: reference counting, names, addresses. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "akt/error.h"
+#include "src/actor/cell.h"
+#include "src/system/system.h"
+
+akt_pid *akt_pid_retain(akt_pid *pid) {
+  if (pid) atomic_fetch_add_explicit(&pid->refs, 1, memory_order_relaxed);
+  return pid;
+}
+
+/* Unlinks and frees a PID whose last reference is gone. */
+static void pid_destroy(akt_pid *pid) {
+  akt_system *sys = pid->sys;
+  akt__sys_lock(sys);
+  if (pid->all_prev)
+    pid->all_prev->all_next = pid->all_next;
+  else
+    sys->all_pids = pid->all_next;
+  if (pid->all_next) pid->all_next->all_prev = pid->all_prev;
+  akt__sys_unlock(sys);
+  if (pid->cell) {
+    /* A cell is freed only after it terminated, so its queues hold nothing
+     * but what a racing sender pushed after the final drain. */
+    akt__cell_free_parts(pid->cell);
+    akt__mpsc_node *n;
+    while ((n = akt__mpsc_pop(&pid->cell->userq)) != NULL) akt__env_free((akt__env *)n);
+    while ((n = akt__mpsc_pop(&pid->cell->sysq)) != NULL) akt__env_free((akt__env *)n);
+    akt_pid_release(pid->cell->parent);
+    if (pid->cell->sink_dtor) pid->cell->sink_dtor(pid->cell->sink_data);
+  }
+  free(pid);
+}
+
+void akt_pid_release(akt_pid *pid) {
+  if (!pid) return;
+  if (pid->sys->tearing_down) return; /* akt_system_free frees everything */
+  if (atomic_fetch_sub_explicit(&pid->refs, 1, memory_order_acq_rel) == 1) pid_destroy(pid);
+}
+
+uint64_t akt_pid_id(const akt_pid *pid) { return pid ? pid->id : 0; }
+
+const char *akt_pid_path(const akt_pid *pid) { return pid ? pid->path : ""; }
+
+const char *akt_pid_name(const akt_pid *pid) { return pid ? pid->name : ""; }
+
+akt_system *akt_pid_system(const akt_pid *pid) { return pid ? pid->sys : NULL; }
+
+int akt_pid_is_local(const akt_pid *pid) { return pid && pid->cell != NULL; }
+
+int akt_pid_is_running(const akt_pid *pid) {
+  if (!pid) return 0;
+  if (!pid->cell) return 1;
+  return atomic_load_explicit(&pid->cell->life, memory_order_acquire) < AKT__LIFE_STOPPING;
+}
+
+int akt_pid_equal(const akt_pid *a, const akt_pid *b) {
+  if (a == b) return 1;
+  if (!a || !b) return 0;
+  return a->id == b->id && strcmp(a->path, b->path) == 0 &&
+         strcmp(akt_system_address(a->sys), akt_system_address(b->sys)) == 0;
+}
+
+int akt_pid_format(const akt_pid *pid, char *buf, size_t size) {
+  if (!pid || !buf || size == 0) return AKT_EINVAL;
+  int n = snprintf(buf, size, "%s%s", akt_system_address(pid->sys), pid->path);
+  if (n < 0) return AKT_EINVAL;
+  if ((size_t)n >= size) return AKT_ELIMIT;
+  return n;
+}

@@ -1,0 +1,212 @@
+/* akt — requests from actors (continuations) and asks from outside.
+ *
+ * A request is a send flagged REQUEST with a per-actor correlation id, a
+ * pending entry in the requester, and a backend timer that posts
+ * REQ_TIMEOUT. Whichever of reply and timeout is handled first completes
+ * the entry; the other finds nothing and is dropped (a late reply goes to
+ * dead letters). An ask is the same from outside an actor: a temporary sink
+ * cell takes the first reply and the caller waits on the backend.
+ */
+#include <stdlib.h>
+
+#include "akt/error.h"
+#include "akt/message.h"
+#include "src/actor/cell.h"
+#include "src/actor/ext.h"
+#include "src/actor/send.h"
+#include "src/system/system.h"
+
+akt__cell_ext *akt__cell_ext_get(akt__cell *c) {
+  if (!c->ext) c->ext = calloc(1, sizeof *c->ext);
+  return c->ext;
+}
+
+void akt__timer_post_cb(void *arg, uint64_t cookie) {
+  (void)cookie;
+  akt__env *env = arg;
+  akt_pid *target = env->ref;
+  akt_system *sys = target->sys;
+  env->ref = NULL;
+  akt__cell_post_sys(target->cell, env);
+  akt_pid_release(target);
+  akt__inflight_done(sys);
+}
+
+/* Cancels the timer behind a pending entry; frees its message if the timer
+ * will not fire. */
+static void disarm(akt__cell *c, akt__pending *p) {
+  if (!p->timer_env) return;
+  akt_backend *b = c->sys->backend;
+  if (b->ops->timer_cancel(b, p->timer_id) == 0) {
+    akt__env_free(p->timer_env);
+    akt__inflight_done(c->sys);
+  }
+  p->timer_env = NULL;
+}
+
+int akt_request(akt_ctx *ctx, akt_pid *to, const ProtobufCMessage *msg, akt_duration timeout,
+                akt_reply_fn fn, void *arg) {
+  if (!ctx || !to || !msg || !fn) return AKT_EINVAL;
+  akt__cell *c = ctx;
+  akt__cell_ext *x = akt__cell_ext_get(c);
+  if (!x) return AKT_ENOMEM;
+  if (x->npending >= AKT_MAX_PENDING_REQUESTS) return AKT_ELIMIT;
+  if (x->npending == x->cap_pending) {
+    uint32_t cap = x->cap_pending ? x->cap_pending * 2 : 4;
+    akt__pending *np = realloc(x->pending, cap * sizeof *np);
+    if (!np) return AKT_ENOMEM;
+    x->pending = np;
+    x->cap_pending = cap;
+  }
+  uint64_t corr = ++x->next_corr;
+  akt__env *tenv = akt__env_new_sys(AKT__SYS_REQ_TIMEOUT, corr);
+  if (!tenv) return AKT_ENOMEM;
+  tenv->ref = akt_pid_retain(c->self);
+  akt_system *sys = c->sys;
+  akt_backend *b = sys->backend;
+  akt__inflight_add(sys);
+  uint64_t tid = 0;
+  int rc = b->ops->timer_start(b, timeout, akt__timer_post_cb, tenv, 0, &tid);
+  if (rc) {
+    akt__env_free(tenv);
+    akt__inflight_done(sys);
+    return rc;
+  }
+  akt__pending *p = &x->pending[x->npending];
+  *p = (akt__pending){.corr = corr, .fn = fn, .arg = arg, .timer_id = tid, .timer_env = tenv};
+  rc = akt__send(to, msg, c->self, corr, AKT__ENV_REQUEST);
+  if (rc) {
+    disarm(c, p);
+    return rc;
+  }
+  x->npending++;
+  return 0;
+}
+
+/* Finds and removes the pending entry for `corr`; returns 0 if absent. */
+static int take_pending(akt__cell *c, uint64_t corr, akt__pending *out) {
+  akt__cell_ext *x = c->ext;
+  if (!x) return 0;
+  for (uint32_t i = 0; i < x->npending; i++) {
+    if (x->pending[i].corr != corr) continue;
+    *out = x->pending[i];
+    /* Keep the order of the rest: cancel_all walks it, and traces must not
+     * depend on which request finished first. */
+    for (uint32_t k = i + 1; k < x->npending; k++) x->pending[k - 1] = x->pending[k];
+    x->npending--;
+    return 1;
+  }
+  return 0;
+}
+
+void akt__request_on_reply(akt__cell *c, akt__env *env) {
+  akt__pending p;
+  if (atomic_load_explicit(&c->life, memory_order_acquire) != AKT__LIFE_RUNNING ||
+      !take_pending(c, env->corr, &p)) {
+    akt__dead_letter(c->sys, c->self, env, "late reply");
+    return;
+  }
+  disarm(c, &p);
+  akt_system *sys = c->sys;
+  if (sys->tracing)
+    akt__trace(sys, AKT_EV_DELIVER, c->self->id, env->sender ? env->sender->id : 0,
+               env->msg->descriptor->name, env->hash, 0, "reply");
+  c->cur = env;
+  c->processed++;
+  atomic_fetch_add_explicit(&sys->processed, 1, memory_order_relaxed);
+  int rc = p.fn(c, env->msg, 0, p.arg);
+  c->cur = NULL;
+  akt__env_free(env);
+  if (rc) akt__cell_fail(c, rc, "reply continuation");
+}
+
+void akt__request_on_timeout(akt__cell *c, uint64_t corr) {
+  akt__pending p;
+  if (!take_pending(c, corr, &p)) return; /* the reply won */
+  /* The timer fired: its message is the one being handled now. */
+  p.timer_env = NULL;
+  if (atomic_load_explicit(&c->life, memory_order_acquire) != AKT__LIFE_RUNNING) return;
+  c->cur = NULL;
+  int rc = p.fn(c, NULL, AKT_ETIMEDOUT, p.arg);
+  if (rc) akt__cell_fail(c, rc, "timeout continuation");
+}
+
+void akt__requests_cancel_all(akt__cell *c) {
+  akt__cell_ext *x = c->ext;
+  if (!x) return;
+  for (uint32_t i = 0; i < x->npending; i++) disarm(c, &x->pending[i]);
+  x->npending = 0;
+}
+
+/* ---- ask ---------------------------------------------------------------- */
+
+/* Marks a slot whose asker has stopped waiting. */
+#define ASK_CLOSED ((akt__env *)(uintptr_t)1)
+
+typedef struct ask_slot {
+  _Atomic(akt__env *) reply;
+} ask_slot;
+
+static void ask_sink(akt__cell *c, akt__env *env) {
+  ask_slot *slot = c->sink_data;
+  akt_system *sys = c->sys;
+  akt__env *expected = NULL;
+  if (atomic_load_explicit(&c->life, memory_order_acquire) == AKT__LIFE_TERMINATED ||
+      !atomic_compare_exchange_strong(&slot->reply, &expected, env)) {
+    akt__dead_letter(sys, c->self, env, "ask already completed");
+    return;
+  }
+  if (sys->tracing)
+    akt__trace(sys, AKT_EV_DELIVER, c->self->id, env->sender ? env->sender->id : 0,
+               env->msg->descriptor->name, env->hash, 0, "ask reply");
+  sys->backend->ops->wake(sys->backend);
+}
+
+static void ask_slot_free(void *data) {
+  ask_slot *slot = data;
+  akt__env *env = atomic_load(&slot->reply);
+  if (env && env != ASK_CLOSED) akt__env_free(env);
+  free(slot);
+}
+
+static int ask_ready(void *arg) {
+  ask_slot *slot = arg;
+  return atomic_load_explicit(&slot->reply, memory_order_acquire) != NULL;
+}
+
+int akt_ask(akt_pid *to, const ProtobufCMessage *msg, akt_duration timeout,
+            ProtobufCMessage **reply) {
+  if (!to || !msg || !reply) return AKT_EINVAL;
+  akt_system *sys = to->sys;
+  akt_backend *b = sys->backend;
+  ask_slot *slot = calloc(1, sizeof *slot);
+  if (!slot) return AKT_ENOMEM;
+  akt_pid *tmp = akt__spawn_sink(sys, "ask", ask_sink, slot, ask_slot_free);
+  if (!tmp) {
+    free(slot);
+    return AKT_ENOMEM;
+  }
+  int rc = akt__send(to, msg, tmp, 1, AKT__ENV_REQUEST);
+  if (rc == 0) {
+    uint64_t now = b->ops->now(b);
+    uint64_t deadline = timeout >= AKT_FOREVER - now ? AKT_FOREVER : now + timeout;
+    rc = b->ops->wait(b, ask_ready, slot, deadline);
+  }
+  akt__sink_close(tmp);
+  akt__env *env = atomic_exchange(&slot->reply, ASK_CLOSED);
+  if (env && env != ASK_CLOSED) {
+    /* The reply outlives the system's PIDs: drop its sender now. */
+    akt_pid_release(env->sender);
+    env->sender = NULL;
+    *reply = (ProtobufCMessage *)(uintptr_t)env->msg;
+    rc = 0;
+  } else if (rc == 0) {
+    rc = AKT_ETIMEDOUT;
+  }
+  akt_pid_release(tmp);
+  return rc;
+}
+
+void akt_msg_free(ProtobufCMessage *msg) {
+  if (msg) akt__env_free(akt__env_of(msg));
+}

@@ -1,0 +1,63 @@
+/* akt — sending: tell, reply, forward. */
+#include "akt/error.h"
+#include "akt/message.h"
+#include "src/actor/cell.h"
+#include "src/actor/send.h"
+#include "src/system/system.h"
+
+int akt__route(akt_pid *to, akt__env *env) {
+  akt_system *sys = to->sys;
+  akt__cell *c = to->cell;
+  if (!c) {
+    akt__dead_letter(sys, to, env, "remoting not available");
+    return AKT_ENOTSUP;
+  }
+  if (atomic_load_explicit(&c->life, memory_order_acquire) == AKT__LIFE_TERMINATED) {
+    akt__dead_letter(sys, to, env, "terminated");
+    return AKT_ESTOPPED;
+  }
+  if (sys->tracing)
+    akt__trace(sys, AKT_EV_SEND, to->id, env->sender ? env->sender->id : 0,
+               env->msg->descriptor->name, env->hash, 0, NULL);
+  akt__cell_post(c, env);
+  return 0;
+}
+
+int akt__send(akt_pid *to, const ProtobufCMessage *msg, akt_pid *sender, uint64_t corr,
+                    uint32_t flags) {
+  if (!to || !msg) return AKT_EINVAL;
+  akt__env *env;
+  int rc = akt__env_new_msg(to->sys, msg, &env);
+  if (rc) return rc;
+  env->sender = akt_pid_retain(sender);
+  env->corr = corr;
+  env->flags = flags;
+  return akt__route(to, env);
+}
+
+int akt_tell(akt_pid *to, const ProtobufCMessage *msg) { return akt__send(to, msg, NULL, 0, 0); }
+
+int akt_tell_as(akt_pid *to, const ProtobufCMessage *msg, akt_pid *sender) {
+  return akt__send(to, msg, sender, 0, 0);
+}
+
+int akt_send(akt_ctx *ctx, akt_pid *to, const ProtobufCMessage *msg) {
+  if (!ctx) return AKT_EINVAL;
+  return akt__send(to, msg, ctx->self, 0, 0);
+}
+
+int akt_reply(akt_ctx *ctx, const ProtobufCMessage *msg) {
+  if (!ctx || !msg) return AKT_EINVAL;
+  akt__env *cur = ctx->cur;
+  if (!cur || !cur->sender) return AKT_ENOSENDER;
+  if (cur->flags & AKT__ENV_REQUEST)
+    return akt__send(cur->sender, msg, ctx->self, cur->corr, AKT__ENV_REPLY);
+  return akt__send(cur->sender, msg, ctx->self, 0, 0);
+}
+
+int akt_forward(akt_ctx *ctx, akt_pid *to) {
+  if (!ctx || !to) return AKT_EINVAL;
+  akt__env *cur = ctx->cur;
+  if (!cur || !cur->msg) return AKT_ENOSENDER;
+  return akt__send(to, cur->msg, cur->sender, cur->corr, cur->flags & AKT__ENV_REQUEST);
+}

@@ -1,0 +1,195 @@
+/* akt — actor systems: create, shut down, free. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "akt/error.h"
+#include "akt/message.h"
+#include "proto/akt/actor.pb-c.h"
+#include "src/actor/cell.h"
+#include "src/actor/ext.h"
+#include "src/system/system.h"
+
+void akt__sys_lock(akt_system *sys) { pthread_mutex_lock(&sys->lock); }
+void akt__sys_unlock(akt_system *sys) { pthread_mutex_unlock(&sys->lock); }
+
+/* Guardians handle no user messages: everything sent to them is a dead
+ * letter, counted like any other. */
+static int guardian_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
+  (void)ctx;
+  (void)msg;
+  return AKT_EUNHANDLED;
+}
+static const akt_actor_def root_def = {.kind = "root-guardian", .receive = guardian_receive};
+static const akt_actor_def user_def = {.kind = "user-guardian", .receive = guardian_receive};
+static const akt_actor_def system_def = {.kind = "system-guardian", .receive = guardian_receive};
+
+static int name_valid(const char *name) {
+  size_t n = strlen(name);
+  if (n == 0 || n > AKT_SYSTEM_NAME_MAX) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char ch = name[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+          ch == '_' || ch == '-'))
+      return 0;
+  }
+  return 1;
+}
+
+static void system_destroy(akt_system *sys);
+
+int akt_system_new(const char *name, akt_backend *backend, const akt_system_options *opts,
+                   akt_system **out) {
+  if (!name || !backend || !backend->ops || !out) return AKT_EINVAL;
+  if (!name_valid(name)) return AKT_ENAME;
+  akt_system *sys = calloc(1, sizeof *sys);
+  if (!sys) return AKT_ENOMEM;
+  snprintf(sys->name, sizeof sys->name, "%s", name);
+  if (opts) sys->opts = *opts;
+  if (!sys->opts.throughput) sys->opts.throughput = AKT_DEFAULT_THROUGHPUT;
+  if (!sys->opts.max_actors) sys->opts.max_actors = AKT_DEFAULT_MAX_ACTORS;
+  if (sys->opts.log_level == AKT_LOG_DEFAULT) sys->opts.log_level = AKT_LOG_WARN;
+  const char *host = sys->opts.host ? sys->opts.host : "localhost";
+  sys->port = sys->opts.port;
+  sys->host = strdup(host);
+  size_t alen = strlen(name) + strlen(host) + 32;
+  sys->address = malloc(alen);
+  sys->opts.host = sys->host;
+  sys->backend = backend;
+  sys->tracing = backend->ops->trace != NULL && (backend->flags & AKT_BACKEND_TRACE);
+  pthread_mutex_init(&sys->lock, NULL);
+  if (!sys->host || !sys->address) {
+    system_destroy(sys);
+    return AKT_ENOMEM;
+  }
+  snprintf(sys->address, alen, "akt://%s@%s:%u", name, host, (unsigned)sys->port);
+
+  int rc = akt_system_register_type(sys, &akt__terminated__descriptor);
+  if (!rc) rc = akt_system_register_type(sys, &akt__poison_pill__descriptor);
+  if (!rc) rc = akt__spawn(sys, NULL, NULL, &root_def, NULL, &sys->root);
+  if (!rc) rc = akt__spawn(sys, sys->root->cell, "user", &user_def, NULL, &sys->user);
+  if (!rc) rc = akt__spawn(sys, sys->root->cell, "system", &system_def, NULL, &sys->system_guardian);
+  if (rc) {
+    system_destroy(sys);
+    return rc;
+  }
+  *out = sys;
+  return 0;
+}
+
+const char *akt_system_name(const akt_system *sys) { return sys ? sys->name : ""; }
+const char *akt_system_address(const akt_system *sys) { return sys ? sys->address : ""; }
+akt_backend *akt_system_backend(const akt_system *sys) { return sys ? sys->backend : NULL; }
+
+uint64_t akt_system_now(const akt_system *sys) {
+  return sys->backend->ops->now(sys->backend);
+}
+
+void akt_system_get_stats(akt_system *sys, akt_system_stats *out) {
+  if (!sys || !out) return;
+  out->live_actors = atomic_load(&sys->live_actors);
+  out->spawned = atomic_load(&sys->spawned);
+  out->processed = atomic_load(&sys->processed);
+  out->dead_letters = atomic_load(&sys->dead_letters);
+  out->unhandled = atomic_load(&sys->unhandled);
+  out->failures = atomic_load(&sys->failures);
+}
+
+int akt_lookup(akt_system *sys, const char *path, akt_pid **out) {
+  if (!sys || !path || !out) return AKT_EINVAL;
+  if (strncmp(path, "akt://", 6) == 0) {
+    size_t alen = strlen(sys->address);
+    if (strncmp(path, sys->address, alen) != 0 || path[alen] != '/') return AKT_ENOENT;
+    path += alen;
+  }
+  if (path[0] != '/' || strlen(path) > AKT_PATH_MAX) return AKT_ENAME;
+  akt__sys_lock(sys);
+  akt__cell *c = akt__registry_find(sys, path);
+  akt_pid *pid = NULL;
+  if (c && atomic_load_explicit(&c->life, memory_order_acquire) < AKT__LIFE_TERMINATED)
+    pid = akt_pid_retain(c->self);
+  akt__sys_unlock(sys);
+  if (!pid) return AKT_ENOENT;
+  *out = pid;
+  return 0;
+}
+
+/* ---- shutdown ------------------------------------------------------------ */
+
+static int terminated(void *arg) {
+  akt_pid *pid = arg;
+  return atomic_load_explicit(&pid->cell->life, memory_order_acquire) == AKT__LIFE_TERMINATED;
+}
+
+static int quiescent(void *arg) {
+  akt_system *sys = arg;
+  return atomic_load_explicit(&sys->root_done, memory_order_acquire) &&
+         atomic_load_explicit(&sys->inflight, memory_order_acquire) == 0;
+}
+
+static int stop_and_wait(akt_system *sys, akt_pid *pid, uint64_t deadline) {
+  akt_backend *b = sys->backend;
+  int rc = akt_stop(pid);
+  if (rc && rc != AKT_ESTOPPED) return rc;
+  if (pid == sys->root) return b->ops->wait(b, quiescent, sys, deadline);
+  return b->ops->wait(b, terminated, pid, deadline);
+}
+
+int akt_system_shutdown(akt_system *sys, akt_duration timeout) {
+  if (!sys) return AKT_EINVAL;
+  if (atomic_load(&sys->state) == AKT__SYS_DOWN) return 0;
+  atomic_store(&sys->state, AKT__SYS_SHUTTING_DOWN);
+  akt_backend *b = sys->backend;
+  uint64_t now = b->ops->now(b);
+  uint64_t deadline = timeout >= AKT_FOREVER - now ? AKT_FOREVER : now + timeout;
+  int rc = stop_and_wait(sys, sys->user, deadline);
+  if (!rc) rc = stop_and_wait(sys, sys->system_guardian, deadline);
+  if (!rc) rc = stop_and_wait(sys, sys->root, deadline);
+  if (rc) {
+    akt__log(sys, AKT_LOG_ERROR, "shutdown of %s did not finish: %s", sys->name,
+             akt_strerror(rc));
+    return rc;
+  }
+  atomic_store(&sys->state, AKT__SYS_DOWN);
+  return 0;
+}
+
+/* ---- free ---------------------------------------------------------------- */
+
+/* Frees everything the system owns, whatever state its actors are in. Only
+ * safe when no other thread touches the system: after a shutdown, or for a
+ * crashed simulated node whose events the world has dropped. */
+static void system_destroy(akt_system *sys) {
+  sys->tearing_down = 1; /* PID releases are now no-ops; we free them all */
+  for (akt_pid *p = sys->all_pids; p; p = p->all_next) {
+    akt__cell *c = p->cell;
+    if (!c) continue;
+    akt__requests_cancel_all(c);
+    akt__timers_cancel_all(c);
+    akt__mpsc_node *n;
+    while ((n = akt__mpsc_pop(&c->userq)) != NULL) akt__env_free((akt__env *)n);
+    while ((n = akt__mpsc_pop(&c->sysq)) != NULL) akt__env_free((akt__env *)n);
+    akt__cell_free_parts(c);
+    if (c->sink_dtor) c->sink_dtor(c->sink_data);
+  }
+  for (akt_pid *p = sys->all_pids, *next; p; p = next) {
+    next = p->all_next;
+    free(p);
+  }
+  akt__registry_free(sys);
+  akt__types_free(sys);
+  pthread_mutex_destroy(&sys->lock);
+  free(sys->host);
+  free(sys->address);
+  free(sys);
+}
+
+void akt__system_drop(akt_system *sys) {
+  if (sys) system_destroy(sys);
+}
+
+void akt_system_free(akt_system *sys) {
+  if (!sys) return;
+  if (atomic_load(&sys->state) != AKT__SYS_DOWN) akt_system_shutdown(sys, AKT_FOREVER);
+  system_destroy(sys);
+}

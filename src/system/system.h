@@ -1,0 +1,95 @@
+/* akt — the system object (internal). */
+#ifndef AKT_SYSTEM_SYSTEM_H
+#define AKT_SYSTEM_SYSTEM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "akt/system.h"
+#include "src/actor/cell.h"
+
+/* System run states. */
+enum { AKT__SYS_RUNNING = 0, AKT__SYS_SHUTTING_DOWN = 1, AKT__SYS_DOWN = 2 };
+
+typedef struct akt__type_entry akt__type_entry;
+
+struct akt_system {
+  char name[AKT_SYSTEM_NAME_MAX + 1];
+  char *host;
+  uint16_t port;
+  char *address;               /* akt://name@host:port */
+  akt_backend *backend;
+  akt_system_options opts;     /* with defaults filled in */
+  int tracing;                 /* backend wants trace events */
+
+  pthread_mutex_t lock;        /* tree, registry, PID list, type registry, ids */
+  uint64_t next_id;
+  akt_pid *root, *user, *system_guardian; /* one reference each */
+  akt__cell **reg;             /* path registry: chained hash table */
+  size_t reg_cap, reg_count;
+  akt_pid *all_pids;           /* every live PID struct */
+  akt__type_entry **types;     /* type registry: chained hash table */
+  size_t types_cap, types_count;
+
+  _Atomic int state;           /* AKT__SYS_* */
+  _Atomic int root_done;       /* the root guardian terminated */
+  _Atomic int64_t inflight;    /* scheduled turns + armed core timers */
+  _Atomic int64_t turns;       /* scheduled (queued or running) turns */
+  int tearing_down;            /* akt_system_free in progress: releases do nothing */
+
+  _Atomic uint64_t live_actors, spawned, processed, dead_letters, unhandled, failures;
+};
+
+/* Locks and unlocks the system lock. */
+void akt__sys_lock(akt_system *sys);
+void akt__sys_unlock(akt_system *sys);
+
+/* Registry (registry.c), under the system lock. */
+akt__cell *akt__registry_find(akt_system *sys, const char *path);
+int akt__registry_add(akt_system *sys, akt__cell *c);
+void akt__registry_remove(akt_system *sys, akt__cell *c);
+void akt__registry_free(akt_system *sys);
+
+/* Type registry (types.c). */
+void akt__types_free(akt_system *sys);
+
+/* Emits a trace event when the backend traces. */
+void akt__trace(akt_system *sys, akt_event_kind kind, uint64_t actor, uint64_t peer,
+                const char *type, uint64_t hash, int64_t code, const char *text);
+
+/* Logs when `level` passes the system's threshold. */
+void akt__log(akt_system *sys, akt_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Counts, traces, logs and frees an undeliverable envelope addressed to
+ * `target` (may be NULL). */
+void akt__dead_letter(akt_system *sys, akt_pid *target, akt__env *env, const char *reason);
+
+/* Marks work in flight (a queued turn or an armed core timer) so shutdown
+ * waits for it; akt__inflight_done may free nothing after it returns. */
+void akt__inflight_add(akt_system *sys);
+void akt__inflight_done(akt_system *sys);
+
+/* Creates a cell under `parent` (NULL only for the root) named `name`
+ * (NULL: anonymous), registers it, links it into the tree and posts
+ * CREATE. Writes the new cell's PID (a new reference) to *out if out is not
+ * NULL. Codes as akt_spawn. (spawn.c) */
+int akt__spawn(akt_system *sys, akt__cell *parent, const char *name, const akt_actor_def *def,
+               const akt_spawn_opts *opts, akt_pid **out);
+
+/* Creates a temporary sink cell (ask futures, probes) outside the tree,
+ * named /temp/<prefix>$<id>. `dtor(data)` runs when the PID is freed (no
+ * sink call can be in progress then: senders hold a reference). Returns its
+ * PID (a new reference) or NULL. */
+akt_pid *akt__spawn_sink(akt_system *sys, const char *prefix, akt__sink_fn sink, void *data,
+                         void (*dtor)(void *data));
+
+/* Frees the system without stopping its actors (no post_stop runs): a
+ * crashed node in the simulator, whose events the world has dropped. */
+void akt__system_drop(akt_system *sys);
+
+/* Terminates a sink cell: later messages go to dead letters. */
+void akt__sink_close(akt_pid *pid);
+
+#endif
