@@ -1,0 +1,194 @@
+/* akt — the simulated node: the backend operations of one node.
+ *
+ * Everything is virtual: time is the world clock, randomness the node's
+ * stream, timers are world events, waiting runs the world. Networking comes
+ * with simulated links (remoting); until then the network operations answer
+ * AKT_ENOTSUP.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "akt/error.h"
+#include "sim/world.h"
+
+#define NODE(b) ((akt__sim_node *)(b)->impl)
+
+static uint64_t sim_now(akt_backend *b) { return NODE(b)->world->now; }
+
+static int64_t sim_wall(akt_backend *b) {
+  return AKT_SIM_EPOCH_NS + (int64_t)NODE(b)->world->now;
+}
+
+static uint64_t sim_random(akt_backend *b) { return akt__rng_next(&NODE(b)->rng); }
+
+static void sim_schedule(akt_backend *b, akt_runnable *r) {
+  akt__sim_node *n = NODE(b);
+  akt__sim_add_turn(n->world, n, r);
+}
+
+static int sim_timer_start(akt_backend *b, akt_duration delay, akt_timer_fn fn, void *arg,
+                           uint64_t cookie, uint64_t *id) {
+  akt__sim_node *n = NODE(b);
+  akt_sim_world *w = n->world;
+  if (!fn || !id) return AKT_EINVAL;
+  uint64_t tid = ++w->next_timer_id;
+  uint64_t at = delay >= UINT64_MAX - w->now ? UINT64_MAX : w->now + delay;
+  akt__sim_event ev = {.time = at, .id = tid, .node = n, .fn = fn, .arg = arg, .cookie = cookie};
+  if (akt__u64set_add(&w->live, tid)) return AKT_ENOMEM;
+  if (akt__sim_push_event(w, &ev)) {
+    akt__u64set_remove(&w->live, tid);
+    return AKT_ENOMEM;
+  }
+  *id = tid;
+  return 0;
+}
+
+static int sim_timer_cancel(akt_backend *b, uint64_t id) {
+  /* The heap entry stays; fire_due discards it because its id is gone. */
+  return akt__u64set_remove(&NODE(b)->world->live, id) ? 0 : AKT_ENOENT;
+}
+
+static int sim_wait(akt_backend *b, int (*ready)(void *arg), void *arg, uint64_t deadline) {
+  return akt_sim_run_until(NODE(b)->world, ready, arg, deadline);
+}
+
+static void sim_wake(akt_backend *b) { (void)b; }
+
+static const char *const level_names[] = {"default", "trace", "debug", "info",
+                                          "warn",    "error", "off"};
+
+static void sim_log(akt_backend *b, akt_log_level level, const char *line) {
+  akt__sim_node *n = NODE(b);
+  akt_event ev = {.kind = AKT_EV_LOG, .code = level, .text = line};
+  akt__sim_record(n->world, n, &ev);
+  if (n->world->opts.log_stderr) {
+    uint64_t t = n->world->now;
+    fprintf(stderr, "[%llu.%09llu %s] %s %s\n", (unsigned long long)(t / 1000000000u),
+            (unsigned long long)(t % 1000000000u), n->name,
+            level <= AKT_LOG_OFF ? level_names[level] : "?", line);
+  }
+}
+
+static void sim_trace(akt_backend *b, const akt_event *ev) {
+  akt__sim_node *n = NODE(b);
+  akt__sim_record(n->world, n, ev);
+}
+
+/* ---- name resolution: node names resolve to themselves ------------------ */
+
+typedef struct resolve_req {
+  akt_resolve_fn cb;
+  void *data;
+  int status;
+  akt_addr addr;
+} resolve_req;
+
+static void resolve_fire(void *arg, uint64_t cookie) {
+  (void)cookie;
+  resolve_req *req = arg;
+  req->cb(req->status, req->status ? NULL : &req->addr, req->status ? 0 : 1, req->data);
+  free(req);
+}
+
+static int sim_resolve(akt_backend *b, const char *name, akt_resolve_fn cb, void *data) {
+  akt__sim_node *n = NODE(b);
+  akt_sim_world *w = n->world;
+  if (!name || !cb || strlen(name) >= AKT_HOST_MAX) return AKT_EINVAL;
+  resolve_req *req = calloc(1, sizeof *req);
+  if (!req) return AKT_ENOMEM;
+  req->cb = cb;
+  req->data = data;
+  req->status = AKT_ENOENT;
+  for (size_t i = 0; i < w->nnodes; i++) {
+    if (strcmp(w->nodes[i]->name, name) == 0) {
+      snprintf(req->addr.host, sizeof req->addr.host, "%s", name);
+      req->status = 0;
+      break;
+    }
+  }
+  /* Answer through the event queue: callbacks never run inside the call. */
+  akt__sim_event ev = {.time = w->now, .node = n, .fn = resolve_fire, .arg = req};
+  if (akt__sim_push_event(w, &ev)) {
+    free(req);
+    return AKT_ENOMEM;
+  }
+  return 0;
+}
+
+/* ---- networking: simulated links arrive with remoting ------------------- */
+
+static int sim_listen(akt_backend *b, const akt_addr *addr, akt_accept_fn on_accept, void *data,
+                      akt_listener **out) {
+  (void)b, (void)addr, (void)on_accept, (void)data, (void)out;
+  return AKT_ENOTSUP;
+}
+static int sim_listener_addr(akt_backend *b, akt_listener *l, akt_addr *out) {
+  (void)b, (void)l, (void)out;
+  return AKT_ENOTSUP;
+}
+static void sim_listener_close(akt_backend *b, akt_listener *l) { (void)b, (void)l; }
+static int sim_connect(akt_backend *b, const akt_addr *addr, const akt_stream_cbs *cbs,
+                       void *data, akt_stream **out) {
+  (void)b, (void)addr, (void)cbs, (void)data, (void)out;
+  return AKT_ENOTSUP;
+}
+static int sim_stream_start(akt_backend *b, akt_stream *s, const akt_stream_cbs *cbs, void *data) {
+  (void)b, (void)s, (void)cbs, (void)data;
+  return AKT_ENOTSUP;
+}
+static int sim_stream_write(akt_backend *b, akt_stream *s, const uint8_t *buf, size_t len) {
+  (void)b, (void)s, (void)buf, (void)len;
+  return AKT_ENOTSUP;
+}
+static size_t sim_stream_pending(akt_backend *b, akt_stream *s) {
+  (void)b, (void)s;
+  return 0;
+}
+static int sim_stream_peer(akt_backend *b, akt_stream *s, akt_addr *out) {
+  (void)b, (void)s, (void)out;
+  return AKT_ENOTSUP;
+}
+static void sim_stream_close(akt_backend *b, akt_stream *s) { (void)b, (void)s; }
+static int sim_dgram_open(akt_backend *b, const akt_addr *addr, akt_dgram_fn on_recv, void *data,
+                          akt_dgram **out) {
+  (void)b, (void)addr, (void)on_recv, (void)data, (void)out;
+  return AKT_ENOTSUP;
+}
+static int sim_dgram_addr(akt_backend *b, akt_dgram *d, akt_addr *out) {
+  (void)b, (void)d, (void)out;
+  return AKT_ENOTSUP;
+}
+static int sim_dgram_send(akt_backend *b, akt_dgram *d, const akt_addr *to, const uint8_t *buf,
+                          size_t len) {
+  (void)b, (void)d, (void)to, (void)buf, (void)len;
+  return AKT_ENOTSUP;
+}
+static void sim_dgram_close(akt_backend *b, akt_dgram *d) { (void)b, (void)d; }
+
+const akt_backend_ops akt__sim_ops = {
+    .now = sim_now,
+    .wall = sim_wall,
+    .random_u64 = sim_random,
+    .schedule = sim_schedule,
+    .timer_start = sim_timer_start,
+    .timer_cancel = sim_timer_cancel,
+    .wait = sim_wait,
+    .wake = sim_wake,
+    .log = sim_log,
+    .trace = sim_trace,
+    .resolve = sim_resolve,
+    .listen = sim_listen,
+    .listener_addr = sim_listener_addr,
+    .listener_close = sim_listener_close,
+    .connect = sim_connect,
+    .stream_start = sim_stream_start,
+    .stream_write = sim_stream_write,
+    .stream_pending = sim_stream_pending,
+    .stream_peer = sim_stream_peer,
+    .stream_close = sim_stream_close,
+    .dgram_open = sim_dgram_open,
+    .dgram_addr = sim_dgram_addr,
+    .dgram_send = sim_dgram_send,
+    .dgram_close = sim_dgram_close,
+};

@@ -1,0 +1,209 @@
+/* akt — the simulated world: clock, stepping, nodes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "akt/error.h"
+#include "sim/world.h"
+
+int akt_sim_world_new(const akt_sim_options *opts, akt_sim_world **out) {
+  if (!out) return AKT_EINVAL;
+  akt_sim_world *w = calloc(1, sizeof *w);
+  if (!w) return AKT_ENOMEM;
+  if (opts) w->opts = *opts;
+  if (!w->opts.turn_cost) w->opts.turn_cost = AKT_SIM_DEFAULT_TURN_COST;
+  if (!w->opts.max_steps) w->opts.max_steps = AKT_SIM_DEFAULT_MAX_STEPS;
+  w->opts.trace_path = NULL;
+  akt__rng_seed(&w->sched_rng, akt__rng_derive(w->opts.seed, "sched"));
+  w->digest = XXH3_createState();
+  if (!w->digest) {
+    free(w);
+    return AKT_ENOMEM;
+  }
+  XXH3_64bits_reset(w->digest);
+  if (opts && opts->trace_path) {
+    w->trace_file = fopen(opts->trace_path, "w");
+    if (!w->trace_file) {
+      XXH3_freeState(w->digest);
+      free(w);
+      return AKT_EBACKEND;
+    }
+  }
+  *out = w;
+  return 0;
+}
+
+void akt_sim_world_free(akt_sim_world *w) {
+  if (!w) return;
+  for (size_t i = 0; i < w->nnodes; i++) free(w->nodes[i]);
+  free(w->nodes);
+  free(w->heap);
+  free(w->turns);
+  akt__u64set_free(&w->live);
+  if (w->trace_file) fclose(w->trace_file);
+  XXH3_freeState(w->digest);
+  free(w);
+}
+
+static int node_name_valid(const char *name) {
+  size_t n = strlen(name);
+  if (n == 0 || n > AKT_SIM_NODE_NAME_MAX) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char ch = name[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+          ch == '_' || ch == '-' || ch == '.'))
+      return 0;
+  }
+  return 1;
+}
+
+int akt_sim_node_new(akt_sim_world *w, const char *name, akt_backend **out) {
+  if (!w || !name || !out) return AKT_EINVAL;
+  if (!node_name_valid(name)) return AKT_ENAME;
+  if (w->nnodes >= AKT_SIM_MAX_NODES) return AKT_ELIMIT;
+  for (size_t i = 0; i < w->nnodes; i++)
+    if (strcmp(w->nodes[i]->name, name) == 0) return AKT_EEXIST;
+  akt__sim_node **nodes = realloc(w->nodes, (w->nnodes + 1) * sizeof *nodes);
+  if (!nodes) return AKT_ENOMEM;
+  w->nodes = nodes;
+  akt__sim_node *n = calloc(1, sizeof *n);
+  if (!n) return AKT_ENOMEM;
+  n->backend.ops = &akt__sim_ops;
+  n->backend.impl = n;
+  n->backend.flags = AKT_BACKEND_TRACE | AKT_BACKEND_SIMULATED;
+  n->world = w;
+  n->index = (uint32_t)w->nnodes;
+  snprintf(n->name, sizeof n->name, "%s", name);
+  char label[AKT_SIM_NODE_NAME_MAX + 8];
+  snprintf(label, sizeof label, "node:%s", name);
+  akt__rng_seed(&n->rng, akt__rng_derive(w->opts.seed, label));
+  w->nodes[w->nnodes++] = n;
+  *out = &n->backend;
+  return 0;
+}
+
+akt_sim_world *akt_sim_world_of(akt_backend *b) {
+  if (!b || b->ops != &akt__sim_ops) return NULL;
+  return ((akt__sim_node *)b->impl)->world;
+}
+
+const char *akt_sim_node_name(akt_backend *b) {
+  if (!b || b->ops != &akt__sim_ops) return "";
+  return ((akt__sim_node *)b->impl)->name;
+}
+
+void akt__sim_add_turn(akt_sim_world *w, akt__sim_node *node, akt_runnable *r) {
+  if (w->nturns == w->capturns) {
+    if (w->turn_head > 0) {
+      /* Reclaim the consumed prefix before growing. */
+      memmove(w->turns, w->turns + w->turn_head, (w->nturns - w->turn_head) * sizeof *w->turns);
+      w->nturns -= w->turn_head;
+      w->turn_head = 0;
+    }
+    if (w->nturns == w->capturns) {
+      size_t cap = w->capturns ? w->capturns * 2 : 256;
+      akt__sim_turn *t = realloc(w->turns, cap * sizeof *t);
+      if (!t) {
+        fprintf(stderr, "akt-sim: out of memory growing the run queue\n");
+        abort();
+      }
+      w->turns = t;
+      w->capturns = cap;
+    }
+  }
+  w->turns[w->nturns++] = (akt__sim_turn){.node = node, .r = r};
+}
+
+/* Takes the next turn: the oldest (FIFO) or a seeded choice. */
+static akt__sim_turn take_turn(akt_sim_world *w) {
+  size_t n = w->nturns - w->turn_head;
+  if (!w->opts.fifo && n > 1) {
+    size_t i = w->turn_head + (size_t)akt__rng_below(&w->sched_rng, n);
+    akt__sim_turn t = w->turns[i];
+    w->turns[i] = w->turns[w->turn_head];
+    w->turns[w->turn_head] = t;
+  }
+  akt__sim_turn t = w->turns[w->turn_head++];
+  if (w->turn_head == w->nturns) w->turn_head = w->nturns = 0;
+  return t;
+}
+
+/* Fires the earliest event if it is due by `limit`; returns 1 if one fired
+ * (canceled timers are discarded silently), 0 if none is due. */
+static int fire_due(akt_sim_world *w, uint64_t limit) {
+  while (w->nheap > 0 && w->heap[0].time <= limit) {
+    akt__sim_event ev;
+    akt__sim_pop_event(w, &ev);
+    if (ev.id && !akt__u64set_remove(&w->live, ev.id)) continue; /* canceled */
+    if (ev.time > w->now) w->now = ev.time;
+    ev.fn(ev.arg, ev.cookie);
+    return 1;
+  }
+  return 0;
+}
+
+/* One step, firing nothing later than `limit`. Returns 1 or 0 (nothing to do
+ * by `limit`). */
+static int step_until(akt_sim_world *w, uint64_t limit) {
+  w->in_step = 1;
+  int did = fire_due(w, w->now);
+  if (!did && w->turn_head < w->nturns) {
+    akt__sim_turn t = take_turn(w);
+    t.r->run(t.r);
+    w->now += w->opts.turn_cost;
+    did = 1;
+  }
+  if (!did) did = fire_due(w, limit);
+  w->in_step = 0;
+  if (did) w->steps++;
+  return did;
+}
+
+int akt_sim_step(akt_sim_world *w) {
+  if (!w) return AKT_EINVAL;
+  if (w->in_step) return AKT_ESTATE;
+  return step_until(w, UINT64_MAX);
+}
+
+int akt_sim_run_until_idle(akt_sim_world *w) {
+  if (!w) return AKT_EINVAL;
+  if (w->in_step) return AKT_ESTATE;
+  for (uint64_t i = 0; i < w->opts.max_steps; i++)
+    if (!step_until(w, UINT64_MAX)) return 0;
+  return AKT_ELIMIT;
+}
+
+int akt_sim_run_until(akt_sim_world *w, int (*ready)(void *arg), void *arg, uint64_t deadline) {
+  if (!w) return AKT_EINVAL;
+  if (w->in_step) return AKT_ESTATE;
+  for (;;) {
+    if (ready && ready(arg)) return 0;
+    if (w->now >= deadline) return AKT_ETIMEDOUT;
+    if (!step_until(w, deadline)) {
+      /* Nothing happens before the deadline: let time pass. */
+      if (deadline != AKT_FOREVER) w->now = deadline;
+      return ready && ready(arg) ? 0 : AKT_ETIMEDOUT;
+    }
+  }
+}
+
+int akt_sim_run_for(akt_sim_world *w, akt_duration d) {
+  if (!w) return AKT_EINVAL;
+  uint64_t deadline = d >= AKT_FOREVER - w->now ? AKT_FOREVER : w->now + d;
+  int rc = akt_sim_run_until(w, NULL, NULL, deadline);
+  return rc == AKT_ETIMEDOUT ? 0 : rc;
+}
+
+uint64_t akt_sim_now(const akt_sim_world *w) { return w ? w->now : 0; }
+uint64_t akt_sim_seed(const akt_sim_world *w) { return w ? w->opts.seed : 0; }
+uint64_t akt_sim_digest(const akt_sim_world *w) { return w ? XXH3_64bits_digest(w->digest) : 0; }
+uint64_t akt_sim_records(const akt_sim_world *w) { return w ? w->records : 0; }
+uint64_t akt_sim_steps(const akt_sim_world *w) { return w ? w->steps : 0; }
+
+void akt_sim_note(akt_sim_world *w, akt_backend *b, const char *what, const char *detail,
+                  uint64_t value) {
+  if (!w) return;
+  akt__sim_node *node = b && b->ops == &akt__sim_ops ? b->impl : NULL;
+  akt_event ev = {.kind = AKT_EV_USER, .type = what, .text = detail, .hash = value};
+  akt__sim_record(w, node, &ev);
+}

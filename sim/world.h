@@ -1,0 +1,76 @@
+/* akt — the simulated world (internal). */
+#ifndef AKT_SIM_WORLD_H
+#define AKT_SIM_WORLD_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <xxhash.h>
+
+#include "akt/sim.h"
+#include "src/util/rng.h"
+#include "src/util/u64set.h"
+
+typedef struct akt__sim_node akt__sim_node;
+
+/* One scheduled event. Plain data, kept by value in the heap. */
+typedef struct akt__sim_event {
+  uint64_t time;        /* virtual ns */
+  uint64_t seq;         /* tie-breaker: insertion order */
+  uint64_t id;          /* timer id (in the live set while pending), or 0 */
+  akt__sim_node *node;  /* owner, or NULL for world events */
+  akt_timer_fn fn;
+  void *arg;
+  uint64_t cookie;
+} akt__sim_event;
+
+/* A runnable actor turn waiting to be picked. */
+typedef struct akt__sim_turn {
+  akt__sim_node *node;
+  akt_runnable *r;
+} akt__sim_turn;
+
+struct akt__sim_node {
+  akt_backend backend;   /* ops, impl = this node, flags */
+  akt_sim_world *world;
+  uint32_t index;
+  char name[AKT_SIM_NODE_NAME_MAX + 1];
+  akt__rng rng;          /* the node's stream */
+};
+
+struct akt_sim_world {
+  akt_sim_options opts;  /* defaults filled in; trace_path not kept */
+  uint64_t now;
+  uint64_t seq;
+  akt__rng sched_rng;    /* chooses the next turn */
+  akt__sim_event *heap;  /* binary min-heap on (time, seq) */
+  size_t nheap, capheap;
+  akt__u64set live;      /* ids of timers not yet fired or canceled */
+  uint64_t next_timer_id;
+  akt__sim_turn *turns;  /* runnable turns: [turn_head, nturns) */
+  size_t turn_head, nturns, capturns;
+  akt__sim_node **nodes;
+  size_t nnodes;
+  int in_step;
+  uint64_t steps;
+  /* trace */
+  XXH3_state_t *digest;
+  FILE *trace_file;
+  uint64_t records;
+};
+
+/* Events (events.c). Push returns 0 or AKT_ENOMEM. */
+int akt__sim_push_event(akt_sim_world *w, const akt__sim_event *ev);
+void akt__sim_pop_event(akt_sim_world *w, akt__sim_event *out);
+
+/* Adds a turn to the runnable set (never fails: aborts only on OOM, which a
+ * simulation cannot replay past). */
+void akt__sim_add_turn(akt_sim_world *w, akt__sim_node *node, akt_runnable *r);
+
+/* Records one trace line for `node` (NULL: the world) and folds it into the
+ * digest (trace.c). */
+void akt__sim_record(akt_sim_world *w, const akt__sim_node *node, const akt_event *ev);
+
+/* The backend operations of simulated nodes (node.c). */
+extern const akt_backend_ops akt__sim_ops;
+
+#endif
