@@ -1,0 +1,309 @@
+/* Tell, ordering, value semantics, ask, request, reply, forward, dead
+ * letters — on both backends. */
+#include <stdio.h>
+
+#include "../support/actors.h"
+#include "../support/both.h"
+#include "../support/expect_note.h"
+
+static void messages_from_one_sender_keep_their_order(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_probe *p = akt_probe_new(tk, "p");
+  akt_spawn_opts o = {.arg = akt_probe_pid(p)};
+  akt_pid *f = akt_testkit_spawn_opts(tk, "f", &forwarder_def, &o);
+  enum { N = 1000 };
+  for (int i = 0; i < N; i++) {
+    Ping ping = PING__INIT;
+    ping.n = i;
+    akt_probe_tell(p, f, &ping.base);
+  }
+  for (int i = 0; i < N; i++) {
+    const Ping *got = (const Ping *)akt_probe_expect_msg(p, &ping__descriptor, 0);
+    assert_int_equal(got->n, i);
+    /* Forward keeps the original sender: the probe itself. */
+    assert_ptr_equal(akt_probe_last_sender(p), akt_probe_pid(p));
+  }
+  akt_testkit_free(tk);
+}
+
+static void a_sent_message_is_a_copy(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_probe *p = akt_probe_new(tk, "p");
+  akt_pid *e = akt_testkit_spawn(tk, "echo", &echo_def);
+  Inner deep = INNER__INIT, inner = INNER__INIT;
+  deep.a = 3;
+  deep.s = "deep";
+  inner.a = 2;
+  inner.next = &deep;
+  int32_t xs[] = {1, 2, 3};
+  char *names[] = {"x", "y"};
+  uint8_t bytes[] = {0, 1, 2, 255};
+  Rich r = RICH__INIT;
+  r.s = "hello";
+  r.b.data = bytes;
+  r.b.len = sizeof bytes;
+  r.n_xs = 3;
+  r.xs = xs;
+  r.n_names = 2;
+  r.names = names;
+  r.inner = &inner;
+  r.choice_case = RICH__CHOICE_LABEL;
+  r.label = "chosen";
+  r.d = 2.5;
+  r.flag = 1;
+  r.color = COLOR__BLUE;
+  akt_probe_tell(p, e, &r.base);
+  /* Scribble over the sender's message: the receiver must not see it. */
+  char expected_text[1024];
+  akt_msg_format(&r.base, expected_text, sizeof expected_text);
+  Rich copy = r;
+  xs[0] = 99;
+  names[1] = "changed";
+  bytes[0] = 42;
+  deep.a = 77;
+  r.s = "mutated";
+  (void)copy;
+  const ProtobufCMessage *got = akt_probe_expect_msg(p, &rich__descriptor, 0);
+  char got_text[1024];
+  akt_msg_format(got, got_text, sizeof got_text);
+  assert_string_equal(got_text, expected_text);
+  const Rich *gr = (const Rich *)got;
+  assert_int_equal(gr->xs[0], 1);
+  assert_string_equal(gr->names[1], "y");
+  assert_int_equal(gr->inner->next->a, 3);
+  assert_string_equal(gr->label, "chosen");
+  akt_testkit_free(tk);
+}
+
+static void ask_returns_the_reply(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_pid *c = akt_testkit_spawn(tk, "c", &counter_def);
+  Add a = ADD__INIT;
+  a.amount = 40;
+  assert_int_equal(akt_tell(c, &a.base), 0);
+  a.amount = 2;
+  assert_int_equal(akt_tell(c, &a.base), 0);
+  Get g = GET__INIT;
+  ProtobufCMessage *reply = NULL;
+  assert_int_equal(akt_ask(c, &g.base, AKT_SECONDS(3), &reply), 0);
+  assert_true(akt_msg_is(reply, &total__descriptor));
+  assert_int_equal(((Total *)reply)->value, 42);
+  akt_msg_free(reply);
+  assert_int_equal(akt_ask(NULL, &g.base, AKT_SECONDS(1), &reply), AKT_EINVAL);
+  akt_testkit_free(tk);
+}
+
+static void ask_times_out_and_a_late_reply_is_a_dead_letter(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_probe *p = akt_probe_new(tk, "p");
+  akt_spawn_opts o = {.arg = akt_probe_pid(p)};
+  akt_pid *f = akt_testkit_spawn_opts(tk, "f", &forwarder_def, &o);
+  Ping ping = PING__INIT;
+  ProtobufCMessage *reply = NULL;
+  uint64_t t0 = akt_testkit_now(tk);
+  /* The forwarder hands the ask to the probe, which does not answer in time. */
+  assert_int_equal(akt_ask(f, &ping.base, AKT_MILLIS(50), &reply), AKT_ETIMEDOUT);
+  assert_true(akt_testkit_now(tk) - t0 >= AKT_MILLIS(50));
+  assert_null(reply);
+  akt_probe_expect_msg(p, &ping__descriptor, 0);
+  akt_system_stats before, after;
+  akt_system_get_stats(akt_testkit_system(tk), &before);
+  Pong pong = PONG__INIT;
+  akt_probe_reply(p, &pong.base);
+  akt_testkit_run_until_idle(tk);
+  akt_system_get_stats(akt_testkit_system(tk), &after);
+  assert_int_equal(after.dead_letters, before.dead_letters + 1);
+  akt_testkit_free(tk);
+}
+
+/* The requester: on Cmd{op:"req", n} it requests Ping{n} from the PID found
+ * at path Cmd.arg and reports the outcome to its arg as Note. */
+static int on_reply(akt_ctx *ctx, const ProtobufCMessage *reply, int status, void *arg) {
+  (void)arg;
+  char text[64];
+  if (status == 0)
+    snprintf(text, sizeof text, "reply %lld", (long long)((const Pong *)reply)->n);
+  else
+    snprintf(text, sizeof text, "status %s", akt_errname(status));
+  return note_to(ctx, (akt_pid *)akt_ctx_arg(ctx), text);
+}
+
+static int requester_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
+  if (!akt_msg_is(msg, &cmd__descriptor)) return AKT_EUNHANDLED;
+  const Cmd *c = (const Cmd *)msg;
+  akt_pid *target = NULL;
+  int rc = akt_lookup(akt_ctx_system(ctx), c->arg, &target);
+  if (rc) return rc;
+  Ping ping = PING__INIT;
+  ping.n = c->n;
+  rc = akt_request(ctx, target, &ping.base, AKT_MILLIS(100), on_reply, NULL);
+  akt_pid_release(target);
+  return rc;
+}
+
+static const akt_actor_def requester_def = {.kind = "requester", .receive = requester_receive};
+
+static void request_continuation_gets_the_reply(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_probe *p = akt_probe_new(tk, "p");
+  akt_spawn_opts o = {.arg = akt_probe_pid(p)};
+  akt_testkit_spawn_opts(tk, "target", &reporter_def, &o);
+  EXPECT_NOTE(p, "target:pre_start");
+  akt_pid *req = akt_testkit_spawn_opts(tk, "req", &requester_def, &o);
+  Cmd c = CMD__INIT;
+  c.op = "req";
+  c.arg = "/user/target";
+  c.n = 5;
+  akt_probe_tell(p, req, &c.base);
+  EXPECT_NOTE(p, "req:reply 5");
+  c.n = 6;
+  akt_probe_tell(p, req, &c.base);
+  EXPECT_NOTE(p, "req:reply 6");
+  akt_testkit_free(tk);
+}
+
+static void request_times_out_in_the_requester(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_probe *p = akt_probe_new(tk, "p");
+  akt_spawn_opts o = {.arg = akt_probe_pid(p)};
+  akt_testkit_spawn(tk, "mute", &silent_def);
+  akt_pid *req = akt_testkit_spawn_opts(tk, "req", &requester_def, &o);
+  Cmd c = CMD__INIT;
+  c.op = "req";
+  c.arg = "/user/mute";
+  akt_probe_tell(p, req, &c.base);
+  /* The timeout is 100 ms: nothing before 90 ms, the note by 2 s. */
+  const Note *n = (const Note *)akt_probe_expect_within(p, &note__descriptor, AKT_MILLIS(90),
+                                                         AKT_SECONDS(2));
+  assert_string_equal(n->text, "req:status AKT_ETIMEDOUT");
+  akt_testkit_free(tk);
+}
+
+static void reply_to_a_tell_goes_back_to_the_sender(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_probe *p = akt_probe_new(tk, "p");
+  akt_pid *e = akt_testkit_spawn(tk, "echo", &echo_def);
+  Note n = NOTE__INIT;
+  n.text = "hi";
+  akt_probe_tell(p, e, &n.base);
+  akt_probe_expect_equal(p, &n.base, 0);
+  assert_true(akt_pid_equal(akt_probe_last_sender(p), e));
+  /* Without a sender the reply has nowhere to go. */
+  akt_system_stats before, after;
+  akt_system_get_stats(akt_testkit_system(tk), &before);
+  assert_int_equal(akt_tell(e, &n.base), 0);
+  akt_testkit_run_until_idle(tk);
+  akt_system_get_stats(akt_testkit_system(tk), &after);
+  assert_int_equal(after.failures, before.failures + 1); /* AKT_ENOSENDER fails echo */
+  akt_testkit_free(tk);
+}
+
+static void forwarded_request_completes_the_original_ask(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_pid *c = akt_testkit_spawn(tk, "counter", &counter_def);
+  akt_spawn_opts o = {.arg = c};
+  akt_pid *f = akt_testkit_spawn_opts(tk, "f", &forwarder_def, &o);
+  Add a = ADD__INIT;
+  a.amount = 9;
+  akt_tell(c, &a.base);
+  Get g = GET__INIT;
+  ProtobufCMessage *reply = NULL;
+  assert_int_equal(akt_ask(f, &g.base, AKT_SECONDS(3), &reply), 0);
+  assert_int_equal(((Total *)reply)->value, 9);
+  akt_msg_free(reply);
+  akt_testkit_free(tk);
+}
+
+static void probe_forward_keeps_the_sender(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_probe *p = akt_probe_new(tk, "p");
+  akt_probe *q = akt_probe_new(tk, "q");
+  akt_pid *e = akt_testkit_spawn(tk, "echo", &echo_def);
+  Ping ping = PING__INIT;
+  ping.n = 3;
+  akt_probe_tell(p, akt_probe_pid(q), &ping.base);
+  akt_probe_expect_msg(q, &ping__descriptor, 0);
+  akt_probe_forward(q, e);
+  /* The echo replies to the original sender, p. */
+  const Ping *back = (const Ping *)akt_probe_expect_msg(p, &ping__descriptor, 0);
+  assert_int_equal(back->n, 3);
+  akt_probe_expect_no_msg(q, AKT_MILLIS(20));
+  akt_testkit_free(tk);
+}
+
+static void tell_to_a_stopped_actor_is_a_dead_letter(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_probe *p = akt_probe_new(tk, "p");
+  akt_pid *c = akt_testkit_spawn(tk, "c", &counter_def);
+  akt_probe_watch(p, c);
+  assert_int_equal(akt_stop(c), 0);
+  akt_probe_expect_terminated(p, c, 0);
+  akt_system_stats before, after;
+  akt_system_get_stats(akt_testkit_system(tk), &before);
+  Add a = ADD__INIT;
+  assert_int_equal(akt_tell(c, &a.base), AKT_ESTOPPED);
+  assert_int_equal(akt_stop(c), AKT_ESTOPPED);
+  akt_system_get_stats(akt_testkit_system(tk), &after);
+  assert_int_equal(after.dead_letters, before.dead_letters + 1);
+  akt_testkit_free(tk);
+}
+
+static void unhandled_messages_are_counted_dead_letters(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_pid *c = akt_testkit_spawn(tk, "c", &counter_def);
+  akt_system_stats before, after;
+  akt_system_get_stats(akt_testkit_system(tk), &before);
+  Ping ping = PING__INIT;
+  assert_int_equal(akt_tell(c, &ping.base), 0);
+  assert_int_equal(akt_tell(c, &ping.base), 0);
+  akt_testkit_run_until_idle(tk);
+  akt_system_get_stats(akt_testkit_system(tk), &after);
+  assert_int_equal(after.unhandled, before.unhandled + 2);
+  assert_int_equal(after.dead_letters, before.dead_letters + 2);
+  assert_int_equal(after.failures, before.failures);
+  assert_true(akt_pid_is_running(c));
+  akt_testkit_free(tk);
+}
+
+static void bad_arguments_are_einval(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_pid *c = akt_testkit_spawn(tk, "c", &counter_def);
+  Ping ping = PING__INIT;
+  assert_int_equal(akt_tell(NULL, &ping.base), AKT_EINVAL);
+  assert_int_equal(akt_tell(c, NULL), AKT_EINVAL);
+  assert_int_equal(akt_reply(NULL, &ping.base), AKT_EINVAL);
+  assert_int_equal(akt_forward(NULL, c), AKT_EINVAL);
+  assert_int_equal(akt_stop(NULL), AKT_EINVAL);
+  assert_int_equal(akt_send(NULL, c, &ping.base), AKT_EINVAL);
+  assert_int_equal(akt_request(NULL, c, &ping.base, 1, on_reply, NULL), AKT_EINVAL);
+  akt_testkit_free(tk);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(messages_from_one_sender_keep_their_order),
+    cmocka_unit_test(a_sent_message_is_a_copy),
+    cmocka_unit_test(ask_returns_the_reply),
+    cmocka_unit_test(ask_times_out_and_a_late_reply_is_a_dead_letter),
+    cmocka_unit_test(request_continuation_gets_the_reply),
+    cmocka_unit_test(request_times_out_in_the_requester),
+    cmocka_unit_test(reply_to_a_tell_goes_back_to_the_sender),
+    cmocka_unit_test(forwarded_request_completes_the_original_ask),
+    cmocka_unit_test(probe_forward_keeps_the_sender),
+    cmocka_unit_test(tell_to_a_stopped_actor_is_a_dead_letter),
+    cmocka_unit_test(unhandled_messages_are_counted_dead_letters),
+    cmocka_unit_test(bad_arguments_are_einval),
+};
+
+AKT_TEST_MAIN_BOTH("actor/messaging", tests)
