@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "akt/error.h"
-#include "proto/akt/actor.pb-c.h"
+#include "akt/actor.pb-c.h"
 #include "src/actor/cell.h"
 #include "testkit/testkit_internal.h"
 

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "akt/error.h"
-#include "proto/akt/actor.pb-c.h"
+#include "akt/actor.pb-c.h"
 #include "src/actor/cell.h"
 #include "src/actor/send.h"
 #include "src/system/system.h"

@@ -26,11 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "akt/actor.h"
-#include "akt/message.h"
+#include "akt/akt.h"
 #include "akt/sim.h"
-#include "akt/system.h"
-#include "akt/time.h"
 
 #ifdef __cplusplus
 extern "C" {

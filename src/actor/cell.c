@@ -15,7 +15,7 @@
 
 #include "akt/error.h"
 #include "akt/message.h"
-#include "proto/akt/actor.pb-c.h"
+#include "akt/actor.pb-c.h"
 #include "src/actor/ext.h"
 #include "src/system/system.h"
 

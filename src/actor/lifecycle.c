@@ -11,7 +11,7 @@
 
 #include "akt/error.h"
 #include "akt/message.h"
-#include "proto/akt/actor.pb-c.h"
+#include "akt/actor.pb-c.h"
 #include "src/actor/cell.h"
 #include "src/actor/ext.h"
 #include "src/system/system.h"

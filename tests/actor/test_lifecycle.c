@@ -5,7 +5,7 @@
 #include "../support/actors.h"
 #include "../support/both.h"
 #include "../support/expect_note.h"
-#include "proto/akt/actor.pb-c.h"
+#include "akt/actor.pb-c.h"
 
 static void stop_finishes_the_current_message_first(void **state) {
   (void)state;

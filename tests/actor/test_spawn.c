@@ -2,6 +2,7 @@
 #include "../support/both.h"
 #include "../support/actors.h"
 #include "../support/expect_note.h"
+#include "akt/actor.pb-c.h"
 
 #include <stdio.h>
 
@@ -229,7 +230,35 @@ static void system_names_are_validated(void **state) {
   akt_testkit_free(tk);
 }
 
+static void message_types_register_by_full_name(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_system *sys = akt_testkit_system(tk);
+  assert_ptr_equal(akt_system_find_type(sys, "akt.Terminated"), &akt__terminated__descriptor);
+  assert_null(akt_system_find_type(sys, "Ping"));
+  assert_int_equal(akt_system_register_type(sys, &ping__descriptor), 0);
+  assert_int_equal(akt_system_register_type(sys, &ping__descriptor), 0);
+  assert_ptr_equal(akt_system_find_type(sys, "Ping"), &ping__descriptor);
+  /* Another descriptor under a taken name is refused. */
+  ProtobufCMessageDescriptor fake = pong__descriptor;
+  fake.name = "Ping";
+  assert_int_equal(akt_system_register_type(sys, &fake), AKT_EEXIST);
+  assert_int_equal(akt_system_register_type(sys, NULL), AKT_EINVAL);
+  /* Many types: the table grows. */
+  const ProtobufCMessageDescriptor *all[] = {&pong__descriptor, &add__descriptor,
+                                              &get__descriptor, &total__descriptor,
+                                              &note__descriptor, &token__descriptor,
+                                              &fail__descriptor, &cmd__descriptor,
+                                              &inner__descriptor, &rich__descriptor};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+    assert_int_equal(akt_system_register_type(sys, all[i]), 0);
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+    assert_ptr_equal(akt_system_find_type(sys, all[i]->name), all[i]);
+  akt_testkit_free(tk);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(message_types_register_by_full_name),
     cmocka_unit_test(spawn_runs_pre_start_and_receives),
     cmocka_unit_test(duplicate_sibling_name_is_eexist),
     cmocka_unit_test(malformed_names_are_ename),

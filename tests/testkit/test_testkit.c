@@ -8,7 +8,7 @@
 #include "../support/actors.h"
 #include "../support/both.h"
 #include "../support/expect_note.h"
-#include "proto/akt/actor.pb-c.h"
+#include "akt/actor.pb-c.h"
 
 static void ping_to(akt_probe *from, akt_pid *to, int64_t n) {
   Ping ping = PING__INIT;
