@@ -116,6 +116,39 @@ static int sim_resolve(akt_backend *b, const char *name, akt_resolve_fn cb, void
   return 0;
 }
 
+/* ---- offloaded work: a completion after a seeded delay ----------------- */
+
+/* Offloaded work completes within this much virtual time. */
+#define OFFLOAD_MAX_DELAY AKT_MILLIS(1)
+
+typedef struct offload_req {
+  void (*fn)(void *arg);
+  void *arg;
+} offload_req;
+
+static void offload_fire(void *arg, uint64_t cookie) {
+  (void)cookie;
+  offload_req *r = arg;
+  r->fn(r->arg);
+  free(r);
+}
+
+static int sim_offload(akt_backend *b, void (*fn)(void *arg), void *arg) {
+  akt__sim_node *n = NODE(b);
+  if (!fn) return AKT_EINVAL;
+  offload_req *r = malloc(sizeof *r);
+  if (!r) return AKT_ENOMEM;
+  r->fn = fn;
+  r->arg = arg;
+  uint64_t delay = akt__rng_below(&n->io_rng, OFFLOAD_MAX_DELAY + 1);
+  akt__sim_event ev = {.time = n->world->now + delay, .node = n, .fn = offload_fire, .arg = r};
+  if (akt__sim_push_event(n->world, &ev)) {
+    free(r);
+    return AKT_ENOMEM;
+  }
+  return 0;
+}
+
 /* ---- networking: simulated links arrive with remoting ------------------- */
 
 static int sim_listen(akt_backend *b, const akt_addr *addr, akt_accept_fn on_accept, void *data,
@@ -191,4 +224,5 @@ const akt_backend_ops akt__sim_ops = {
     .dgram_addr = sim_dgram_addr,
     .dgram_send = sim_dgram_send,
     .dgram_close = sim_dgram_close,
+    .offload = sim_offload,
 };

@@ -23,6 +23,7 @@ static const char *const kind_names[AKT_EV_KIND_MAX] = {
     [AKT_EV_DELIVER] = "deliver", [AKT_EV_FAIL] = "fail",     [AKT_EV_STOP] = "stop",
     [AKT_EV_DEAD_LETTER] = "dead", [AKT_EV_TIMER] = "timer",  [AKT_EV_RESTART] = "restart",
     [AKT_EV_LOG] = "log",         [AKT_EV_USER] = "user",     [AKT_EV_NET] = "net",
+    [AKT_EV_DIRECTIVE] = "directive", [AKT_EV_RESUME] = "resume", [AKT_EV_PASSIVATE] = "passivate",
 };
 
 /* Appends `s` with spaces, newlines and control bytes escaped. */

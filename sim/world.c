@@ -74,9 +74,11 @@ int akt_sim_node_new(akt_sim_world *w, const char *name, akt_backend **out) {
   n->world = w;
   n->index = (uint32_t)w->nnodes;
   snprintf(n->name, sizeof n->name, "%s", name);
-  char label[AKT_SIM_NODE_NAME_MAX + 8];
+  char label[AKT_SIM_NODE_NAME_MAX + 16];
   snprintf(label, sizeof label, "node:%s", name);
   akt__rng_seed(&n->rng, akt__rng_derive(w->opts.seed, label));
+  snprintf(label, sizeof label, "io:%s", name);
+  akt__rng_seed(&n->io_rng, akt__rng_derive(w->opts.seed, label));
   w->nodes[w->nnodes++] = n;
   *out = &n->backend;
   return 0;

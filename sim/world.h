@@ -34,7 +34,8 @@ struct akt__sim_node {
   akt_sim_world *world;
   uint32_t index;
   char name[AKT_SIM_NODE_NAME_MAX + 1];
-  akt__rng rng;          /* the node's stream */
+  akt__rng rng;          /* the node's stream (random_u64) */
+  akt__rng io_rng;       /* the node's I/O delays (offloaded work) */
 };
 
 struct akt_sim_world {

@@ -27,7 +27,7 @@ static int ignored(akt_probe *p, akt__env *env) {
 }
 
 static void probe_sink(akt__cell *c, akt__env *env) {
-  akt_probe *p = c->sink_data;
+  akt_probe *p = akt__cell_sink(c)->data;
   akt_system *sys = c->sys;
   if (atomic_load_explicit(&c->life, memory_order_acquire) == AKT__LIFE_TERMINATED) {
     akt__dead_letter(sys, c->self, env, "probe closed");

@@ -82,6 +82,7 @@ static void loop_begin_shutdown(akt__uv_loop *loop) {
   akt__uv_req *req;
   while ((req = loop_take(loop, 0)) != NULL) loop_run_list(req);
   akt__uv_resolve_cancel_all(loop);
+  akt__uv_offload_cancel_all(loop);
   pthread_mutex_lock(&loop->mu);
   loop->async_closed = 1;
   pthread_mutex_unlock(&loop->mu);

@@ -51,6 +51,7 @@ struct akt__uv_loop {
   pthread_t thread;
   uint8_t *readbuf; /* AKT__UV_READBUF_SIZE bytes; loop thread only */
   void *resolves;   /* in-flight name lookups (resolve.c); loop thread only */
+  void *works;      /* in-flight offloaded work (offload.c); loop thread only */
 
   /* Set on the loop thread once akt__uv_loop_stop asked it to close
    * everything: requests that run afterwards release their resources and

@@ -28,6 +28,12 @@ int akt__uv_resolve(akt_backend *b, const char *name, akt_resolve_fn cb, void *d
  * dropped. Loop thread only. */
 void akt__uv_resolve_cancel_all(akt__uv_loop *loop);
 
+/* ops.offload (offload.c). Returns 0, AKT_EINVAL, AKT_ENOMEM, AKT_ESTOPPED. */
+int akt__uv_offload(akt_backend *b, void (*fn)(void *arg), void *arg);
+
+/* Cancels queued offloaded work that has not started (shutdown, loop thread). */
+void akt__uv_offload_cancel_all(akt__uv_loop *loop);
+
 /* ops.listen / listener_addr / listener_close. listen also returns
  * AKT_ESTOPPED during shutdown. */
 int akt__uv_listen(akt_backend *b, const akt_addr *addr, akt_accept_fn on_accept, void *data,

@@ -181,6 +181,7 @@ static const akt_backend_ops uv_ops = {
     .dgram_addr = akt__uv_dgram_addr,
     .dgram_send = akt__uv_dgram_send,
     .dgram_close = akt__uv_dgram_close,
+    .offload = akt__uv_offload,
 };
 
 /* ---- construction ---------------------------------------------------------- */

@@ -15,7 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "akt/mailbox.h"
 #include "akt/pid.h"
+#include "akt/supervisor.h"
 #include "akt/system.h"
 #include "akt/time.h"
 
@@ -42,12 +44,27 @@ typedef struct akt_actor_def {
   akt_receive_fn receive;
   /* Runs once when the actor stops, after its children have stopped. */
   void (*post_stop)(akt_ctx *ctx);
+  /* Restart hooks, for an actor restarted by its supervisor (or
+   * akt_restart): pre_restart runs on the old state instead of post_stop,
+   * post_restart on the fresh state instead of pre_start. `cause` is the
+   * failure code (0 for akt_restart). Optional; a non-zero post_restart is
+   * a failure like a failing pre_start. */
+  void (*pre_restart)(akt_ctx *ctx, int cause);
+  int (*post_restart)(akt_ctx *ctx, int cause);
 } akt_actor_def;
 
-/* Options for spawning. A zeroed struct (or NULL) means defaults. */
+/* Options for spawning. A zeroed struct (or NULL) means defaults. The
+ * pointed-to objects must outlive the actor. */
 typedef struct akt_spawn_opts {
-  const void *arg; /* given to the actor as akt_ctx_arg(); borrowed */
+  const void *arg;                   /* given to the actor as akt_ctx_arg() */
+  const akt_supervisor *supervisor;  /* how this actor supervises its children */
+  const akt_mailbox_type *mailbox;   /* NULL: the default unbounded MPSC mailbox */
+  const void *mailbox_config;        /* given to mailbox->create */
+  akt_duration passivate_after;      /* stop after this long without a message; 0 = never */
+  uint32_t stash_capacity;           /* 0 = AKT_DEFAULT_STASH_CAPACITY */
 } akt_spawn_opts;
+
+#define AKT_DEFAULT_STASH_CAPACITY 1024
 
 /* Limits. */
 #define AKT_MAX_BEHAVIORS 16           /* depth of the become stack */
@@ -75,6 +92,26 @@ int akt_spawn_child(akt_ctx *ctx, const char *name, const akt_actor_def *def,
  * actor itself. Returns 0, AKT_EINVAL, AKT_ESTOPPED (already terminated), or
  * AKT_ENOMEM. */
 int akt_stop(akt_pid *pid);
+
+/* Restarts a running actor in place, as its supervisor's RESTART would
+ * (same PID; see akt/supervisor.h for what a restart does), with cause 0.
+ * Asynchronous. Returns 0, AKT_EINVAL, AKT_ESTOPPED (stopping or
+ * terminated), AKT_ENOTSUP (not a local actor), AKT_ENOMEM. */
+int akt_restart(akt_pid *pid);
+
+/* Spawns a new incarnation of a terminated actor (a passivated one, say):
+ * same parent, path, definition and spawn options; a new PID (new id) is
+ * written to *out unless out is NULL. Returns 0, AKT_EINVAL, AKT_ESTATE
+ * (the actor has not terminated yet), AKT_ESTOPPED (its parent is gone),
+ * AKT_EEXIST (the path was taken meanwhile), AKT_ENOTSUP (not local or a
+ * guardian), or the codes of akt_spawn. */
+int akt_respawn(akt_pid *pid, akt_pid **out);
+
+/* Terminates the actor without ceremony: as soon as the system message is
+ * handled (after the current message), its children are killed, then it
+ * terminates — no post_stop runs (unlike akt_stop), queued messages go to
+ * dead letters, watchers get Terminated. Returns as akt_stop. */
+int akt_kill(akt_pid *pid);
 
 /* The actor's state (state_size bytes, zeroed at start), or NULL if
  * state_size is 0. */
@@ -128,6 +165,64 @@ int akt_timer_cancel(akt_ctx *ctx, uint64_t key);
 
 /* 1 if the actor has an active timer `key`, else 0. */
 int akt_timer_active(akt_ctx *ctx, uint64_t key);
+
+/* Stashes the message being handled: it is kept instead of freed, until
+ * akt_unstash or akt_unstash_all hands it back. The stash holds at most
+ * stash_capacity messages (spawn option). On restart everything stashed is
+ * handed back; on termination it goes to dead letters. Returns 0, AKT_EINVAL,
+ * AKT_ESTATE (no message, or a request's reply), AKT_EFULL, AKT_ENOMEM. */
+int akt_stash(akt_ctx *ctx);
+
+/* Hands back the oldest stashed message: it is handled before any message
+ * still in the mailbox. Returns 0, AKT_EINVAL or AKT_ENOENT (stash empty). */
+int akt_unstash(akt_ctx *ctx);
+
+/* Hands back every stashed message, oldest first, ahead of the mailbox.
+ * Returns how many (>= 0) or AKT_EINVAL. */
+int akt_unstash_all(akt_ctx *ctx);
+
+/* Messages in the stash. */
+size_t akt_stash_size(akt_ctx *ctx);
+
+/* A snapshot of one actor's counters. */
+typedef struct akt_actor_metrics {
+  uint64_t mailbox_size;       /* user messages waiting (approximate) */
+  uint64_t processed;          /* user messages taken from the mailbox */
+  uint32_t restarts;           /* times restarted */
+  uint32_t failures;           /* failures reported */
+  uint64_t last_processing_ns; /* how long the last receive took (backend clock) */
+  uint64_t uptime_ns;          /* since spawn; frozen at termination */
+  int running;                 /* as akt_pid_is_running */
+} akt_actor_metrics;
+
+/* Fills *out for a local actor (running or terminated). Returns 0,
+ * AKT_EINVAL, or AKT_ENOTSUP (a remote PID). */
+int akt_actor_get_metrics(akt_pid *pid, akt_actor_metrics *out);
+
+/* Logs a printf-style line from the actor, followed by ` actor=<path>`,
+ * under the system's log rules (see akt_log). */
+void akt_ctx_log(akt_ctx *ctx, akt_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Blocking work, off the actor: a work function runs on a thread pool
+ * (production) or as a scheduled completion (simulator) and produces a
+ * result message, which is sent to an actor — the pipe-to pattern. */
+typedef struct akt_work akt_work;
+
+/* Runs off the actor threads: must not touch actor state. Produces its
+ * result with akt_work_result and returns 0; a non-zero return sends
+ * akt.WorkFailed{code} instead. */
+typedef int (*akt_work_fn)(akt_work *w, void *arg);
+
+/* Sets the work's result (copied; the last call wins). Returns 0,
+ * AKT_EINVAL, AKT_ELIMIT, AKT_ENOMEM. */
+int akt_work_result(akt_work *w, const ProtobufCMessage *msg);
+
+/* Runs fn(w, arg) off the actors and sends its result to `to` with
+ * `sender` (may be NULL) as the sender. A work that returns 0 without a
+ * result sends nothing. Returns 0, AKT_EINVAL, AKT_ENOMEM, AKT_ESTOPPED
+ * (the backend is shutting down). */
+int akt_pipe_to(akt_system *sys, akt_work_fn fn, void *arg, akt_pid *to, akt_pid *sender);
 
 /* Watches `target` from the current actor: when the target terminates, the
  * actor receives one akt.Terminated message (proto/akt/actor.proto) whose

@@ -10,8 +10,12 @@
 #include "akt/actor.h"
 #include "akt/backend.h"
 #include "akt/error.h"
+#include "akt/events.h"
+#include "akt/mailbox.h"
 #include "akt/message.h"
 #include "akt/pid.h"
+#include "akt/scheduler.h"
+#include "akt/supervisor.h"
 #include "akt/system.h"
 #include "akt/time.h"
 

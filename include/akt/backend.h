@@ -70,6 +70,10 @@ typedef enum akt_log_level {
   AKT_LOG_OFF = 6
 } akt_log_level;
 
+/* A user log sink: receives each formatted line (no trailing newline) on
+ * whatever thread logged it; must be thread-safe. */
+typedef void (*akt_log_sink_fn)(akt_log_level level, const char *line, void *data);
+
 /* ---- trace events -------------------------------------------------------- */
 
 /* What the core reports to the backend's trace hook. The simulator turns each
@@ -89,6 +93,9 @@ typedef enum akt_event_kind {
   AKT_EV_LOG,         /* a log line: code = level, text = the line */
   AKT_EV_USER,        /* an application event: type = name, text = detail, hash = value */
   AKT_EV_NET,         /* remoting/cluster event: type = what, text = detail */
+  AKT_EV_DIRECTIVE,   /* a supervisor decided: actor = child, peer = parent, code = directive */
+  AKT_EV_RESUME,      /* actor resumed after a failure */
+  AKT_EV_PASSIVATE,   /* actor stopped for being idle */
   AKT_EV_KIND_MAX
 } akt_event_kind;
 
@@ -258,6 +265,12 @@ struct akt_backend_ops {
 
   /* Closes the endpoint; no on_recv runs after it returns. */
   void (*dgram_close)(akt_backend *b, akt_dgram *d);
+
+  /* Runs fn(arg) once, off the actor threads, for blocking work: on a
+   * thread pool in production, as a world event after a seeded delay in
+   * the simulator. Returns 0 (fn will run), AKT_ENOMEM, or AKT_ESTOPPED
+   * (shutting down: fn will not run). */
+  int (*offload)(akt_backend *b, void (*fn)(void *arg), void *arg);
 };
 
 /* A backend instance: an operations table and its private state. Created by

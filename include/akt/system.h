@@ -35,6 +35,8 @@ typedef struct akt_system_options {
   unsigned throughput;       /* messages per turn; 0 = AKT_DEFAULT_THROUGHPUT */
   akt_log_level log_level;   /* lowest level logged; AKT_LOG_DEFAULT = AKT_LOG_WARN */
   size_t max_actors;         /* live actors at most; 0 = AKT_DEFAULT_MAX_ACTORS */
+  akt_log_sink_fn log_sink;  /* NULL: the backend's sink (stderr, or the simulator's trace) */
+  void *log_data;            /* given to log_sink */
 } akt_system_options;
 
 /* Counters of a system. Snapshot semantics. */
@@ -45,6 +47,7 @@ typedef struct akt_system_stats {
   uint64_t dead_letters;  /* messages that could not be delivered */
   uint64_t unhandled;     /* messages receive answered AKT_EUNHANDLED */
   uint64_t failures;      /* receive/pre_start failures */
+  uint64_t rejected;      /* sends refused by full bounded mailboxes */
 } akt_system_stats;
 
 /* Creates a system named `name` (1..AKT_SYSTEM_NAME_MAX of [A-Za-z0-9_-]) on
@@ -104,6 +107,18 @@ void akt_system_get_stats(akt_system *sys, akt_system_stats *out);
 #define AKT_LOG_LINE_MAX 1024
 void akt_log(akt_system *sys, akt_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* A structured log field. */
+typedef struct akt_log_field {
+  const char *key;
+  const char *value;
+} akt_log_field;
+
+/* Logs `msg` followed by ` key=value` for each field (a value with spaces,
+ * quotes or '=' is written in double quotes with \" escapes), under the
+ * same rules as akt_log. */
+void akt_log_fields(akt_system *sys, akt_log_level level, const char *msg,
+                    const akt_log_field *fields, size_t n);
 
 #ifdef __cplusplus
 }

@@ -23,10 +23,6 @@ extern "C" {
 #define AKT_UV_MAX_WORKERS 256
 #define AKT_UV_DEFAULT_WRITE_LIMIT (64u << 20) /* bytes queued per stream */
 
-/* A user log sink: receives each line (no trailing newline) on whatever
- * thread logged it; must be thread-safe. */
-typedef void (*akt_log_sink_fn)(akt_log_level level, const char *line, void *data);
-
 /* Options for akt_uv_backend_new. A zeroed struct (or NULL) means defaults. */
 typedef struct akt_uv_options {
   unsigned workers;        /* worker threads; 0 = online CPUs (at most AKT_UV_MAX_WORKERS) */

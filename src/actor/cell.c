@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "akt/actor.pb-c.h"
 #include "akt/error.h"
 #include "akt/message.h"
-#include "akt/actor.pb-c.h"
 #include "src/actor/ext.h"
 #include "src/system/system.h"
 
@@ -41,11 +41,16 @@ akt__cell *akt__cell_new(akt_system *sys, uint64_t id, const char *path, const a
   atomic_init(&c->sched, AKT__SCHED_IDLE);
   atomic_init(&c->life, AKT__LIFE_STARTING);
   akt__mpsc_init(&c->sysq);
-  akt__mpsc_init(&c->userq);
+  akt__mpsc_init(&c->mbox.userq);
   c->self = pid;
   c->sys = sys;
   c->def = def;
+  c->started_at = sys->backend->ops->now(sys->backend);
   return c;
+}
+
+akt__sink *akt__cell_sink(akt__cell *c) {
+  return (c->flags & AKT__CELL_SINK) ? &c->ext->sink : NULL;
 }
 
 /* Hands the cell to the backend if it is idle. */
@@ -59,17 +64,28 @@ static void cell_schedule(akt__cell *c) {
   c->sys->backend->ops->schedule(c->sys->backend, &c->runnable);
 }
 
-void akt__cell_post(akt__cell *c, akt__env *env) {
-  if (c->sink) {
-    c->sink(c, env);
-    return;
+int akt__cell_post(akt__cell *c, akt__env *env) {
+  if (c->flags & AKT__CELL_SINK) {
+    c->ext->sink.fn(c, env);
+    return 0;
   }
-  akt__mpsc_push(&c->userq, &env->node);
+  if (c->flags & AKT__CELL_CUSTOM_MBOX) {
+    int rc = c->mbox.custom.type->push(c->mbox.custom.mb, (akt_mail *)env);
+    if (rc) {
+      atomic_fetch_add_explicit(&c->sys->rejected, 1, memory_order_relaxed);
+      akt__env_free(env);
+      return rc;
+    }
+  } else {
+    akt__mpsc_push(&c->mbox.userq, &env->node);
+  }
+  atomic_fetch_add_explicit(&c->enqueued, 1, memory_order_relaxed);
   cell_schedule(c);
+  return 0;
 }
 
 void akt__cell_post_sys(akt__cell *c, akt__env *env) {
-  if (c->sink) {
+  if (c->flags & AKT__CELL_SINK) {
     akt__env_free(env); /* sink cells have no lifecycle to drive */
     return;
   }
@@ -82,10 +98,50 @@ akt_receive_fn akt__cell_behavior(akt__cell *c) {
   return c->def->receive;
 }
 
-void akt__cell_drain(akt__cell *c) {
+akt__env *akt__cell_pop_user(akt__cell *c) {
+  akt__cell_ext *x = c->ext;
+  akt__env *env;
+  if (x && x->front_head) {
+    env = x->front_head;
+    x->front_head = env->link;
+    if (!x->front_head) x->front_tail = NULL;
+  } else if (c->flags & AKT__CELL_CUSTOM_MBOX) {
+    env = (akt__env *)c->mbox.custom.type->pop(c->mbox.custom.mb);
+  } else {
+    env = (akt__env *)akt__mpsc_pop(&c->mbox.userq);
+  }
+  if (env) atomic_fetch_add_explicit(&c->processed, 1, memory_order_relaxed);
+  return env;
+}
+
+void akt__cell_dispose(akt__cell *c) {
+  akt__cell_free_parts(c);
+  akt__env *env;
+  while ((env = akt__cell_pop_user(c)) != NULL) akt__env_free(env);
   akt__mpsc_node *n;
-  while ((n = akt__mpsc_pop(&c->userq)) != NULL)
-    akt__dead_letter(c->sys, c->self, (akt__env *)n, "terminated");
+  while ((n = akt__mpsc_pop(&c->sysq)) != NULL) akt__env_free((akt__env *)n);
+  if (c->flags & AKT__CELL_CUSTOM_MBOX) c->mbox.custom.type->destroy(c->mbox.custom.mb);
+  if (c->ext) {
+    akt__cell_ext *x = c->ext;
+    for (uint32_t i = 0; i < x->nstash; i++) akt__env_free(x->stash[i]);
+    free(x->stash);
+    if ((c->flags & AKT__CELL_SINK) && x->sink.dtor) x->sink.dtor(x->sink.data);
+    free(x);
+    c->ext = NULL;
+  }
+}
+
+/* May the user queues hold something? Consumer only. */
+static int user_nonempty(akt__cell *c) {
+  if (c->ext && c->ext->front_head) return 1;
+  if (c->flags & AKT__CELL_CUSTOM_MBOX) return c->mbox.custom.type->size(c->mbox.custom.mb) > 0;
+  return akt__mpsc_maybe_nonempty(&c->mbox.userq);
+}
+
+void akt__cell_drain(akt__cell *c) {
+  akt__env *env;
+  const char *reason = (c->flags & AKT__CELL_PASSIVATED) ? "passivated" : "terminated";
+  while ((env = akt__cell_pop_user(c)) != NULL) akt__dead_letter(c->sys, c->self, env, reason);
 }
 
 /* Delivers one user envelope to the current behaviour. */
@@ -100,38 +156,50 @@ static void handle_user(akt__cell *c, akt__env *env) {
     return;
   }
   const ProtobufCMessage *msg = env->msg;
-  if (sys->tracing)
-    akt__trace(sys, AKT_EV_DELIVER, c->self->id, env->sender ? env->sender->id : 0,
-               msg->descriptor->name, env->hash, 0, NULL);
-  if (msg->descriptor == &akt__terminated__descriptor && !akt__watch_accept(c, env)) {
+  if (msg->descriptor == &akt__terminated__descriptor && !(env->flags & AKT__ENV_REDELIVERED) &&
+      !akt__watch_accept(c, env)) {
     akt__env_free(env); /* unwatched, or already reported */
     return;
   }
+  if (sys->tracing)
+    akt__trace(sys, AKT_EV_DELIVER, c->self->id, env->sender ? env->sender->id : 0,
+               msg->descriptor->name, env->hash, 0, NULL);
   if (msg->descriptor == &akt__poison_pill__descriptor) {
     akt__env_free(env);
     akt__cell_begin_stop(c);
     return;
   }
+  akt_backend *b = sys->backend;
+  uint64_t t0 = b->ops->now(b);
   c->cur = env;
-  c->processed++;
   atomic_fetch_add_explicit(&sys->processed, 1, memory_order_relaxed);
   int rc = akt__cell_behavior(c)(c, msg);
+  /* A stashed envelope now belongs to the stash. */
+  env = c->cur;
   c->cur = NULL;
+  c->last_active = b->ops->now(b);
+  atomic_store_explicit(&c->last_ns, c->last_active - t0, memory_order_relaxed);
   if (rc == AKT_EUNHANDLED) {
     atomic_fetch_add_explicit(&sys->unhandled, 1, memory_order_relaxed);
-    akt__dead_letter(sys, c->self, env, "unhandled");
+    if (env) akt__dead_letter(sys, c->self, env, "unhandled");
     return;
   }
   akt__env_free(env);
-  if (rc != 0) akt__cell_fail(c, rc, "receive");
+  if (rc != 0) akt__cell_fail(c, rc, AKT_FAILED_IN_RECEIVE);
+}
+
+/* May user messages be handled now? */
+static int accepts_user(akt__cell *c) {
+  return atomic_load_explicit(&c->life, memory_order_acquire) == AKT__LIFE_RUNNING &&
+         !(c->flags & AKT__CELL_SUSPENDED);
 }
 
 /* Is there work a new turn should do? */
 static int cell_has_work(akt__cell *c) {
   if (akt__mpsc_maybe_nonempty(&c->sysq)) return 1;
-  uint32_t life = atomic_load_explicit(&c->life, memory_order_acquire);
-  if (life == AKT__LIFE_RUNNING || life == AKT__LIFE_TERMINATED)
-    return akt__mpsc_maybe_nonempty(&c->userq);
+  if (accepts_user(c) ||
+      atomic_load_explicit(&c->life, memory_order_acquire) == AKT__LIFE_TERMINATED)
+    return user_nonempty(c);
   return 0;
 }
 
@@ -145,16 +213,15 @@ static void cell_run(akt_runnable *r) {
       akt__cell_handle_sys(c, (akt__env *)n);
       continue;
     }
-    uint32_t life = atomic_load_explicit(&c->life, memory_order_acquire);
-    if (life == AKT__LIFE_TERMINATED) {
+    if (atomic_load_explicit(&c->life, memory_order_acquire) == AKT__LIFE_TERMINATED) {
       akt__cell_drain(c);
       break;
     }
-    if (life != AKT__LIFE_RUNNING || budget == 0) break;
-    n = akt__mpsc_pop(&c->userq);
-    if (!n) break;
+    if (!accepts_user(c) || budget == 0) break;
+    akt__env *env = akt__cell_pop_user(c);
+    if (!env) break;
     budget--;
-    handle_user(c, (akt__env *)n);
+    handle_user(c, env);
   }
   atomic_store_explicit(&c->sched, AKT__SCHED_IDLE, memory_order_seq_cst);
   if (cell_has_work(c)) {

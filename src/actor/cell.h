@@ -17,6 +17,8 @@
 #include <stdint.h>
 
 #include "akt/actor.h"
+#include "akt/mailbox.h"
+#include "akt/supervisor.h"
 #include "akt/backend.h"
 #include "src/actor/envelope.h"
 #include "src/actor/mpsc.h"
@@ -40,6 +42,13 @@ enum { AKT__SCHED_IDLE = 0, AKT__SCHED_QUEUED = 1 };
  * ownership of env. */
 typedef void (*akt__sink_fn)(akt__cell *c, akt__env *env);
 
+/* A sink cell's hook and data (kept in the cell's ext). */
+typedef struct akt__sink {
+  akt__sink_fn fn;
+  void *data;
+  void (*dtor)(void *data); /* frees data when the PID is freed */
+} akt__sink;
+
 struct akt_pid {
   _Atomic uint32_t refs;
   uint32_t flags;             /* AKT__PID_* */
@@ -59,40 +68,66 @@ struct akt_ctx {
   _Atomic uint32_t sched;     /* AKT__SCHED_* */
   _Atomic uint32_t life;      /* AKT__LIFE_* */
   akt__mpsc sysq;             /* system messages, processed first */
-  akt__mpsc userq;            /* user messages */
+  union {
+    akt__mpsc userq;          /* user messages: the default mailbox */
+    struct {
+      const akt_mailbox_type *type;
+      void *mb;
+    } custom;                 /* a custom mailbox (flags & AKT__CELL_CUSTOM_MBOX) */
+  } mbox;
   akt_pid *self;              /* the PID this cell is allocated with */
   akt_pid *parent;            /* one reference; NULL for the root */
   akt_system *sys;
   const akt_actor_def *def;
   const void *arg;            /* spawn option */
+  const akt_supervisor *supervisor; /* how this actor supervises its children */
   void *state;
   akt__env *cur;              /* the envelope being handled, or NULL */
-  akt__sink_fn sink;          /* non-NULL for sink cells */
-  void *sink_data;
-  void (*sink_dtor)(void *data); /* frees sink_data when the PID is freed */
   akt__cell_ext *ext;         /* lazily allocated */
+  uint32_t flags;             /* AKT__CELL_*; turn-owned except CUSTOM_MBOX/GUARDIAN/SINK */
+  int32_t restart_cause;      /* the code a pending restart is for */
   /* Tree, guarded by the system lock. */
   akt__cell *first_child, *last_child, *prev_sibling, *next_sibling;
   akt__cell *reg_next;        /* registry hash chain */
   uint32_t nchildren;
   uint32_t in_registry;
-  uint64_t processed;         /* user messages handled */
+  /* Metrics: written by the turn (or senders, for enqueued), read anywhere. */
+  _Atomic uint64_t enqueued;  /* user messages accepted by the mailbox */
+  _Atomic uint64_t processed; /* user messages taken out of the mailbox */
+  _Atomic uint32_t restarts, failures;
+  _Atomic uint64_t last_ns;   /* duration of the last receive */
+  uint64_t last_active;       /* backend time the last receive ended */
+  uint64_t started_at;        /* backend time of the spawn */
 };
+
+/* Cell flags. */
+#define AKT__CELL_SUSPENDED 0x1u   /* failed; waits for its parent's directive */
+#define AKT__CELL_RESTARTING 0x2u  /* stopping its children before a restart */
+#define AKT__CELL_KILLING 0x4u     /* terminating without post_stop */
+#define AKT__CELL_CUSTOM_MBOX 0x8u /* mbox.custom is in use */
+#define AKT__CELL_GUARDIAN 0x10u   /* root, /user or /system */
+#define AKT__CELL_SINK 0x20u       /* a sink cell (ext->sink) */
+#define AKT__CELL_PASSIVATED 0x40u /* stopped for being idle */
 
 /* Allocates a cell (with its PID, whose single reference the caller owns)
  * for `path`. Returns NULL when out of memory. */
 akt__cell *akt__cell_new(akt_system *sys, uint64_t id, const char *path, const akt_actor_def *def);
 
 /* Queues a user envelope on a cell and makes sure it runs (or hands it to
- * the sink). Takes ownership of env. */
-void akt__cell_post(akt__cell *c, akt__env *env);
+ * the sink). Takes ownership of env, also on failure. Returns 0, or
+ * AKT_EFULL when a bounded mailbox refused it (env freed, counted). */
+int akt__cell_post(akt__cell *c, akt__env *env);
 
 /* Queues a system envelope on a cell and makes sure it runs. Takes
  * ownership of env. */
 void akt__cell_post_sys(akt__cell *c, akt__env *env);
 
-/* Frees the ext part and the state; for termination and teardown. */
+/* Frees the state and the ext's lists (not the ext); at termination. */
 void akt__cell_free_parts(akt__cell *c);
+
+/* Frees everything a cell owns — queued envelopes, mailbox, state, ext,
+ * sink data — but not its PID; when the PID goes, and at teardown. */
+void akt__cell_dispose(akt__cell *c);
 
 /* The current behaviour (top of the become stack, else def->receive). */
 akt_receive_fn akt__cell_behavior(akt__cell *c);
@@ -101,9 +136,21 @@ akt_receive_fn akt__cell_behavior(akt__cell *c);
  * ownership of env. */
 void akt__cell_handle_sys(akt__cell *c, akt__env *env);
 
-/* Handles a failure code from receive, pre_start or a continuation in the
- * cell's turn (supervision). */
-void akt__cell_fail(akt__cell *c, int code, const char *where);
+/* Reports a failure of the cell in its own turn: suspends it and asks its
+ * parent's supervisor (supervise.c). */
+void akt__cell_fail(akt__cell *c, int code, akt_failure_source source);
+
+/* Supervision system messages, in the cell's turn (supervise.c). */
+void akt__supervise_on_failed(akt__cell *c, akt__env *env);
+void akt__supervise_on_resume(akt__cell *c);
+void akt__supervise_on_restart(akt__cell *c, int cause);
+/* Called when a child is gone: forgets its restart statistics; finishes a
+ * pending restart once the last child is gone. */
+void akt__supervise_child_done(akt__cell *c, uint64_t child_id);
+
+/* Runs pre_start (or post_restart) and reports START; fails the cell on a
+ * non-zero result. */
+void akt__cell_start(akt__cell *c, int restarted);
 
 /* Begins a graceful stop of the cell, in its own turn. */
 void akt__cell_begin_stop(akt__cell *c);
@@ -111,5 +158,12 @@ void akt__cell_begin_stop(akt__cell *c);
 /* Sends every user message still queued to dead letters (terminated cells;
  * consumer side). */
 void akt__cell_drain(akt__cell *c);
+
+/* Takes the next user envelope (front queue, then mailbox), or NULL.
+ * Consumer only. */
+akt__env *akt__cell_pop_user(akt__cell *c);
+
+/* The sink of a sink cell, or NULL. */
+akt__sink *akt__cell_sink(akt__cell *c);
 
 #endif

@@ -20,6 +20,7 @@ typedef struct akt_system akt_system;
 #define AKT__ENV_REQUEST 0x1u /* the sender awaits a reply carrying `corr` */
 #define AKT__ENV_REPLY 0x2u   /* a reply to the receiver's request `corr` */
 #define AKT__ENV_TIMER 0x4u   /* a timer message; `arg` is the timer generation */
+#define AKT__ENV_REDELIVERED 0x8u /* unstashed: already accepted once */
 
 /* System message kinds (0 = a user message). System messages go to their
  * own queue and are processed before user messages. */
@@ -32,12 +33,20 @@ typedef enum akt__sys_kind {
   AKT__SYS_TIMER_FIRE,      /* arg = generation of an actor timer that fired */
   AKT__SYS_WATCH,           /* ref = a watcher to notify at termination */
   AKT__SYS_UNWATCH,         /* ref = a watcher to forget */
+  AKT__SYS_FAILED,          /* ref = a failed child, arg = code, corr = source */
+  AKT__SYS_RESUME,          /* continue after a failure */
+  AKT__SYS_RESTART,         /* arg = the failure code that caused it (0 if external) */
+  AKT__SYS_KILL,            /* terminate without post_stop */
+  AKT__SYS_PASSIVATE_CHECK, /* the idle timer fired */
   AKT__SYS_KIND_MAX
 } akt__sys_kind;
 
 typedef struct akt__env akt__env;
 struct akt__env {
-  akt__mpsc_node node;        /* first: a mailbox links envelopes through it */
+  union {
+    akt__mpsc_node node;      /* first: the default mailbox links envelopes through it */
+    void *link;               /* what a custom mailbox may use instead */
+  };
   akt_pid *sender;            /* one reference, or NULL */
   akt_pid *ref;               /* system-message pid argument (one reference), or NULL */
   const ProtobufCMessage *msg;/* the receiver's copy (in `payload`), NULL for system messages */

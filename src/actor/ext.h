@@ -30,6 +30,14 @@ typedef struct akt__atimer {
   akt__env *fire_env;   /* the TIMER_FIRE message the armed timer posts */
 } akt__atimer;
 
+/* Restart statistics of one child, kept by its parent (Akka's window:
+ * restarts counted since the window opened). */
+typedef struct akt__restart_stats {
+  uint64_t child_id;
+  uint64_t window_start;  /* backend time the window opened */
+  uint32_t count;         /* restarts in the window */
+} akt__restart_stats;
+
 struct akt__cell_ext {
   akt_receive_fn behaviors[AKT_MAX_BEHAVIORS];
   uint32_t nbehaviors;
@@ -43,6 +51,15 @@ struct akt__cell_ext {
   uint32_t nwatchers, cap_watchers;
   akt_pid **watching;   /* actors this one watches (one reference each) */
   uint32_t nwatching, cap_watching;
+  akt__sink sink;       /* sink cells only; set at creation, read by senders */
+  akt__env **stash;     /* stashed envelopes, oldest first */
+  uint32_t nstash, cap_stash;
+  akt__env *front_head, *front_tail; /* unstashed: handled before the mailbox */
+  akt__restart_stats *rstats; /* per child (parent side) */
+  uint32_t nrstats, cap_rstats;
+  akt_spawn_opts opts;  /* a copy of the spawn options (respawn, passivation, stash) */
+  uint64_t passivate_timer;  /* backend timer id while armed */
+  akt__env *passivate_env;   /* the PASSIVATE_CHECK message that timer posts */
 };
 
 /* The cell's ext, allocated zeroed on first use; NULL when out of memory. */
@@ -65,6 +82,16 @@ void akt__timer_on_fire(akt__cell *c, uint64_t gen);
 /* Decides whether a timer message (AKT__ENV_TIMER, generation env->arg) is
  * still wanted; returns 1 to deliver it. Updates one-shot bookkeeping. */
 int akt__timer_accept(akt__cell *c, akt__env *env);
+
+/* Stash (stash.c): frees (as dead letters) or requeues what is stashed. */
+void akt__stash_drop_all(akt__cell *c);
+void akt__stash_requeue_all(akt__cell *c);
+
+/* Passivation (passivate.c): arms the idle check; handles it firing; stops
+ * the check. */
+void akt__passivate_arm(akt__cell *c, akt_duration delay);
+void akt__passivate_on_check(akt__cell *c);
+void akt__passivate_disarm(akt__cell *c);
 
 /* Handles WATCH / UNWATCH system messages in the watched actor's turn. */
 void akt__watch_on_watch(akt__cell *c, akt_pid *watcher);

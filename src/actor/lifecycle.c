@@ -1,33 +1,36 @@
-/* akt — actor lifecycle: start, graceful stop, termination, failures.
+/* akt — actor lifecycle: start, graceful stop, kill, termination.
  *
  * Stop is a small protocol. STOP marks the cell STOPPING (user messages now
  * wait in the mailbox) and sends STOP to every child; each child, once
  * terminated, sends CHILD_DONE to its parent; when the last child is done the
  * parent runs post_stop, becomes TERMINATED and reports to its own parent.
  * So post_stop runs children before parents, and a stopped subtree finishes
- * bottom-up.
+ * bottom-up. KILL is the same without post_stop, and kills the children.
  */
 #include <stdlib.h>
 
+#include "akt/actor.pb-c.h"
 #include "akt/error.h"
 #include "akt/message.h"
-#include "akt/actor.pb-c.h"
 #include "src/actor/cell.h"
 #include "src/actor/ext.h"
 #include "src/system/system.h"
 
 /* Timer kinds in AKT_EV_TIMER records. */
-enum { TIMER_KIND_ACTOR = 1, TIMER_KIND_REQUEST = 2 };
+enum { TIMER_KIND_ACTOR = 1, TIMER_KIND_REQUEST = 2, TIMER_KIND_PASSIVATE = 3 };
 
 static void finish_stop(akt__cell *c) {
   akt_system *sys = c->sys;
-  if (c->def->post_stop) {
+  if (c->def->post_stop && !(c->flags & AKT__CELL_KILLING)) {
     c->cur = NULL;
     c->def->post_stop(c);
   }
-  akt__trace(sys, AKT_EV_STOP, c->self->id, 0, c->def->kind, 0, 0, c->self->path);
+  akt__trace(sys, AKT_EV_STOP, c->self->id, 0, c->def->kind, 0,
+             (c->flags & AKT__CELL_KILLING) ? 1 : 0, c->self->path);
   akt__requests_cancel_all(c);
   akt__timers_cancel_all(c);
+  akt__passivate_disarm(c);
+  akt__stash_drop_all(c);
   atomic_store_explicit(&c->life, AKT__LIFE_TERMINATED, memory_order_seq_cst);
 
   /* Leave the tree and the registry before anyone hears of the end, so a
@@ -51,6 +54,9 @@ static void finish_stop(akt__cell *c) {
 
   atomic_fetch_sub_explicit(&sys->live_actors, 1, memory_order_relaxed);
   akt__watch_notify_all(c);
+  akt__events_actor(sys, (c->flags & AKT__CELL_PASSIVATED) ? AKT__EVENT_PASSIVATED
+                                                           : AKT__EVENT_STOPPED,
+                    c, 0);
   akt__cell_free_parts(c);
 
   if (parent) {
@@ -75,17 +81,19 @@ void akt__cell_begin_stop(akt__cell *c) {
   if (life >= AKT__LIFE_STOPPING) return;
   atomic_store_explicit(&c->life, AKT__LIFE_STOPPING, memory_order_seq_cst);
   akt_system *sys = c->sys;
+  akt__sys_kind kind = (c->flags & AKT__CELL_KILLING) ? AKT__SYS_KILL : AKT__SYS_STOP;
   akt__sys_lock(sys);
   uint32_t nchildren = c->nchildren;
   for (akt__cell *ch = c->first_child; ch; ch = ch->next_sibling) {
-    akt__env *stop = akt__env_new_sys(AKT__SYS_STOP, 0);
+    akt__env *stop = akt__env_new_sys(kind, 0);
     if (stop) akt__cell_post_sys(ch, stop);
   }
   akt__sys_unlock(sys);
   if (nchildren == 0) finish_stop(c);
 }
 
-static void child_done(akt__cell *c) {
+static void child_done(akt__cell *c, akt__env *env) {
+  akt__supervise_child_done(c, env->arg);
   if (atomic_load_explicit(&c->life, memory_order_acquire) != AKT__LIFE_STOPPING) return;
   akt__sys_lock(c->sys);
   uint32_t nchildren = c->nchildren;
@@ -93,12 +101,26 @@ static void child_done(akt__cell *c) {
   if (nchildren == 0) finish_stop(c);
 }
 
+void akt__cell_start(akt__cell *c, int restarted) {
+  int rc;
+  if (restarted && c->def->post_restart)
+    rc = c->def->post_restart(c, c->restart_cause);
+  else
+    rc = c->def->pre_start ? c->def->pre_start(c) : 0;
+  akt__trace(c->sys, AKT_EV_START, c->self->id, 0, c->def->kind, 0, rc, NULL);
+  if (rc) {
+    akt__cell_fail(c, rc, AKT_FAILED_IN_PRE_START);
+    return;
+  }
+  if (!restarted) akt__events_actor(c->sys, AKT__EVENT_STARTED, c, 0);
+  if (c->ext && c->ext->opts.passivate_after) akt__passivate_arm(c, c->ext->opts.passivate_after);
+}
+
 static void handle_create(akt__cell *c) {
   if (atomic_load_explicit(&c->life, memory_order_acquire) != AKT__LIFE_STARTING) return;
   atomic_store_explicit(&c->life, AKT__LIFE_RUNNING, memory_order_release);
-  int rc = c->def->pre_start ? c->def->pre_start(c) : 0;
-  akt__trace(c->sys, AKT_EV_START, c->self->id, 0, c->def->kind, 0, rc, NULL);
-  if (rc) akt__cell_fail(c, rc, "pre_start");
+  c->last_active = c->sys->backend->ops->now(c->sys->backend);
+  akt__cell_start(c, 0);
 }
 
 void akt__cell_handle_sys(akt__cell *c, akt__env *env) {
@@ -110,13 +132,31 @@ void akt__cell_handle_sys(akt__cell *c, akt__env *env) {
     case AKT__SYS_STOP:
       akt__cell_begin_stop(c);
       break;
+    case AKT__SYS_KILL:
+      if (life < AKT__LIFE_STOPPING) {
+        c->flags |= AKT__CELL_KILLING;
+        akt__cell_begin_stop(c);
+      }
+      break;
     case AKT__SYS_CHILD_DONE:
-      child_done(c);
+      child_done(c, env);
       break;
     case AKT__SYS_REQ_TIMEOUT:
       if (life < AKT__LIFE_TERMINATED) {
         akt__trace(c->sys, AKT_EV_TIMER, c->self->id, 0, NULL, env->arg, TIMER_KIND_REQUEST, NULL);
         akt__request_on_timeout(c, env->arg);
+      }
+      break;
+    case AKT__SYS_TIMER_FIRE:
+      if (life == AKT__LIFE_RUNNING) {
+        akt__trace(c->sys, AKT_EV_TIMER, c->self->id, 0, NULL, env->arg, TIMER_KIND_ACTOR, NULL);
+        akt__timer_on_fire(c, env->arg);
+      }
+      break;
+    case AKT__SYS_PASSIVATE_CHECK:
+      if (life == AKT__LIFE_RUNNING) {
+        akt__trace(c->sys, AKT_EV_TIMER, c->self->id, 0, NULL, 0, TIMER_KIND_PASSIVATE, NULL);
+        akt__passivate_on_check(c);
       }
       break;
     case AKT__SYS_WATCH:
@@ -125,25 +165,19 @@ void akt__cell_handle_sys(akt__cell *c, akt__env *env) {
     case AKT__SYS_UNWATCH:
       akt__watch_on_unwatch(c, env->ref);
       break;
-    case AKT__SYS_TIMER_FIRE:
-      if (life == AKT__LIFE_RUNNING) {
-        akt__trace(c->sys, AKT_EV_TIMER, c->self->id, 0, NULL, env->arg, TIMER_KIND_ACTOR, NULL);
-        akt__timer_on_fire(c, env->arg);
-      }
+    case AKT__SYS_FAILED:
+      akt__supervise_on_failed(c, env);
+      break;
+    case AKT__SYS_RESUME:
+      if (life == AKT__LIFE_RUNNING) akt__supervise_on_resume(c);
+      break;
+    case AKT__SYS_RESTART:
+      if (life == AKT__LIFE_RUNNING) akt__supervise_on_restart(c, (int)(int64_t)env->arg);
       break;
     default:
       break;
   }
   akt__env_free(env);
-}
-
-void akt__cell_fail(akt__cell *c, int code, const char *where) {
-  akt_system *sys = c->sys;
-  atomic_fetch_add_explicit(&sys->failures, 1, memory_order_relaxed);
-  akt__trace(sys, AKT_EV_FAIL, c->self->id, 0, c->def->kind, 0, code, where);
-  akt__log(sys, AKT_LOG_WARN, "actor %s (%s) failed in %s: %s (%d); stopping it", c->self->path,
-           c->def->kind, where, akt_strerror(code), code);
-  akt__cell_begin_stop(c);
 }
 
 void akt__cell_free_parts(akt__cell *c) {
@@ -155,9 +189,49 @@ void akt__cell_free_parts(akt__cell *c) {
     free(x->watchers);
     for (uint32_t i = 0; i < x->nwatching; i++) akt_pid_release(x->watching[i]);
     free(x->watching);
-    free(x);
-    c->ext = NULL;
+    free(x->rstats);
+    free(x->stash);
+    x->pending = NULL;
+    x->timers = NULL;
+    x->watchers = x->watching = NULL;
+    x->rstats = NULL;
+    x->stash = NULL;
+    x->npending = x->ntimers = x->nwatchers = x->nwatching = x->nrstats = x->nstash = 0;
+    x->cap_pending = x->cap_timers = x->cap_watchers = x->cap_watching = 0;
+    x->cap_rstats = x->cap_stash = 0;
+    /* The ext itself stays until the PID goes: respawn reads its options,
+     * and a sink's senders read its hook. */
   }
   free(c->state);
   c->state = NULL;
+}
+
+/* ---- from outside ---------------------------------------------------------- */
+
+/* Posts a system message of `kind` to a live local actor. */
+static int post_control(akt_pid *pid, akt__sys_kind kind, int refuse_stopping) {
+  if (!pid) return AKT_EINVAL;
+  if (!pid->cell) return AKT_ENOTSUP; /* remote control arrives with remoting */
+  akt__cell *c = pid->cell;
+  if (c->flags & AKT__CELL_SINK) {
+    akt__sink_close(pid);
+    return 0;
+  }
+  uint32_t life = atomic_load_explicit(&c->life, memory_order_acquire);
+  if (life == AKT__LIFE_TERMINATED || (refuse_stopping && life == AKT__LIFE_STOPPING))
+    return AKT_ESTOPPED;
+  akt__env *env = akt__env_new_sys(kind, 0);
+  if (!env) return AKT_ENOMEM;
+  akt__cell_post_sys(c, env);
+  return 0;
+}
+
+int akt_stop(akt_pid *pid) { return post_control(pid, AKT__SYS_STOP, 0); }
+
+int akt_kill(akt_pid *pid) { return post_control(pid, AKT__SYS_KILL, 0); }
+
+int akt_restart(akt_pid *pid) {
+  if (pid && pid->cell && (pid->cell->flags & (AKT__CELL_SINK | AKT__CELL_GUARDIAN)))
+    return AKT_ENOTSUP;
+  return post_control(pid, AKT__SYS_RESTART, 1);
 }

@@ -25,12 +25,8 @@ static void pid_destroy(akt_pid *pid) {
   if (pid->cell) {
     /* A cell is freed only after it terminated, so its queues hold nothing
      * but what a racing sender pushed after the final drain. */
-    akt__cell_free_parts(pid->cell);
-    akt__mpsc_node *n;
-    while ((n = akt__mpsc_pop(&pid->cell->userq)) != NULL) akt__env_free((akt__env *)n);
-    while ((n = akt__mpsc_pop(&pid->cell->sysq)) != NULL) akt__env_free((akt__env *)n);
+    akt__cell_dispose(pid->cell);
     akt_pid_release(pid->cell->parent);
-    if (pid->cell->sink_dtor) pid->cell->sink_dtor(pid->cell->sink_data);
   }
   free(pid);
 }

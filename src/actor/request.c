@@ -112,12 +112,12 @@ void akt__request_on_reply(akt__cell *c, akt__env *env) {
     akt__trace(sys, AKT_EV_DELIVER, c->self->id, env->sender ? env->sender->id : 0,
                env->msg->descriptor->name, env->hash, 0, "reply");
   c->cur = env;
-  c->processed++;
   atomic_fetch_add_explicit(&sys->processed, 1, memory_order_relaxed);
   int rc = p.fn(c, env->msg, 0, p.arg);
   c->cur = NULL;
+  c->last_active = sys->backend->ops->now(sys->backend);
   akt__env_free(env);
-  if (rc) akt__cell_fail(c, rc, "reply continuation");
+  if (rc) akt__cell_fail(c, rc, AKT_FAILED_IN_CONTINUATION);
 }
 
 void akt__request_on_timeout(akt__cell *c, uint64_t corr) {
@@ -128,7 +128,7 @@ void akt__request_on_timeout(akt__cell *c, uint64_t corr) {
   if (atomic_load_explicit(&c->life, memory_order_acquire) != AKT__LIFE_RUNNING) return;
   c->cur = NULL;
   int rc = p.fn(c, NULL, AKT_ETIMEDOUT, p.arg);
-  if (rc) akt__cell_fail(c, rc, "timeout continuation");
+  if (rc) akt__cell_fail(c, rc, AKT_FAILED_IN_CONTINUATION);
 }
 
 void akt__requests_cancel_all(akt__cell *c) {
@@ -148,7 +148,7 @@ typedef struct ask_slot {
 } ask_slot;
 
 static void ask_sink(akt__cell *c, akt__env *env) {
-  ask_slot *slot = c->sink_data;
+  ask_slot *slot = akt__cell_sink(c)->data;
   akt_system *sys = c->sys;
   akt__env *expected = NULL;
   if (atomic_load_explicit(&c->life, memory_order_acquire) == AKT__LIFE_TERMINATED ||

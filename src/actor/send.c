@@ -19,8 +19,7 @@ int akt__route(akt_pid *to, akt__env *env) {
   if (sys->tracing)
     akt__trace(sys, AKT_EV_SEND, to->id, env->sender ? env->sender->id : 0,
                env->msg->descriptor->name, env->hash, 0, NULL);
-  akt__cell_post(c, env);
-  return 0;
+  return akt__cell_post(c, env);
 }
 
 int akt__send(akt_pid *to, const ProtobufCMessage *msg, akt_pid *sender, uint64_t corr,

@@ -1,4 +1,4 @@
-/* akt — spawning actors and sink cells; stopping. */
+/* akt — spawning actors and sink cells; respawning; metrics. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +6,7 @@
 
 #include "akt/error.h"
 #include "src/actor/cell.h"
+#include "src/actor/ext.h"
 #include "src/system/system.h"
 
 /* Names are path elements: no '/', and '$' is reserved for generated ones. */
@@ -33,18 +34,38 @@ static void link_child(akt__cell *parent, akt__cell *c) {
   parent->nchildren++;
 }
 
+/* Adds a new PID to the system's list of every PID (system lock held). */
+static void link_pid(akt_system *sys, akt_pid *pid) {
+  pid->all_next = sys->all_pids;
+  if (sys->all_pids) sys->all_pids->all_prev = pid;
+  sys->all_pids = pid;
+}
+
+/* Does this spawn need the ext part (options beyond arg and supervisor)? */
+static int needs_ext(const akt_spawn_opts *o) {
+  return o && (o->passivate_after || o->stash_capacity ||
+               (o->mailbox && o->mailbox != &akt_mailbox_unbounded));
+}
+
 int akt__spawn(akt_system *sys, akt__cell *parent, const char *name, const akt_actor_def *def,
-               const akt_spawn_opts *opts, akt_pid **out) {
+               const akt_spawn_opts *opts, uint32_t cell_flags, akt_pid **out) {
   if (!sys || !def || !def->receive) return AKT_EINVAL;
   if (name && !name_valid(name)) return AKT_ENAME;
-  void *state = NULL;
-  if (def->state_size) {
-    state = calloc(1, def->state_size);
-    if (!state) return AKT_ENOMEM;
-  }
+  const akt_mailbox_type *mtype = opts ? opts->mailbox : NULL;
+  if (mtype == &akt_mailbox_unbounded) mtype = NULL;
+  if (mtype && (!mtype->create || !mtype->destroy || !mtype->push || !mtype->pop || !mtype->size))
+    return AKT_EINVAL;
+  void *state = NULL, *mb = NULL;
+  akt__cell_ext *ext = NULL;
   akt__env *create = akt__env_new_sys(AKT__SYS_CREATE, 0);
-  if (!create) {
+  if (def->state_size) state = calloc(1, def->state_size);
+  if (needs_ext(opts)) ext = calloc(1, sizeof *ext);
+  if (mtype) mb = mtype->create(opts->mailbox_config);
+  if (!create || (def->state_size && !state) || (needs_ext(opts) && !ext) || (mtype && !mb)) {
     free(state);
+    free(ext);
+    if (mb) mtype->destroy(mb);
+    akt__env_free(create);
     return AKT_ENOMEM;
   }
 
@@ -76,23 +97,33 @@ int akt__spawn(akt_system *sys, akt__cell *parent, const char *name, const akt_a
   }
   if (rc == 0) {
     sys->next_id = id;
-    akt_pid *pid = c->self;
-    pid->all_next = sys->all_pids;
-    if (sys->all_pids) sys->all_pids->all_prev = pid;
-    sys->all_pids = pid;
+    link_pid(sys, c->self);
     c->state = state;
+    c->flags = cell_flags;
     c->arg = opts ? opts->arg : NULL;
+    c->supervisor = opts ? opts->supervisor : NULL;
+    if (ext) {
+      ext->opts = *opts;
+      c->ext = ext;
+    }
+    if (mtype) {
+      c->flags |= AKT__CELL_CUSTOM_MBOX;
+      c->mbox.custom.type = mtype;
+      c->mbox.custom.mb = mb;
+    }
     if (parent) {
       c->parent = akt_pid_retain(parent->self);
       link_child(parent, c);
     }
     atomic_fetch_add_explicit(&sys->live_actors, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&sys->spawned, 1, memory_order_relaxed);
-    if (out) *out = akt_pid_retain(pid);
+    if (out) *out = akt_pid_retain(c->self);
   }
   akt__sys_unlock(sys);
   if (rc != 0) {
     free(state);
+    free(ext);
+    if (mb) mtype->destroy(mb);
     akt__env_free(create);
     return rc;
   }
@@ -106,28 +137,45 @@ int akt_spawn(akt_system *sys, const char *name, const akt_actor_def *def,
   if (!sys) return AKT_EINVAL;
   if (atomic_load_explicit(&sys->state, memory_order_acquire) != AKT__SYS_RUNNING)
     return AKT_ESTOPPED;
-  return akt__spawn(sys, sys->user->cell, name, def, opts, out);
+  return akt__spawn(sys, sys->user->cell, name, def, opts, 0, out);
 }
 
 int akt_spawn_child(akt_ctx *ctx, const char *name, const akt_actor_def *def,
                     const akt_spawn_opts *opts, akt_pid **out) {
   if (!ctx) return AKT_EINVAL;
-  return akt__spawn(ctx->sys, ctx, name, def, opts, out);
+  return akt__spawn(ctx->sys, ctx, name, def, opts, 0, out);
 }
 
-int akt_stop(akt_pid *pid) {
+int akt_respawn(akt_pid *pid, akt_pid **out) {
   if (!pid) return AKT_EINVAL;
-  if (!pid->cell) return AKT_ENOTSUP; /* remote stop arrives with remoting */
   akt__cell *c = pid->cell;
-  if (c->sink) {
-    akt__sink_close(pid);
-    return 0;
-  }
-  if (atomic_load_explicit(&c->life, memory_order_acquire) == AKT__LIFE_TERMINATED)
+  if (!c || (c->flags & (AKT__CELL_SINK | AKT__CELL_GUARDIAN))) return AKT_ENOTSUP;
+  if (atomic_load_explicit(&c->life, memory_order_acquire) != AKT__LIFE_TERMINATED)
+    return AKT_ESTATE;
+  akt__cell *parent = c->parent ? c->parent->cell : NULL;
+  if (!parent || atomic_load_explicit(&parent->life, memory_order_acquire) >= AKT__LIFE_STOPPING)
     return AKT_ESTOPPED;
-  akt__env *stop = akt__env_new_sys(AKT__SYS_STOP, 0);
-  if (!stop) return AKT_ENOMEM;
-  akt__cell_post_sys(c, stop);
+  akt_spawn_opts opts = c->ext ? c->ext->opts : (akt_spawn_opts){0};
+  opts.arg = c->arg;
+  opts.supervisor = c->supervisor;
+  const char *name = pid->name[0] == '$' ? NULL : pid->name;
+  return akt__spawn(c->sys, parent, name, c->def, &opts, 0, out);
+}
+
+int akt_actor_get_metrics(akt_pid *pid, akt_actor_metrics *out) {
+  if (!pid || !out) return AKT_EINVAL;
+  akt__cell *c = pid->cell;
+  if (!c) return AKT_ENOTSUP;
+  uint64_t enq = atomic_load_explicit(&c->enqueued, memory_order_relaxed);
+  uint64_t done = atomic_load_explicit(&c->processed, memory_order_relaxed);
+  out->processed = done;
+  out->mailbox_size = enq > done ? enq - done : 0;
+  out->restarts = atomic_load_explicit(&c->restarts, memory_order_relaxed);
+  out->failures = atomic_load_explicit(&c->failures, memory_order_relaxed);
+  out->last_processing_ns = atomic_load_explicit(&c->last_ns, memory_order_relaxed);
+  out->running = akt_pid_is_running(pid);
+  uint64_t now = pid->sys->backend->ops->now(pid->sys->backend);
+  out->uptime_ns = now - c->started_at;
   return 0;
 }
 
@@ -142,6 +190,9 @@ static const akt_actor_def sink_def = {.kind = "sink", .receive = sink_receive};
 akt_pid *akt__spawn_sink(akt_system *sys, const char *prefix, akt__sink_fn sink, void *data,
                          void (*dtor)(void *data)) {
   char path[AKT_PATH_MAX + 1];
+  akt__cell_ext *ext = calloc(1, sizeof *ext);
+  if (!ext) return NULL;
+  ext->sink = (akt__sink){.fn = sink, .data = data, .dtor = dtor};
   akt__sys_lock(sys);
   uint64_t id = ++sys->next_id;
   snprintf(path, sizeof path, "/temp/%s$%" PRIu64, prefix ? prefix : "", id);
@@ -149,15 +200,13 @@ akt_pid *akt__spawn_sink(akt_system *sys, const char *prefix, akt__sink_fn sink,
   if (c) {
     akt_pid *pid = c->self;
     pid->flags |= AKT__PID_TEMP;
-    pid->all_next = sys->all_pids;
-    if (sys->all_pids) sys->all_pids->all_prev = pid;
-    sys->all_pids = pid;
-    c->sink = sink;
-    c->sink_data = data;
-    c->sink_dtor = dtor;
+    link_pid(sys, pid);
+    c->flags = AKT__CELL_SINK;
+    c->ext = ext;
     atomic_store_explicit(&c->life, AKT__LIFE_RUNNING, memory_order_release);
   }
   akt__sys_unlock(sys);
+  if (!c) free(ext);
   return c ? c->self : NULL;
 }
 

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "akt/actor.h"
 #include "akt/error.h"
 #include "src/system/system.h"
 
@@ -21,7 +22,53 @@ static void vlog(akt_system *sys, akt_log_level level, const char *fmt, va_list 
     /* Mark the cut so a reader knows the line is incomplete. */
     line[sizeof line - 4] = line[sizeof line - 3] = line[sizeof line - 2] = '.';
   }
-  sys->backend->ops->log(sys->backend, level, line);
+  if (sys->opts.log_sink)
+    sys->opts.log_sink(level, line, sys->opts.log_data);
+  else
+    sys->backend->ops->log(sys->backend, level, line);
+}
+
+/* Appends ` key=value` to line[*pos..size), quoting a value that needs it. */
+static void put_field(char *line, size_t size, size_t *pos, const char *key, const char *value) {
+  if (!value) value = "";
+  int quote = *value == '\0';
+  for (const char *p = value; *p && !quote; p++)
+    quote = *p == ' ' || *p == '"' || *p == '=' || (unsigned char)*p < 0x20;
+  int n = snprintf(line + *pos, size - *pos, " %s=%s", key ? key : "?", quote ? "\"" : "");
+  if (n > 0) *pos += (size_t)n;
+  for (const char *p = value; *p && *pos + 3 < size; p++) {
+    if (quote && (*p == '"' || *p == '\\')) line[(*pos)++] = '\\';
+    line[(*pos)++] = (unsigned char)*p < 0x20 ? ' ' : *p;
+  }
+  if (quote && *pos + 1 < size) line[(*pos)++] = '"';
+  if (*pos >= size) *pos = size - 1;
+  line[*pos] = '\0';
+}
+
+void akt_log_fields(akt_system *sys, akt_log_level level, const char *msg,
+                    const akt_log_field *fields, size_t n) {
+  if (!sys || level < sys->opts.log_level || level >= AKT_LOG_OFF) return;
+  char line[AKT_LOG_LINE_MAX];
+  int len = snprintf(line, sizeof line, "%s", msg ? msg : "");
+  size_t pos = len > 0 ? (size_t)len : 0;
+  if (pos >= sizeof line) pos = sizeof line - 1;
+  for (size_t i = 0; i < n; i++) put_field(line, sizeof line, &pos, fields[i].key, fields[i].value);
+  akt__log(sys, level, "%s", line);
+}
+
+void akt_ctx_log(akt_ctx *ctx, akt_log_level level, const char *fmt, ...) {
+  if (!ctx || !fmt) return;
+  akt_system *sys = akt_ctx_system(ctx);
+  if (level < sys->opts.log_level || level >= AKT_LOG_OFF) return;
+  char line[AKT_LOG_LINE_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  int len = vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  size_t pos = len > 0 ? (size_t)len : 0;
+  if (pos >= sizeof line) pos = sizeof line - 1;
+  put_field(line, sizeof line, &pos, "actor", akt_pid_path(akt_ctx_self(ctx)));
+  akt__log(sys, level, "%s", line);
 }
 
 void akt__log(akt_system *sys, akt_log_level level, const char *fmt, ...) {
@@ -37,16 +84,6 @@ void akt_log(akt_system *sys, akt_log_level level, const char *fmt, ...) {
   va_start(ap, fmt);
   vlog(sys, level, fmt, ap);
   va_end(ap);
-}
-
-void akt__dead_letter(akt_system *sys, akt_pid *target, akt__env *env, const char *reason) {
-  atomic_fetch_add_explicit(&sys->dead_letters, 1, memory_order_relaxed);
-  const char *type = env->msg ? env->msg->descriptor->name : "(system)";
-  akt__trace(sys, AKT_EV_DEAD_LETTER, target ? target->id : 0,
-             env->sender ? env->sender->id : 0, type, env->hash, 0, reason);
-  akt__log(sys, AKT_LOG_DEBUG, "dead letter: %s to %s: %s", type, target ? target->path : "?",
-           reason);
-  akt__env_free(env);
 }
 
 void akt__inflight_add(akt_system *sys) {

@@ -64,11 +64,20 @@ int akt_system_new(const char *name, akt_backend *backend, const akt_system_opti
   }
   snprintf(sys->address, alen, "akt://%s@%s:%u", name, host, (unsigned)sys->port);
 
-  int rc = akt_system_register_type(sys, &akt__terminated__descriptor);
-  if (!rc) rc = akt_system_register_type(sys, &akt__poison_pill__descriptor);
-  if (!rc) rc = akt__spawn(sys, NULL, NULL, &root_def, NULL, &sys->root);
-  if (!rc) rc = akt__spawn(sys, sys->root->cell, "user", &user_def, NULL, &sys->user);
-  if (!rc) rc = akt__spawn(sys, sys->root->cell, "system", &system_def, NULL, &sys->system_guardian);
+  static const ProtobufCMessageDescriptor *const builtin[] = {
+      &akt__terminated__descriptor, &akt__poison_pill__descriptor, &akt__actor_event__descriptor,
+      &akt__dead_letter__descriptor, &akt__work_failed__descriptor};
+  int rc = akt__events_new(sys);
+  if (!rc) rc = akt__sched_new(sys);
+  for (size_t i = 0; !rc && i < sizeof builtin / sizeof builtin[0]; i++)
+    rc = akt_system_register_type(sys, builtin[i]);
+  if (!rc) rc = akt__spawn(sys, NULL, NULL, &root_def, NULL, AKT__CELL_GUARDIAN, &sys->root);
+  if (!rc)
+    rc = akt__spawn(sys, sys->root->cell, "user", &user_def, NULL, AKT__CELL_GUARDIAN, &sys->user);
+  if (!rc)
+    rc = akt__spawn(sys, sys->root->cell, "system", &system_def, NULL, AKT__CELL_GUARDIAN,
+                    &sys->system_guardian);
+  if (!rc) rc = akt__dead_letters_start(sys);
   if (rc) {
     system_destroy(sys);
     return rc;
@@ -93,6 +102,7 @@ void akt_system_get_stats(akt_system *sys, akt_system_stats *out) {
   out->dead_letters = atomic_load(&sys->dead_letters);
   out->unhandled = atomic_load(&sys->unhandled);
   out->failures = atomic_load(&sys->failures);
+  out->rejected = atomic_load(&sys->rejected);
 }
 
 int akt_lookup(akt_system *sys, const char *path, akt_pid **out) {
@@ -143,6 +153,9 @@ int akt_system_shutdown(akt_system *sys, akt_duration timeout) {
   uint64_t now = b->ops->now(b);
   uint64_t deadline = timeout >= AKT_FOREVER - now ? AKT_FOREVER : now + timeout;
   int rc = stop_and_wait(sys, sys->user, deadline);
+  /* System timers end with the user's actors: nothing is left to receive
+   * them, and their armed timers would keep the system busy. */
+  if (!rc) akt__sched_close(sys);
   if (!rc) rc = stop_and_wait(sys, sys->system_guardian, deadline);
   if (!rc) rc = stop_and_wait(sys, sys->root, deadline);
   if (rc) {
@@ -161,21 +174,20 @@ int akt_system_shutdown(akt_system *sys, akt_duration timeout) {
  * crashed simulated node whose events the world has dropped. */
 static void system_destroy(akt_system *sys) {
   sys->tearing_down = 1; /* PID releases are now no-ops; we free them all */
+  if (sys->scheduler) akt__sched_free(sys);
   for (akt_pid *p = sys->all_pids; p; p = p->all_next) {
     akt__cell *c = p->cell;
     if (!c) continue;
     akt__requests_cancel_all(c);
     akt__timers_cancel_all(c);
-    akt__mpsc_node *n;
-    while ((n = akt__mpsc_pop(&c->userq)) != NULL) akt__env_free((akt__env *)n);
-    while ((n = akt__mpsc_pop(&c->sysq)) != NULL) akt__env_free((akt__env *)n);
-    akt__cell_free_parts(c);
-    if (c->sink_dtor) c->sink_dtor(c->sink_data);
+    akt__passivate_disarm(c);
+    akt__cell_dispose(c);
   }
   for (akt_pid *p = sys->all_pids, *next; p; p = next) {
     next = p->all_next;
     free(p);
   }
+  akt__events_free(sys);
   akt__registry_free(sys);
   akt__types_free(sys);
   pthread_mutex_destroy(&sys->lock);

@@ -13,6 +13,16 @@
 enum { AKT__SYS_RUNNING = 0, AKT__SYS_SHUTTING_DOWN = 1, AKT__SYS_DOWN = 2 };
 
 typedef struct akt__type_entry akt__type_entry;
+typedef struct akt__events akt__events;
+typedef struct akt__sched akt__sched;
+
+/* Actor lifecycle events published on the event stream. */
+typedef enum akt__event_kind {
+  AKT__EVENT_STARTED = 1,
+  AKT__EVENT_STOPPED,
+  AKT__EVENT_RESTARTED,
+  AKT__EVENT_PASSIVATED
+} akt__event_kind;
 
 struct akt_system {
   char name[AKT_SYSTEM_NAME_MAX + 1];
@@ -38,7 +48,10 @@ struct akt_system {
   _Atomic int64_t turns;       /* scheduled (queued or running) turns */
   int tearing_down;            /* akt_system_free in progress: releases do nothing */
 
-  _Atomic uint64_t live_actors, spawned, processed, dead_letters, unhandled, failures;
+  _Atomic uint64_t live_actors, spawned, processed, dead_letters, unhandled, failures, rejected;
+  akt__events *events;         /* the event stream (events.c) */
+  akt_pid *dead_letter_actor;  /* /system/deadletters (one reference) */
+  akt__sched *scheduler;       /* system timers (scheduler.c) */
 };
 
 /* Locks and unlocks the system lock. */
@@ -73,10 +86,10 @@ void akt__inflight_done(akt_system *sys);
 
 /* Creates a cell under `parent` (NULL only for the root) named `name`
  * (NULL: anonymous), registers it, links it into the tree and posts
- * CREATE. Writes the new cell's PID (a new reference) to *out if out is not
+ * CREATE; `cell_flags` are initial AKT__CELL_* flags (guardians). Writes the new cell's PID (a new reference) to *out if out is not
  * NULL. Codes as akt_spawn. (spawn.c) */
 int akt__spawn(akt_system *sys, akt__cell *parent, const char *name, const akt_actor_def *def,
-               const akt_spawn_opts *opts, akt_pid **out);
+               const akt_spawn_opts *opts, uint32_t cell_flags, akt_pid **out);
 
 /* Creates a temporary sink cell (ask futures, probes) outside the tree,
  * named /temp/<prefix>$<id>. `dtor(data)` runs when the PID is freed (no
@@ -84,6 +97,22 @@ int akt__spawn(akt_system *sys, akt__cell *parent, const char *name, const akt_a
  * PID (a new reference) or NULL. */
 akt_pid *akt__spawn_sink(akt_system *sys, const char *prefix, akt__sink_fn sink, void *data,
                          void (*dtor)(void *data));
+
+/* The event stream (events.c): create and free with the system; publish an
+ * actor lifecycle event (cheap when nobody subscribed). */
+int akt__events_new(akt_system *sys);
+void akt__events_free(akt_system *sys);
+void akt__events_actor(akt_system *sys, akt__event_kind kind, akt__cell *c, int code);
+/* 1 if anyone subscribed to `topic`. */
+int akt__events_wanted(akt_system *sys, const char *topic);
+
+/* The dead-letter actor (deadletters.c). */
+int akt__dead_letters_start(akt_system *sys);
+
+/* The system scheduler (scheduler.c). */
+int akt__sched_new(akt_system *sys);
+void akt__sched_close(akt_system *sys); /* cancels all, refuses new (shutdown) */
+void akt__sched_free(akt_system *sys);
 
 /* Frees the system without stopping its actors (no post_stop runs): a
  * crashed node in the simulator, whose events the world has dropped. */

@@ -72,7 +72,7 @@ static void poison_pill_stops_after_queued_messages(void **state) {
   akt_testkit_free(tk);
 }
 
-static void a_failing_receive_stops_the_actor(void **state) {
+static void a_failing_receive_restarts_the_actor_by_default(void **state) {
   (void)state;
   akt_testkit *tk = TK_NEW();
   akt_probe *p = akt_probe_new(tk, "p");
@@ -84,10 +84,18 @@ static void a_failing_receive_stops_the_actor(void **state) {
   f.code = AKT_EUSER_BASE - 5;
   akt_probe_tell(p, r, &f.base);
   EXPECT_NOTE(p, "r:post_stop");
-  akt_probe_expect_terminated(p, r, 0);
+  EXPECT_NOTE(p, "r:pre_start");
+  Ping ping = PING__INIT;
+  ping.n = 3;
+  akt_probe_tell(p, r, &ping.base);
+  akt_probe_expect_msg(p, &pong__descriptor, 0); /* same PID, working again */
   akt_system_stats st;
   akt_system_get_stats(akt_testkit_system(tk), &st);
   assert_int_equal(st.failures, 1);
+  akt_actor_metrics m;
+  assert_int_equal(akt_actor_get_metrics(r, &m), 0);
+  assert_int_equal(m.restarts, 1);
+  assert_int_equal(m.failures, 1);
   akt_testkit_free(tk);
 }
 
@@ -236,7 +244,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(stop_finishes_the_current_message_first),
     cmocka_unit_test(children_stop_before_their_parent),
     cmocka_unit_test(poison_pill_stops_after_queued_messages),
-    cmocka_unit_test(a_failing_receive_stops_the_actor),
+    cmocka_unit_test(a_failing_receive_restarts_the_actor_by_default),
     cmocka_unit_test(a_failing_pre_start_stops_the_actor),
     cmocka_unit_test(watching_a_dead_actor_reports_at_once),
     cmocka_unit_test(an_actor_watch_gives_one_terminated),

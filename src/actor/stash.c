@@ -1,0 +1,80 @@
+/* akt — stash: put the current message aside, take it back later.
+ *
+ * Stashed envelopes wait in a bounded array; unstashing moves them, oldest
+ * first, to the cell's front queue, which the turn drains before the
+ * mailbox — so unstashed messages come before anything still queued.
+ */
+#include <stdlib.h>
+
+#include "akt/error.h"
+#include "src/actor/cell.h"
+#include "src/actor/ext.h"
+#include "src/system/system.h"
+
+static uint32_t capacity(akt__cell_ext *x) {
+  return x->opts.stash_capacity ? x->opts.stash_capacity : AKT_DEFAULT_STASH_CAPACITY;
+}
+
+int akt_stash(akt_ctx *ctx) {
+  if (!ctx) return AKT_EINVAL;
+  akt__env *env = ctx->cur;
+  if (!env || !env->msg || (env->flags & AKT__ENV_REPLY)) return AKT_ESTATE;
+  akt__cell_ext *x = akt__cell_ext_get(ctx);
+  if (!x) return AKT_ENOMEM;
+  if (x->nstash >= capacity(x)) return AKT_EFULL;
+  if (x->nstash == x->cap_stash) {
+    uint32_t cap = x->cap_stash ? x->cap_stash * 2 : 8;
+    if (cap > capacity(x)) cap = capacity(x);
+    akt__env **n = realloc(x->stash, cap * sizeof *n);
+    if (!n) return AKT_ENOMEM;
+    x->stash = n;
+    x->cap_stash = cap;
+  }
+  /* It was accepted once (timer generation, watch): do not check again. */
+  env->flags = (env->flags & ~AKT__ENV_TIMER) | AKT__ENV_REDELIVERED;
+  x->stash[x->nstash++] = env;
+  ctx->cur = NULL; /* the turn must not free it */
+  return 0;
+}
+
+/* Appends env to the front queue. */
+static void to_front(akt__cell_ext *x, akt__env *env) {
+  env->link = NULL;
+  if (x->front_tail)
+    x->front_tail->link = env;
+  else
+    x->front_head = env;
+  x->front_tail = env;
+}
+
+int akt_unstash(akt_ctx *ctx) {
+  if (!ctx) return AKT_EINVAL;
+  akt__cell_ext *x = ctx->ext;
+  if (!x || x->nstash == 0) return AKT_ENOENT;
+  to_front(x, x->stash[0]);
+  for (uint32_t i = 1; i < x->nstash; i++) x->stash[i - 1] = x->stash[i];
+  x->nstash--;
+  return 0;
+}
+
+int akt_unstash_all(akt_ctx *ctx) {
+  if (!ctx) return AKT_EINVAL;
+  akt__cell_ext *x = ctx->ext;
+  if (!x) return 0;
+  int n = (int)x->nstash;
+  for (uint32_t i = 0; i < x->nstash; i++) to_front(x, x->stash[i]);
+  x->nstash = 0;
+  return n;
+}
+
+size_t akt_stash_size(akt_ctx *ctx) { return ctx && ctx->ext ? ctx->ext->nstash : 0; }
+
+void akt__stash_drop_all(akt__cell *c) {
+  akt__cell_ext *x = c->ext;
+  if (!x) return;
+  for (uint32_t i = 0; i < x->nstash; i++)
+    akt__dead_letter(c->sys, c->self, x->stash[i], "stashed at termination");
+  x->nstash = 0;
+}
+
+void akt__stash_requeue_all(akt__cell *c) { akt_unstash_all(c); }

@@ -1,0 +1,66 @@
+/* akt — blocking work off the actors, piped to an actor as a message. */
+#include <stdlib.h>
+
+#include "akt/actor.pb-c.h"
+#include "akt/error.h"
+#include "src/actor/cell.h"
+#include "src/actor/send.h"
+#include "src/system/system.h"
+
+struct akt_work {
+  akt_system *sys;
+  akt_work_fn fn;
+  void *arg;
+  akt_pid *to, *sender; /* one reference each */
+  akt__env *result;
+};
+
+int akt_work_result(akt_work *w, const ProtobufCMessage *msg) {
+  if (!w || !msg) return AKT_EINVAL;
+  akt__env *env;
+  int rc = akt__env_new_msg(w->sys, msg, &env);
+  if (rc) return rc;
+  akt__env_free(w->result);
+  w->result = env;
+  return 0;
+}
+
+/* Runs on the backend's pool (or as a world event): the work, then the
+ * delivery of its result. */
+static void run(void *p) {
+  akt_work *w = p;
+  akt_system *sys = w->sys;
+  int rc = w->fn(w, w->arg);
+  if (rc) {
+    akt__env_free(w->result);
+    Akt__WorkFailed f = AKT__WORK_FAILED__INIT;
+    f.code = rc;
+    akt__send(w->to, &f.base, w->sender, 0, 0);
+  } else if (w->result) {
+    w->result->sender = w->sender; /* the reference moves to the envelope */
+    w->sender = NULL;
+    akt__route(w->to, w->result);
+  }
+  akt_pid_release(w->to);
+  akt_pid_release(w->sender);
+  free(w);
+  akt__inflight_done(sys);
+}
+
+int akt_pipe_to(akt_system *sys, akt_work_fn fn, void *arg, akt_pid *to, akt_pid *sender) {
+  if (!sys || !fn || !to) return AKT_EINVAL;
+  akt_work *w = calloc(1, sizeof *w);
+  if (!w) return AKT_ENOMEM;
+  *w = (akt_work){.sys = sys, .fn = fn, .arg = arg, .to = akt_pid_retain(to),
+                  .sender = akt_pid_retain(sender)};
+  akt_backend *b = sys->backend;
+  akt__inflight_add(sys);
+  int rc = b->ops->offload ? b->ops->offload(b, run, w) : AKT_ENOTSUP;
+  if (rc) {
+    akt_pid_release(w->to);
+    akt_pid_release(w->sender);
+    free(w);
+    akt__inflight_done(sys);
+  }
+  return rc;
+}
