@@ -29,6 +29,7 @@ static const akt__errinfo errinfo[] = {
     {AKT_ECANCELED, "AKT_ECANCELED", "canceled"},
     {AKT_EUNREACH, "AKT_EUNREACH", "unreachable"},
     {AKT_EREFUSED, "AKT_EREFUSED", "refused"},
+    {AKT_EKILLED, "AKT_EKILLED", "killed"},
 };
 
 static const akt__errinfo *lookup(int code) {

@@ -107,10 +107,13 @@ int akt_restart(akt_pid *pid);
  * guardian), or the codes of akt_spawn. */
 int akt_respawn(akt_pid *pid, akt_pid **out);
 
-/* Terminates the actor without ceremony: as soon as the system message is
- * handled (after the current message), its children are killed, then it
- * terminates — no post_stop runs (unlike akt_stop), queued messages go to
- * dead letters, watchers get Terminated. Returns as akt_stop. */
+/* Kills the actor (Akka's Kill): right after the current message, ahead of
+ * every queued message, the actor fails with AKT_EKILLED, and its
+ * supervisor decides — the default decider stops it (post_stop runs,
+ * children stop first, queued messages go to dead letters); a custom
+ * decider may restart it instead. akt_stop, by contrast, is no failure and
+ * involves no supervisor. Returns as akt_stop, or AKT_ENOTSUP for a
+ * guardian. */
 int akt_kill(akt_pid *pid);
 
 /* The actor's state (state_size bytes, zeroed at start), or NULL if

@@ -14,6 +14,7 @@
 #include "akt/mailbox.h"
 #include "akt/message.h"
 #include "akt/pid.h"
+#include "akt/router.h"
 #include "akt/scheduler.h"
 #include "akt/supervisor.h"
 #include "akt/system.h"

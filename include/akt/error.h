@@ -33,10 +33,11 @@ extern "C" {
 #define AKT_ECANCELED (-18) /* the operation was canceled before completing */
 #define AKT_EUNREACH (-19)  /* the peer or address cannot be reached */
 #define AKT_EREFUSED (-20)  /* the peer refused the connection or handshake */
+#define AKT_EKILLED (-21)   /* the actor was killed (akt_kill): a failure its supervisor handles */
 
 /* The most negative defined code; codes at or below AKT_EUSER_BASE are free
  * for applications to use as receive() failure codes. */
-#define AKT_ELAST AKT_EREFUSED
+#define AKT_ELAST AKT_EKILLED
 #define AKT_EUSER_BASE (-1000)
 
 /* Returns a static, human-readable description of `code` ("success" for 0,

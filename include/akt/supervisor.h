@@ -56,7 +56,8 @@ typedef enum akt_failure_source {
   AKT_FAILED_IN_RECEIVE = 1,
   AKT_FAILED_IN_PRE_START = 2,
   AKT_FAILED_IN_CONTINUATION = 3, /* a request's reply or timeout handler */
-  AKT_FAILED_ESCALATED = 4        /* a child's failure its supervisor escalated */
+  AKT_FAILED_ESCALATED = 4,       /* a child's failure its supervisor escalated */
+  AKT_FAILED_KILLED = 5           /* akt_kill (code AKT_EKILLED) */
 } akt_failure_source;
 
 /* A failure, as the decider sees it. */
@@ -85,7 +86,8 @@ typedef struct akt_supervisor {
 } akt_supervisor;
 
 /* The default decider: a failed pre_start stops the child (restarting it
- * would fail again); any other failure restarts it. */
+ * would fail again), so does a kill (AKT_EKILLED); any other failure
+ * restarts it. */
 akt_directive akt_default_decider(const akt_failure *f, void *arg);
 
 /* The name of a directive ("restart"), for logs. */

@@ -103,7 +103,6 @@ struct akt_ctx {
 /* Cell flags. */
 #define AKT__CELL_SUSPENDED 0x1u   /* failed; waits for its parent's directive */
 #define AKT__CELL_RESTARTING 0x2u  /* stopping its children before a restart */
-#define AKT__CELL_KILLING 0x4u     /* terminating without post_stop */
 #define AKT__CELL_CUSTOM_MBOX 0x8u /* mbox.custom is in use */
 #define AKT__CELL_GUARDIAN 0x10u   /* root, /user or /system */
 #define AKT__CELL_SINK 0x20u       /* a sink cell (ext->sink) */

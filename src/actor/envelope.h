@@ -36,7 +36,7 @@ typedef enum akt__sys_kind {
   AKT__SYS_FAILED,          /* ref = a failed child, arg = code, corr = source */
   AKT__SYS_RESUME,          /* continue after a failure */
   AKT__SYS_RESTART,         /* arg = the failure code that caused it (0 if external) */
-  AKT__SYS_KILL,            /* terminate without post_stop */
+  AKT__SYS_KILL,            /* fail with AKT_EKILLED */
   AKT__SYS_PASSIVATE_CHECK, /* the idle timer fired */
   AKT__SYS_KIND_MAX
 } akt__sys_kind;

@@ -5,7 +5,7 @@
  * terminated, sends CHILD_DONE to its parent; when the last child is done the
  * parent runs post_stop, becomes TERMINATED and reports to its own parent.
  * So post_stop runs children before parents, and a stopped subtree finishes
- * bottom-up. KILL is the same without post_stop, and kills the children.
+ * bottom-up. KILL is a failure (AKT_EKILLED) handed to the supervisor.
  */
 #include <stdlib.h>
 
@@ -21,12 +21,11 @@ enum { TIMER_KIND_ACTOR = 1, TIMER_KIND_REQUEST = 2, TIMER_KIND_PASSIVATE = 3 };
 
 static void finish_stop(akt__cell *c) {
   akt_system *sys = c->sys;
-  if (c->def->post_stop && !(c->flags & AKT__CELL_KILLING)) {
+  if (c->def->post_stop) {
     c->cur = NULL;
     c->def->post_stop(c);
   }
-  akt__trace(sys, AKT_EV_STOP, c->self->id, 0, c->def->kind, 0,
-             (c->flags & AKT__CELL_KILLING) ? 1 : 0, c->self->path);
+  akt__trace(sys, AKT_EV_STOP, c->self->id, 0, c->def->kind, 0, 0, c->self->path);
   akt__requests_cancel_all(c);
   akt__timers_cancel_all(c);
   akt__passivate_disarm(c);
@@ -59,6 +58,8 @@ static void finish_stop(akt__cell *c) {
                     c, 0);
   akt__cell_free_parts(c);
 
+  /* Shutdown waits for the guardians one by one: tell it. */
+  if (c->flags & AKT__CELL_GUARDIAN) sys->backend->ops->wake(sys->backend);
   if (parent) {
     akt__env *done = akt__env_new_sys(AKT__SYS_CHILD_DONE, c->self->id);
     if (done) {
@@ -81,11 +82,10 @@ void akt__cell_begin_stop(akt__cell *c) {
   if (life >= AKT__LIFE_STOPPING) return;
   atomic_store_explicit(&c->life, AKT__LIFE_STOPPING, memory_order_seq_cst);
   akt_system *sys = c->sys;
-  akt__sys_kind kind = (c->flags & AKT__CELL_KILLING) ? AKT__SYS_KILL : AKT__SYS_STOP;
   akt__sys_lock(sys);
   uint32_t nchildren = c->nchildren;
   for (akt__cell *ch = c->first_child; ch; ch = ch->next_sibling) {
-    akt__env *stop = akt__env_new_sys(kind, 0);
+    akt__env *stop = akt__env_new_sys(AKT__SYS_STOP, 0);
     if (stop) akt__cell_post_sys(ch, stop);
   }
   akt__sys_unlock(sys);
@@ -133,10 +133,9 @@ void akt__cell_handle_sys(akt__cell *c, akt__env *env) {
       akt__cell_begin_stop(c);
       break;
     case AKT__SYS_KILL:
-      if (life < AKT__LIFE_STOPPING) {
-        c->flags |= AKT__CELL_KILLING;
-        akt__cell_begin_stop(c);
-      }
+      /* A failure like any other, unless it already waits on its parent. */
+      if (life == AKT__LIFE_RUNNING && !(c->flags & AKT__CELL_SUSPENDED))
+        akt__cell_fail(c, AKT_EKILLED, AKT_FAILED_KILLED);
       break;
     case AKT__SYS_CHILD_DONE:
       child_done(c, env);
@@ -228,7 +227,10 @@ static int post_control(akt_pid *pid, akt__sys_kind kind, int refuse_stopping) {
 
 int akt_stop(akt_pid *pid) { return post_control(pid, AKT__SYS_STOP, 0); }
 
-int akt_kill(akt_pid *pid) { return post_control(pid, AKT__SYS_KILL, 0); }
+int akt_kill(akt_pid *pid) {
+  if (pid && pid->cell && (pid->cell->flags & AKT__CELL_GUARDIAN)) return AKT_ENOTSUP;
+  return post_control(pid, AKT__SYS_KILL, 0);
+}
 
 int akt_restart(akt_pid *pid) {
   if (pid && pid->cell && (pid->cell->flags & (AKT__CELL_SINK | AKT__CELL_GUARDIAN)))

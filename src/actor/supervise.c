@@ -18,7 +18,8 @@ static const akt_supervisor default_supervisor = {0};
 
 akt_directive akt_default_decider(const akt_failure *f, void *arg) {
   (void)arg;
-  return f->source == AKT_FAILED_IN_PRE_START ? AKT_DIRECTIVE_STOP : AKT_DIRECTIVE_RESTART;
+  if (f->source == AKT_FAILED_IN_PRE_START || f->code == AKT_EKILLED) return AKT_DIRECTIVE_STOP;
+  return AKT_DIRECTIVE_RESTART;
 }
 
 const char *akt_directive_name(akt_directive d) {
@@ -37,6 +38,7 @@ static const char *source_name(akt_failure_source s) {
     case AKT_FAILED_IN_PRE_START: return "pre_start";
     case AKT_FAILED_IN_CONTINUATION: return "continuation";
     case AKT_FAILED_ESCALATED: return "escalated";
+    case AKT_FAILED_KILLED: return "killed";
   }
   return "?";
 }

@@ -175,6 +175,7 @@ int akt_system_shutdown(akt_system *sys, akt_duration timeout) {
 static void system_destroy(akt_system *sys) {
   sys->tearing_down = 1; /* PID releases are now no-ops; we free them all */
   if (sys->scheduler) akt__sched_free(sys);
+  akt__events_free(sys); /* before the PIDs its subscriptions point at */
   for (akt_pid *p = sys->all_pids; p; p = p->all_next) {
     akt__cell *c = p->cell;
     if (!c) continue;
@@ -187,7 +188,6 @@ static void system_destroy(akt_system *sys) {
     next = p->all_next;
     free(p);
   }
-  akt__events_free(sys);
   akt__registry_free(sys);
   akt__types_free(sys);
   pthread_mutex_destroy(&sys->lock);
