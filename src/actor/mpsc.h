@@ -67,9 +67,13 @@ static inline akt__mpsc_node *akt__mpsc_pop(akt__mpsc *q) {
 
 /* Non-zero when the queue holds a node or a push is in progress. Consumer
  * only; the seq_cst load pairs with the scheduler's seq_cst store of its
- * idle flag (see cell.c) so that a push is never missed. */
+ * idle flag (see cell.c) so that a push is never missed. A real node at the
+ * tail is always one not yet popped: pop moves the tail past a node as it
+ * returns it, so after popping all but the last node the tail rests on the
+ * last one (with head == tail and no next): that queue is not empty. */
 static inline int akt__mpsc_maybe_nonempty(akt__mpsc *q) {
   akt__mpsc_node *tail = q->tail;
+  if (tail != &q->stub) return 1;
   if (atomic_load_explicit(&tail->next, memory_order_acquire) != NULL) return 1;
   return atomic_load_explicit(&q->head, memory_order_seq_cst) != tail;
 }

@@ -238,7 +238,29 @@ static void a_turn_handles_at_most_the_budget(void **state) {
   akt_testkit_free(tk);
 }
 
+/* Regression: a turn that ends on its budget with exactly one message left
+ * must schedule another turn for it. */
+static void the_message_after_a_full_budget_is_not_stranded(void **state) {
+  (void)state;
+  akt_system_options so = {.throughput = 4};
+  akt_testkit *tk = TK_NEW(.system = &so);
+  akt_probe *p = akt_probe_new(tk, "p");
+  akt_spawn_opts o = {.arg = akt_probe_pid(p)};
+  akt_pid *a = akt_testkit_spawn_opts(tk, "a", &tagger_def, &o);
+  akt_testkit_run_until_idle(tk);
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < 5; i++) {
+      Ping ping = PING__INIT;
+      ping.n = i;
+      akt_tell(a, &ping.base);
+    }
+    akt_probe_receive_n(p, 5, 0, NULL);
+  }
+  akt_testkit_free(tk);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(the_message_after_a_full_budget_is_not_stranded),
     cmocka_unit_test(become_and_unbecome_are_stacked),
     cmocka_unit_test(become_discarding_replaces_the_top),
     cmocka_unit_test(the_become_stack_is_bounded),

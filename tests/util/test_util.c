@@ -109,7 +109,23 @@ static void mpsc_keeps_each_producers_order(void **state) {
   assert_false(akt__mpsc_maybe_nonempty(&q));
 }
 
+static void mpsc_with_one_node_left_is_not_empty(void **state) {
+  (void)state;
+  akt__mpsc q;
+  akt__mpsc_init(&q);
+  item a = {0}, b = {0};
+  akt__mpsc_push(&q, &a.node);
+  akt__mpsc_push(&q, &b.node);
+  assert_ptr_equal(akt__mpsc_pop(&q), &a.node);
+  /* The tail now rests on b: head == tail and b has no next, yet b waits. */
+  assert_true(akt__mpsc_maybe_nonempty(&q));
+  assert_ptr_equal(akt__mpsc_pop(&q), &b.node);
+  assert_false(akt__mpsc_maybe_nonempty(&q));
+  assert_null(akt__mpsc_pop(&q));
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(mpsc_with_one_node_left_is_not_empty),
     cmocka_unit_test(rng_streams_are_reproducible_and_distinct),
     cmocka_unit_test(rng_below_is_in_range_and_roughly_uniform),
     cmocka_unit_test(u64set_adds_finds_and_removes),
