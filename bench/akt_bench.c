@@ -1,0 +1,237 @@
+/* akt-bench — akt's benchmarks, optionally side by side with CAF and Erlang.
+ *
+ * Every workload runs a fixed number of operations: one warm-up run, then
+ * several repetitions; the median is reported. Workloads 1-7 run on the
+ * production backend with the default number of workers (runtime "akt")
+ * and with one worker ("akt-1w"); the simulator workloads run as "akt-sim".
+ * Rows of peer runtimes (bench/peers/run.sh) can be merged in with --peers
+ * to print ratios.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "akt/transport.h"
+#include "bench.h"
+
+typedef struct workload {
+  const char *name, *metric;
+  bench_fn fn;  /* on a system */
+  int (*sim_fn)(const bench_params *, double *);
+  int lower_is_better;
+} workload;
+
+static const workload workloads[] = {
+    {"tell", "ns_per_msg", wl_tell, NULL, 1},
+    {"pingpong", "ns_per_op", wl_pingpong, NULL, 1},
+    {"request", "ns_per_op", wl_request, NULL, 1},
+    {"ask", "ns_per_op", wl_ask, NULL, 1},
+    {"fanin", "ns_per_msg", wl_fanin, NULL, 1},
+    {"spawn", "ns_per_op", wl_spawn, NULL, 1},
+    {"memory", "bytes_per_actor", wl_memory, NULL, 1},
+    {"threadring", "ns_per_op", wl_threadring, NULL, 1},
+    {"sim", "events_per_s", NULL, wl_sim, 0},
+    {"testkit-wait", "ns_per_op", NULL, wl_testkit_wait, 1},
+};
+#define NWORKLOADS (sizeof workloads / sizeof workloads[0])
+
+/* A result row (ours or a peer's). */
+typedef struct row {
+  char workload[32], runtime[32], metric[32];
+  double value;
+} row;
+
+static row rows[256];
+static size_t nrows;
+
+static void add_row(const char *wl, const char *rt, const char *metric, double v) {
+  if (nrows >= sizeof rows / sizeof rows[0]) return;
+  row *r = &rows[nrows++];
+  snprintf(r->workload, sizeof r->workload, "%s", wl);
+  snprintf(r->runtime, sizeof r->runtime, "%s", rt);
+  snprintf(r->metric, sizeof r->metric, "%s", metric);
+  r->value = v;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Runs one workload warm-up + reps times and returns the median. */
+static int measure(const workload *w, const char *runtime, akt_system *sys, const bench_params *p,
+                   double *median) {
+  double v[64];
+  int reps = p->reps > 64 ? 64 : p->reps;
+  for (int i = -1; i < reps; i++) {
+    fprintf(stderr, "akt-bench: %-12s %-7s %s\r", w->name, runtime,
+            i < 0 ? "warm-up   " : "measuring ");
+    double x = 0;
+    int rc = sys ? w->fn(sys, p, &x) : w->sim_fn(p, &x);
+    if (rc) {
+      fprintf(stderr, "\nakt-bench: %s on %s failed: %s\n", w->name, runtime, akt_strerror(rc));
+      return rc;
+    }
+    if (i >= 0) v[i] = x;
+  }
+  qsort(v, (size_t)reps, sizeof v[0], cmp_double);
+  *median = v[reps / 2];
+  fprintf(stderr, "%60s\r", "");
+  return 0;
+}
+
+static int selected(const char *name, const char *only) {
+  if (!only) return 1;
+  /* A comma-separated list. */
+  size_t n = strlen(name);
+  for (const char *s = only; *s;) {
+    const char *end = strchr(s, ',');
+    size_t len = end ? (size_t)(end - s) : strlen(s);
+    if (len == n && strncmp(s, name, n) == 0) return 1;
+    s += len + (end ? 1 : 0);
+  }
+  return 0;
+}
+
+static int run_runtime(const char *runtime, unsigned workers, const bench_params *p,
+                       const char *only) {
+  akt_backend *b;
+  akt_uv_options o = {.workers = workers};
+  int rc = akt_uv_backend_new(&o, &b);
+  if (rc) return rc;
+  akt_system *sys;
+  akt_system_options so = {.log_level = AKT_LOG_ERROR};
+  rc = akt_system_new("bench", b, &so, &sys);
+  for (size_t i = 0; rc == 0 && i < NWORKLOADS; i++) {
+    const workload *w = &workloads[i];
+    if (!w->fn || !selected(w->name, only)) continue;
+    double v;
+    rc = measure(w, runtime, sys, p, &v);
+    if (!rc) add_row(w->name, runtime, w->metric, v);
+  }
+  akt_system_free(sys);
+  akt_uv_backend_free(b);
+  return rc;
+}
+
+static int read_peers(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    fprintf(stderr, "akt-bench: cannot read %s: %s\n", path, strerror(errno));
+    return 1;
+  }
+  char line[256];
+  while (fgets(line, sizeof line, f)) {
+    char wl[32], rt[32], metric[32];
+    double v;
+    if (sscanf(line, "%31[^\t]\t%31[^\t]\t%31[^\t]\t%lf", wl, rt, metric, &v) == 4)
+      add_row(wl, rt, metric, v);
+  }
+  fclose(f);
+  return 0;
+}
+
+static const row *find(const char *wl, const char *rt) {
+  for (size_t i = 0; i < nrows; i++)
+    if (!strcmp(rows[i].workload, wl) && !strcmp(rows[i].runtime, rt)) return &rows[i];
+  return NULL;
+}
+
+static void print_table(int with_peers) {
+  static const char *const runtimes[] = {"akt", "akt-1w", "akt-sim", "caf", "erlang"};
+  size_t nrt = with_peers ? 5 : 3;
+  printf("%-13s %-16s", "workload", "metric");
+  for (size_t r = 0; r < nrt; r++) printf(" %12s", runtimes[r]);
+  if (with_peers) printf(" %10s %10s", "akt/caf", "akt/erlang");
+  printf("\n");
+  for (size_t i = 0; i < NWORKLOADS; i++) {
+    const workload *w = &workloads[i];
+    int any = 0;
+    for (size_t r = 0; r < nrt; r++) any |= find(w->name, runtimes[r]) != NULL;
+    if (!any) continue;
+    printf("%-13s %-16s", w->name, w->metric);
+    for (size_t r = 0; r < nrt; r++) {
+      const row *x = find(w->name, runtimes[r]);
+      if (x)
+        printf(" %12.1f", x->value);
+      else
+        printf(" %12s", "n/a");
+    }
+    if (with_peers) {
+      const row *a = find(w->name, "akt");
+      for (int k = 3; k < 5; k++) {
+        const row *peer = find(w->name, runtimes[k]);
+        if (a && peer && peer->value > 0)
+          printf(" %10.2f", a->value / peer->value);
+        else
+          printf(" %10s", "n/a");
+      }
+    }
+    printf("\n");
+  }
+}
+
+static void usage(FILE *f, const char *prog) {
+  fprintf(f,
+          "usage: %s [--tsv] [--quick] [--reps N] [--only W1,W2] [--runtime R] [--peers FILE]\n"
+          "Runs akt's benchmarks and prints the median of each.\n"
+          "  --tsv          one line per result: workload, runtime, metric, value (tabs)\n"
+          "  --quick        a tenth of the operations, one repetition (a smoke run)\n"
+          "  --reps N       repetitions after the warm-up (default 5)\n"
+          "  --only LIST    only these workloads (tell,pingpong,request,ask,fanin,spawn,\n"
+          "                 memory,threadring,sim,testkit-wait)\n"
+          "  --runtime R    only runtime R: akt, akt-1w or akt-sim\n"
+          "  --peers FILE   merge peer results (TSV from bench/peers/run.sh): ratios\n",
+          prog);
+}
+
+int main(int argc, char **argv) {
+  bench_params p = {.tell = 2000000, .pingpong = 500000, .request = 200000, .ask = 100000,
+                    .fanin = 2000000, .fanin_producers = 8, .spawn = 100000,
+                    .memory_actors = 100000, .threadring_hops = 1000000,
+                    .threadring_size = 503, .sim_seconds = 20, .reps = 5};
+  int tsv = 0, quick = 0;
+  const char *only = NULL, *runtime = NULL, *peers = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--tsv")) tsv = 1;
+    else if (!strcmp(argv[i], "--quick")) quick = 1;
+    else if (!strcmp(argv[i], "--reps") && i + 1 < argc) p.reps = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+    else if (!strcmp(argv[i], "--runtime") && i + 1 < argc) runtime = argv[++i];
+    else if (!strcmp(argv[i], "--peers") && i + 1 < argc) peers = argv[++i];
+    else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage(stdout, argv[0]);
+      return 0;
+    } else {
+      usage(stderr, argv[0]);
+      return 2;
+    }
+  }
+  if (p.reps < 1) p.reps = 1;
+  if (quick) {
+    p.tell /= 10, p.pingpong /= 10, p.request /= 10, p.ask /= 10, p.fanin /= 10;
+    p.spawn /= 10, p.memory_actors /= 10, p.threadring_hops /= 10, p.sim_seconds = 2;
+    p.reps = 1;
+  }
+  int rc = 0;
+  if (!rc && (!runtime || !strcmp(runtime, "akt"))) rc = run_runtime("akt", 0, &p, only);
+  if (!rc && (!runtime || !strcmp(runtime, "akt-1w"))) rc = run_runtime("akt-1w", 1, &p, only);
+  for (size_t i = 0; !rc && i < NWORKLOADS; i++) {
+    const workload *w = &workloads[i];
+    if (!w->sim_fn || !selected(w->name, only) || (runtime && strcmp(runtime, "akt-sim"))) continue;
+    double v;
+    rc = measure(w, "akt-sim", NULL, &p, &v);
+    if (!rc) add_row(w->name, "akt-sim", w->metric, v);
+  }
+  if (rc) return 1;
+  if (peers && read_peers(peers)) return 1;
+  if (tsv) {
+    for (size_t i = 0; i < nrows; i++)
+      printf("%s\t%s\t%s\t%.1f\n", rows[i].workload, rows[i].runtime, rows[i].metric,
+             rows[i].value);
+  } else {
+    print_table(peers != NULL);
+  }
+  return 0;
+}

@@ -1,0 +1,379 @@
+%% erlang_bench -- akt's benchmark workloads written for Erlang/OTP, so that
+%% akt's numbers can be read beside the runtime the actor model is best
+%% known from.
+%%
+%% Build and run (Debian 12, erlang-base, OTP 25):
+%%   erlc -o BUILD_DIR erlang_bench.erl
+%%   erl -noshell -pa BUILD_DIR -run erlang_bench main full [WORKLOAD...]
+%%   erl -noshell -pa BUILD_DIR -run erlang_bench main quick [WORKLOAD...]
+%% WORKLOAD is one of tell pingpong request ask fanin spawn memory threadring;
+%% none means all of them, in that order. Each workload runs once as a
+%% warm-up and then 5 times ("quick": once, with every count divided by 10);
+%% the median goes to stdout as one line
+%%   workload<TAB>erlang<TAB>metric<TAB>value
+%% and nothing else goes to stdout. Progress and failures go to stderr. The
+%% VM exits 1 if any workload failed its check, 2 on bad arguments.
+%%
+%% The VM runs with its defaults: one scheduler per core. "Outside the actor
+%% system" has no meaning in Erlang, where all code runs in processes; the
+%% process that runs main/1 stands in for akt's and CAF's main thread.
+-module(erlang_bench).
+-behaviour(gen_server).
+
+-export([main/0, main/1]).
+%% The echo server of the ask workload.
+-export([init/1, handle_call/3, handle_cast/2]).
+
+%% akt's request and ask always carry a timeout, so the peers' do too.
+-define(REQUEST_TIMEOUT, 10000).
+%% How long main waits for a workload to report that it is done before it
+%% declares the workload hung.
+-define(DONE_TIMEOUT, 120000).
+
+%% The same counts as akt's bench (bench/bench.h).
+params(Mode) ->
+    Full = #{tell => 2000000, pingpong => 500000, request => 200000,
+             ask => 100000, fanin => 2000000, fanin_producers => 8,
+             spawn => 100000, memory_actors => 100000,
+             ring_hops => 1000000, ring_size => 503, reps => 5},
+    case Mode of
+        full -> Full;
+        quick ->
+            Scaled = maps:map(fun(_, V) -> V div 10 end,
+                              maps:with([tell, pingpong, request, ask, fanin,
+                                         spawn, memory_actors, ring_hops],
+                                        Full)),
+            maps:merge(Full#{reps := 1}, Scaled)
+    end.
+
+workloads() ->
+    [{tell, ns_per_msg, fun wl_tell/1},
+     {pingpong, ns_per_op, fun wl_pingpong/1},
+     {request, ns_per_op, fun wl_request/1},
+     {ask, ns_per_op, fun wl_ask/1},
+     {fanin, ns_per_msg, fun wl_fanin/1},
+     {spawn, ns_per_op, fun wl_spawn/1},
+     {memory, bytes_per_actor, fun wl_memory/1},
+     {threadring, ns_per_op, fun wl_threadring/1}].
+
+main() -> main(["full"]).
+
+main([ModeArg | Names]) when ModeArg =:= "full"; ModeArg =:= "quick" ->
+    Mode = list_to_atom(ModeArg),
+    All = workloads(),
+    Todo = case Names of
+               [] -> All;
+               _ -> [lists:keyfind(list_to_atom(N), 1, All) || N <- Names]
+           end,
+    case lists:member(false, Todo) of
+        true -> usage();
+        false ->
+            P = params(Mode),
+            progress("OTP ~s, ~b schedulers~s",
+                     [erlang:system_info(otp_release),
+                      erlang:system_info(schedulers_online),
+                      case Mode of quick -> ", quick"; full -> "" end]),
+            Ok = lists:foldl(fun(W, Acc) -> run_workload(P, W) and Acc end,
+                             true, Todo),
+            halt(case Ok of true -> 0; false -> 1 end)
+    end;
+main(_) -> usage().
+
+usage() ->
+    io:format(standard_error,
+              "usage: erl -noshell -pa DIR -run erlang_bench main full|quick "
+              "[WORKLOAD...]~n", []),
+    halt(2).
+
+progress(Fmt, Args) ->
+    io:format(standard_error, "erlang: " ++ Fmt ++ "~n", Args).
+
+%% A workload that did not do its work calls this; run_workload reports it
+%% and moves on to the next workload.
+check(true, _What) -> ok;
+check(false, What) -> throw({bench_failure, What}).
+
+now_ns() -> erlang:monotonic_time(nanosecond).
+
+%% Waits for {done, N} and returns N.
+await_done(Workload) ->
+    receive
+        {done, N} -> N
+    after ?DONE_TIMEOUT ->
+        check(false, io_lib:format("~s: no done message within ~b s",
+                                   [Workload, ?DONE_TIMEOUT div 1000]))
+    end.
+
+%% Runs one workload: a warm-up, then reps measured runs; prints the median.
+%% Returns false if any run failed its check.
+run_workload(P, {Name, Metric, Fun}) ->
+    Reps = maps:get(reps, P),
+    try
+        Values = [begin
+                      V = Fun(P),
+                      case Rep of
+                          0 -> progress("~s warm-up ~.1f ~s", [Name, V, Metric]);
+                          _ -> progress("~s rep ~b/~b ~.1f ~s",
+                                        [Name, Rep, Reps, V, Metric])
+                      end,
+                      V
+                  end || Rep <- lists:seq(0, Reps)],
+        M = median(tl(Values)),
+        Text = case Metric of
+                   bytes_per_actor -> integer_to_list(round(M));
+                   _ -> io_lib:format("~.1f", [M])
+               end,
+        io:format("~s\terlang\t~s\t~s~n", [Name, Metric, Text]),
+        true
+    catch
+        throw:{bench_failure, What} ->
+            progress("FAILED ~s", [What]),
+            false
+    end.
+
+median(Xs) ->
+    S = lists:sort(Xs),
+    N = length(S),
+    case N rem 2 of
+        1 -> lists:nth(N div 2 + 1, S);
+        0 -> (lists:nth(N div 2, S) + lists:nth(N div 2 + 1, S)) / 2
+    end.
+
+%% -- tell ------------------------------------------------------------------
+
+%% Counts {msg, N} messages and tells the count when asked for it.
+counter(Count) ->
+    receive
+        {msg, _} -> counter(Count + 1);
+        {get, From, Ref} -> From ! {Ref, Count}, counter(Count);
+        stop -> ok
+    end.
+
+%% The producer is main: it sends, then asks for the count, whose reply
+%% proves that the counter has processed every message.
+wl_tell(#{tell := N}) ->
+    C = spawn(fun() -> counter(0) end),
+    T0 = now_ns(),
+    send_msgs(C, 0, N),
+    Ref = make_ref(),
+    C ! {get, self(), Ref},
+    Count = receive {Ref, X} -> X after ?DONE_TIMEOUT -> timeout end,
+    Ns = now_ns() - T0,
+    C ! stop,
+    check(Count =:= N, io_lib:format("tell: counted ~p of ~b", [Count, N])),
+    Ns / N.
+
+send_msgs(_To, N, N) -> ok;
+send_msgs(To, I, N) -> To ! {msg, I}, send_msgs(To, I + 1, N).
+
+%% -- pingpong --------------------------------------------------------------
+
+%% Answers every {ping, From, N} with {pong, N}.
+pong() ->
+    receive
+        {ping, From, N} -> From ! {pong, N}, pong();
+        stop -> ok
+    end.
+
+%% Serves {start, M}: M round trips with Pong, then {done, Rounds} to Main.
+ping(Pong, Main) ->
+    receive
+        {start, M} -> Pong ! {ping, self(), M}, ping(Pong, Main, 0);
+        stop -> ok
+    end.
+
+ping(Pong, Main, Rounds) ->
+    receive
+        {pong, N} when N > 1 ->
+            Pong ! {ping, self(), N - 1},
+            ping(Pong, Main, Rounds + 1);
+        {pong, _} ->
+            Main ! {done, Rounds + 1},
+            ping(Pong, Main);
+        stop -> ok
+    end.
+
+wl_pingpong(#{pingpong := M}) ->
+    Main = self(),
+    Pong = spawn(fun pong/0),
+    Ping = spawn(fun() -> ping(Pong, Main) end),
+    T0 = now_ns(),
+    Ping ! {start, M},
+    Rounds = await_done(pingpong),
+    Ns = now_ns() - T0,
+    [P ! stop || P <- [Ping, Pong]],
+    check(Rounds =:= M,
+          io_lib:format("pingpong: ~p round trips of ~b", [Rounds, M])),
+    Ns / M.
+
+%% -- request and ask -------------------------------------------------------
+
+%% Replies to {req, From, Ref, N} with {Ref, N}.
+echo() ->
+    receive
+        {req, From, Ref, N} -> From ! {Ref, N}, echo();
+        stop -> ok
+    end.
+
+%% Serves {start, K}: K sequential requests to Echo, each a fresh reference
+%% and a selective receive of the reply, then {done, K} to Main, or
+%% {done, -1} if a reply was wrong or missing.
+requester(Echo, Main) ->
+    receive
+        {start, K} -> Main ! {done, request_loop(Echo, 0, K)}
+    end.
+
+request_loop(_Echo, K, K) -> K;
+request_loop(Echo, I, K) ->
+    Ref = make_ref(),
+    Echo ! {req, self(), Ref, I},
+    receive
+        {Ref, I} -> request_loop(Echo, I + 1, K);
+        {Ref, _} -> -1
+    after ?REQUEST_TIMEOUT -> -1
+    end.
+
+wl_request(#{request := K}) ->
+    Main = self(),
+    Echo = spawn(fun echo/0),
+    Req = spawn(fun() -> requester(Echo, Main) end),
+    T0 = now_ns(),
+    Req ! {start, K},
+    Done = await_done(request),
+    Ns = now_ns() - T0,
+    Echo ! stop,
+    check(Done =:= K, io_lib:format("request: ~p replies of ~b", [Done, K])),
+    Ns / K.
+
+%% The echo server of ask: OTP's request/response is gen_server:call, which
+%% monitors the server and times out, as akt_ask and CAF's blocking request
+%% do.
+init([]) -> {ok, none}.
+handle_call({echo, N}, _From, State) -> {reply, N, State}.
+handle_cast(_Msg, State) -> {noreply, State}.
+
+wl_ask(#{ask := A}) ->
+    {ok, Echo} = gen_server:start(?MODULE, [], []),
+    T0 = now_ns(),
+    Good = ask_loop(Echo, 0, A, 0),
+    Ns = now_ns() - T0,
+    gen_server:stop(Echo),
+    check(Good =:= A, io_lib:format("ask: ~b right replies of ~b", [Good, A])),
+    Ns / A.
+
+ask_loop(_Echo, A, A, Good) -> Good;
+ask_loop(Echo, I, A, Good) ->
+    R = gen_server:call(Echo, {echo, I}, ?REQUEST_TIMEOUT),
+    ask_loop(Echo, I + 1, A, Good + case R of I -> 1; _ -> 0 end).
+
+%% -- fanin -----------------------------------------------------------------
+
+%% Counts {msg, N} messages; at the Expected-th it tells Main.
+consumer(Count, Expected, Main) ->
+    receive
+        {msg, _} when Count + 1 =:= Expected ->
+            Main ! {done, Expected},
+            consumer(Expected, Expected, Main);
+        {msg, _} -> consumer(Count + 1, Expected, Main);
+        stop -> ok
+    end.
+
+%% Serves {start, N}: sends N messages to Sink, then ends.
+producer(Sink) ->
+    receive {start, N} -> send_msgs(Sink, 0, N) end.
+
+wl_fanin(#{fanin := N, fanin_producers := P}) ->
+    Main = self(),
+    Per = N div P,
+    Total = Per * P,
+    Sink = spawn(fun() -> consumer(0, Total, Main) end),
+    Producers = [spawn(fun() -> producer(Sink) end) || _ <- lists:seq(1, P)],
+    T0 = now_ns(),
+    [Pr ! {start, Per} || Pr <- Producers],
+    Got = await_done(fanin),
+    Ns = now_ns() - T0,
+    Sink ! stop,
+    check(Got =:= Total, io_lib:format("fanin: consumed ~p of ~b", [Got, Total])),
+    Ns / Total.
+
+%% -- spawn and memory ------------------------------------------------------
+
+%% A process that does nothing until told to stop.
+idle() -> receive stop -> ok end.
+
+%% Spawns S monitored idle processes, stops them all and waits for every
+%% 'DOWN': the clock stops when the last process is gone.
+wl_spawn(#{spawn := S}) ->
+    T0 = now_ns(),
+    Pids = [spawn_monitor(fun idle/0) || _ <- lists:seq(1, S)],
+    [Pid ! stop || {Pid, _} <- Pids],
+    Downs = await_downs(0, S),
+    Ns = now_ns() - T0,
+    check(Downs =:= S, io_lib:format("spawn: ~b of ~b processes stopped",
+                                     [Downs, S])),
+    Ns / S.
+
+await_downs(N, N) -> N;
+await_downs(I, N) ->
+    receive
+        {'DOWN', _, process, _, _} -> await_downs(I + 1, N)
+    after ?DONE_TIMEOUT -> I
+    end.
+
+%% An idle process that first reports that it runs: then the measurement
+%% sees every process after its first turn.
+ready_idle(Main) ->
+    Main ! ready,
+    idle().
+
+await_ready(N, N) -> N;
+await_ready(I, N) ->
+    receive ready -> await_ready(I + 1, N) after ?DONE_TIMEOUT -> I end.
+
+%% erlang:memory(processes) counts main too, and main's heap grows with the
+%% list of pids that the benchmark keeps; main's own growth is subtracted so
+%% that only the idle processes remain, as CAF's vector of handles is kept
+%% out of its difference.
+wl_memory(#{memory_actors := S}) ->
+    Main = self(),
+    garbage_collect(),
+    Total0 = erlang:memory(processes),
+    {memory, Self0} = process_info(Main, memory),
+    Pids = [spawn(fun() -> ready_idle(Main) end) || _ <- lists:seq(1, S)],
+    Ready = await_ready(0, S),
+    Total1 = erlang:memory(processes),
+    {memory, Self1} = process_info(Main, memory),
+    [monitor(process, P) || P <- Pids],
+    [P ! stop || P <- Pids],
+    Downs = await_downs(0, S),
+    check(Ready =:= S andalso Downs =:= S,
+          io_lib:format("memory: ~b of ~b processes started, ~b stopped",
+                        [Ready, S, Downs])),
+    ((Total1 - Total0) - (Self1 - Self0)) / S.
+
+%% -- threadring ------------------------------------------------------------
+
+%% One node of the ring: passes {token, N} on as {token, N-1}; the node that
+%% receives {token, 0} tells Main.
+ring_node(Main, Hops) ->
+    receive {next, Next} -> ring_node(Main, Hops, Next) end.
+
+ring_node(Main, Hops, Next) ->
+    receive
+        {token, 0} -> Main ! {done, Hops}, ring_node(Main, Hops, Next);
+        {token, N} -> Next ! {token, N - 1}, ring_node(Main, Hops, Next);
+        stop -> ok
+    end.
+
+wl_threadring(#{ring_hops := T, ring_size := Size}) ->
+    Main = self(),
+    Ring = [spawn(fun() -> ring_node(Main, T) end) || _ <- lists:seq(1, Size)],
+    [First | Rest] = Ring,
+    [A ! {next, B} || {A, B} <- lists:zip(Ring, Rest ++ [First])],
+    T0 = now_ns(),
+    First ! {token, T},
+    Hops = await_done(threadring),
+    Ns = now_ns() - T0,
+    [P ! stop || P <- Ring],
+    check(Hops =:= T, "threadring: bad done message"),
+    Ns / T.
