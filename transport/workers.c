@@ -1,4 +1,4 @@
-/* akt production backend — worker threads and the run queue. */
+/* akt production backend — worker threads and the run queues. */
 #include "transport/workers.h"
 
 #include <stdlib.h>
@@ -6,52 +6,134 @@
 #include "akt/error.h"
 #include "transport/uv_backend.h"
 
-static void *worker_main(void *arg) {
-  akt__uv_workers *w = arg;
-  akt__uv_thread_marker = w;
-  pthread_mutex_lock(&w->mu);
-  for (;;) {
-    while (w->head == NULL && !w->stop) {
-      w->idle++;
-      pthread_cond_wait(&w->cv, &w->mu);
-      w->idle--;
-    }
-    if (w->stop) break;
-    akt_runnable *r = w->head;
-    w->head = r->next;
-    if (w->head == NULL) w->tail = NULL;
-    r->next = NULL;
-    /* The turn runs unlocked: it may schedule more work, including itself. */
-    pthread_mutex_unlock(&w->mu);
-    r->run(r);
-    pthread_mutex_lock(&w->mu);
-  }
-  pthread_mutex_unlock(&w->mu);
-  return NULL;
+/* The worker running on this thread, if any. */
+static _Thread_local akt__uv_worker *current;
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
 }
 
-void akt__uv_workers_push(akt__uv_workers *w, akt_runnable *r) {
+/* Appends r to the shared FIFO (lock held). */
+static void fifo_push(akt__uv_workers *w, akt_runnable *r) {
   r->next = NULL;
-  pthread_mutex_lock(&w->mu);
   if (w->tail != NULL)
     w->tail->next = r;
   else
     w->head = r;
   w->tail = r;
-  /* Busy workers come back to the queue on their own; only a sleeper needs
-   * a signal, and one runnable needs one worker. */
+  atomic_store_explicit(&w->peek, w->head, memory_order_release);
+}
+
+/* Removes the FIFO's head (lock held), or returns NULL. */
+static akt_runnable *fifo_pop(akt__uv_workers *w) {
+  akt_runnable *r = w->head;
+  if (r == NULL) return NULL;
+  w->head = r->next;
+  if (w->head == NULL) w->tail = NULL;
+  r->next = NULL;
+  atomic_store_explicit(&w->peek, w->head, memory_order_release);
+  return r;
+}
+
+/* Pushes to the FIFO and wakes a sleeper if there is one. */
+static void push_shared(akt__uv_workers *w, akt_runnable *r) {
+  pthread_mutex_lock(&w->mu);
+  fifo_push(w, r);
+  /* Busy and spinning workers find it on their own; one runnable needs
+   * one sleeper at most. */
   if (w->idle > 0) pthread_cond_signal(&w->cv);
   pthread_mutex_unlock(&w->mu);
 }
 
+/* The next runnable for worker `me`, or NULL when stopping. */
+static akt_runnable *next_runnable(akt__uv_worker *me) {
+  akt__uv_workers *w = me->pool;
+  akt_runnable *r = me->slot;
+  if (r != NULL && me->slot_runs < AKT__UV_SLOT_TURNS) {
+    me->slot = NULL;
+    me->slot_runs++;
+    return r;
+  }
+  me->slot_runs = 0;
+  uint64_t spin_until = 0;
+  for (int spin = 0;; spin++) {
+    /* Poll without the lock for a while: a worker that sleeps must be
+     * woken with a system call, which costs more than the poll. */
+    if (r == NULL && spin > 0 && atomic_load_explicit(&w->peek, memory_order_acquire) == NULL) {
+      if (spin_until == 0) spin_until = akt__uv_now_ns() + AKT__UV_SPIN_NS;
+      if ((spin & 15) != 0 || akt__uv_now_ns() < spin_until) {
+        cpu_relax();
+        continue;
+      }
+    }
+    pthread_mutex_lock(&w->mu);
+    akt_runnable *shared = fifo_pop(w);
+    if (shared != NULL) {
+      /* Serve the FIFO first; a pending slot runnable waits behind it. */
+      if (me->slot != NULL) {
+        fifo_push(w, me->slot);
+        me->slot = NULL;
+      }
+      pthread_mutex_unlock(&w->mu);
+      return shared;
+    }
+    if (me->slot != NULL) {
+      pthread_mutex_unlock(&w->mu);
+      r = me->slot;
+      me->slot = NULL;
+      return r;
+    }
+    if (w->stop) {
+      pthread_mutex_unlock(&w->mu);
+      return NULL;
+    }
+    if (spin_until != 0 && akt__uv_now_ns() >= spin_until) {
+      w->idle++;
+      while (w->head == NULL && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
+      w->idle--;
+      spin = 0;
+      spin_until = 0;
+    }
+    pthread_mutex_unlock(&w->mu);
+  }
+}
+
+static void *worker_main(void *arg) {
+  akt__uv_worker *me = arg;
+  akt__uv_thread_marker = me->pool;
+  current = me;
+  akt_runnable *r;
+  while ((r = next_runnable(me)) != NULL) r->run(r);
+  current = NULL;
+  return NULL;
+}
+
+void akt__uv_workers_push(akt__uv_workers *w, akt_runnable *r) {
+  akt__uv_worker *me = current;
+  if (me != NULL && me->pool == w) {
+    /* From one of our workers: it runs next here; what it displaces goes
+     * to the others. */
+    akt_runnable *old = me->slot;
+    me->slot = r;
+    if (old != NULL) push_shared(w, old);
+    return;
+  }
+  push_shared(w, r);
+}
+
 int akt__uv_workers_start(akt__uv_workers *w, unsigned count) {
   w->threads = calloc(count, sizeof *w->threads);
-  if (w->threads == NULL) return AKT_ENOMEM;
+  w->workers = calloc(count, sizeof *w->workers);
+  if (w->threads == NULL || w->workers == NULL) goto fail_threads;
   if (pthread_mutex_init(&w->mu, NULL) != 0) goto fail_threads;
   if (pthread_cond_init(&w->cv, NULL) != 0) goto fail_mu;
+  atomic_init(&w->peek, NULL);
   w->count = 0;
   for (unsigned i = 0; i < count; i++) {
-    if (pthread_create(&w->threads[i], NULL, worker_main, w) != 0) {
+    w->workers[i].pool = w;
+    if (pthread_create(&w->threads[i], NULL, worker_main, &w->workers[i]) != 0) {
       akt__uv_workers_stop(w);
       akt__uv_workers_destroy(w);
       return AKT_EBACKEND;
@@ -64,7 +146,9 @@ fail_mu:
   pthread_mutex_destroy(&w->mu);
 fail_threads:
   free(w->threads);
+  free(w->workers);
   w->threads = NULL;
+  w->workers = NULL;
   return AKT_EBACKEND;
 }
 
@@ -80,6 +164,8 @@ void akt__uv_workers_destroy(akt__uv_workers *w) {
   pthread_cond_destroy(&w->cv);
   pthread_mutex_destroy(&w->mu);
   free(w->threads);
+  free(w->workers);
   w->threads = NULL;
+  w->workers = NULL;
   w->head = w->tail = NULL;
 }

@@ -1,26 +1,47 @@
-/* akt production backend — worker threads and the run queue (internal).
+/* akt production backend — worker threads and the run queues (internal).
  *
- * Runnables wait in one intrusive FIFO (linked through akt_runnable.next)
- * under a mutex; idle workers sleep on a condvar. A lock-free queue can
- * replace it later without changing this interface.
+ * Each worker has a one-runnable "next" slot; the workers share one FIFO
+ * under a mutex. A runnable scheduled by a worker (an actor sending to
+ * another) goes to that worker's slot and runs there next, so a
+ * request/reply or ping-pong between actors stays on one core and wakes
+ * nobody; the runnable it displaces goes to the shared FIFO. Runnables
+ * scheduled from other threads go to the FIFO. A worker out of work spins
+ * briefly on the FIFO before sleeping on the condvar, and a push signals
+ * only when a worker sleeps. Every AKT__UV_SLOT_TURNS slot runs in a row,
+ * a worker serves the FIFO first, so a chain of slot hand-offs cannot
+ * starve queued work.
  */
 #ifndef AKT_TRANSPORT_WORKERS_H
 #define AKT_TRANSPORT_WORKERS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "akt/backend.h"
 
-typedef struct akt__uv_workers {
-  unsigned count;     /* threads started */
-  pthread_t *threads; /* `count` entries */
+#define AKT__UV_SLOT_TURNS 32    /* slot runs before the FIFO is served */
+#define AKT__UV_SPIN_NS 20000    /* how long a worker out of work polls before sleeping */
+
+typedef struct akt__uv_workers akt__uv_workers;
+
+typedef struct akt__uv_worker {
+  akt__uv_workers *pool;
+  akt_runnable *slot; /* this worker's next runnable; touched by it alone */
+  unsigned slot_runs; /* slot runs in a row */
+} akt__uv_worker;
+
+struct akt__uv_workers {
+  unsigned count;          /* threads started */
+  pthread_t *threads;      /* `count` entries */
+  akt__uv_worker *workers; /* `count` entries */
 
   pthread_mutex_t mu; /* guards the fields below */
   pthread_cond_t cv;
   akt_runnable *head, *tail;
   unsigned idle; /* workers sleeping on cv */
   int stop;
-} akt__uv_workers;
+  _Atomic(akt_runnable *) peek; /* head, readable without the lock (spinning) */
+};
 
 /* Starts `count` (>= 1) workers. Returns 0, AKT_ENOMEM or AKT_EBACKEND; on
  * failure no thread is left running and nothing is left to free. */

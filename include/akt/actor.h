@@ -193,7 +193,7 @@ typedef struct akt_actor_metrics {
   uint64_t processed;          /* user messages taken from the mailbox */
   uint32_t restarts;           /* times restarted */
   uint32_t failures;           /* failures reported */
-  uint64_t last_processing_ns; /* how long the last receive took (backend clock) */
+  uint64_t last_processing_ns; /* how long a recent receive took: one in 64 is timed */
   uint64_t uptime_ns;          /* since spawn; frozen at termination */
   int running;                 /* as akt_pid_is_running */
 } akt_actor_metrics;

@@ -19,6 +19,9 @@
 #include "src/actor/ext.h"
 #include "src/system/system.h"
 
+/* Receives timed for the metrics: one in this many (a power of two). */
+#define AKT__TIMING_SAMPLE 64
+
 #define CELL_OF(r) ((akt__cell *)((char *)(r) - offsetof(akt__cell, runnable)))
 
 static void cell_run(akt_runnable *r);
@@ -41,7 +44,7 @@ akt__cell *akt__cell_new(akt_system *sys, uint64_t id, const char *path, const a
   atomic_init(&c->sched, AKT__SCHED_IDLE);
   atomic_init(&c->life, AKT__LIFE_STARTING);
   akt__mpsc_init(&c->sysq);
-  akt__mpsc_init(&c->mbox.userq);
+  akt__mpsc_init2(&c->uhead, &c->mbox.user);
   c->self = pid;
   c->sys = sys;
   c->def = def;
@@ -50,7 +53,7 @@ akt__cell *akt__cell_new(akt_system *sys, uint64_t id, const char *path, const a
 }
 
 akt__sink *akt__cell_sink(akt__cell *c) {
-  return (c->flags & AKT__CELL_SINK) ? &c->ext->sink : NULL;
+  return (c->kind & AKT__KIND_SINK) ? &c->ext->sink : NULL;
 }
 
 /* Hands the cell to the backend if it is idle. */
@@ -65,11 +68,11 @@ static void cell_schedule(akt__cell *c) {
 }
 
 int akt__cell_post(akt__cell *c, akt__env *env) {
-  if (c->flags & AKT__CELL_SINK) {
+  if (c->kind & AKT__KIND_SINK) {
     c->ext->sink.fn(c, env);
     return 0;
   }
-  if (c->flags & AKT__CELL_CUSTOM_MBOX) {
+  if (c->kind & AKT__KIND_CUSTOM_MBOX) {
     int rc = c->mbox.custom.type->push(c->mbox.custom.mb, (akt_mail *)env);
     if (rc) {
       atomic_fetch_add_explicit(&c->sys->rejected, 1, memory_order_relaxed);
@@ -77,7 +80,7 @@ int akt__cell_post(akt__cell *c, akt__env *env) {
       return rc;
     }
   } else {
-    akt__mpsc_push(&c->mbox.userq, &env->node);
+    akt__mpsc_push2(&c->uhead, &env->node);
   }
   atomic_fetch_add_explicit(&c->enqueued, 1, memory_order_relaxed);
   cell_schedule(c);
@@ -85,7 +88,7 @@ int akt__cell_post(akt__cell *c, akt__env *env) {
 }
 
 void akt__cell_post_sys(akt__cell *c, akt__env *env) {
-  if (c->flags & AKT__CELL_SINK) {
+  if (c->kind & AKT__KIND_SINK) {
     akt__env_free(env); /* sink cells have no lifecycle to drive */
     return;
   }
@@ -105,12 +108,16 @@ akt__env *akt__cell_pop_user(akt__cell *c) {
     env = x->front_head;
     x->front_head = env->link;
     if (!x->front_head) x->front_tail = NULL;
-  } else if (c->flags & AKT__CELL_CUSTOM_MBOX) {
+  } else if (c->kind & AKT__KIND_CUSTOM_MBOX) {
     env = (akt__env *)c->mbox.custom.type->pop(c->mbox.custom.mb);
   } else {
-    env = (akt__env *)akt__mpsc_pop(&c->mbox.userq);
+    env = (akt__env *)akt__mpsc_pop2(&c->uhead, &c->mbox.user);
   }
-  if (env) atomic_fetch_add_explicit(&c->processed, 1, memory_order_relaxed);
+  /* One writer (the turn): a plain increment, no locked instruction. */
+  if (env)
+    atomic_store_explicit(&c->processed,
+                          atomic_load_explicit(&c->processed, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
   return env;
 }
 
@@ -120,12 +127,12 @@ void akt__cell_dispose(akt__cell *c) {
   while ((env = akt__cell_pop_user(c)) != NULL) akt__env_free(env);
   akt__mpsc_node *n;
   while ((n = akt__mpsc_pop(&c->sysq)) != NULL) akt__env_free((akt__env *)n);
-  if (c->flags & AKT__CELL_CUSTOM_MBOX) c->mbox.custom.type->destroy(c->mbox.custom.mb);
+  if (c->kind & AKT__KIND_CUSTOM_MBOX) c->mbox.custom.type->destroy(c->mbox.custom.mb);
   if (c->ext) {
     akt__cell_ext *x = c->ext;
     for (uint32_t i = 0; i < x->nstash; i++) akt__env_free(x->stash[i]);
     free(x->stash);
-    if ((c->flags & AKT__CELL_SINK) && x->sink.dtor) x->sink.dtor(x->sink.data);
+    if ((c->kind & AKT__KIND_SINK) && x->sink.dtor) x->sink.dtor(x->sink.data);
     free(x);
     c->ext = NULL;
   }
@@ -134,8 +141,8 @@ void akt__cell_dispose(akt__cell *c) {
 /* May the user queues hold something? Consumer only. */
 static int user_nonempty(akt__cell *c) {
   if (c->ext && c->ext->front_head) return 1;
-  if (c->flags & AKT__CELL_CUSTOM_MBOX) return c->mbox.custom.type->size(c->mbox.custom.mb) > 0;
-  return akt__mpsc_maybe_nonempty(&c->mbox.userq);
+  if (c->kind & AKT__KIND_CUSTOM_MBOX) return c->mbox.custom.type->size(c->mbox.custom.mb) > 0;
+  return akt__mpsc_maybe_nonempty2(&c->uhead, &c->mbox.user);
 }
 
 void akt__cell_drain(akt__cell *c) {
@@ -144,22 +151,25 @@ void akt__cell_drain(akt__cell *c) {
   while ((env = akt__cell_pop_user(c)) != NULL) akt__dead_letter(c->sys, c->self, env, reason);
 }
 
-/* Delivers one user envelope to the current behaviour. */
-static void handle_user(akt__cell *c, akt__env *env) {
+/* Delivers one user envelope to the current behaviour. `timed`: measure
+ * this receive for the metrics (one message in AKT__TIMING_SAMPLE: a clock
+ * read costs as much as a whole send, so not every message pays for two).
+ * Returns 1 if receive ran. */
+static int handle_user(akt__cell *c, akt__env *env, int timed) {
   akt_system *sys = c->sys;
   if (env->flags & AKT__ENV_REPLY) {
     akt__request_on_reply(c, env);
-    return;
+    return 1;
   }
   if ((env->flags & AKT__ENV_TIMER) && !akt__timer_accept(c, env)) {
     akt__env_free(env); /* canceled or replaced after it was queued */
-    return;
+    return 0;
   }
   const ProtobufCMessage *msg = env->msg;
   if (msg->descriptor == &akt__terminated__descriptor && !(env->flags & AKT__ENV_REDELIVERED) &&
       !akt__watch_accept(c, env)) {
     akt__env_free(env); /* unwatched, or already reported */
-    return;
+    return 0;
   }
   if (sys->tracing)
     akt__trace(sys, AKT_EV_DELIVER, c->self->id, env->sender ? env->sender->id : 0,
@@ -167,25 +177,24 @@ static void handle_user(akt__cell *c, akt__env *env) {
   if (msg->descriptor == &akt__poison_pill__descriptor) {
     akt__env_free(env);
     akt__cell_begin_stop(c);
-    return;
+    return 0;
   }
   akt_backend *b = sys->backend;
-  uint64_t t0 = b->ops->now(b);
+  uint64_t t0 = timed ? b->ops->now(b) : 0;
   c->cur = env;
-  atomic_fetch_add_explicit(&sys->processed, 1, memory_order_relaxed);
   int rc = akt__cell_behavior(c)(c, msg);
   /* A stashed envelope now belongs to the stash. */
   env = c->cur;
   c->cur = NULL;
-  c->last_active = b->ops->now(b);
-  atomic_store_explicit(&c->last_ns, c->last_active - t0, memory_order_relaxed);
+  if (timed) atomic_store_explicit(&c->last_ns, b->ops->now(b) - t0, memory_order_relaxed);
   if (rc == AKT_EUNHANDLED) {
     atomic_fetch_add_explicit(&sys->unhandled, 1, memory_order_relaxed);
     if (env) akt__dead_letter(sys, c->self, env, "unhandled");
-    return;
+    return 1;
   }
   akt__env_free(env);
   if (rc != 0) akt__cell_fail(c, rc, AKT_FAILED_IN_RECEIVE);
+  return 1;
 }
 
 /* May user messages be handled now? */
@@ -207,6 +216,7 @@ static void cell_run(akt_runnable *r) {
   akt__cell *c = CELL_OF(r);
   akt_system *sys = c->sys;
   unsigned budget = sys->opts.throughput;
+  uint64_t handled = 0;
   for (;;) {
     akt__mpsc_node *n = akt__mpsc_pop(&c->sysq);
     if (n) {
@@ -221,7 +231,16 @@ static void cell_run(akt_runnable *r) {
     akt__env *env = akt__cell_pop_user(c);
     if (!env) break;
     budget--;
-    handle_user(c, env);
+    uint64_t seq = atomic_load_explicit(&c->processed, memory_order_relaxed);
+    handled += (uint64_t)handle_user(c, env, (seq & (AKT__TIMING_SAMPLE - 1)) == 1);
+  }
+  if (handled) {
+    /* Counted once per turn: a system-wide counter bumped per message would
+     * bounce its cache line between every worker. */
+    atomic_fetch_add_explicit(&sys->processed, handled, memory_order_relaxed);
+    /* Passivation needs to know when the actor was last busy. */
+    if (c->ext && c->ext->opts.passivate_after)
+      c->last_active = sys->backend->ops->now(sys->backend);
   }
   atomic_store_explicit(&c->sched, AKT__SCHED_IDLE, memory_order_seq_cst);
   if (cell_has_work(c)) {

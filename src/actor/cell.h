@@ -64,49 +64,60 @@ struct akt_pid {
 #define AKT__PID_TEMP 0x1u /* a temporary (ask) actor, not in the registry */
 
 struct akt_ctx {
-  akt_runnable runnable;      /* what the backend schedules */
-  _Atomic uint32_t sched;     /* AKT__SCHED_* */
-  _Atomic uint32_t life;      /* AKT__LIFE_* */
-  akt__mpsc sysq;             /* system messages, processed first */
+  /* Written by the actor's turns (the consumer). */
   union {
-    akt__mpsc userq;          /* user messages: the default mailbox */
+    akt__mpsc_tail user;      /* the default mailbox's consumer part */
     struct {
       const akt_mailbox_type *type;
       void *mb;
-    } custom;                 /* a custom mailbox (flags & AKT__CELL_CUSTOM_MBOX) */
+    } custom;                 /* a custom mailbox (kind & AKT__KIND_CUSTOM_MBOX) */
   } mbox;
+  akt__mpsc sysq;             /* system messages, processed first (rare: one piece) */
+  akt__env *cur;              /* the envelope being handled, or NULL */
+  void *state;
+  akt__cell_ext *ext;         /* lazily allocated */
+  uint32_t flags;             /* AKT__CELL_SUSPENDED/RESTARTING/PASSIVATED; turn-owned */
+  int32_t restart_cause;      /* the code a pending restart is for */
+  _Atomic uint64_t processed; /* user messages taken out of the mailbox */
+  _Atomic uint64_t last_ns;   /* duration of the last timed receive */
+  uint64_t last_active;       /* backend time of the last busy turn (passivation) */
+
+  /* Read-mostly: written at spawn and lifecycle changes. More than a cache
+   * line, so the consumer's fields above and the producers' below never
+   * share one. */
+  akt_runnable runnable;      /* what the backend schedules */
+  _Atomic uint32_t sched;     /* AKT__SCHED_* */
+  _Atomic uint32_t life;      /* AKT__LIFE_* */
+  uint32_t kind;              /* AKT__KIND_*: what the cell is, fixed at creation */
   akt_pid *self;              /* the PID this cell is allocated with */
   akt_pid *parent;            /* one reference; NULL for the root */
   akt_system *sys;
   const akt_actor_def *def;
   const void *arg;            /* spawn option */
   const akt_supervisor *supervisor; /* how this actor supervises its children */
-  void *state;
-  akt__env *cur;              /* the envelope being handled, or NULL */
-  akt__cell_ext *ext;         /* lazily allocated */
-  uint32_t flags;             /* AKT__CELL_*; turn-owned except CUSTOM_MBOX/GUARDIAN/SINK */
-  int32_t restart_cause;      /* the code a pending restart is for */
   /* Tree, guarded by the system lock. */
   akt__cell *first_child, *last_child, *prev_sibling, *next_sibling;
   akt__cell *reg_next;        /* registry hash chain */
   uint32_t nchildren;
   uint32_t in_registry;
-  /* Metrics: written by the turn (or senders, for enqueued), read anywhere. */
-  _Atomic uint64_t enqueued;  /* user messages accepted by the mailbox */
-  _Atomic uint64_t processed; /* user messages taken out of the mailbox */
   _Atomic uint32_t restarts, failures;
-  _Atomic uint64_t last_ns;   /* duration of the last receive */
-  uint64_t last_active;       /* backend time the last receive ended */
   uint64_t started_at;        /* backend time of the spawn */
+
+  /* Written by every sender (the producers). */
+  akt__mpsc_head uhead;       /* the default mailbox's head */
+  _Atomic uint64_t enqueued;  /* user messages accepted by the mailbox */
 };
 
-/* Cell flags. */
+/* Cell flags (turn-owned state). */
 #define AKT__CELL_SUSPENDED 0x1u   /* failed; waits for its parent's directive */
 #define AKT__CELL_RESTARTING 0x2u  /* stopping its children before a restart */
-#define AKT__CELL_CUSTOM_MBOX 0x8u /* mbox.custom is in use */
-#define AKT__CELL_GUARDIAN 0x10u   /* root, /user or /system */
-#define AKT__CELL_SINK 0x20u       /* a sink cell (ext->sink) */
 #define AKT__CELL_PASSIVATED 0x40u /* stopped for being idle */
+
+/* Cell kinds (fixed at creation; read by senders, so kept apart from the
+ * turn's flags, whose cache line the turn keeps writing). */
+#define AKT__KIND_CUSTOM_MBOX 0x8u /* mbox.custom is in use */
+#define AKT__KIND_GUARDIAN 0x10u   /* root, /user or /system */
+#define AKT__KIND_SINK 0x20u       /* a sink cell (ext->sink) */
 
 /* Allocates a cell (with its PID, whose single reference the caller owns)
  * for `path`. Returns NULL when out of memory. */

@@ -7,6 +7,7 @@
 
 #include "akt/error.h"
 #include "src/actor/msgcopy.h"
+#include "src/util/pool.h"
 #include "src/system/system.h"
 
 /* Messages up to this size are packed on the stack for hashing. */
@@ -28,9 +29,11 @@ int akt__env_new_msg(akt_system *sys, const ProtobufCMessage *msg, akt__env **ou
   size_t size;
   int rc = akt__msg_copy_size(msg, &size);
   if (rc) return rc;
-  akt__env *env = malloc(sizeof *env + size);
+  uint8_t cls;
+  akt__env *env = akt__pool_alloc(sizeof *env + size, &cls);
   if (!env) return AKT_ENOMEM;
   memset(env, 0, sizeof *env);
+  env->pool_class = cls;
   env->msg = akt__msg_copy_into(msg, env->payload);
   if (sys && sys->tracing) env->hash = akt__msg_hash(msg);
   *out = env;
@@ -38,9 +41,12 @@ int akt__env_new_msg(akt_system *sys, const ProtobufCMessage *msg, akt__env **ou
 }
 
 akt__env *akt__env_new_sys(akt__sys_kind kind, uint64_t arg) {
-  akt__env *env = calloc(1, sizeof *env);
+  uint8_t cls;
+  akt__env *env = akt__pool_alloc(sizeof *env, &cls);
   if (!env) return NULL;
-  env->sys = (uint16_t)kind;
+  memset(env, 0, sizeof *env);
+  env->pool_class = cls;
+  env->sys = (uint8_t)kind;
   env->arg = arg;
   return env;
 }
@@ -49,7 +55,7 @@ void akt__env_free(akt__env *env) {
   if (!env) return;
   akt_pid_release(env->sender);
   akt_pid_release(env->ref);
-  free(env);
+  akt__pool_free(env, env->pool_class);
 }
 
 akt__env *akt__env_of(const ProtobufCMessage *m) {

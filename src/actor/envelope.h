@@ -54,7 +54,8 @@ struct akt__env {
   uint64_t arg;               /* system-message or timer argument */
   uint64_t hash;              /* xxh3 of the packed message when the backend traces, else 0 */
   uint32_t flags;             /* AKT__ENV_* */
-  uint16_t sys;               /* akt__sys_kind */
+  uint8_t sys;                /* akt__sys_kind */
+  uint8_t pool_class;         /* where the memory goes back (util/pool.h) */
   uint16_t reserved;
   max_align_t payload[];      /* the message copy */
 };

@@ -16,8 +16,7 @@ typedef struct akt__pending {
   uint64_t corr;        /* correlation id */
   akt_reply_fn fn;
   void *arg;
-  uint64_t timer_id;    /* the backend timeout timer */
-  akt__env *timer_env;  /* the REQ_TIMEOUT message the timer posts (owned by the timer) */
+  uint64_t deadline;    /* backend time it times out */
 } akt__pending;
 
 /* An active actor timer. */
@@ -44,6 +43,11 @@ struct akt__cell_ext {
   akt__pending *pending;
   uint32_t npending, cap_pending;
   uint64_t next_corr;
+  /* One backend timer covers every pending request: armed for the earliest
+   * deadline, never canceled by a reply (a stale fire finds nothing due). */
+  uint64_t req_timer_id;
+  akt__env *req_timer_env;   /* the REQ_TIMEOUT it posts, while armed */
+  uint64_t req_timer_due;    /* the deadline it is armed for */
   akt__atimer *timers;
   uint32_t ntimers, cap_timers;
   uint64_t next_gen;
@@ -73,8 +77,9 @@ void akt__timers_cancel_all(akt__cell *c);
 /* Handles a REPLY envelope in the requester's turn (takes ownership). */
 void akt__request_on_reply(akt__cell *c, akt__env *env);
 
-/* Handles a REQ_TIMEOUT system message for `corr`. */
-void akt__request_on_timeout(akt__cell *c, uint64_t corr);
+/* Handles the REQ_TIMEOUT system message: times out every request whose
+ * deadline passed and re-arms the timer for the next. */
+void akt__request_on_timeout(akt__cell *c);
 
 /* Handles a TIMER_FIRE system message for generation `gen`. */
 void akt__timer_on_fire(akt__cell *c, uint64_t gen);

@@ -59,7 +59,7 @@ static void finish_stop(akt__cell *c) {
   akt__cell_free_parts(c);
 
   /* Shutdown waits for the guardians one by one: tell it. */
-  if (c->flags & AKT__CELL_GUARDIAN) sys->backend->ops->wake(sys->backend);
+  if (c->kind & AKT__KIND_GUARDIAN) sys->backend->ops->wake(sys->backend);
   if (parent) {
     akt__env *done = akt__env_new_sys(AKT__SYS_CHILD_DONE, c->self->id);
     if (done) {
@@ -142,8 +142,8 @@ void akt__cell_handle_sys(akt__cell *c, akt__env *env) {
       break;
     case AKT__SYS_REQ_TIMEOUT:
       if (life < AKT__LIFE_TERMINATED) {
-        akt__trace(c->sys, AKT_EV_TIMER, c->self->id, 0, NULL, env->arg, TIMER_KIND_REQUEST, NULL);
-        akt__request_on_timeout(c, env->arg);
+        akt__trace(c->sys, AKT_EV_TIMER, c->self->id, 0, NULL, 0, TIMER_KIND_REQUEST, NULL);
+        akt__request_on_timeout(c);
       }
       break;
     case AKT__SYS_TIMER_FIRE:
@@ -212,7 +212,7 @@ static int post_control(akt_pid *pid, akt__sys_kind kind, int refuse_stopping) {
   if (!pid) return AKT_EINVAL;
   if (!pid->cell) return AKT_ENOTSUP; /* remote control arrives with remoting */
   akt__cell *c = pid->cell;
-  if (c->flags & AKT__CELL_SINK) {
+  if (c->kind & AKT__KIND_SINK) {
     akt__sink_close(pid);
     return 0;
   }
@@ -228,12 +228,12 @@ static int post_control(akt_pid *pid, akt__sys_kind kind, int refuse_stopping) {
 int akt_stop(akt_pid *pid) { return post_control(pid, AKT__SYS_STOP, 0); }
 
 int akt_kill(akt_pid *pid) {
-  if (pid && pid->cell && (pid->cell->flags & AKT__CELL_GUARDIAN)) return AKT_ENOTSUP;
+  if (pid && pid->cell && (pid->cell->kind & AKT__KIND_GUARDIAN)) return AKT_ENOTSUP;
   return post_control(pid, AKT__SYS_KILL, 0);
 }
 
 int akt_restart(akt_pid *pid) {
-  if (pid && pid->cell && (pid->cell->flags & (AKT__CELL_SINK | AKT__CELL_GUARDIAN)))
+  if (pid && pid->cell && (pid->cell->kind & (AKT__KIND_SINK | AKT__KIND_GUARDIAN)))
     return AKT_ENOTSUP;
   return post_control(pid, AKT__SYS_RESTART, 1);
 }

@@ -20,46 +20,56 @@ struct akt__mpsc_node {
   _Atomic(akt__mpsc_node *) next;
 };
 
-typedef struct akt__mpsc {
-  _Atomic(akt__mpsc_node *) head; /* producers swap themselves in here */
-  akt__mpsc_node *tail;           /* the consumer pops from here */
+/* The queue in two parts, so a user can keep them on different cache
+ * lines: the head, which every producer swaps, and the consumer's tail and
+ * stub. (A push that shares a line with the consumer's tail makes every pop
+ * a cache miss.) */
+typedef _Atomic(akt__mpsc_node *) akt__mpsc_head;
+typedef struct akt__mpsc_tail {
+  akt__mpsc_node *tail; /* the consumer pops from here */
   akt__mpsc_node stub;
+} akt__mpsc_tail;
+
+/* Both parts together, for queues where contention does not matter. */
+typedef struct akt__mpsc {
+  akt__mpsc_head head;
+  akt__mpsc_tail t;
 } akt__mpsc;
 
-static inline void akt__mpsc_init(akt__mpsc *q) {
-  atomic_store_explicit(&q->stub.next, NULL, memory_order_relaxed);
-  atomic_store_explicit(&q->head, &q->stub, memory_order_relaxed);
-  q->tail = &q->stub;
+static inline void akt__mpsc_init2(akt__mpsc_head *h, akt__mpsc_tail *t) {
+  atomic_store_explicit(&t->stub.next, NULL, memory_order_relaxed);
+  atomic_store_explicit(h, &t->stub, memory_order_relaxed);
+  t->tail = &t->stub;
 }
 
 /* Appends `n`; safe from any thread. */
-static inline void akt__mpsc_push(akt__mpsc *q, akt__mpsc_node *n) {
+static inline void akt__mpsc_push2(akt__mpsc_head *h, akt__mpsc_node *n) {
   atomic_store_explicit(&n->next, NULL, memory_order_relaxed);
-  akt__mpsc_node *prev = atomic_exchange_explicit(&q->head, n, memory_order_acq_rel);
+  akt__mpsc_node *prev = atomic_exchange_explicit(h, n, memory_order_acq_rel);
   atomic_store_explicit(&prev->next, n, memory_order_release);
 }
 
 /* Removes and returns the oldest node, or NULL when empty or when the newest
  * push is still in progress. Consumer only. */
-static inline akt__mpsc_node *akt__mpsc_pop(akt__mpsc *q) {
-  akt__mpsc_node *tail = q->tail;
+static inline akt__mpsc_node *akt__mpsc_pop2(akt__mpsc_head *h, akt__mpsc_tail *t) {
+  akt__mpsc_node *tail = t->tail;
   akt__mpsc_node *next = atomic_load_explicit(&tail->next, memory_order_acquire);
-  if (tail == &q->stub) {
+  if (tail == &t->stub) {
     if (next == NULL) return NULL;
-    q->tail = next;
+    t->tail = next;
     tail = next;
     next = atomic_load_explicit(&next->next, memory_order_acquire);
   }
   if (next != NULL) {
-    q->tail = next;
+    t->tail = next;
     return tail;
   }
-  akt__mpsc_node *head = atomic_load_explicit(&q->head, memory_order_acquire);
+  akt__mpsc_node *head = atomic_load_explicit(h, memory_order_acquire);
   if (tail != head) return NULL; /* a producer is between its two steps */
-  akt__mpsc_push(q, &q->stub);
+  akt__mpsc_push2(h, &t->stub);
   next = atomic_load_explicit(&tail->next, memory_order_acquire);
   if (next != NULL) {
-    q->tail = next;
+    t->tail = next;
     return tail;
   }
   return NULL;
@@ -71,11 +81,18 @@ static inline akt__mpsc_node *akt__mpsc_pop(akt__mpsc *q) {
  * tail is always one not yet popped: pop moves the tail past a node as it
  * returns it, so after popping all but the last node the tail rests on the
  * last one (with head == tail and no next): that queue is not empty. */
-static inline int akt__mpsc_maybe_nonempty(akt__mpsc *q) {
-  akt__mpsc_node *tail = q->tail;
-  if (tail != &q->stub) return 1;
+static inline int akt__mpsc_maybe_nonempty2(akt__mpsc_head *h, akt__mpsc_tail *t) {
+  akt__mpsc_node *tail = t->tail;
+  if (tail != &t->stub) return 1;
   if (atomic_load_explicit(&tail->next, memory_order_acquire) != NULL) return 1;
-  return atomic_load_explicit(&q->head, memory_order_seq_cst) != tail;
+  return atomic_load_explicit(h, memory_order_seq_cst) != tail;
+}
+
+static inline void akt__mpsc_init(akt__mpsc *q) { akt__mpsc_init2(&q->head, &q->t); }
+static inline void akt__mpsc_push(akt__mpsc *q, akt__mpsc_node *n) { akt__mpsc_push2(&q->head, n); }
+static inline akt__mpsc_node *akt__mpsc_pop(akt__mpsc *q) { return akt__mpsc_pop2(&q->head, &q->t); }
+static inline int akt__mpsc_maybe_nonempty(akt__mpsc *q) {
+  return akt__mpsc_maybe_nonempty2(&q->head, &q->t);
 }
 
 #endif

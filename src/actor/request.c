@@ -32,16 +32,35 @@ void akt__timer_post_cb(void *arg, uint64_t cookie) {
   akt__inflight_done(sys);
 }
 
-/* Cancels the timer behind a pending entry; frees its message if the timer
- * will not fire. */
-static void disarm(akt__cell *c, akt__pending *p) {
-  if (!p->timer_env) return;
-  akt_backend *b = c->sys->backend;
-  if (b->ops->timer_cancel(b, p->timer_id) == 0) {
-    akt__env_free(p->timer_env);
-    akt__inflight_done(c->sys);
+/* Arms the actor's request timer for `due` unless it is armed for that
+ * time or earlier. Returns 0 or an error from the backend. */
+static int arm_for(akt__cell *c, akt__cell_ext *x, uint64_t due) {
+  akt_system *sys = c->sys;
+  akt_backend *b = sys->backend;
+  if (x->req_timer_env) {
+    if (x->req_timer_due <= due) return 0;
+    /* Armed too late for this one: move it earlier. */
+    if (b->ops->timer_cancel(b, x->req_timer_id) == 0) {
+      akt__env_free(x->req_timer_env);
+      akt__inflight_done(sys);
+    }
+    x->req_timer_env = NULL;
   }
-  p->timer_env = NULL;
+  akt__env *tenv = akt__env_new_sys(AKT__SYS_REQ_TIMEOUT, 0);
+  if (!tenv) return AKT_ENOMEM;
+  tenv->ref = akt_pid_retain(c->self);
+  uint64_t now = b->ops->now(b);
+  akt__inflight_add(sys);
+  int rc = b->ops->timer_start(b, due > now ? due - now : 0, akt__timer_post_cb, tenv, 0,
+                               &x->req_timer_id);
+  if (rc) {
+    akt__env_free(tenv);
+    akt__inflight_done(sys);
+    return rc;
+  }
+  x->req_timer_env = tenv;
+  x->req_timer_due = due;
+  return 0;
 }
 
 int akt_request(akt_ctx *ctx, akt_pid *to, const ProtobufCMessage *msg, akt_duration timeout,
@@ -58,28 +77,16 @@ int akt_request(akt_ctx *ctx, akt_pid *to, const ProtobufCMessage *msg, akt_dura
     x->pending = np;
     x->cap_pending = cap;
   }
+  akt_backend *b = c->sys->backend;
+  uint64_t now = b->ops->now(b);
+  uint64_t due = timeout >= AKT_FOREVER - now ? AKT_FOREVER : now + timeout;
+  int rc = arm_for(c, x, due);
+  if (rc) return rc;
   uint64_t corr = ++x->next_corr;
-  akt__env *tenv = akt__env_new_sys(AKT__SYS_REQ_TIMEOUT, corr);
-  if (!tenv) return AKT_ENOMEM;
-  tenv->ref = akt_pid_retain(c->self);
-  akt_system *sys = c->sys;
-  akt_backend *b = sys->backend;
-  akt__inflight_add(sys);
-  uint64_t tid = 0;
-  int rc = b->ops->timer_start(b, timeout, akt__timer_post_cb, tenv, 0, &tid);
-  if (rc) {
-    akt__env_free(tenv);
-    akt__inflight_done(sys);
-    return rc;
-  }
-  akt__pending *p = &x->pending[x->npending];
-  *p = (akt__pending){.corr = corr, .fn = fn, .arg = arg, .timer_id = tid, .timer_env = tenv};
   rc = akt__send(to, msg, c->self, corr, AKT__ENV_REQUEST);
-  if (rc) {
-    disarm(c, p);
-    return rc;
-  }
-  x->npending++;
+  if (rc) return rc; /* the armed timer will find nothing due: harmless */
+  x->pending[x->npending++] =
+      (akt__pending){.corr = corr, .fn = fn, .arg = arg, .deadline = due};
   return 0;
 }
 
@@ -90,7 +97,7 @@ static int take_pending(akt__cell *c, uint64_t corr, akt__pending *out) {
   for (uint32_t i = 0; i < x->npending; i++) {
     if (x->pending[i].corr != corr) continue;
     *out = x->pending[i];
-    /* Keep the order of the rest: cancel_all walks it, and traces must not
+    /* Keep the order of the rest: timeouts walk it, and traces must not
      * depend on which request finished first. */
     for (uint32_t k = i + 1; k < x->npending; k++) x->pending[k - 1] = x->pending[k];
     x->npending--;
@@ -106,7 +113,6 @@ void akt__request_on_reply(akt__cell *c, akt__env *env) {
     akt__dead_letter(c->sys, c->self, env, "late reply");
     return;
   }
-  disarm(c, &p);
   akt_system *sys = c->sys;
   if (sys->tracing)
     akt__trace(sys, AKT_EV_DELIVER, c->self->id, env->sender ? env->sender->id : 0,
@@ -115,26 +121,52 @@ void akt__request_on_reply(akt__cell *c, akt__env *env) {
   atomic_fetch_add_explicit(&sys->processed, 1, memory_order_relaxed);
   int rc = p.fn(c, env->msg, 0, p.arg);
   c->cur = NULL;
-  c->last_active = sys->backend->ops->now(sys->backend);
   akt__env_free(env);
   if (rc) akt__cell_fail(c, rc, AKT_FAILED_IN_CONTINUATION);
 }
 
-void akt__request_on_timeout(akt__cell *c, uint64_t corr) {
-  akt__pending p;
-  if (!take_pending(c, corr, &p)) return; /* the reply won */
-  /* The timer fired: its message is the one being handled now. */
-  p.timer_env = NULL;
+void akt__request_on_timeout(akt__cell *c) {
+  akt__cell_ext *x = c->ext;
+  if (!x || !x->req_timer_env) return; /* disarmed after it fired */
+  x->req_timer_env = NULL;             /* the message being handled */
   if (atomic_load_explicit(&c->life, memory_order_acquire) != AKT__LIFE_RUNNING) return;
-  c->cur = NULL;
-  int rc = p.fn(c, NULL, AKT_ETIMEDOUT, p.arg);
-  if (rc) akt__cell_fail(c, rc, AKT_FAILED_IN_CONTINUATION);
+  akt_backend *b = c->sys->backend;
+  uint64_t now = b->ops->now(b);
+  /* Time out what is due, oldest request first; a continuation may issue
+   * new requests, which re-arm the timer themselves. */
+  for (uint32_t i = 0; c->ext && i < c->ext->npending;) {
+    akt__pending p = c->ext->pending[i];
+    if (p.deadline > now) {
+      i++;
+      continue;
+    }
+    take_pending(c, p.corr, &p);
+    c->cur = NULL;
+    int rc = p.fn(c, NULL, AKT_ETIMEDOUT, p.arg);
+    if (rc) {
+      akt__cell_fail(c, rc, AKT_FAILED_IN_CONTINUATION);
+      return;
+    }
+  }
+  x = c->ext;
+  uint64_t next = AKT_FOREVER;
+  for (uint32_t i = 0; x && i < x->npending; i++)
+    if (x->pending[i].deadline < next) next = x->pending[i].deadline;
+  if (x && next != AKT_FOREVER && arm_for(c, x, next) != 0)
+    akt__log(c->sys, AKT_LOG_ERROR, "cannot re-arm the request timer of %s", c->self->path);
 }
 
 void akt__requests_cancel_all(akt__cell *c) {
   akt__cell_ext *x = c->ext;
   if (!x) return;
-  for (uint32_t i = 0; i < x->npending; i++) disarm(c, &x->pending[i]);
+  if (x->req_timer_env) {
+    akt_backend *b = c->sys->backend;
+    if (b->ops->timer_cancel(b, x->req_timer_id) == 0) {
+      akt__env_free(x->req_timer_env);
+      akt__inflight_done(c->sys);
+    }
+    x->req_timer_env = NULL;
+  }
   x->npending = 0;
 }
 

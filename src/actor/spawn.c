@@ -99,7 +99,7 @@ int akt__spawn(akt_system *sys, akt__cell *parent, const char *name, const akt_a
     sys->next_id = id;
     link_pid(sys, c->self);
     c->state = state;
-    c->flags = cell_flags;
+    c->kind = cell_flags;
     c->arg = opts ? opts->arg : NULL;
     c->supervisor = opts ? opts->supervisor : NULL;
     if (ext) {
@@ -107,7 +107,7 @@ int akt__spawn(akt_system *sys, akt__cell *parent, const char *name, const akt_a
       c->ext = ext;
     }
     if (mtype) {
-      c->flags |= AKT__CELL_CUSTOM_MBOX;
+      c->kind |= AKT__KIND_CUSTOM_MBOX;
       c->mbox.custom.type = mtype;
       c->mbox.custom.mb = mb;
     }
@@ -149,7 +149,7 @@ int akt_spawn_child(akt_ctx *ctx, const char *name, const akt_actor_def *def,
 int akt_respawn(akt_pid *pid, akt_pid **out) {
   if (!pid) return AKT_EINVAL;
   akt__cell *c = pid->cell;
-  if (!c || (c->flags & (AKT__CELL_SINK | AKT__CELL_GUARDIAN))) return AKT_ENOTSUP;
+  if (!c || (c->kind & (AKT__KIND_SINK | AKT__KIND_GUARDIAN))) return AKT_ENOTSUP;
   if (atomic_load_explicit(&c->life, memory_order_acquire) != AKT__LIFE_TERMINATED)
     return AKT_ESTATE;
   akt__cell *parent = c->parent ? c->parent->cell : NULL;
@@ -201,7 +201,7 @@ akt_pid *akt__spawn_sink(akt_system *sys, const char *prefix, akt__sink_fn sink,
     akt_pid *pid = c->self;
     pid->flags |= AKT__PID_TEMP;
     link_pid(sys, pid);
-    c->flags = AKT__CELL_SINK;
+    c->kind = AKT__KIND_SINK;
     c->ext = ext;
     atomic_store_explicit(&c->life, AKT__LIFE_RUNNING, memory_order_release);
   }

@@ -242,7 +242,7 @@ void akt__supervise_on_failed(akt__cell *c, akt__env *env) {
   akt_failure f = {.code = code, .source = (akt_failure_source)env->corr, .child = child_pid,
                    .restarts = st ? st->count : 0};
   akt_directive d = sup->decider ? sup->decider(&f, sup->decider_arg) : akt_default_decider(&f, NULL);
-  if (d == AKT_DIRECTIVE_ESCALATE && (c->flags & AKT__CELL_GUARDIAN)) {
+  if (d == AKT_DIRECTIVE_ESCALATE && (c->kind & AKT__KIND_GUARDIAN)) {
     akt__log(sys, AKT_LOG_ERROR, "failure of %s escalated to a guardian: stopping it",
              child_pid->path);
     d = AKT_DIRECTIVE_STOP;
@@ -259,7 +259,7 @@ void akt__supervise_on_failed(akt__cell *c, akt__env *env) {
       akt__trace(sys, AKT_EV_DIRECTIVE, child_pid->id, c->self->id, "stop", 0,
                  AKT_DIRECTIVE_STOP, "max-restarts");
       apply(c, sup, child, AKT__SYS_STOP, 0);
-      if (c->flags & AKT__CELL_GUARDIAN) return;
+      if (c->kind & AKT__KIND_GUARDIAN) return;
       akt__cell_fail(c, code, AKT_FAILED_ESCALATED);
       return;
     }

@@ -71,11 +71,11 @@ int akt_system_new(const char *name, akt_backend *backend, const akt_system_opti
   if (!rc) rc = akt__sched_new(sys);
   for (size_t i = 0; !rc && i < sizeof builtin / sizeof builtin[0]; i++)
     rc = akt_system_register_type(sys, builtin[i]);
-  if (!rc) rc = akt__spawn(sys, NULL, NULL, &root_def, NULL, AKT__CELL_GUARDIAN, &sys->root);
+  if (!rc) rc = akt__spawn(sys, NULL, NULL, &root_def, NULL, AKT__KIND_GUARDIAN, &sys->root);
   if (!rc)
-    rc = akt__spawn(sys, sys->root->cell, "user", &user_def, NULL, AKT__CELL_GUARDIAN, &sys->user);
+    rc = akt__spawn(sys, sys->root->cell, "user", &user_def, NULL, AKT__KIND_GUARDIAN, &sys->user);
   if (!rc)
-    rc = akt__spawn(sys, sys->root->cell, "system", &system_def, NULL, AKT__CELL_GUARDIAN,
+    rc = akt__spawn(sys, sys->root->cell, "system", &system_def, NULL, AKT__KIND_GUARDIAN,
                     &sys->system_guardian);
   if (!rc) rc = akt__dead_letters_start(sys);
   if (rc) {

@@ -1,0 +1,172 @@
+/* akt — the magazine cache (see pool.h). */
+#include "src/util/pool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+typedef struct magazine {
+  struct magazine *next; /* in the depot */
+  uint32_t n;
+  void *objs[AKT__POOL_MAGAZINE];
+} magazine;
+
+typedef struct depot {
+  pthread_mutex_t lock;
+  magazine *full, *empty;
+  uint32_t nfull;
+} depot;
+
+typedef struct cache {
+  magazine *loaded[AKT__POOL_CLASSES], *previous[AKT__POOL_CLASSES];
+} cache;
+
+static depot depots[AKT__POOL_CLASSES] = {
+    {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0}, {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0},
+    {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0}, {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0},
+    {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0}};
+static pthread_key_t cache_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static _Thread_local cache *tls_cache;
+static _Atomic uint64_t mallocs;
+
+static size_t class_size(unsigned c) { return (size_t)64 << c; }
+
+static unsigned class_of(size_t size) {
+  unsigned c = 0;
+  while (class_size(c) < size) c++;
+  return c;
+}
+
+/* Puts a magazine into the depot (full or empty), or frees it and its
+ * objects when the depot holds enough. */
+static void depot_put(unsigned c, magazine *m) {
+  depot *d = &depots[c];
+  pthread_mutex_lock(&d->lock);
+  if (m->n == 0) {
+    m->next = d->empty;
+    d->empty = m;
+    m = NULL;
+  } else if (d->nfull < AKT__POOL_DEPOT_MAX) {
+    m->next = d->full;
+    d->full = m;
+    d->nfull++;
+    m = NULL;
+  }
+  pthread_mutex_unlock(&d->lock);
+  if (m) {
+    for (uint32_t i = 0; i < m->n; i++) free(m->objs[i]);
+    free(m);
+  }
+}
+
+/* Takes a full magazine (want_full) or an empty one from the depot. */
+static magazine *depot_take(unsigned c, int want_full) {
+  depot *d = &depots[c];
+  pthread_mutex_lock(&d->lock);
+  magazine *m = want_full ? d->full : d->empty;
+  if (m) {
+    if (want_full) {
+      d->full = m->next;
+      d->nfull--;
+    } else {
+      d->empty = m->next;
+    }
+  }
+  pthread_mutex_unlock(&d->lock);
+  return m;
+}
+
+/* A thread ends: its magazines go back to the depot. */
+static void cache_release(void *p) {
+  cache *k = p;
+  for (unsigned c = 0; c < AKT__POOL_CLASSES; c++) {
+    if (k->loaded[c]) depot_put(c, k->loaded[c]);
+    if (k->previous[c]) depot_put(c, k->previous[c]);
+  }
+  free(k);
+  tls_cache = NULL;
+}
+
+static void make_key(void) { pthread_key_create(&cache_key, cache_release); }
+
+static cache *my_cache(void) {
+  if (tls_cache) return tls_cache;
+  pthread_once(&key_once, make_key);
+  cache *k = calloc(1, sizeof *k);
+  if (!k) return NULL;
+  pthread_setspecific(cache_key, k);
+  tls_cache = k;
+  return k;
+}
+
+void *akt__pool_alloc(size_t size, uint8_t *cls) {
+  if (size > AKT__POOL_MAX_SIZE) {
+    *cls = AKT__POOL_NONE;
+    return malloc(size);
+  }
+  unsigned c = class_of(size);
+  *cls = (uint8_t)c;
+  cache *k = my_cache();
+  if (k) {
+    magazine *m = k->loaded[c];
+    if (!m || m->n == 0) {
+      magazine *p = k->previous[c];
+      if (p && p->n) {
+        /* Swap: the previous magazine has objects. */
+        k->previous[c] = m;
+        k->loaded[c] = m = p;
+      } else {
+        magazine *full = depot_take(c, 1);
+        if (full) {
+          if (m) depot_put(c, m); /* empty */
+          k->loaded[c] = m = full;
+        }
+      }
+    }
+    if (m && m->n) return m->objs[--m->n];
+  }
+  atomic_fetch_add_explicit(&mallocs, 1, memory_order_relaxed);
+  return malloc(class_size(c));
+}
+
+void akt__pool_free(void *p, uint8_t cls) {
+  if (!p) return;
+  if (cls == AKT__POOL_NONE) {
+    free(p);
+    return;
+  }
+  unsigned c = cls;
+  cache *k = my_cache();
+  if (!k) {
+    free(p);
+    return;
+  }
+  magazine *m = k->loaded[c];
+  if (m && m->n < AKT__POOL_MAGAZINE) {
+    m->objs[m->n++] = p;
+    return;
+  }
+  magazine *prev = k->previous[c];
+  if (m && prev && prev->n == 0) {
+    /* Swap: the empty previous becomes the loaded one. */
+    k->previous[c] = m;
+    k->loaded[c] = m = prev;
+  } else {
+    /* The loaded magazine is full (or absent): retire the previous one to
+     * the depot and start an empty one. */
+    if (prev) depot_put(c, prev);
+    k->previous[c] = m;
+    m = depot_take(c, 0);
+    if (!m) m = calloc(1, sizeof *m);
+    if (!m) {
+      free(p);
+      return;
+    }
+    m->n = 0;
+    k->loaded[c] = m;
+  }
+  m->objs[m->n++] = p;
+}
+
+uint64_t akt__pool_mallocs(void) { return atomic_load(&mallocs); }
