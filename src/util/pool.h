@@ -23,7 +23,7 @@
 #define AKT__POOL_CLASSES 5        /* 64, 128, 256, 512, 1024 bytes */
 #define AKT__POOL_MAX_SIZE 1024    /* larger blocks come from malloc */
 #define AKT__POOL_MAGAZINE 64      /* objects per magazine */
-#define AKT__POOL_DEPOT_MAX 256    /* full magazines kept per class; beyond, freed */
+#define AKT__POOL_DEPOT_MAX 512    /* full magazines kept per class (32768 objects); beyond, freed */
 #define AKT__POOL_NONE 0xffu       /* the class of a malloc'd block */
 
 /* Allocates `size` bytes (aligned for any type). Writes the block's class
