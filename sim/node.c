@@ -1,15 +1,15 @@
 /* akt — the simulated node: the backend operations of one node.
  *
  * Everything is virtual: time is the world clock, randomness the node's
- * stream, timers are world events, waiting runs the world. Networking comes
- * with simulated links (remoting); until then the network operations answer
- * AKT_ENOTSUP.
+ * stream, timers are world events, waiting runs the world. The network
+ * operations are simulated links (net.c, stream.c, dgram.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "akt/error.h"
+#include "sim/net.h"
 #include "sim/world.h"
 
 #define NODE(b) ((akt__sim_node *)(b)->impl)
@@ -149,56 +149,6 @@ static int sim_offload(akt_backend *b, void (*fn)(void *arg), void *arg) {
   return 0;
 }
 
-/* ---- networking: simulated links arrive with remoting ------------------- */
-
-static int sim_listen(akt_backend *b, const akt_addr *addr, akt_accept_fn on_accept, void *data,
-                      akt_listener **out) {
-  (void)b, (void)addr, (void)on_accept, (void)data, (void)out;
-  return AKT_ENOTSUP;
-}
-static int sim_listener_addr(akt_backend *b, akt_listener *l, akt_addr *out) {
-  (void)b, (void)l, (void)out;
-  return AKT_ENOTSUP;
-}
-static void sim_listener_close(akt_backend *b, akt_listener *l) { (void)b, (void)l; }
-static int sim_connect(akt_backend *b, const akt_addr *addr, const akt_stream_cbs *cbs,
-                       void *data, akt_stream **out) {
-  (void)b, (void)addr, (void)cbs, (void)data, (void)out;
-  return AKT_ENOTSUP;
-}
-static int sim_stream_start(akt_backend *b, akt_stream *s, const akt_stream_cbs *cbs, void *data) {
-  (void)b, (void)s, (void)cbs, (void)data;
-  return AKT_ENOTSUP;
-}
-static int sim_stream_write(akt_backend *b, akt_stream *s, const uint8_t *buf, size_t len) {
-  (void)b, (void)s, (void)buf, (void)len;
-  return AKT_ENOTSUP;
-}
-static size_t sim_stream_pending(akt_backend *b, akt_stream *s) {
-  (void)b, (void)s;
-  return 0;
-}
-static int sim_stream_peer(akt_backend *b, akt_stream *s, akt_addr *out) {
-  (void)b, (void)s, (void)out;
-  return AKT_ENOTSUP;
-}
-static void sim_stream_close(akt_backend *b, akt_stream *s) { (void)b, (void)s; }
-static int sim_dgram_open(akt_backend *b, const akt_addr *addr, akt_dgram_fn on_recv, void *data,
-                          akt_dgram **out) {
-  (void)b, (void)addr, (void)on_recv, (void)data, (void)out;
-  return AKT_ENOTSUP;
-}
-static int sim_dgram_addr(akt_backend *b, akt_dgram *d, akt_addr *out) {
-  (void)b, (void)d, (void)out;
-  return AKT_ENOTSUP;
-}
-static int sim_dgram_send(akt_backend *b, akt_dgram *d, const akt_addr *to, const uint8_t *buf,
-                          size_t len) {
-  (void)b, (void)d, (void)to, (void)buf, (void)len;
-  return AKT_ENOTSUP;
-}
-static void sim_dgram_close(akt_backend *b, akt_dgram *d) { (void)b, (void)d; }
-
 const akt_backend_ops akt__sim_ops = {
     .now = sim_now,
     .wall = sim_wall,
@@ -211,18 +161,18 @@ const akt_backend_ops akt__sim_ops = {
     .log = sim_log,
     .trace = sim_trace,
     .resolve = sim_resolve,
-    .listen = sim_listen,
-    .listener_addr = sim_listener_addr,
-    .listener_close = sim_listener_close,
-    .connect = sim_connect,
-    .stream_start = sim_stream_start,
-    .stream_write = sim_stream_write,
-    .stream_pending = sim_stream_pending,
-    .stream_peer = sim_stream_peer,
-    .stream_close = sim_stream_close,
-    .dgram_open = sim_dgram_open,
-    .dgram_addr = sim_dgram_addr,
-    .dgram_send = sim_dgram_send,
-    .dgram_close = sim_dgram_close,
+    .listen = akt__sim_listen,
+    .listener_addr = akt__sim_listener_addr,
+    .listener_close = akt__sim_listener_close,
+    .connect = akt__sim_connect,
+    .stream_start = akt__sim_stream_start,
+    .stream_write = akt__sim_stream_write,
+    .stream_pending = akt__sim_stream_pending,
+    .stream_peer = akt__sim_stream_peer,
+    .stream_close = akt__sim_stream_close,
+    .dgram_open = akt__sim_dgram_open,
+    .dgram_addr = akt__sim_dgram_addr,
+    .dgram_send = akt__sim_dgram_send,
+    .dgram_close = akt__sim_dgram_close,
     .offload = sim_offload,
 };

@@ -35,6 +35,7 @@ int akt_sim_world_new(const akt_sim_options *opts, akt_sim_world **out) {
 
 void akt_sim_world_free(akt_sim_world *w) {
   if (!w) return;
+  akt__sim_net_free(w);
   for (size_t i = 0; i < w->nnodes; i++) free(w->nodes[i]);
   free(w->nodes);
   free(w->heap);

@@ -11,6 +11,7 @@
 #include "src/util/u64set.h"
 
 typedef struct akt__sim_node akt__sim_node;
+typedef struct akt__sim_net akt__sim_net;
 
 /* One scheduled event. Plain data, kept by value in the heap. */
 typedef struct akt__sim_event {
@@ -53,6 +54,7 @@ struct akt_sim_world {
   size_t nnodes;
   int in_step;
   uint64_t steps;
+  akt__sim_net *net;     /* links, streams, datagrams (net.c); NULL until first used */
   /* trace */
   XXH3_state_t *digest;
   FILE *trace_file;
@@ -70,6 +72,10 @@ void akt__sim_add_turn(akt_sim_world *w, akt__sim_node *node, akt_runnable *r);
 /* Records one trace line for `node` (NULL: the world) and folds it into the
  * digest (trace.c). */
 void akt__sim_record(akt_sim_world *w, const akt__sim_node *node, const akt_event *ev);
+
+/* Frees the network state: every connection, listener, datagram endpoint
+ * and byte in flight, without callbacks (net.c). */
+void akt__sim_net_free(akt_sim_world *w);
 
 /* The backend operations of simulated nodes (node.c). */
 extern const akt_backend_ops akt__sim_ops;

@@ -14,6 +14,7 @@
 #include "akt/message.h"
 #include "src/actor/cell.h"
 #include "src/actor/ext.h"
+#include "src/remote/remote.h"
 #include "src/system/system.h"
 
 /* Timer kinds in AKT_EV_TIMER records. */
@@ -210,7 +211,7 @@ void akt__cell_free_parts(akt__cell *c) {
 /* Posts a system message of `kind` to a live local actor. */
 static int post_control(akt_pid *pid, akt__sys_kind kind, int refuse_stopping) {
   if (!pid) return AKT_EINVAL;
-  if (!pid->cell) return AKT_ENOTSUP; /* remote control arrives with remoting */
+  if (!pid->cell) return kind == AKT__SYS_STOP ? akt__remote_stop(pid) : AKT_ENOTSUP;
   akt__cell *c = pid->cell;
   if (c->kind & AKT__KIND_SINK) {
     akt__sink_close(pid);

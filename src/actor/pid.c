@@ -5,6 +5,7 @@
 
 #include "akt/error.h"
 #include "src/actor/cell.h"
+#include "src/remote/remote.h"
 #include "src/system/system.h"
 
 akt_pid *akt_pid_retain(akt_pid *pid) {
@@ -49,20 +50,27 @@ int akt_pid_is_local(const akt_pid *pid) { return pid && pid->cell != NULL; }
 
 int akt_pid_is_running(const akt_pid *pid) {
   if (!pid) return 0;
-  if (!pid->cell) return 1;
+  if (!pid->cell) return 1; /* remote: not known to be down */
   return atomic_load_explicit(&pid->cell->life, memory_order_acquire) < AKT__LIFE_STOPPING;
+}
+
+/* The address of the node a PID's actor lives on. */
+static const char *node_of(const akt_pid *p) {
+  return p->remote ? akt__remote_pid_node(p) : akt_system_address(p->sys);
 }
 
 int akt_pid_equal(const akt_pid *a, const akt_pid *b) {
   if (a == b) return 1;
   if (!a || !b) return 0;
-  return a->id == b->id && strcmp(a->path, b->path) == 0 &&
-         strcmp(akt_system_address(a->sys), akt_system_address(b->sys)) == 0;
+  /* A remote PID made from an address alone has id 0: it names whoever
+   * holds the path, and equals any incarnation there. */
+  int ids = a->id == b->id || (a->remote && a->id == 0) || (b->remote && b->id == 0);
+  return ids && strcmp(a->path, b->path) == 0 && strcmp(node_of(a), node_of(b)) == 0;
 }
 
 int akt_pid_format(const akt_pid *pid, char *buf, size_t size) {
   if (!pid || !buf || size == 0) return AKT_EINVAL;
-  int n = snprintf(buf, size, "%s%s", akt_system_address(pid->sys), pid->path);
+  int n = snprintf(buf, size, "%s%s", node_of(pid), pid->path);
   if (n < 0) return AKT_EINVAL;
   if ((size_t)n >= size) return AKT_ELIMIT;
   return n;

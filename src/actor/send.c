@@ -3,15 +3,13 @@
 #include "akt/message.h"
 #include "src/actor/cell.h"
 #include "src/actor/send.h"
+#include "src/remote/remote.h"
 #include "src/system/system.h"
 
 int akt__route(akt_pid *to, akt__env *env) {
   akt_system *sys = to->sys;
   akt__cell *c = to->cell;
-  if (!c) {
-    akt__dead_letter(sys, to, env, "remoting not available");
-    return AKT_ENOTSUP;
-  }
+  if (!c) return akt__remote_send(sys, to, env);
   if (atomic_load_explicit(&c->life, memory_order_acquire) == AKT__LIFE_TERMINATED) {
     akt__dead_letter(sys, to, env, "terminated");
     return AKT_ESTOPPED;

@@ -204,6 +204,8 @@ akt_pid *akt__spawn_sink(akt_system *sys, const char *prefix, akt__sink_fn sink,
     c->kind = AKT__KIND_SINK;
     c->ext = ext;
     atomic_store_explicit(&c->life, AKT__LIFE_RUNNING, memory_order_release);
+    /* Registered, so a reply from another node finds it by path. */
+    akt__registry_add(sys, c);
   }
   akt__sys_unlock(sys);
   if (!c) free(ext);
@@ -212,4 +214,7 @@ akt_pid *akt__spawn_sink(akt_system *sys, const char *prefix, akt__sink_fn sink,
 
 void akt__sink_close(akt_pid *pid) {
   atomic_store_explicit(&pid->cell->life, AKT__LIFE_TERMINATED, memory_order_seq_cst);
+  akt__sys_lock(pid->sys);
+  if (pid->cell->in_registry) akt__registry_remove(pid->sys, pid->cell);
+  akt__sys_unlock(pid->sys);
 }

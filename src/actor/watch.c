@@ -14,13 +14,14 @@
 #include "src/actor/cell.h"
 #include "src/actor/ext.h"
 #include "src/actor/send.h"
+#include "src/remote/remote.h"
 #include "src/system/system.h"
 
 /* Appends a reference to `pid` to a PID list unless an equal one is there.
  * Returns 0, AKT_ELIMIT or AKT_ENOMEM. */
 static int list_add(akt_pid ***list, uint32_t *n, uint32_t *cap, akt_pid *pid) {
   for (uint32_t i = 0; i < *n; i++)
-    if ((*list)[i] == pid) return 0;
+    if (akt_pid_equal((*list)[i], pid)) return 0;
   if (*n >= AKT_MAX_WATCHES) return AKT_ELIMIT;
   if (*n == *cap) {
     uint32_t ncap = *cap ? *cap * 2 : 2;
@@ -36,7 +37,7 @@ static int list_add(akt_pid ***list, uint32_t *n, uint32_t *cap, akt_pid *pid) {
 /* Removes `pid` from a PID list, keeping order; returns 1 if it was there. */
 static int list_remove(akt_pid **list, uint32_t *n, akt_pid *pid) {
   for (uint32_t i = 0; i < *n; i++) {
-    if (list[i] != pid) continue;
+    if (!akt_pid_equal(list[i], pid)) continue;
     akt_pid_release(list[i]);
     for (uint32_t k = i + 1; k < *n; k++) list[k - 1] = list[k];
     (*n)--;
@@ -85,7 +86,11 @@ int akt__watch_accept(akt__cell *c, akt__env *env) {
 
 /* Posts a WATCH or UNWATCH for `watcher` to `target`. */
 static int post_watch(akt_pid *watcher, akt_pid *target, akt__sys_kind kind) {
-  if (!target->cell) return AKT_ENOTSUP; /* remote watch arrives with remoting */
+  if (!target->cell) {
+    if (kind == AKT__SYS_WATCH || kind == AKT__SYS_UNWATCH)
+      return akt__remote_watch(watcher, target, kind == AKT__SYS_WATCH);
+    return AKT_ENOTSUP;
+  }
   akt__env *env = akt__env_new_sys(kind, 0);
   if (!env) return AKT_ENOMEM;
   env->ref = akt_pid_retain(watcher);
@@ -98,7 +103,7 @@ int akt_watch(akt_ctx *ctx, akt_pid *target) {
   akt__cell_ext *x = akt__cell_ext_get(ctx);
   if (!x) return AKT_ENOMEM;
   for (uint32_t i = 0; i < x->nwatching; i++)
-    if (x->watching[i] == target) return 0;
+    if (akt_pid_equal(x->watching[i], target)) return 0;
   int rc = list_add(&x->watching, &x->nwatching, &x->cap_watching, target);
   if (rc) return rc;
   rc = post_watch(ctx->self, target, AKT__SYS_WATCH);

@@ -8,6 +8,7 @@
 #include "akt/actor.pb-c.h"
 #include "src/actor/cell.h"
 #include "src/actor/ext.h"
+#include "src/remote/remote.h"
 #include "src/system/system.h"
 
 void akt__sys_lock(akt_system *sys) { pthread_mutex_lock(&sys->lock); }
@@ -86,6 +87,36 @@ int akt_system_new(const char *name, akt_backend *backend, const akt_system_opti
   return 0;
 }
 
+int akt__system_set_address(akt_system *sys, const char *host, uint16_t port) {
+  size_t alen = strlen(sys->name) + strlen(host) + 32;
+  char *h = strdup(host), *a = malloc(alen);
+  if (!h || !a) {
+    free(h);
+    free(a);
+    return AKT_ENOMEM;
+  }
+  snprintf(a, alen, "akt://%s@%s:%u", sys->name, host, (unsigned)port);
+  akt__sys_lock(sys);
+  char *oldh = sys->host, *olda = sys->address;
+  sys->host = h;
+  sys->opts.host = h;
+  sys->port = port;
+  sys->address = a;
+  akt__sys_unlock(sys);
+  /* The old strings stay until the system is freed: a PID formatted on
+   * another thread may still be reading them. */
+  akt__sys_lock(sys);
+  if (sys->nold_strings + 2 <= sizeof sys->old_strings / sizeof sys->old_strings[0]) {
+    sys->old_strings[sys->nold_strings++] = oldh;
+    sys->old_strings[sys->nold_strings++] = olda;
+    oldh = olda = NULL;
+  }
+  akt__sys_unlock(sys);
+  free(oldh);
+  free(olda);
+  return 0;
+}
+
 const char *akt_system_name(const akt_system *sys) { return sys ? sys->name : ""; }
 const char *akt_system_address(const akt_system *sys) { return sys ? sys->address : ""; }
 akt_backend *akt_system_backend(const akt_system *sys) { return sys ? sys->backend : NULL; }
@@ -156,6 +187,9 @@ int akt_system_shutdown(akt_system *sys, akt_duration timeout) {
   /* System timers end with the user's actors: nothing is left to receive
    * them, and their armed timers would keep the system busy. */
   if (!rc) akt__sched_close(sys);
+  /* Remoting ends with them too: its connections close on the I/O context,
+   * and the wait for quiescence below covers them. */
+  if (!rc) akt__remote_stop_all(sys);
   if (!rc) rc = stop_and_wait(sys, sys->system_guardian, deadline);
   if (!rc) rc = stop_and_wait(sys, sys->root, deadline);
   if (rc) {
@@ -176,6 +210,7 @@ static void system_destroy(akt_system *sys) {
   sys->tearing_down = 1; /* PID releases are now no-ops; we free them all */
   if (sys->scheduler) akt__sched_free(sys);
   akt__events_free(sys); /* before the PIDs its subscriptions point at */
+  akt__remote_free(sys);
   for (akt_pid *p = sys->all_pids; p; p = p->all_next) {
     akt__cell *c = p->cell;
     if (!c) continue;
@@ -193,6 +228,7 @@ static void system_destroy(akt_system *sys) {
   pthread_mutex_destroy(&sys->lock);
   free(sys->host);
   free(sys->address);
+  for (size_t i = 0; i < sys->nold_strings; i++) free(sys->old_strings[i]);
   free(sys);
 }
 

@@ -52,6 +52,9 @@ struct akt_system {
   akt__events *events;         /* the event stream (events.c) */
   akt_pid *dead_letter_actor;  /* /system/deadletters (one reference) */
   akt__sched *scheduler;       /* system timers (scheduler.c) */
+  struct akt__remote *remote;  /* remoting, once started (src/remote) */
+  char *old_strings[8];        /* addresses replaced by akt__system_set_address */
+  size_t nold_strings;
 };
 
 /* Locks and unlocks the system lock. */
@@ -113,6 +116,10 @@ int akt__dead_letters_start(akt_system *sys);
 int akt__sched_new(akt_system *sys);
 void akt__sched_close(akt_system *sys); /* cancels all, refuses new (shutdown) */
 void akt__sched_free(akt_system *sys);
+
+/* Changes the system's advertised host and port (remoting). Returns 0 or
+ * AKT_ENOMEM. */
+int akt__system_set_address(akt_system *sys, const char *host, uint16_t port);
 
 /* Frees the system without stopping its actors (no post_stop runs): a
  * crashed node in the simulator, whose events the world has dropped. */

@@ -1,0 +1,125 @@
+/* akt — remoting: actors on other nodes, used like local ones.
+ *
+ * After akt_remote_start, the system listens for other nodes and its
+ * address becomes akt://NAME@HOST:PORT. A PID of an actor on another node
+ * (from akt_remote_pid, akt_remote_lookup, akt_remote_spawn, or the sender
+ * of a message that came from there) takes akt_tell, akt_send, akt_request,
+ * akt_ask, akt_reply, akt_forward, akt_stop and akt_watch exactly like a
+ * local one. Messages travel as their full protobuf type name and packed
+ * bytes: both nodes must register the type (akt_system_register_type); a
+ * type the receiver does not know becomes a dead letter there.
+ *
+ * Delivery is at most once, in order per sender and receiver. A watch of a
+ * remote actor ends with akt.Terminated when the actor stops, and also when
+ * its node becomes unreachable (connection lost, heartbeats missing) or
+ * restarts. Each node keeps one outbound connection per peer (opened on
+ * first use, handshake with protocol version, system name and a shared
+ * cookie; reconnected with backoff and jitter), a bounded send queue, and
+ * one writer that coalesces what is queued into one write. Everything a
+ * peer sends is checked against the limits below before memory is
+ * allocated for it; bad input closes that connection only, with a reason
+ * and a counter.
+ *
+ * The same code runs on simulated links (the simulator) and on TCP (libuv).
+ * docs/remoting.md describes the wire protocol.
+ */
+#ifndef AKT_REMOTE_H
+#define AKT_REMOTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "akt/actor.h"
+#include "akt/pid.h"
+#include "akt/system.h"
+#include "akt/time.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Defaults and limits. */
+#define AKT_REMOTE_PROTOCOL_VERSION 1
+#define AKT_REMOTE_DEFAULT_MAX_FRAME (16u << 20)   /* bytes in one frame */
+#define AKT_REMOTE_DEFAULT_MAX_BATCH 4096          /* envelopes in one frame */
+#define AKT_REMOTE_DEFAULT_MAX_NAME 1024           /* bytes in a path, address or type name */
+#define AKT_REMOTE_DEFAULT_SEND_QUEUE (64u << 20)  /* bytes queued for one peer */
+#define AKT_REMOTE_DEFAULT_HEARTBEAT AKT_MILLIS(500)
+#define AKT_REMOTE_DEFAULT_FAILURE AKT_SECONDS(3)  /* silence before a peer is unreachable */
+#define AKT_REMOTE_MAX_COOKIE 256
+
+/* Options for akt_remote_start. Zero fields take the defaults. */
+typedef struct akt_remote_options {
+  const char *host;          /* address to listen on and advertise; NULL = the system's host */
+  uint16_t port;             /* port to listen on; 0 = any (see akt_system_address) */
+  const char *cookie;        /* shared secret peers must present; NULL = "" */
+  size_t max_frame;          /* AKT_REMOTE_DEFAULT_MAX_FRAME */
+  uint32_t max_batch;        /* AKT_REMOTE_DEFAULT_MAX_BATCH */
+  uint32_t max_name;         /* AKT_REMOTE_DEFAULT_MAX_NAME */
+  size_t send_queue;         /* AKT_REMOTE_DEFAULT_SEND_QUEUE */
+  akt_duration heartbeat;    /* AKT_REMOTE_DEFAULT_HEARTBEAT */
+  akt_duration failure;      /* AKT_REMOTE_DEFAULT_FAILURE */
+  akt_duration backoff_min;  /* first reconnect delay; default 100 ms */
+  akt_duration backoff_max;  /* reconnect delay cap; default 5 s */
+} akt_remote_options;
+
+/* Counters of a system's remoting. */
+typedef struct akt_remote_stats {
+  uint64_t connections_opened, connections_accepted, connections_closed;
+  uint64_t frames_in, frames_out, bytes_in, bytes_out;
+  uint64_t envelopes_in, envelopes_out;
+  uint64_t handshakes_refused;   /* peers refused: cookie, system, version */
+  uint64_t protocol_errors;      /* connections closed for malformed input */
+  uint64_t limit_errors;         /* connections closed for exceeding a limit */
+  uint64_t heartbeat_timeouts;   /* peers declared unreachable */
+  uint64_t send_queue_full;      /* sends refused: the peer's queue was full */
+  uint64_t unknown_types;        /* envelopes of an unregistered type (dead letters) */
+} akt_remote_stats;
+
+/* Starts remoting: listens on host:port and makes the system's address
+ * akt://NAME@HOST:PORT (with the real port when port was 0). Returns 0,
+ * AKT_EINVAL, AKT_ESTATE (already started), AKT_EEXIST (address in use),
+ * AKT_ENOMEM, AKT_EBACKEND. Remoting stops with the system. */
+int akt_remote_start(akt_system *sys, const akt_remote_options *opts);
+
+/* A PID for the actor at `address` (akt://SYSTEM@HOST:PORT/path) without
+ * asking its node: messages to it reach whoever holds the path there. A
+ * local address gives the local actor (AKT_ENOENT if none). On success
+ * writes a new reference to *out. Returns 0, AKT_ENAME (malformed),
+ * AKT_ESTATE (remoting not started), AKT_ENOENT, AKT_ENOMEM. */
+int akt_remote_pid(akt_system *sys, const char *address, akt_pid **out);
+
+/* Asks the node at `address` whether a live actor holds that path; on
+ * success writes a new reference to *out (a PID of that incarnation).
+ * Blocks (production) or runs the world (simulator) like akt_ask; call from
+ * outside actors (inside, send akt.RemoteLookup to akt_remote_node_pid
+ * with akt_request). Returns 0, AKT_ENOENT (no such actor), AKT_ETIMEDOUT,
+ * AKT_ENAME, AKT_ESTATE. */
+int akt_remote_lookup(akt_system *sys, const char *address, akt_duration timeout, akt_pid **out);
+
+/* Spawns, on the node `node` (akt://SYSTEM@HOST:PORT), an actor of a kind
+ * registered there with akt_remote_register_kind, under /user with `name`
+ * (NULL: anonymous). Writes a new reference to *out. Returns 0, AKT_ENOENT
+ * (unknown kind), AKT_EEXIST, AKT_ETIMEDOUT, AKT_ENAME, AKT_ESTATE. */
+int akt_remote_spawn(akt_system *sys, const char *node, const char *kind, const char *name,
+                     akt_duration timeout, akt_pid **out);
+
+/* Lets other nodes spawn actors of `def` (by def->kind) here. `def` must
+ * outlive the system. Returns 0, AKT_EINVAL, AKT_EEXIST (another def of
+ * that kind), AKT_ENOMEM. */
+int akt_remote_register_kind(akt_system *sys, const akt_actor_def *def);
+
+/* The PID of the /system/remoting actor of the node at `node`, which
+ * answers akt.RemoteLookup and akt.RemoteSpawn with akt.RemoteActor or
+ * akt.RemoteError (proto/akt/remote.proto): for lookups from inside an
+ * actor, with akt_request. Codes as akt_remote_pid. */
+int akt_remote_node_pid(akt_system *sys, const char *node, akt_pid **out);
+
+/* Fills *out (zeros when remoting is not started). */
+void akt_remote_get_stats(akt_system *sys, akt_remote_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,148 @@
+/* akt — remoting byte buffers and framing.
+ *
+ * Frames are a 4-byte big-endian length and a packed akt.wire.Frame. The
+ * framer reads the length first and refuses one over the limit before
+ * anything is allocated for it, so a peer cannot make us reserve more than
+ * max + 4 bytes per connection.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "akt/error.h"
+#include "src/remote/remote.h"
+
+int akt__buf_reserve(akt__buf *b, size_t n) {
+  if (b->cap - b->len >= n) return 0;
+  size_t cap = b->cap ? b->cap : 256;
+  while (cap - b->len < n) {
+    if (cap > SIZE_MAX / 2) return AKT_ENOMEM;
+    cap *= 2;
+  }
+  uint8_t *d = realloc(b->data, cap);
+  if (!d) return AKT_ENOMEM;
+  b->data = d;
+  b->cap = cap;
+  return 0;
+}
+
+int akt__buf_put(akt__buf *b, const void *data, size_t n) {
+  int rc = akt__buf_reserve(b, n);
+  if (rc) return rc;
+  if (n) memcpy(b->data + b->len, data, n);
+  b->len += n;
+  return 0;
+}
+
+int akt__buf_varint(akt__buf *b, uint64_t v) {
+  uint8_t tmp[10];
+  size_t n = 0;
+  do {
+    uint8_t byte = v & 0x7f;
+    v >>= 7;
+    tmp[n++] = byte | (v ? 0x80 : 0);
+  } while (v);
+  return akt__buf_put(b, tmp, n);
+}
+
+void akt__buf_free(akt__buf *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+static uint32_t get_be32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put_be32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24);
+  p[1] = (uint8_t)(v >> 16);
+  p[2] = (uint8_t)(v >> 8);
+  p[3] = (uint8_t)v;
+}
+
+int akt__framer_feed(akt__framer *f, const uint8_t *data, size_t n, akt__frame_fn fn, void *arg) {
+  /* Fast path: nothing buffered, whole frames in `data` are handed out
+   * without copying. */
+  size_t off = 0;
+  while (f->in.len == 0 && n - off >= 4) {
+    uint32_t len = get_be32(data + off);
+    if (len > f->max) return AKT_ELIMIT;
+    if (n - off - 4 < len) break;
+    int rc = fn(arg, data + off + 4, len);
+    if (rc) return rc;
+    off += 4 + (size_t)len;
+  }
+  if (off == n) return 0;
+  data += off;
+  n -= off;
+  /* Slow path: accumulate, never beyond what the declared length allows. */
+  while (n > 0) {
+    size_t want = 4;
+    if (f->in.len >= 4) {
+      uint32_t len = get_be32(f->in.data);
+      if (len > f->max) return AKT_ELIMIT;
+      want = 4 + (size_t)len;
+    }
+    size_t take = want - f->in.len;
+    if (take > n) take = n;
+    int rc = akt__buf_put(&f->in, data, take);
+    if (rc) return rc;
+    data += take;
+    n -= take;
+    if (f->in.len == 4) {
+      uint32_t len = get_be32(f->in.data);
+      if (len > f->max) return AKT_ELIMIT;
+      if (len == 0) {
+        f->in.len = 0;
+        rc = fn(arg, NULL, 0);
+        if (rc) return rc;
+      }
+      continue;
+    }
+    if (f->in.len == want && want > 4) {
+      f->in.len = 0;
+      rc = fn(arg, f->in.data + 4, want - 4);
+      if (rc) return rc;
+    }
+  }
+  return 0;
+}
+
+void akt__framer_free(akt__framer *f) { akt__buf_free(&f->in); }
+
+int akt__frame_encode(const Akt__Wire__Frame *frame, size_t max, akt__buf *out) {
+  size_t n = protobuf_c_message_get_packed_size(&frame->base);
+  if (n > max) return AKT_ELIMIT;
+  int rc = akt__buf_reserve(out, 4 + n);
+  if (rc) return rc;
+  put_be32(out->data + out->len, (uint32_t)n);
+  protobuf_c_message_pack(&frame->base, out->data + out->len + 4);
+  out->len += 4 + n;
+  return 0;
+}
+
+/* Bytes a varint of v takes. */
+static size_t varint_size(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    n++;
+  }
+  return n;
+}
+
+int akt__frame_batch(const uint8_t *body, size_t len, akt__buf *out) {
+  /* Frame { batch (field 3, length-delimited) = Batch { envelopes... } },
+   * whose bytes are exactly the queued entries: written by hand, so the
+   * writer never unpacks and repacks what senders encoded. */
+  size_t frame_len = 1 + varint_size(len) + len;
+  int rc = akt__buf_reserve(out, 4 + frame_len);
+  if (rc) return rc;
+  put_be32(out->data + out->len, (uint32_t)frame_len);
+  out->len += 4;
+  uint8_t tag = (3 << 3) | 2;
+  akt__buf_put(out, &tag, 1);
+  akt__buf_varint(out, len);
+  return akt__buf_put(out, body, len);
+}

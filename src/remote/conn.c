@@ -1,0 +1,423 @@
+/* akt — remoting connections: handshake, frames, heartbeats.
+ *
+ * Every callback here runs on the backend's I/O context. An outbound
+ * connection (ours, to a peer) sends Handshake, then envelopes and
+ * heartbeats, and expects HandshakeAck and HeartbeatAck; an inbound one (a
+ * peer's) expects Handshake first, then batches and heartbeats, and answers
+ * with acks. Anything else, or anything over a limit, closes the connection
+ * with a reason and a counter; other connections are not affected.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "akt/error.h"
+#include "src/remote/endpoint.h"
+#include "src/system/system.h"
+
+enum { C_HANDSHAKE = 0, C_OPEN = 1, C_CLOSED = 2 };
+
+struct akt__conn {
+  akt__remote *r;
+  akt_stream *s;            /* NULL for a detached test connection */
+  akt__endpoint *ep;        /* outbound: ours; inbound: NULL */
+  int outbound;
+  int state;
+  int close_code;           /* why it closed (0 = by us, normally) */
+  akt__framer framer;
+  uint64_t last_rx;         /* backend time of the last bytes received */
+  uint64_t hb_seq;
+  uint64_t timer_id;
+  int timer_armed;
+  akt__conn *prev, *next;   /* r->conns (remote lock) */
+  akt__buf *capture;        /* detached: where writes go */
+  char peer[AKT__NODE_MAX]; /* the peer's address, once known */
+};
+
+static void conn_link(akt__conn *c) {
+  akt__remote *r = c->r;
+  pthread_mutex_lock(&r->mu);
+  c->next = r->conns;
+  if (r->conns) r->conns->prev = c;
+  r->conns = c;
+  pthread_mutex_unlock(&r->mu);
+}
+
+static void conn_unlink(akt__conn *c) {
+  akt__remote *r = c->r;
+  pthread_mutex_lock(&r->mu);
+  if (c->prev)
+    c->prev->next = c->next;
+  else if (r->conns == c)
+    r->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  c->prev = c->next = NULL;
+  pthread_mutex_unlock(&r->mu);
+}
+
+int akt__conn_write(akt__conn *c, const uint8_t *data, size_t len) {
+  if (c->state == C_CLOSED) return AKT_ECLOSED;
+  AKT__RSTAT(c->r, bytes_out, len);
+  if (!c->s) return c->capture ? akt__buf_put(c->capture, data, len) : 0;
+  akt_backend *b = c->r->sys->backend;
+  return b->ops->stream_write(b, c->s, data, len);
+}
+
+/* Encodes and writes one control frame; errors only mean the peer will not
+ * hear it. */
+static void write_frame(akt__conn *c, const Akt__Wire__Frame *f) {
+  akt__buf out = {0};
+  if (akt__frame_encode(f, c->r->opts.max_frame, &out) == 0) {
+    AKT__RSTAT(c->r, frames_out, 1);
+    akt__conn_write(c, out.data, out.len);
+  }
+  akt__buf_free(&out);
+}
+
+static void disarm(akt__conn *c) {
+  if (!c->timer_armed) return;
+  akt_backend *b = c->r->sys->backend;
+  if (b->ops->timer_cancel(b, c->timer_id) == 0) akt__inflight_done(c->r->sys);
+  c->timer_armed = 0;
+}
+
+void akt__conn_close(akt__conn *c, const char *reason) {
+  if (c->state == C_CLOSED) return;
+  akt__remote *r = c->r;
+  akt__log(r->sys, c->close_code ? AKT_LOG_WARN : AKT_LOG_DEBUG, "remoting: closing %s %s: %s",
+           c->outbound ? "connection to" : "connection from",
+           c->peer[0] ? c->peer : "(unknown peer)", reason);
+  akt__trace(r->sys, AKT_EV_NET, 0, 0, "close", 0, c->close_code, reason);
+  Akt__Wire__Close cl = AKT__WIRE__CLOSE__INIT;
+  cl.reason = (char *)(uintptr_t)reason;
+  Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
+  f.kind_case = AKT__WIRE__FRAME__KIND_CLOSE;
+  f.close = &cl;
+  write_frame(c, &f);
+  c->state = C_CLOSED;
+  disarm(c);
+  if (c->ep) akt__endpoint_on_down(c->ep, c, reason);
+  if (c->s) {
+    akt_backend *b = r->sys->backend;
+    b->ops->stream_close(b, c->s); /* on_close frees the connection */
+  }
+}
+
+/* Closes for bad input: counts it, remembers the code for feed(). */
+static int fail(akt__conn *c, int code, const char *reason) {
+  if (c->close_code == 0) c->close_code = code;
+  if (code == AKT_ELIMIT)
+    AKT__RSTAT(c->r, limit_errors, 1);
+  else if (code == AKT_EREFUSED)
+    AKT__RSTAT(c->r, handshakes_refused, 1);
+  else if (code == AKT_ETIMEDOUT)
+    AKT__RSTAT(c->r, heartbeat_timeouts, 1);
+  else
+    AKT__RSTAT(c->r, protocol_errors, 1);
+  akt__conn_close(c, reason);
+  return code;
+}
+
+/* ---- frames ------------------------------------------------------------------ */
+
+static int refuse(akt__conn *c, const char *reason) {
+  Akt__Wire__HandshakeAck ack = AKT__WIRE__HANDSHAKE_ACK__INIT;
+  ack.accepted = 0;
+  ack.reason = (char *)(uintptr_t)reason;
+  Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
+  f.kind_case = AKT__WIRE__FRAME__KIND_HANDSHAKE_ACK;
+  f.handshake_ack = &ack;
+  write_frame(c, &f);
+  return fail(c, AKT_EREFUSED, reason);
+}
+
+static int str_ok(const akt__conn *c, const char *s) {
+  return s && strlen(s) <= c->r->opts.max_name;
+}
+
+static int on_handshake(akt__conn *c, const Akt__Wire__Handshake *h) {
+  akt__remote *r = c->r;
+  if (h->magic != AKT__WIRE_MAGIC) return fail(c, AKT_EPROTO, "bad magic");
+  if (h->version != AKT_REMOTE_PROTOCOL_VERSION) return refuse(c, "unsupported protocol version");
+  if (!str_ok(c, h->to_system) || !str_ok(c, h->from_address) || !str_ok(c, h->cookie))
+    return fail(c, AKT_ELIMIT, "handshake field too long");
+  if (strcmp(h->to_system, akt_system_name(r->sys)) != 0) return refuse(c, "wrong system name");
+  if (strcmp(h->cookie, r->opts.cookie) != 0) return refuse(c, "wrong cookie");
+  snprintf(c->peer, sizeof c->peer, "%s", h->from_address);
+  Akt__Wire__HandshakeAck ack = AKT__WIRE__HANDSHAKE_ACK__INIT;
+  ack.accepted = 1;
+  ack.address = r->node;
+  ack.incarnation = r->incarnation;
+  Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
+  f.kind_case = AKT__WIRE__FRAME__KIND_HANDSHAKE_ACK;
+  f.handshake_ack = &ack;
+  write_frame(c, &f);
+  c->state = C_OPEN;
+  akt__trace(r->sys, AKT_EV_NET, 0, 0, "accepted", h->incarnation, 0, c->peer);
+  return 0;
+}
+
+static int on_batch(akt__conn *c, const Akt__Wire__Batch *b) {
+  akt__remote *r = c->r;
+  if (b->n_envelopes > r->opts.max_batch) return fail(c, AKT_ELIMIT, "batch too large");
+  for (size_t i = 0; i < b->n_envelopes; i++) {
+    const Akt__Wire__Envelope *e = b->envelopes[i];
+    if (!str_ok(c, e->target) || !str_ok(c, e->sender) || !str_ok(c, e->type))
+      return fail(c, AKT_ELIMIT, "name too long");
+  }
+  for (size_t i = 0; i < b->n_envelopes; i++) {
+    AKT__RSTAT(r, envelopes_in, 1);
+    akt__remote_deliver(r, b->envelopes[i]);
+  }
+  return 0;
+}
+
+static int on_frame(void *arg, const uint8_t *data, size_t len) {
+  akt__conn *c = arg;
+  if (c->state == C_CLOSED) return AKT_ECLOSED;
+  akt__remote *r = c->r;
+  AKT__RSTAT(r, frames_in, 1);
+  Akt__Wire__Frame *f = akt__wire__frame__unpack(NULL, len, data);
+  if (!f) return fail(c, AKT_EPROTO, "malformed frame");
+  int rc = 0;
+  switch (f->kind_case) {
+    case AKT__WIRE__FRAME__KIND_HANDSHAKE:
+      rc = !c->outbound && c->state == C_HANDSHAKE ? on_handshake(c, f->handshake)
+                                                   : fail(c, AKT_EPROTO, "unexpected handshake");
+      break;
+    case AKT__WIRE__FRAME__KIND_HANDSHAKE_ACK:
+      if (!c->outbound || c->state != C_HANDSHAKE) {
+        rc = fail(c, AKT_EPROTO, "unexpected handshake ack");
+      } else if (!f->handshake_ack->accepted) {
+        char reason[300];
+        snprintf(reason, sizeof reason, "refused by peer: %.256s",
+                 f->handshake_ack->reason ? f->handshake_ack->reason : "");
+        rc = fail(c, AKT_EREFUSED, reason);
+      } else {
+        c->state = C_OPEN;
+        akt__endpoint_on_open(c->ep, c, f->handshake_ack->incarnation);
+      }
+      break;
+    case AKT__WIRE__FRAME__KIND_BATCH:
+      rc = !c->outbound && c->state == C_OPEN ? on_batch(c, f->batch)
+                                              : fail(c, AKT_EPROTO, "unexpected batch");
+      break;
+    case AKT__WIRE__FRAME__KIND_HEARTBEAT:
+      if (c->outbound || c->state != C_OPEN) {
+        rc = fail(c, AKT_EPROTO, "unexpected heartbeat");
+      } else {
+        Akt__Wire__HeartbeatAck ack = AKT__WIRE__HEARTBEAT_ACK__INIT;
+        ack.seq = f->heartbeat->seq;
+        Akt__Wire__Frame out = AKT__WIRE__FRAME__INIT;
+        out.kind_case = AKT__WIRE__FRAME__KIND_HEARTBEAT_ACK;
+        out.heartbeat_ack = &ack;
+        write_frame(c, &out);
+      }
+      break;
+    case AKT__WIRE__FRAME__KIND_HEARTBEAT_ACK:
+      if (!c->outbound || c->state != C_OPEN) rc = fail(c, AKT_EPROTO, "unexpected heartbeat ack");
+      break;
+    case AKT__WIRE__FRAME__KIND_CLOSE: {
+      char reason[300];
+      snprintf(reason, sizeof reason, "closed by peer: %.256s",
+               f->close->reason ? f->close->reason : "");
+      c->close_code = AKT_ECLOSED;
+      akt__conn_close(c, reason);
+      rc = AKT_ECLOSED;
+      break;
+    }
+    default:
+      rc = fail(c, AKT_EPROTO, "frame of no known kind");
+      break;
+  }
+  akt__wire__frame__free_unpacked(f, NULL);
+  return rc;
+}
+
+int akt__conn_feed(akt__conn *c, const uint8_t *data, size_t len) {
+  if (c->state == C_CLOSED) return c->close_code ? c->close_code : AKT_ECLOSED;
+  akt_backend *b = c->r->sys->backend;
+  c->last_rx = b->ops->now(b);
+  AKT__RSTAT(c->r, bytes_in, len);
+  int rc = akt__framer_feed(&c->framer, data, len, on_frame, c);
+  if (rc == AKT_ELIMIT && c->state != C_CLOSED) return fail(c, AKT_ELIMIT, "frame too large");
+  if (rc == AKT_ENOMEM && c->state != C_CLOSED) return fail(c, AKT_ENOMEM, "out of memory");
+  return c->state == C_CLOSED ? (c->close_code ? c->close_code : AKT_ECLOSED) : 0;
+}
+
+/* ---- heartbeats ------------------------------------------------------------- */
+
+static void arm(akt__conn *c);
+
+static void on_timer(void *arg, uint64_t cookie) {
+  (void)cookie;
+  akt__conn *c = arg;
+  akt_system *sys = c->r->sys;
+  c->timer_armed = 0;
+  if (c->state != C_CLOSED) {
+    akt_backend *b = sys->backend;
+    uint64_t now = b->ops->now(b);
+    if (now - c->last_rx >= c->r->opts.failure) {
+      fail(c, AKT_ETIMEDOUT, c->state == C_OPEN ? "heartbeat timeout" : "handshake timeout");
+    } else {
+      if (c->outbound && c->state == C_OPEN) {
+        Akt__Wire__Heartbeat hb = AKT__WIRE__HEARTBEAT__INIT;
+        hb.seq = ++c->hb_seq;
+        Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
+        f.kind_case = AKT__WIRE__FRAME__KIND_HEARTBEAT;
+        f.heartbeat = &hb;
+        akt__endpoint_write_control(c->ep, c, &f);
+      }
+      arm(c);
+    }
+  }
+  akt__inflight_done(sys);
+}
+
+static void arm(akt__conn *c) {
+  if (c->timer_armed || c->state == C_CLOSED || !c->s) return;
+  akt_backend *b = c->r->sys->backend;
+  akt__inflight_add(c->r->sys);
+  if (b->ops->timer_start(b, c->r->opts.heartbeat, on_timer, c, 0, &c->timer_id) != 0) {
+    akt__inflight_done(c->r->sys);
+    return;
+  }
+  c->timer_armed = 1;
+}
+
+/* ---- stream callbacks --------------------------------------------------------- */
+
+static void on_read(akt_stream *s, const uint8_t *buf, size_t len, void *data) {
+  (void)s;
+  akt__conn_feed(data, buf, len);
+}
+
+static void on_close(akt_stream *s, int reason, void *data) {
+  (void)s;
+  akt__conn *c = data;
+  akt_system *sys = c->r->sys;
+  if (c->state != C_CLOSED) {
+    /* The peer or the network ended it. */
+    c->close_code = reason ? reason : AKT_ECLOSED;
+    c->s = NULL; /* already closing: do not close again */
+    akt__conn_close(c, reason == AKT_ECLOSED ? "connection closed by peer" : akt_strerror(reason));
+  }
+  disarm(c);
+  conn_unlink(c);
+  akt__framer_free(&c->framer);
+  free(c);
+  akt__inflight_done(sys);
+}
+
+static void on_connect(akt_stream *s, int status, void *data) {
+  (void)s;
+  akt__conn *c = data;
+  if (status != 0) return; /* on_close follows with the reason */
+  akt_backend *b = c->r->sys->backend;
+  c->last_rx = b->ops->now(b);
+}
+
+static const akt_stream_cbs conn_cbs = {
+    .on_connect = on_connect, .on_read = on_read, .on_close = on_close};
+
+static akt__conn *conn_new(akt__remote *r, akt_stream *s, akt__endpoint *ep) {
+  akt__conn *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->r = r;
+  c->s = s;
+  c->ep = ep;
+  c->outbound = ep != NULL;
+  c->framer.max = r->opts.max_frame;
+  akt_backend *b = r->sys->backend;
+  c->last_rx = b->ops->now(b);
+  return c;
+}
+
+void akt__conn_accept(akt__remote *r, akt_stream *s) {
+  akt_backend *b = r->sys->backend;
+  akt__conn *c = r->stopping ? NULL : conn_new(r, s, NULL);
+  if (!c) {
+    b->ops->stream_close(b, s);
+    return;
+  }
+  akt__inflight_add(r->sys);
+  conn_link(c);
+  AKT__RSTAT(r, connections_accepted, 1);
+  if (b->ops->stream_start(b, s, &conn_cbs, c) != 0) {
+    /* on_close will not come for a stream that could not start. */
+    conn_unlink(c);
+    free(c);
+    akt__inflight_done(r->sys);
+    return;
+  }
+  arm(c);
+}
+
+int akt__conn_connect(akt__endpoint *ep) {
+  akt__remote *r = ep->r;
+  akt_backend *b = r->sys->backend;
+  akt_addr addr;
+  memset(&addr, 0, sizeof addr);
+  snprintf(addr.host, sizeof addr.host, "%s", ep->host);
+  addr.port = ep->port;
+  akt__conn *c = conn_new(r, NULL, ep);
+  if (!c) return AKT_ENOMEM;
+  snprintf(c->peer, sizeof c->peer, "%s", ep->node);
+  akt__inflight_add(r->sys);
+  /* Linked before the connect: its outcome may be reported (and the
+   * connection freed) on the I/O context before connect() returns here. */
+  conn_link(c);
+  ep->conn = c;
+  /* The backend publishes the stream before its outcome can be reported. */
+  int rc = b->ops->connect(b, &addr, &conn_cbs, c, &c->s);
+  if (rc) {
+    ep->conn = NULL;
+    conn_unlink(c);
+    free(c);
+    akt__inflight_done(r->sys);
+    return rc;
+  }
+  AKT__RSTAT(r, connections_opened, 1);
+  akt__trace(r->sys, AKT_EV_NET, 0, 0, "connect", 0, 0, ep->node);
+  Akt__Wire__Handshake h = AKT__WIRE__HANDSHAKE__INIT;
+  h.magic = AKT__WIRE_MAGIC;
+  h.version = AKT_REMOTE_PROTOCOL_VERSION;
+  h.to_system = ep->sysname;
+  h.from_address = r->node;
+  h.incarnation = r->incarnation;
+  h.cookie = (char *)(uintptr_t)r->opts.cookie;
+  Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
+  f.kind_case = AKT__WIRE__FRAME__KIND_HANDSHAKE;
+  f.handshake = &h;
+  write_frame(c, &f);
+  arm(c);
+  return 0;
+}
+
+int akt__conn_is_open(const akt__conn *c) { return c->state == C_OPEN; }
+
+akt__conn *akt__conn_detached(akt__remote *r, akt__endpoint *ep, akt__buf *capture) {
+  akt__conn *c = conn_new(r, NULL, ep);
+  if (c) c->capture = capture;
+  return c;
+}
+
+void akt__conn_detached_free(akt__conn *c) {
+  if (!c) return;
+  c->state = C_CLOSED;
+  akt__framer_free(&c->framer);
+  free(c);
+}
+
+/* Closes every connection (shutdown). */
+void akt__conns_close_all(akt__remote *r);
+void akt__conns_close_all(akt__remote *r) {
+  for (;;) {
+    pthread_mutex_lock(&r->mu);
+    akt__conn *c = r->conns;
+    while (c && c->state == C_CLOSED) c = c->next;
+    pthread_mutex_unlock(&r->mu);
+    if (!c) return;
+    akt__conn_close(c, "node shutting down");
+  }
+}

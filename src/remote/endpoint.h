@@ -1,0 +1,46 @@
+/* akt — the endpoint of one peer node (internal; see remote.h). */
+#ifndef AKT_REMOTE_ENDPOINT_H
+#define AKT_REMOTE_ENDPOINT_H
+
+#include "src/remote/remote.h"
+
+enum {
+  AKT__EP_IDLE = 0,       /* no connection, nothing to send */
+  AKT__EP_CONNECTING = 1, /* connected or connecting, handshake not answered */
+  AKT__EP_OPEN = 2,       /* handshake accepted: envelopes flow */
+  AKT__EP_BACKOFF = 3     /* waiting to reconnect */
+};
+
+/* A watch of a remote actor by a local one. */
+typedef struct akt__rwatch {
+  akt_pid *watcher; /* local, one reference */
+  akt_pid *target;  /* remote, one reference */
+} akt__rwatch;
+
+struct akt__endpoint {
+  akt__remote *r;
+  char node[AKT__NODE_MAX]; /* akt://SYS@HOST:PORT */
+  char sysname[AKT_SYSTEM_NAME_MAX + 1];
+  char host[AKT_HOST_MAX];
+  uint16_t port;
+  pthread_mutex_t mu;       /* everything below */
+  int state;
+  akt__conn *conn;          /* the outbound connection, or NULL */
+  akt__buf queue;           /* encoded envelopes (Batch entries) waiting */
+  uint32_t queued;          /* envelopes in `queue` */
+  akt_runnable writer;      /* flushes the queue; scheduled at most once */
+  int writer_scheduled;
+  uint32_t attempts;        /* failed connects in a row (backoff) */
+  uint64_t retry_timer;
+  int retry_armed;
+  uint64_t incarnation;     /* the peer's, once known */
+  akt__rwatch *watches;
+  uint32_t nwatches, cap_watches;
+  int stopped;
+};
+
+/* Writes a control frame on the endpoint's connection (I/O context), in
+ * order with the writer's flushes. */
+void akt__endpoint_write_control(akt__endpoint *ep, akt__conn *c, const Akt__Wire__Frame *f);
+
+#endif

@@ -1,0 +1,188 @@
+/* akt — remoting internals (see include/akt/remote.h).
+ *
+ * Objects: one akt__remote per system; one akt__endpoint per peer node we
+ * send to (its outbound connection, send queue, writer and watches); one
+ * akt__conn per connection, outbound (ours) or inbound (a peer's). Locks:
+ * remote->mu guards the endpoint table and the remote-PID cache; each
+ * endpoint's mu guards its queue and state. Network and timer callbacks run
+ * on the backend's I/O context (the loop thread, or the simulated world),
+ * sends on any thread; the writer is a runnable, so it runs where actors
+ * run.
+ */
+#ifndef AKT_REMOTE_REMOTE_H
+#define AKT_REMOTE_REMOTE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "akt/remote.h"
+#include "akt/wire.pb-c.h"
+#include "src/actor/envelope.h"
+
+typedef struct akt__remote akt__remote;
+typedef struct akt__endpoint akt__endpoint;
+typedef struct akt__conn akt__conn;
+
+#define AKT__WIRE_MAGIC 0x414b5431u /* "AKT1" */
+#define AKT__NODE_MAX 320           /* bytes of "akt://SYSTEM@HOST:PORT" */
+
+/* ---- byte buffers and framing (codec.c) ---------------------------------- */
+
+typedef struct akt__buf {
+  uint8_t *data;
+  size_t len, cap;
+} akt__buf;
+
+/* Makes room for `n` more bytes. Returns 0 or AKT_ENOMEM. */
+int akt__buf_reserve(akt__buf *b, size_t n);
+/* Appends bytes; 0 or AKT_ENOMEM. */
+int akt__buf_put(akt__buf *b, const void *data, size_t n);
+/* Appends a protobuf varint; 0 or AKT_ENOMEM. */
+int akt__buf_varint(akt__buf *b, uint64_t v);
+void akt__buf_free(akt__buf *b);
+
+/* Splits a byte stream into frames: a 4-byte big-endian length, then that
+ * many bytes. The declared length is checked against `max` before any
+ * memory is set aside for the frame. */
+typedef struct akt__framer {
+  akt__buf in;
+  size_t max;
+} akt__framer;
+
+/* Called for each complete frame (valid during the call); a non-zero
+ * return stops the feed and is returned by it. */
+typedef int (*akt__frame_fn)(void *arg, const uint8_t *frame, size_t len);
+
+/* Feeds bytes; calls fn for each complete frame. Returns 0, AKT_ELIMIT (a
+ * declared length over max: the stream is unusable), AKT_ENOMEM, or what
+ * fn returned. */
+int akt__framer_feed(akt__framer *f, const uint8_t *data, size_t n, akt__frame_fn fn, void *arg);
+void akt__framer_free(akt__framer *f);
+
+/* Appends `frame` (length prefix + packed Frame) to `out`. 0 or AKT_ENOMEM
+ * or AKT_ELIMIT (over max). */
+int akt__frame_encode(const Akt__Wire__Frame *frame, size_t max, akt__buf *out);
+
+/* Appends one Batch frame holding the envelopes whose encodings (each
+ * "0x0a varint(len) bytes", i.e. Batch.envelopes entries) are in
+ * body[0..len). 0 or AKT_ENOMEM. */
+int akt__frame_batch(const uint8_t *body, size_t len, akt__buf *out);
+
+/* ---- the system's remoting (remoting.c) ---------------------------------- */
+
+struct akt__remote {
+  akt_system *sys;
+  akt_remote_options opts;    /* with defaults */
+  char node[AKT__NODE_MAX];   /* our address, akt://NAME@HOST:PORT */
+  char host[256];
+  uint16_t port;
+  uint64_t incarnation;
+  akt_listener *listener;
+  pthread_mutex_t mu;         /* endpoints, conns list, rpid cache, kinds */
+  akt__endpoint **endpoints;
+  uint32_t nendpoints, cap_endpoints;
+  akt__conn *conns;           /* every open connection (for shutdown) */
+  akt_pid **rpids;            /* remote-PID cache: open addressing on address+id */
+  uint32_t rpid_cap, rpid_count;
+  const akt_actor_def **kinds;
+  uint32_t nkinds, cap_kinds;
+  akt_pid *actor;             /* /system/remoting */
+  int stopping;
+  akt_remote_stats stats;     /* updated with atomics (see stat_add) */
+};
+
+/* Adds to one counter of the stats (relaxed atomic). */
+#define AKT__RSTAT(r, field, n) __atomic_fetch_add(&(r)->stats.field, (n), __ATOMIC_RELAXED)
+
+/* The system's remoting, or NULL when not started. */
+akt__remote *akt__remote_of(akt_system *sys);
+
+/* Sends an envelope to a remote PID (takes ownership of env). Codes as
+ * akt_tell. */
+int akt__remote_send(akt_system *sys, akt_pid *to, akt__env *env);
+
+/* Sends `msg` to a remote PID with an explicit sender address and id (for
+ * senders that exist only by name, e.g. an actor that already ended). */
+int akt__remote_send_raw(akt_system *sys, akt_pid *to, const ProtobufCMessage *msg,
+                         const char *sender, uint64_t sender_id, uint64_t corr, uint32_t flags);
+
+/* Formats a remote PID's address into buf. */
+int akt__remote_pid_format(const akt_pid *pid, char *buf, size_t size);
+
+/* The node address ("akt://SYS@HOST:PORT") of a remote PID. */
+const char *akt__remote_pid_node(const akt_pid *pid);
+
+/* Watch/unwatch of a remote target by a local watcher; stop of a remote
+ * actor. Codes as akt_watch_as / akt_stop. */
+int akt__remote_watch(akt_pid *watcher, akt_pid *target, int watch);
+int akt__remote_stop(akt_pid *target);
+
+/* Stops remoting (shutdown): closes the listener, every connection and
+ * timer. Connections finish closing on the I/O context. */
+void akt__remote_stop_all(akt_system *sys);
+
+/* Frees what is left (system free). */
+void akt__remote_free(akt_system *sys);
+
+/* Delivers one decoded envelope that arrived from `from_node` (a
+ * connection's peer) to this system. Never fails: what cannot be delivered
+ * is a dead letter. */
+void akt__remote_deliver(akt__remote *r, const Akt__Wire__Envelope *e);
+
+/* ---- connections (conn.c) ------------------------------------------------- */
+
+/* Accepts an inbound stream. */
+void akt__conn_accept(akt__remote *r, akt_stream *s);
+
+/* Opens the outbound connection of `ep` (endpoint lock held). Returns 0 or
+ * a backend error. */
+int akt__conn_connect(akt__endpoint *ep);
+
+/* Closes a connection with a reason (sent to the peer when possible). */
+void akt__conn_close(akt__conn *c, const char *reason);
+
+/* Writes bytes on an open connection; 0, AKT_ECLOSED, AKT_EFULL. */
+int akt__conn_write(akt__conn *c, const uint8_t *data, size_t len);
+
+/* Feeds bytes to a connection as if they came from its stream: the path
+ * the fuzz harnesses and malformed-input tests use. Returns 0, or the
+ * code the connection was closed with. */
+int akt__conn_feed(akt__conn *c, const uint8_t *data, size_t len);
+
+/* A connection fed by hand (tests, fuzzing): outbound when `ep` is given,
+ * else inbound; what it writes goes to `capture` (may be NULL). Free with
+ * akt__conn_detached_free. NULL when out of memory. */
+akt__conn *akt__conn_detached(akt__remote *r, akt__endpoint *ep, akt__buf *capture);
+void akt__conn_detached_free(akt__conn *c);
+
+/* 1 while a connection is open (handshake done), 0 otherwise. */
+int akt__conn_is_open(const akt__conn *c);
+
+/* ---- endpoints (endpoint.c) ------------------------------------------------ */
+
+/* The endpoint for node `node` ("akt://SYS@HOST:PORT"), created on first
+ * use (remote lock held). NULL on a malformed node or out of memory. */
+akt__endpoint *akt__endpoint_get(akt__remote *r, const char *node);
+
+/* Queues one encoded envelope (the bytes of an Envelope message) for the
+ * peer. Returns 0, AKT_EFULL (queue limit: counted), AKT_ENOMEM. */
+int akt__endpoint_send(akt__endpoint *ep, const uint8_t *envelope, size_t len);
+
+/* Connection events, from conn.c. */
+void akt__endpoint_on_open(akt__endpoint *ep, akt__conn *c, uint64_t incarnation);
+void akt__endpoint_on_down(akt__endpoint *ep, akt__conn *c, const char *reason);
+
+/* Records/forgets a watch of a remote target by a local watcher. */
+int akt__endpoint_watch(akt__endpoint *ep, akt_pid *watcher, akt_pid *target, int watch);
+
+/* Shutdown and free. */
+void akt__endpoint_stop(akt__endpoint *ep);
+void akt__endpoint_free(akt__endpoint *ep);
+
+/* Node address parts: "akt://SYS@HOST:PORT[/path]" → sys, host, port and
+ * the path (NULL when none). Returns 0 or AKT_ENAME. */
+int akt__parse_address(const char *address, char *sys, size_t sys_size, char *host,
+                       size_t host_size, uint16_t *port, const char **path);
+
+#endif

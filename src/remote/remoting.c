@@ -1,0 +1,352 @@
+/* akt — remoting: start and stop, remote PIDs, sending and delivering.
+ *
+ * A remote PID is an akt_pid without a cell: its path and id, and the
+ * address of its node, stored in one allocation. Sending to one packs the
+ * message into an Envelope and queues it on the node's endpoint; a message
+ * arriving from a node is unpacked by its type name, copied into an
+ * envelope like a local send, and routed by path. What cannot be delivered
+ * becomes a dead letter on the receiving node, with the reason.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "akt/actor.pb-c.h"
+#include "akt/error.h"
+#include "akt/remote.pb-c.h"
+#include "src/actor/cell.h"
+#include "src/actor/send.h"
+#include "src/remote/endpoint.h"
+#include "src/system/system.h"
+
+/* The remote part of a remote PID: the node's address, then the path. */
+typedef struct akt__rpid {
+  char node[AKT__NODE_MAX];
+} akt__rpid;
+
+#define RPID_CACHE_MAX 65536 /* remote PIDs kept for reuse (inbound senders) */
+
+akt__remote *akt__remote_of(akt_system *sys) { return sys ? sys->remote : NULL; }
+
+int akt__parse_address(const char *address, char *sys, size_t sys_size, char *host,
+                       size_t host_size, uint16_t *port, const char **path) {
+  if (!address || strncmp(address, "akt://", 6) != 0) return AKT_ENAME;
+  const char *p = address + 6;
+  const char *at = strchr(p, '@');
+  if (!at || at == p || (size_t)(at - p) >= sys_size) return AKT_ENAME;
+  memcpy(sys, p, (size_t)(at - p));
+  sys[at - p] = '\0';
+  const char *h = at + 1, *hend, *colon;
+  if (*h == '[') { /* [ipv6]:port */
+    hend = strchr(h, ']');
+    if (!hend || hend[1] != ':') return AKT_ENAME;
+    colon = hend + 1;
+    h++;
+  } else {
+    colon = strchr(h, ':');
+    if (!colon) return AKT_ENAME;
+    hend = colon;
+  }
+  if (hend == h || (size_t)(hend - h) >= host_size) return AKT_ENAME;
+  memcpy(host, h, (size_t)(hend - h));
+  host[hend - h] = '\0';
+  char *end;
+  unsigned long v = strtoul(colon + 1, &end, 10);
+  if (end == colon + 1 || v > 65535 || (*end != '\0' && *end != '/')) return AKT_ENAME;
+  *port = (uint16_t)v;
+  *path = *end == '/' ? end : NULL;
+  return 0;
+}
+
+const char *akt__remote_pid_node(const akt_pid *pid) {
+  return ((const akt__rpid *)pid->remote)->node;
+}
+
+int akt__remote_pid_format(const akt_pid *pid, char *buf, size_t size) {
+  int n = snprintf(buf, size, "%s%s", akt__remote_pid_node(pid), pid->path);
+  if (n < 0) return AKT_EINVAL;
+  return (size_t)n >= size ? AKT_ELIMIT : n;
+}
+
+/* Makes a remote PID (one new reference) for node + path + id. */
+static akt_pid *rpid_new(akt_system *sys, const char *node, const char *path, uint64_t id) {
+  size_t plen = strlen(path);
+  akt_pid *pid = calloc(1, sizeof(akt_pid) + sizeof(akt__rpid) + plen + 1);
+  if (!pid) return NULL;
+  akt__rpid *rp = (akt__rpid *)(pid + 1);
+  char *p = (char *)(rp + 1);
+  memcpy(p, path, plen + 1);
+  snprintf(rp->node, sizeof rp->node, "%s", node);
+  atomic_init(&pid->refs, 1);
+  pid->id = id;
+  pid->sys = sys;
+  pid->path = p;
+  const char *slash = strrchr(p, '/');
+  pid->name = slash ? slash + 1 : p;
+  pid->remote = rp;
+  akt__sys_lock(sys);
+  pid->all_next = sys->all_pids;
+  if (sys->all_pids) sys->all_pids->all_prev = pid;
+  sys->all_pids = pid;
+  akt__sys_unlock(sys);
+  return pid;
+}
+
+static uint64_t rpid_hash(const char *node, const char *path, uint64_t id) {
+  uint64_t h = XXH3_64bits_withSeed(node, strlen(node), id);
+  return XXH3_64bits_withSeed(path, strlen(path), h);
+}
+
+/* A remote PID for an inbound sender, from the cache when possible. */
+static akt_pid *rpid_intern(akt__remote *r, const char *node, const char *path, uint64_t id) {
+  uint64_t h = rpid_hash(node, path, id);
+  pthread_mutex_lock(&r->mu);
+  if (r->rpid_cap) {
+    for (uint32_t i = 0; i < r->rpid_cap; i++) {
+      akt_pid *p = r->rpids[(h + i) & (r->rpid_cap - 1)];
+      if (!p) break;
+      if (p->id == id && strcmp(p->path, path) == 0 && strcmp(akt__remote_pid_node(p), node) == 0) {
+        akt_pid_retain(p);
+        pthread_mutex_unlock(&r->mu);
+        return p;
+      }
+    }
+  }
+  pthread_mutex_unlock(&r->mu);
+  akt_pid *p = rpid_new(r->sys, node, path, id);
+  if (!p) return NULL;
+  pthread_mutex_lock(&r->mu);
+  if (r->rpid_count * 2 >= r->rpid_cap && r->rpid_cap < RPID_CACHE_MAX * 2) {
+    uint32_t cap = r->rpid_cap ? r->rpid_cap * 2 : 64;
+    akt_pid **n = calloc(cap, sizeof *n);
+    if (n) {
+      for (uint32_t i = 0; i < r->rpid_cap; i++) {
+        akt_pid *q = r->rpids[i];
+        if (!q) continue;
+        uint64_t qh = rpid_hash(akt__remote_pid_node(q), q->path, q->id);
+        uint32_t k = (uint32_t)(qh & (cap - 1));
+        while (n[k]) k = (k + 1) & (cap - 1);
+        n[k] = q;
+      }
+      free(r->rpids);
+      r->rpids = n;
+      r->rpid_cap = cap;
+    }
+  }
+  if (r->rpid_cap && r->rpid_count * 2 < r->rpid_cap) {
+    uint32_t k = (uint32_t)(h & (r->rpid_cap - 1));
+    while (r->rpids[k]) k = (k + 1) & (r->rpid_cap - 1);
+    r->rpids[k] = akt_pid_retain(p);
+    r->rpid_count++;
+  }
+  pthread_mutex_unlock(&r->mu);
+  return p;
+}
+
+/* Splits "akt://SYS@HOST:PORT/path" into node and path. */
+static int split(const char *address, char *node, size_t node_size, const char **path) {
+  char sysname[AKT_SYSTEM_NAME_MAX + 1], host[AKT_HOST_MAX];
+  uint16_t port;
+  int rc = akt__parse_address(address, sysname, sizeof sysname, host, sizeof host, &port, path);
+  if (rc) return rc;
+  size_t n = *path ? (size_t)(*path - address) : strlen(address);
+  if (n >= node_size) return AKT_ENAME;
+  memcpy(node, address, n);
+  node[n] = '\0';
+  return 0;
+}
+
+int akt_remote_pid(akt_system *sys, const char *address, akt_pid **out) {
+  if (!sys || !address || !out) return AKT_EINVAL;
+  akt__remote *r = akt__remote_of(sys);
+  if (!r) return AKT_ESTATE;
+  char node[AKT__NODE_MAX];
+  const char *path;
+  int rc = split(address, node, sizeof node, &path);
+  if (rc) return rc;
+  if (!path || strlen(path) > r->opts.max_name) return AKT_ENAME;
+  if (strcmp(node, r->node) == 0) return akt_lookup(sys, path, out);
+  akt_pid *p = rpid_new(sys, node, path, 0);
+  if (!p) return AKT_ENOMEM;
+  *out = p;
+  return 0;
+}
+
+int akt_remote_node_pid(akt_system *sys, const char *node, akt_pid **out) {
+  char address[AKT__NODE_MAX + 32];
+  snprintf(address, sizeof address, "%s/system/remoting", node ? node : "");
+  return akt_remote_pid(sys, address, out);
+}
+
+/* ---- sending ------------------------------------------------------------------ */
+
+int akt__remote_send_raw(akt_system *sys, akt_pid *to, const ProtobufCMessage *msg,
+                         const char *sender, uint64_t sender_id, uint64_t corr, uint32_t flags) {
+  akt__remote *r = akt__remote_of(sys);
+  if (!r || r->stopping) return AKT_ESTOPPED;
+  Akt__Wire__Envelope e = AKT__WIRE__ENVELOPE__INIT;
+  e.target = (char *)(uintptr_t)to->path;
+  e.target_id = to->id;
+  e.sender = (char *)(uintptr_t)sender;
+  e.sender_id = sender_id;
+  e.type = (char *)(uintptr_t)msg->descriptor->name;
+  e.corr = corr;
+  e.flags = flags & (AKT__ENV_REQUEST | AKT__ENV_REPLY);
+  size_t plen = protobuf_c_message_get_packed_size(msg);
+  uint8_t stack[1024];
+  uint8_t *payload = plen <= sizeof stack ? stack : malloc(plen);
+  if (!payload) return AKT_ENOMEM;
+  protobuf_c_message_pack(msg, payload);
+  e.payload.data = payload;
+  e.payload.len = plen;
+  size_t elen = protobuf_c_message_get_packed_size(&e.base);
+  int rc = AKT_ELIMIT;
+  if (elen + 64 <= r->opts.max_frame) {
+    uint8_t estack[1536];
+    uint8_t *ebuf = elen <= sizeof estack ? estack : malloc(elen);
+    rc = AKT_ENOMEM;
+    if (ebuf) {
+      protobuf_c_message_pack(&e.base, ebuf);
+      pthread_mutex_lock(&r->mu);
+      akt__endpoint *ep = akt__endpoint_get(r, akt__remote_pid_node(to));
+      pthread_mutex_unlock(&r->mu);
+      rc = ep ? akt__endpoint_send(ep, ebuf, elen) : AKT_ENAME;
+      if (ebuf != estack) free(ebuf);
+    }
+  }
+  if (payload != stack) free(payload);
+  return rc;
+}
+
+int akt__remote_send(akt_system *sys, akt_pid *to, akt__env *env) {
+  akt__remote *r = akt__remote_of(sys);
+  if (!r || r->stopping) {
+    akt__dead_letter(sys, to, env, r ? "remoting stopped" : "remoting not started");
+    return AKT_ESTOPPED;
+  }
+  char sender[AKT_ADDRESS_MAX] = "";
+  if (env->sender) akt_pid_format(env->sender, sender, sizeof sender);
+  int rc = akt__remote_send_raw(sys, to, env->msg, sender, env->sender ? env->sender->id : 0,
+                                env->corr, env->flags);
+  if (sys->tracing && rc == 0)
+    akt__trace(sys, AKT_EV_SEND, to->id, env->sender ? env->sender->id : 0,
+               env->msg->descriptor->name, env->hash, 0, akt__remote_pid_node(to));
+  if (rc && rc != AKT_EFULL)
+    akt__dead_letter(sys, to, env, akt_strerror(rc));
+  else
+    akt__env_free(env);
+  return rc;
+}
+
+/* ---- delivering ------------------------------------------------------------------ */
+
+/* A dead letter known only by its wire fields. */
+static void dead_on_arrival(akt__remote *r, const Akt__Wire__Envelope *e, const char *reason) {
+  akt__trace(r->sys, AKT_EV_DEAD_LETTER, 0, 0, e->type, 0, 0, reason);
+  akt__log(r->sys, AKT_LOG_DEBUG, "dead letter: %s to %s from %s: %s", e->type, e->target,
+           e->sender, reason);
+  atomic_fetch_add_explicit(&r->sys->dead_letters, 1, memory_order_relaxed);
+}
+
+/* The sender of an inbound envelope: a remote PID (or a local one, when a
+ * node sends us our own actor as sender). New reference, or NULL. */
+static akt_pid *inbound_sender(akt__remote *r, const char *address, uint64_t id) {
+  if (!address[0]) return NULL;
+  char node[AKT__NODE_MAX];
+  const char *path;
+  if (split(address, node, sizeof node, &path) != 0 || !path) return NULL;
+  if (strcmp(node, r->node) == 0) {
+    akt_pid *p = NULL;
+    akt_lookup(r->sys, path, &p);
+    return p;
+  }
+  return rpid_intern(r, node, path, id);
+}
+
+void akt__remote_deliver(akt__remote *r, const Akt__Wire__Envelope *e) {
+  akt_system *sys = r->sys;
+  const ProtobufCMessageDescriptor *desc = akt_system_find_type(sys, e->type);
+  if (!desc) {
+    AKT__RSTAT(r, unknown_types, 1);
+    char reason[AKT_REMOTE_DEFAULT_MAX_NAME + 32];
+    snprintf(reason, sizeof reason, "unknown type %s", e->type);
+    dead_on_arrival(r, e, reason);
+    return;
+  }
+  ProtobufCMessage *msg = protobuf_c_message_unpack(desc, NULL, e->payload.len, e->payload.data);
+  if (!msg) {
+    dead_on_arrival(r, e, "payload does not decode as its type");
+    return;
+  }
+  akt__env *env;
+  int rc = akt__env_new_msg(sys, msg, &env);
+  protobuf_c_message_free_unpacked(msg, NULL);
+  if (rc) {
+    dead_on_arrival(r, e, akt_strerror(rc));
+    return;
+  }
+  env->sender = inbound_sender(r, e->sender, e->sender_id);
+  env->corr = e->corr;
+  env->flags = e->flags & (AKT__ENV_REQUEST | AKT__ENV_REPLY);
+  akt_pid *target = NULL;
+  if (e->target[0] != '/' || akt_lookup(sys, e->target, &target) != 0) {
+    akt__dead_letter(sys, NULL, env, "no such actor");
+    return;
+  }
+  if (e->target_id && target->id != e->target_id) {
+    akt__dead_letter(sys, target, env, "no such actor (a newer incarnation holds its path)");
+    akt_pid_release(target);
+    return;
+  }
+  /* A Terminated from a watched remote actor ends that watch here. */
+  if (desc == &akt__terminated__descriptor && env->sender && env->sender->remote) {
+    pthread_mutex_lock(&r->mu);
+    akt__endpoint *ep = akt__endpoint_get(r, akt__remote_pid_node(env->sender));
+    pthread_mutex_unlock(&r->mu);
+    if (ep) akt__endpoint_watch(ep, target, env->sender, 0);
+  }
+  akt__route(target, env);
+  akt_pid_release(target);
+}
+
+/* ---- watch and stop of remote actors ----------------------------------------------- */
+
+/* Tells the remoting actor of `target`'s node something about `target`. */
+static int tell_node(akt_pid *target, const ProtobufCMessage *msg, akt_pid *sender) {
+  akt_pid *node = NULL;
+  int rc = akt_remote_node_pid(target->sys, akt__remote_pid_node(target), &node);
+  if (rc) return rc;
+  rc = akt__send(node, msg, sender, 0, 0);
+  akt_pid_release(node);
+  return rc;
+}
+
+int akt__remote_watch(akt_pid *watcher, akt_pid *target, int watch) {
+  akt__remote *r = akt__remote_of(target->sys);
+  if (!r) return AKT_ESTATE;
+  pthread_mutex_lock(&r->mu);
+  akt__endpoint *ep = akt__endpoint_get(r, akt__remote_pid_node(target));
+  pthread_mutex_unlock(&r->mu);
+  if (!ep) return AKT_ENAME;
+  int rc = akt__endpoint_watch(ep, watcher, target, watch);
+  if (rc) return rc;
+  if (watch) {
+    Akt__RemoteWatch w = AKT__REMOTE_WATCH__INIT;
+    w.path = (char *)(uintptr_t)target->path;
+    w.id = target->id;
+    return tell_node(target, &w.base, watcher);
+  }
+  Akt__RemoteUnwatch u = AKT__REMOTE_UNWATCH__INIT;
+  u.path = (char *)(uintptr_t)target->path;
+  u.id = target->id;
+  return tell_node(target, &u.base, watcher);
+}
+
+int akt__remote_stop(akt_pid *target) {
+  if (!akt__remote_of(target->sys)) return AKT_ESTATE;
+  Akt__RemoteStop s = AKT__REMOTE_STOP__INIT;
+  s.path = (char *)(uintptr_t)target->path;
+  s.id = target->id;
+  return tell_node(target, &s.base, NULL);
+}

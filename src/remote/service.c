@@ -1,0 +1,314 @@
+/* akt — remoting's lifecycle and the /system/remoting actor.
+ *
+ * akt_remote_start listens and spawns /system/remoting, which answers what
+ * other nodes ask of this one: look up a path, spawn a registered kind,
+ * stop an actor, watch or unwatch one for a remote watcher.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "akt/actor.pb-c.h"
+#include "akt/error.h"
+#include "akt/message.h"
+#include "akt/remote.pb-c.h"
+#include "src/actor/cell.h"
+#include "src/actor/send.h"
+#include "src/remote/endpoint.h"
+#include "src/system/system.h"
+
+void akt__conns_close_all(akt__remote *r);
+
+/* ---- the remoting actor --------------------------------------------------------- */
+
+static int reply_actor(akt_ctx *ctx, akt_pid *pid) {
+  char address[AKT_ADDRESS_MAX];
+  akt_pid_format(pid, address, sizeof address);
+  Akt__RemoteActor a = AKT__REMOTE_ACTOR__INIT;
+  a.address = address;
+  a.id = akt_pid_id(pid);
+  return akt_reply(ctx, &a.base);
+}
+
+static int reply_error(akt_ctx *ctx, int code, const char *reason) {
+  Akt__RemoteError e = AKT__REMOTE_ERROR__INIT;
+  e.code = code;
+  e.reason = (char *)(uintptr_t)reason;
+  return akt_reply(ctx, &e.base);
+}
+
+/* The live local actor at path (and id, unless 0); new reference or NULL. */
+static akt_pid *local(akt_system *sys, const char *path, uint64_t id) {
+  akt_pid *p = NULL;
+  if (akt_lookup(sys, path, &p) != 0) return NULL;
+  if (id && p->id != id) {
+    akt_pid_release(p);
+    return NULL;
+  }
+  return p;
+}
+
+static int remoting_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
+  akt_system *sys = akt_ctx_system(ctx);
+  akt__remote *r = akt__remote_of(sys);
+  if (akt_msg_is(msg, &akt__remote_lookup__descriptor)) {
+    akt_pid *p = local(sys, ((const Akt__RemoteLookup *)msg)->path, 0);
+    int rc = p ? reply_actor(ctx, p) : reply_error(ctx, AKT_ENOENT, "no such actor");
+    akt_pid_release(p);
+    return rc == AKT_ENOSENDER ? 0 : rc;
+  }
+  if (akt_msg_is(msg, &akt__remote_spawn__descriptor)) {
+    const Akt__RemoteSpawn *s = (const Akt__RemoteSpawn *)msg;
+    const akt_actor_def *def = NULL;
+    pthread_mutex_lock(&r->mu);
+    for (uint32_t i = 0; i < r->nkinds; i++)
+      if (strcmp(r->kinds[i]->kind, s->kind) == 0) def = r->kinds[i];
+    pthread_mutex_unlock(&r->mu);
+    if (!def) return reply_error(ctx, AKT_ENOENT, "unknown kind");
+    akt_pid *p = NULL;
+    int rc = akt_spawn(sys, s->name[0] ? s->name : NULL, def, NULL, &p);
+    rc = rc ? reply_error(ctx, rc, akt_strerror(rc)) : reply_actor(ctx, p);
+    akt_pid_release(p);
+    return rc == AKT_ENOSENDER ? 0 : rc;
+  }
+  if (akt_msg_is(msg, &akt__remote_stop__descriptor)) {
+    const Akt__RemoteStop *s = (const Akt__RemoteStop *)msg;
+    akt_pid *p = local(sys, s->path, s->id);
+    if (p) akt_stop(p);
+    akt_pid_release(p);
+    return 0;
+  }
+  if (akt_msg_is(msg, &akt__remote_watch__descriptor) ||
+      akt_msg_is(msg, &akt__remote_unwatch__descriptor)) {
+    int watch = akt_msg_is(msg, &akt__remote_watch__descriptor);
+    const char *path = watch ? ((const Akt__RemoteWatch *)msg)->path
+                             : ((const Akt__RemoteUnwatch *)msg)->path;
+    uint64_t id = watch ? ((const Akt__RemoteWatch *)msg)->id : ((const Akt__RemoteUnwatch *)msg)->id;
+    akt_pid *watcher = akt_ctx_sender(ctx);
+    if (!watcher) return 0;
+    akt_pid *p = local(sys, path, id);
+    if (p) {
+      if (watch)
+        akt_watch_as(watcher, p);
+      else
+        akt_unwatch_as(watcher, p);
+      akt_pid_release(p);
+    } else if (watch && watcher->remote) {
+      /* Already gone: the watcher hears so at once, as with a local watch,
+       * from the actor's address (which no PID here holds any more). */
+      char address[AKT_ADDRESS_MAX];
+      snprintf(address, sizeof address, "%s%s", r->node, path);
+      Akt__Terminated t = AKT__TERMINATED__INIT;
+      t.path = (char *)(uintptr_t)path;
+      t.id = id;
+      t.address = address;
+      akt__remote_send_raw(sys, watcher, &t.base, address, id, 0, 0);
+    }
+    return 0;
+  }
+  return AKT_EUNHANDLED;
+}
+
+static const akt_actor_def remoting_def = {.kind = "remoting", .receive = remoting_receive};
+
+/* ---- start ------------------------------------------------------------------------ */
+
+static void on_accept(akt_listener *l, akt_stream *s, void *data) {
+  (void)l;
+  akt__conn_accept(data, s);
+}
+
+static const ProtobufCMessageDescriptor *const remote_types[] = {
+    &akt__remote_lookup__descriptor, &akt__remote_spawn__descriptor,
+    &akt__remote_stop__descriptor,   &akt__remote_watch__descriptor,
+    &akt__remote_unwatch__descriptor, &akt__remote_actor__descriptor,
+    &akt__remote_error__descriptor};
+
+int akt_remote_start(akt_system *sys, const akt_remote_options *opts) {
+  if (!sys) return AKT_EINVAL;
+  if (sys->remote) return AKT_ESTATE;
+  akt__remote *r = calloc(1, sizeof *r);
+  if (!r) return AKT_ENOMEM;
+  r->sys = sys;
+  if (opts) r->opts = *opts;
+  if (!r->opts.cookie) r->opts.cookie = "";
+  if (strlen(r->opts.cookie) > AKT_REMOTE_MAX_COOKIE) {
+    free(r);
+    return AKT_EINVAL;
+  }
+  if (!r->opts.max_frame) r->opts.max_frame = AKT_REMOTE_DEFAULT_MAX_FRAME;
+  if (!r->opts.max_batch) r->opts.max_batch = AKT_REMOTE_DEFAULT_MAX_BATCH;
+  if (!r->opts.max_name) r->opts.max_name = AKT_REMOTE_DEFAULT_MAX_NAME;
+  if (!r->opts.send_queue) r->opts.send_queue = AKT_REMOTE_DEFAULT_SEND_QUEUE;
+  if (!r->opts.heartbeat) r->opts.heartbeat = AKT_REMOTE_DEFAULT_HEARTBEAT;
+  if (!r->opts.failure) r->opts.failure = AKT_REMOTE_DEFAULT_FAILURE;
+  if (!r->opts.backoff_min) r->opts.backoff_min = AKT_MILLIS(100);
+  if (!r->opts.backoff_max) r->opts.backoff_max = AKT_SECONDS(5);
+  if (r->opts.backoff_max < r->opts.backoff_min) r->opts.backoff_max = r->opts.backoff_min;
+  pthread_mutex_init(&r->mu, NULL);
+  akt_backend *b = sys->backend;
+  r->incarnation = b->ops->random_u64(b) | 1;
+  const char *host = r->opts.host ? r->opts.host : sys->host;
+  snprintf(r->host, sizeof r->host, "%s", host);
+  akt_addr addr;
+  memset(&addr, 0, sizeof addr);
+  snprintf(addr.host, sizeof addr.host, "%s", host);
+  addr.port = r->opts.port;
+  int rc = b->ops->listen(b, &addr, on_accept, r, &r->listener);
+  if (rc == 0) {
+    akt_addr bound;
+    rc = b->ops->listener_addr(b, r->listener, &bound);
+    r->port = bound.port;
+  }
+  for (size_t i = 0; rc == 0 && i < sizeof remote_types / sizeof remote_types[0]; i++)
+    rc = akt_system_register_type(sys, remote_types[i]);
+  if (rc == 0) rc = akt__system_set_address(sys, r->host, r->port);
+  if (rc == 0) {
+    snprintf(r->node, sizeof r->node, "%s", akt_system_address(sys));
+    sys->remote = r;
+    rc = akt__spawn(sys, sys->system_guardian->cell, "remoting", &remoting_def, NULL, 0, &r->actor);
+    if (rc) sys->remote = NULL;
+  }
+  if (rc) {
+    if (r->listener) b->ops->listener_close(b, r->listener);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+    return rc;
+  }
+  akt__log(sys, AKT_LOG_INFO, "remoting: %s listening", r->node);
+  return 0;
+}
+
+int akt_remote_register_kind(akt_system *sys, const akt_actor_def *def) {
+  akt__remote *r = akt__remote_of(sys);
+  if (!r) return AKT_ESTATE;
+  if (!def || !def->kind || !def->receive) return AKT_EINVAL;
+  int rc = 0;
+  pthread_mutex_lock(&r->mu);
+  for (uint32_t i = 0; i < r->nkinds; i++)
+    if (strcmp(r->kinds[i]->kind, def->kind) == 0) rc = r->kinds[i] == def ? 0 : AKT_EEXIST;
+  if (rc == 0 && r->nkinds == r->cap_kinds) {
+    uint32_t cap = r->cap_kinds ? r->cap_kinds * 2 : 4;
+    const akt_actor_def **n = realloc(r->kinds, cap * sizeof *n);
+    if (n) {
+      r->kinds = n;
+      r->cap_kinds = cap;
+    } else {
+      rc = AKT_ENOMEM;
+    }
+  }
+  if (rc == 0) {
+    int known = 0;
+    for (uint32_t i = 0; i < r->nkinds; i++) known |= r->kinds[i] == def;
+    if (!known) r->kinds[r->nkinds++] = def;
+  }
+  pthread_mutex_unlock(&r->mu);
+  return rc;
+}
+
+/* Asks a node's remoting actor and turns the answer into a PID. */
+static int ask_node(akt_system *sys, const char *node, const ProtobufCMessage *msg,
+                    akt_duration timeout, akt_pid **out) {
+  akt_pid *np = NULL;
+  int rc = akt_remote_node_pid(sys, node, &np);
+  if (rc) return rc;
+  ProtobufCMessage *reply = NULL;
+  rc = akt_ask(np, msg, timeout, &reply);
+  akt_pid_release(np);
+  if (rc) return rc;
+  if (akt_msg_is(reply, &akt__remote_actor__descriptor)) {
+    const Akt__RemoteActor *a = (const Akt__RemoteActor *)reply;
+    rc = akt_remote_pid(sys, a->address, out);
+    if (rc == 0 && (*out)->remote) (*out)->id = a->id;
+  } else if (akt_msg_is(reply, &akt__remote_error__descriptor)) {
+    rc = ((const Akt__RemoteError *)reply)->code;
+    if (rc >= 0) rc = AKT_EFAILED;
+  } else {
+    rc = AKT_EPROTO;
+  }
+  akt_msg_free(reply);
+  return rc;
+}
+
+int akt_remote_lookup(akt_system *sys, const char *address, akt_duration timeout, akt_pid **out) {
+  if (!sys || !address || !out) return AKT_EINVAL;
+  if (!akt__remote_of(sys)) return AKT_ESTATE;
+  char node[AKT__NODE_MAX];
+  char sysname[AKT_SYSTEM_NAME_MAX + 1], host[AKT_HOST_MAX];
+  uint16_t port;
+  const char *path;
+  int rc = akt__parse_address(address, sysname, sizeof sysname, host, sizeof host, &port, &path);
+  if (rc || !path) return AKT_ENAME;
+  snprintf(node, sizeof node, "%.*s", (int)(path - address), address);
+  Akt__RemoteLookup q = AKT__REMOTE_LOOKUP__INIT;
+  q.path = (char *)(uintptr_t)path;
+  return ask_node(sys, node, &q.base, timeout, out);
+}
+
+int akt_remote_spawn(akt_system *sys, const char *node, const char *kind, const char *name,
+                     akt_duration timeout, akt_pid **out) {
+  if (!sys || !node || !kind || !out) return AKT_EINVAL;
+  if (!akt__remote_of(sys)) return AKT_ESTATE;
+  Akt__RemoteSpawn q = AKT__REMOTE_SPAWN__INIT;
+  q.kind = (char *)(uintptr_t)kind;
+  q.name = (char *)(uintptr_t)(name ? name : "");
+  return ask_node(sys, node, &q.base, timeout, out);
+}
+
+void akt_remote_get_stats(akt_system *sys, akt_remote_stats *out) {
+  if (!out) return;
+  akt__remote *r = akt__remote_of(sys);
+  if (!r) {
+    memset(out, 0, sizeof *out);
+    return;
+  }
+  /* Each field is read atomically; the set is a snapshot per field. */
+  uint64_t *dst = (uint64_t *)out;
+  const uint64_t *src = (const uint64_t *)&r->stats;
+  for (size_t i = 0; i < sizeof *out / sizeof(uint64_t); i++)
+    dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+/* ---- stop and free ----------------------------------------------------------------- */
+
+/* Runs on the I/O context: connections belong to it. */
+static void close_all(void *arg, uint64_t cookie) {
+  (void)cookie;
+  akt__remote *r = arg;
+  akt__conns_close_all(r);
+  akt__inflight_done(r->sys);
+}
+
+void akt__remote_stop_all(akt_system *sys) {
+  akt__remote *r = akt__remote_of(sys);
+  if (!r || r->stopping) return;
+  r->stopping = 1;
+  akt_backend *b = sys->backend;
+  if (r->listener) {
+    b->ops->listener_close(b, r->listener);
+    r->listener = NULL;
+  }
+  pthread_mutex_lock(&r->mu);
+  for (uint32_t i = 0; i < r->nendpoints; i++) akt__endpoint_stop(r->endpoints[i]);
+  pthread_mutex_unlock(&r->mu);
+  uint64_t id;
+  akt__inflight_add(sys);
+  if (b->ops->timer_start(b, 0, close_all, r, 0, &id) != 0) {
+    akt__inflight_done(sys);
+    akt__conns_close_all(r);
+  }
+}
+
+void akt__remote_free(akt_system *sys) {
+  akt__remote *r = akt__remote_of(sys);
+  if (!r) return;
+  for (uint32_t i = 0; i < r->nendpoints; i++) akt__endpoint_free(r->endpoints[i]);
+  free(r->endpoints);
+  for (uint32_t i = 0; i < r->rpid_cap; i++) akt_pid_release(r->rpids[i]);
+  free(r->rpids);
+  free(r->kinds);
+  akt_pid_release(r->actor);
+  pthread_mutex_destroy(&r->mu);
+  free(r);
+  sys->remote = NULL;
+}

@@ -1,0 +1,321 @@
+/* Remoting between two nodes: tell, ask, request, reply, forward, lookup,
+ * spawn, stop, watch — on simulated links and on loopback TCP. */
+#include "../support/actors.h"
+#include "../support/expect_note.h"
+#include "akt/actor.pb-c.h"
+#include "remote_fixture.h"
+
+static void tell_reaches_a_remote_probe(void **state) {
+  (void)state;
+  fixture f;
+  fixture_up(&f);
+  akt_probe *pb = akt_probe_new_on(f.tk, 1, "pb");
+  akt_probe *pa = akt_probe_new_on(f.tk, 0, "pa");
+  akt_pid *to = remote_of(f.a, akt_probe_pid(pb));
+  assert_false(akt_pid_is_local(to));
+  Ping ping = PING__INIT;
+  ping.n = 42;
+  akt_probe_tell(pa, to, &ping.base);
+  const Ping *got = (const Ping *)akt_probe_expect_msg(pb, &ping__descriptor, AKT_SECONDS(2));
+  assert_int_equal(got->n, 42);
+  /* The sender is A's probe, as a PID of B's. */
+  akt_pid *sender = akt_probe_last_sender(pb);
+  assert_non_null(sender);
+  assert_false(akt_pid_is_local(sender));
+  char want[512], got_addr[512];
+  address_of(akt_probe_pid(pa), want, sizeof want);
+  address_of(sender, got_addr, sizeof got_addr);
+  assert_string_equal(got_addr, want);
+  assert_int_equal(akt_pid_id(sender), akt_pid_id(akt_probe_pid(pa)));
+  /* Replying to it goes back across. */
+  Pong pong = PONG__INIT;
+  pong.n = 43;
+  akt_probe_reply(pb, &pong.base);
+  assert_int_equal(((const Pong *)akt_probe_expect_msg(pa, &pong__descriptor, AKT_SECONDS(2)))->n,
+                   43);
+  akt_pid_release(to);
+  akt_remote_stats st;
+  akt_remote_get_stats(f.a, &st);
+  assert_true(st.envelopes_out >= 1);
+  assert_true(st.connections_opened >= 1);
+  akt_testkit_free(f.tk);
+}
+
+static void messages_keep_their_order_across_nodes(void **state) {
+  (void)state;
+  fixture f;
+  fixture_up(&f);
+  akt_probe *pb = akt_probe_new_on(f.tk, 1, "pb");
+  akt_probe *pa = akt_probe_new_on(f.tk, 0, "pa");
+  akt_pid *to = remote_of(f.a, akt_probe_pid(pb));
+  for (int i = 0; i < 1000; i++) {
+    Ping ping = PING__INIT;
+    ping.n = i;
+    akt_probe_tell(pa, to, &ping.base);
+  }
+  for (int i = 0; i < 1000; i++)
+    assert_int_equal(((const Ping *)akt_probe_expect_msg(pb, &ping__descriptor, AKT_SECONDS(2)))->n,
+                     i);
+  akt_pid_release(to);
+  akt_testkit_free(f.tk);
+}
+
+static void ask_a_remote_actor(void **state) {
+  (void)state;
+  fixture f;
+  fixture_up(&f);
+  akt_pid *c = NULL;
+  assert_int_equal(akt_spawn(f.b, "counter", &counter_def, NULL, &c), 0);
+  akt_pid *rc = remote_of(f.a, c);
+  Add add = ADD__INIT;
+  add.amount = 5;
+  assert_int_equal(akt_tell(rc, &add.base), 0);
+  Get get = GET__INIT;
+  ProtobufCMessage *reply = NULL;
+  assert_int_equal(akt_ask(rc, &get.base, AKT_SECONDS(2), &reply), 0);
+  assert_int_equal(((Total *)reply)->value, 5);
+  akt_msg_free(reply);
+  akt_pid_release(rc);
+  akt_pid_release(c);
+  akt_testkit_free(f.tk);
+}
+
+/* A requester on A asks a counter on B with akt_request; a forwarder on B
+ * passes a request on to the counter, which answers the original asker. */
+static int on_total(akt_ctx *ctx, const ProtobufCMessage *reply, int status, void *arg) {
+  (void)arg;
+  char text[64];
+  if (status)
+    snprintf(text, sizeof text, "status %s", akt_errname(status));
+  else
+    snprintf(text, sizeof text, "total %lld", (long long)((const Total *)reply)->value);
+  return note_to(ctx, (akt_pid *)akt_ctx_arg(ctx), text);
+}
+
+static int requester_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
+  if (!akt_msg_is(msg, &cmd__descriptor)) return AKT_EUNHANDLED;
+  akt_pid *target = NULL;
+  int rc = akt_remote_pid(akt_ctx_system(ctx), ((const Cmd *)msg)->arg, &target);
+  if (rc) return rc;
+  Get g = GET__INIT;
+  rc = akt_request(ctx, target, &g.base, AKT_MILLIS(500), on_total, NULL);
+  akt_pid_release(target);
+  return rc;
+}
+
+static const akt_actor_def requester_def = {.kind = "requester", .receive = requester_receive};
+
+static void request_and_forward_across_nodes(void **state) {
+  (void)state;
+  fixture f;
+  fixture_up(&f);
+  akt_probe *pa = akt_probe_new_on(f.tk, 0, "pa");
+  akt_pid *c = NULL, *fw = NULL, *req = NULL;
+  assert_int_equal(akt_spawn(f.b, "counter", &counter_def, NULL, &c), 0);
+  akt_spawn_opts fo = {.arg = c};
+  assert_int_equal(akt_spawn(f.b, "fwd", &forwarder_def, &fo, &fw), 0);
+  akt_spawn_opts ro = {.arg = akt_probe_pid(pa)};
+  assert_int_equal(akt_spawn(f.a, "req", &requester_def, &ro, &req), 0);
+  char addr[512];
+  address_of(fw, addr, sizeof addr);
+  Cmd cmd = CMD__INIT;
+  cmd.op = "ask";
+  cmd.arg = addr;
+  akt_probe_tell(pa, req, &cmd.base);
+  EXPECT_NOTE(pa, "req:total 0");
+  /* A silent actor: the request times out locally. */
+  akt_pid *mute = NULL;
+  assert_int_equal(akt_spawn(f.b, "mute", &silent_def, NULL, &mute), 0);
+  address_of(mute, addr, sizeof addr);
+  akt_probe_tell(pa, req, &cmd.base);
+  const Note *n = (const Note *)akt_probe_expect_within(pa, &note__descriptor, AKT_MILLIS(450),
+                                                         AKT_SECONDS(3));
+  assert_string_equal(n->text, "req:status AKT_ETIMEDOUT");
+  akt_pid_release(c);
+  akt_pid_release(fw);
+  akt_pid_release(req);
+  akt_pid_release(mute);
+  akt_testkit_free(f.tk);
+}
+
+static void lookup_finds_live_actors_only(void **state) {
+  (void)state;
+  fixture f;
+  fixture_up(&f);
+  akt_pid *c = NULL;
+  assert_int_equal(akt_spawn(f.b, "counter", &counter_def, NULL, &c), 0);
+  char addr[512];
+  address_of(c, addr, sizeof addr);
+  akt_pid *found = NULL;
+  assert_int_equal(akt_remote_lookup(f.a, addr, AKT_SECONDS(2), &found), 0);
+  assert_int_equal(akt_pid_id(found), akt_pid_id(c));
+  assert_true(akt_pid_equal(found, c));
+  akt_pid_release(found);
+  char missing[512];
+  snprintf(missing, sizeof missing, "%s/user/nobody", f.node_b);
+  assert_int_equal(akt_remote_lookup(f.a, missing, AKT_SECONDS(2), &found), AKT_ENOENT);
+  assert_int_equal(akt_remote_lookup(f.a, "not an address", AKT_SECONDS(1), &found), AKT_ENAME);
+  /* A local address gives the local actor. */
+  akt_pid *local = NULL;
+  assert_int_equal(akt_remote_pid(f.b, addr, &local), 0);
+  assert_true(akt_pid_is_local(local));
+  akt_pid_release(local);
+  akt_pid_release(c);
+  akt_testkit_free(f.tk);
+}
+
+static void spawn_and_stop_a_remote_actor(void **state) {
+  (void)state;
+  fixture f;
+  fixture_up(&f);
+  assert_int_equal(akt_remote_register_kind(f.b, &counter_def), 0);
+  akt_pid *rc = NULL;
+  assert_int_equal(akt_remote_spawn(f.a, f.node_b, "counter", "made", AKT_SECONDS(2), &rc), 0);
+  assert_string_equal(akt_pid_path(rc), "/user/made");
+  Add add = ADD__INIT;
+  add.amount = 7;
+  akt_tell(rc, &add.base);
+  Get get = GET__INIT;
+  ProtobufCMessage *reply = NULL;
+  assert_int_equal(akt_ask(rc, &get.base, AKT_SECONDS(2), &reply), 0);
+  assert_int_equal(((Total *)reply)->value, 7);
+  akt_msg_free(reply);
+  akt_pid *again = NULL;
+  assert_int_equal(akt_remote_spawn(f.a, f.node_b, "counter", "made", AKT_SECONDS(2), &again),
+                   AKT_EEXIST);
+  assert_int_equal(akt_remote_spawn(f.a, f.node_b, "no-such-kind", NULL, AKT_SECONDS(2), &again),
+                   AKT_ENOENT);
+  /* Stop it from A; B sees it go. */
+  akt_probe *pb = akt_probe_new_on(f.tk, 1, "pb");
+  akt_pid *local = NULL;
+  assert_int_equal(akt_lookup(f.b, "/user/made", &local), 0);
+  akt_probe_watch(pb, local);
+  assert_int_equal(akt_stop(rc), 0);
+  akt_probe_expect_terminated(pb, local, AKT_SECONDS(2));
+  akt_pid_release(local);
+  akt_pid_release(rc);
+  akt_testkit_free(f.tk);
+}
+
+static void a_remote_watch_reports_termination(void **state) {
+  (void)state;
+  fixture f;
+  fixture_up(&f);
+  akt_pid *c = NULL;
+  assert_int_equal(akt_spawn(f.b, "counter", &counter_def, NULL, &c), 0);
+  akt_probe *pa = akt_probe_new_on(f.tk, 0, "pa");
+  akt_pid *rc = remote_of(f.a, c);
+  akt_probe_watch(pa, rc);
+  akt_testkit_advance(f.tk, AKT_MILLIS(50)); /* the watch reaches B */
+  akt_stop(c);
+  const Akt__Terminated *t = (const Akt__Terminated *)akt_probe_expect_msg(
+      pa, &akt__terminated__descriptor, AKT_SECONDS(2));
+  assert_string_equal(t->path, "/user/counter");
+  assert_true(akt_pid_equal(akt_probe_last_sender(pa), rc));
+  /* Exactly one: the node stays up, nothing else comes. */
+  akt_probe_expect_no_msg(pa, AKT_MILLIS(200));
+  /* Watching an actor that is already gone reports at once. */
+  akt_probe_watch(pa, rc);
+  akt_probe_expect_msg(pa, &akt__terminated__descriptor, AKT_SECONDS(2));
+  akt_pid_release(rc);
+  akt_pid_release(c);
+  akt_testkit_free(f.tk);
+}
+
+static void a_lost_node_ends_its_watches(void **state) {
+  (void)state;
+  fixture f;
+  fixture_up_cookies(&f, "secret", "secret", AKT_MILLIS(400));
+  akt_pid *c = NULL;
+  assert_int_equal(akt_spawn(f.b, "counter", &counter_def, NULL, &c), 0);
+  akt_probe *pa = akt_probe_new_on(f.tk, 0, "pa");
+  akt_pid *rc = remote_of(f.a, c);
+  akt_probe_watch(pa, rc);
+  akt_testkit_advance(f.tk, AKT_MILLIS(50));
+  /* B goes away (its remoting closes its connections; the counter itself
+   * stops too, and either notice may come first — but only one). */
+  assert_int_equal(akt_system_shutdown(f.b, AKT_SECONDS(5)), 0);
+  akt_probe_expect_terminated(pa, rc, AKT_SECONDS(5));
+  akt_probe_expect_no_msg(pa, AKT_MILLIS(300));
+  akt_pid_release(rc);
+  akt_pid_release(c);
+  akt_testkit_free(f.tk);
+}
+
+static void an_unknown_type_is_a_dead_letter_there(void **state) {
+  (void)state;
+  fixture f;
+  f.tk = TK_NEW(.nodes = 2);
+  f.a = akt_testkit_node(f.tk, 0);
+  f.b = akt_testkit_node(f.tk, 1);
+  int sim = akt_test_backend == AKT_TESTKIT_SIM;
+  akt_remote_options o = {.host = sim ? NULL : "127.0.0.1", .port = sim ? 2552 : 0};
+  assert_int_equal(akt_remote_start(f.a, &o), 0);
+  assert_int_equal(akt_remote_start(f.b, &o), 0);
+  register_test_types(f.a, 0);
+  register_test_types(f.b, 1); /* B does not know Ping */
+  akt_probe *pb = akt_probe_new_on(f.tk, 1, "pb");
+  akt_pid *to = remote_of(f.a, akt_probe_pid(pb));
+  Ping ping = PING__INIT;
+  Note note = NOTE__INIT;
+  note.text = "after";
+  akt_tell(to, &ping.base);
+  akt_tell(to, &note.base);
+  akt_probe_expect_equal(pb, &note.base, AKT_SECONDS(2)); /* the Ping never arrived */
+  akt_remote_stats st;
+  akt_remote_get_stats(f.b, &st);
+  assert_int_equal(st.unknown_types, 1);
+  akt_system_stats ss;
+  akt_system_get_stats(f.b, &ss);
+  assert_true(ss.dead_letters >= 1);
+  akt_pid_release(to);
+  akt_testkit_free(f.tk);
+}
+
+static void a_wrong_cookie_is_refused(void **state) {
+  (void)state;
+  fixture f;
+  fixture_up_cookies(&f, "one", "other", 0);
+  akt_probe *pb = akt_probe_new_on(f.tk, 1, "pb");
+  akt_pid *to = remote_of(f.a, akt_probe_pid(pb));
+  Ping ping = PING__INIT;
+  akt_tell(to, &ping.base);
+  akt_probe_expect_no_msg(pb, AKT_MILLIS(300));
+  akt_remote_stats st;
+  akt_remote_get_stats(f.b, &st);
+  assert_true(st.handshakes_refused >= 1);
+  assert_int_equal(st.envelopes_in, 0);
+  akt_pid_release(to);
+  akt_testkit_free(f.tk);
+}
+
+static void start_twice_and_bad_addresses(void **state) {
+  (void)state;
+  fixture f;
+  fixture_up(&f);
+  assert_int_equal(akt_remote_start(f.a, NULL), AKT_ESTATE);
+  akt_pid *p = NULL;
+  assert_int_equal(akt_remote_pid(f.a, "akt://x", &p), AKT_ENAME);
+  assert_int_equal(akt_remote_pid(f.a, "akt://x@h:99999/user/a", &p), AKT_ENAME);
+  assert_int_equal(akt_remote_pid(f.a, "http://x@h:1/user/a", &p), AKT_ENAME);
+  akt_testkit_free(f.tk);
+  akt_testkit *tk = TK_NEW();
+  assert_int_equal(akt_remote_pid(akt_testkit_system(tk), "akt://x@h:1/user/a", &p), AKT_ESTATE);
+  akt_testkit_free(tk);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(tell_reaches_a_remote_probe),
+    cmocka_unit_test(messages_keep_their_order_across_nodes),
+    cmocka_unit_test(ask_a_remote_actor),
+    cmocka_unit_test(request_and_forward_across_nodes),
+    cmocka_unit_test(lookup_finds_live_actors_only),
+    cmocka_unit_test(spawn_and_stop_a_remote_actor),
+    cmocka_unit_test(a_remote_watch_reports_termination),
+    cmocka_unit_test(a_lost_node_ends_its_watches),
+    cmocka_unit_test(an_unknown_type_is_a_dead_letter_there),
+    cmocka_unit_test(a_wrong_cookie_is_refused),
+    cmocka_unit_test(start_twice_and_bad_addresses),
+};
+
+AKT_TEST_MAIN_BOTH("remote", tests)
