@@ -1,0 +1,330 @@
+/* Malformed input from a peer: each kind of bad input closes that one
+ * connection with the right reason and counter, and the node goes on
+ * serving another peer. Connections are fed by hand (the same path bytes
+ * from a socket take), on the simulator. */
+#include <stdio.h>
+
+#include "../support/both.h"
+#include "akt/remote.h"
+#include "akt/wire.pb-c.h"
+#include "src/remote/remote.h"
+#include "test.pb-c.h"
+
+typedef struct fixture {
+  akt_testkit *tk;
+  akt_system *sys;
+  akt__remote *r;
+  akt_probe *p;
+} fixture;
+
+static void up(fixture *f) {
+  f->tk = akt_testkit_new(NULL);
+  f->sys = akt_testkit_system(f->tk);
+  akt_remote_options o = {.port = 2552, .cookie = "secret", .max_batch = 4, .max_name = 64,
+                          .max_frame = 4096};
+  assert_int_equal(akt_remote_start(f->sys, &o), 0);
+  assert_int_equal(akt_system_register_type(f->sys, &note__descriptor), 0);
+  f->r = akt__remote_of(f->sys);
+  f->p = akt_probe_new(f->tk, "p");
+}
+
+static akt_remote_stats stats(fixture *f) {
+  akt_remote_stats st;
+  akt_remote_get_stats(f->sys, &st);
+  return st;
+}
+
+/* Encodes a frame with a length prefix. */
+static void encode(const Akt__Wire__Frame *fr, akt__buf *out) {
+  assert_int_equal(akt__frame_encode(fr, 1u << 20, out), 0);
+}
+
+static void handshake(akt__buf *out, uint32_t magic, uint32_t version, const char *system,
+                      const char *cookie) {
+  Akt__Wire__Handshake h = AKT__WIRE__HANDSHAKE__INIT;
+  h.magic = magic;
+  h.version = version;
+  h.to_system = (char *)system;
+  h.from_address = "akt://peer@elsewhere:1";
+  h.incarnation = 7;
+  h.cookie = (char *)cookie;
+  Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
+  f.kind_case = AKT__WIRE__FRAME__KIND_HANDSHAKE;
+  f.handshake = &h;
+  encode(&f, out);
+}
+
+static void good_handshake(akt__buf *out) {
+  handshake(out, AKT__WIRE_MAGIC, AKT_REMOTE_PROTOCOL_VERSION, "node0", "secret");
+}
+
+/* A batch of `n` Note envelopes of type `type` for `target`. */
+static void batch(akt__buf *out, size_t n, const char *target, const char *type, const char *text) {
+  Note note = NOTE__INIT;
+  note.text = (char *)text;
+  uint8_t payload[256];
+  size_t plen = note__pack(&note, payload);
+  Akt__Wire__Envelope e = AKT__WIRE__ENVELOPE__INIT;
+  e.target = (char *)target;
+  e.type = (char *)type;
+  e.payload.data = payload;
+  e.payload.len = plen;
+  Akt__Wire__Envelope *list[16];
+  for (size_t i = 0; i < n; i++) list[i] = &e;
+  Akt__Wire__Batch b = AKT__WIRE__BATCH__INIT;
+  b.n_envelopes = n;
+  b.envelopes = list;
+  Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
+  f.kind_case = AKT__WIRE__FRAME__KIND_BATCH;
+  f.batch = &b;
+  encode(&f, out);
+}
+
+/* An inbound connection that completed a good handshake. */
+static akt__conn *open_conn(fixture *f, akt__buf *capture) {
+  akt__conn *c = akt__conn_detached(f->r, NULL, capture);
+  akt__buf hs = {0};
+  good_handshake(&hs);
+  assert_int_equal(akt__conn_feed(c, hs.data, hs.len), 0);
+  assert_true(akt__conn_is_open(c));
+  akt__buf_free(&hs);
+  return c;
+}
+
+/* The good peer still gets through: a Note to the probe arrives. */
+static void serves_another_peer(fixture *f) {
+  akt__buf cap = {0}, b = {0};
+  akt__conn *good = open_conn(f, &cap);
+  batch(&b, 1, akt_pid_path(akt_probe_pid(f->p)), "Note", "still here");
+  assert_int_equal(akt__conn_feed(good, b.data, b.len), 0);
+  const Note *n = (const Note *)akt_probe_expect_msg(f->p, &note__descriptor, 0);
+  assert_string_equal(n->text, "still here");
+  akt__conn_detached_free(good);
+  akt__buf_free(&cap);
+  akt__buf_free(&b);
+}
+
+static void a_truncated_frame_waits_for_the_rest(void **state) {
+  (void)state;
+  fixture f;
+  up(&f);
+  akt__buf hs = {0};
+  good_handshake(&hs);
+  akt__conn *c = akt__conn_detached(f.r, NULL, NULL);
+  for (size_t i = 0; i < hs.len; i++) { /* one byte at a time */
+    assert_int_equal(akt__conn_feed(c, hs.data + i, 1), 0);
+    assert_int_equal(akt__conn_is_open(c), i + 1 == hs.len);
+  }
+  akt__conn_detached_free(c);
+  akt__buf_free(&hs);
+  assert_int_equal(stats(&f).protocol_errors, 0);
+  akt_testkit_free(f.tk);
+}
+
+static void an_oversize_length_closes_before_allocating(void **state) {
+  (void)state;
+  fixture f;
+  up(&f);
+  akt__conn *c = akt__conn_detached(f.r, NULL, NULL);
+  const uint8_t huge[] = {0x7f, 0xff, 0xff, 0xff, 1, 2, 3};
+  assert_int_equal(akt__conn_feed(c, huge, sizeof huge), AKT_ELIMIT);
+  assert_false(akt__conn_is_open(c));
+  assert_int_equal(stats(&f).limit_errors, 1);
+  akt__conn_detached_free(c);
+  serves_another_peer(&f);
+  akt_testkit_free(f.tk);
+}
+
+static void garbage_is_a_protocol_error(void **state) {
+  (void)state;
+  fixture f;
+  up(&f);
+  akt__conn *c = akt__conn_detached(f.r, NULL, NULL);
+  const uint8_t junk[] = {0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0xff};
+  assert_int_equal(akt__conn_feed(c, junk, sizeof junk), AKT_EPROTO);
+  assert_int_equal(stats(&f).protocol_errors, 1);
+  akt__conn_detached_free(c);
+  /* A well-formed frame that is not a handshake, first: also refused. */
+  akt__buf b = {0};
+  batch(&b, 1, "/user/x", "Note", "too early");
+  c = akt__conn_detached(f.r, NULL, NULL);
+  assert_int_equal(akt__conn_feed(c, b.data, b.len), AKT_EPROTO);
+  assert_int_equal(stats(&f).protocol_errors, 2);
+  akt__conn_detached_free(c);
+  akt__buf_free(&b);
+  /* And a bad magic number. */
+  akt__buf hs = {0};
+  handshake(&hs, 0xdeadbeef, AKT_REMOTE_PROTOCOL_VERSION, "node0", "secret");
+  c = akt__conn_detached(f.r, NULL, NULL);
+  assert_int_equal(akt__conn_feed(c, hs.data, hs.len), AKT_EPROTO);
+  akt__conn_detached_free(c);
+  akt__buf_free(&hs);
+  serves_another_peer(&f);
+  akt_testkit_free(f.tk);
+}
+
+/* Feeds a handshake and checks the refusal the peer was sent. */
+static void expect_refusal(fixture *f, uint32_t version, const char *system, const char *cookie,
+                           const char *reason) {
+  akt__buf hs = {0}, cap = {0};
+  handshake(&hs, AKT__WIRE_MAGIC, version, system, cookie);
+  akt__conn *c = akt__conn_detached(f->r, NULL, &cap);
+  assert_int_equal(akt__conn_feed(c, hs.data, hs.len), AKT_EREFUSED);
+  assert_true(cap.len > 4);
+  /* The first frame the peer was sent (a Close follows it). */
+  size_t first = (size_t)cap.data[0] << 24 | (size_t)cap.data[1] << 16 | (size_t)cap.data[2] << 8 |
+                 cap.data[3];
+  assert_true(4 + first <= cap.len);
+  Akt__Wire__Frame *ack = akt__wire__frame__unpack(NULL, first, cap.data + 4);
+  assert_non_null(ack);
+  assert_int_equal(ack->kind_case, AKT__WIRE__FRAME__KIND_HANDSHAKE_ACK);
+  assert_false(ack->handshake_ack->accepted);
+  assert_string_equal(ack->handshake_ack->reason, reason);
+  akt__wire__frame__free_unpacked(ack, NULL);
+  akt__conn_detached_free(c);
+  akt__buf_free(&hs);
+  akt__buf_free(&cap);
+}
+
+static void wrong_cookie_version_or_system_are_refused(void **state) {
+  (void)state;
+  fixture f;
+  up(&f);
+  expect_refusal(&f, AKT_REMOTE_PROTOCOL_VERSION, "node0", "guess", "wrong cookie");
+  expect_refusal(&f, 99, "node0", "secret", "unsupported protocol version");
+  expect_refusal(&f, AKT_REMOTE_PROTOCOL_VERSION, "another", "secret", "wrong system name");
+  assert_int_equal(stats(&f).handshakes_refused, 3);
+  serves_another_peer(&f);
+  akt_testkit_free(f.tk);
+}
+
+static void an_unknown_type_is_a_dead_letter_not_an_error(void **state) {
+  (void)state;
+  fixture f;
+  up(&f);
+  akt_system_stats before, after;
+  akt_system_get_stats(f.sys, &before);
+  akt__buf cap = {0}, b = {0};
+  akt__conn *c = open_conn(&f, &cap);
+  batch(&b, 1, akt_pid_path(akt_probe_pid(f.p)), "no.such.Type", "x");
+  assert_int_equal(akt__conn_feed(c, b.data, b.len), 0);
+  assert_true(akt__conn_is_open(c));
+  akt_system_get_stats(f.sys, &after);
+  assert_int_equal(after.dead_letters, before.dead_letters + 1);
+  assert_int_equal(stats(&f).unknown_types, 1);
+  /* A known type to a path nobody holds: a dead letter too. */
+  akt__buf b2 = {0};
+  batch(&b2, 1, "/user/nobody", "Note", "x");
+  assert_int_equal(akt__conn_feed(c, b2.data, b2.len), 0);
+  akt_testkit_run_until_idle(f.tk);
+  akt_system_get_stats(f.sys, &after);
+  assert_int_equal(after.dead_letters, before.dead_letters + 2);
+  akt__conn_detached_free(c);
+  akt__buf_free(&cap);
+  akt__buf_free(&b);
+  akt__buf_free(&b2);
+  akt_testkit_free(f.tk);
+}
+
+static void limits_on_batches_and_names(void **state) {
+  (void)state;
+  fixture f;
+  up(&f);
+  akt__buf cap = {0}, b = {0};
+  akt__conn *c = open_conn(&f, &cap);
+  batch(&b, 5, "/user/x", "Note", "x"); /* max_batch is 4 */
+  assert_int_equal(akt__conn_feed(c, b.data, b.len), AKT_ELIMIT);
+  akt__conn_detached_free(c);
+  akt__buf_free(&b);
+  char long_path[200];
+  memset(long_path, 'a', sizeof long_path - 1);
+  long_path[0] = '/';
+  long_path[sizeof long_path - 1] = '\0';
+  c = open_conn(&f, &cap);
+  batch(&b, 1, long_path, "Note", "x"); /* max_name is 64 */
+  assert_int_equal(akt__conn_feed(c, b.data, b.len), AKT_ELIMIT);
+  akt__conn_detached_free(c);
+  akt__buf_free(&b);
+  /* A frame over max_frame (4096) is refused by its length alone. */
+  c = open_conn(&f, &cap);
+  const uint8_t big[] = {0, 0, 0x20, 0x00}; /* 8192 */
+  assert_int_equal(akt__conn_feed(c, big, sizeof big), AKT_ELIMIT);
+  akt__conn_detached_free(c);
+  assert_int_equal(stats(&f).limit_errors, 3);
+  akt__buf_free(&cap);
+  serves_another_peer(&f);
+  akt_testkit_free(f.tk);
+}
+
+static void a_close_frame_closes(void **state) {
+  (void)state;
+  fixture f;
+  up(&f);
+  akt__buf cap = {0}, b = {0};
+  akt__conn *c = open_conn(&f, &cap);
+  Akt__Wire__Close cl = AKT__WIRE__CLOSE__INIT;
+  cl.reason = "bye";
+  Akt__Wire__Frame fr = AKT__WIRE__FRAME__INIT;
+  fr.kind_case = AKT__WIRE__FRAME__KIND_CLOSE;
+  fr.close = &cl;
+  encode(&fr, &b);
+  assert_int_equal(akt__conn_feed(c, b.data, b.len), AKT_ECLOSED);
+  assert_false(akt__conn_is_open(c));
+  assert_int_equal(stats(&f).protocol_errors, 0);
+  akt__conn_detached_free(c);
+  akt__buf_free(&cap);
+  akt__buf_free(&b);
+  akt_testkit_free(f.tk);
+}
+
+typedef struct seen_frames {
+  int frames;
+  size_t bytes;
+  char text[32];
+} seen_frames;
+
+static int count_frame(void *arg, const uint8_t *data, size_t len) {
+  seen_frames *s = arg;
+  s->frames++;
+  s->bytes += len;
+  size_t used = strlen(s->text);
+  if (len && used + len + 2 < sizeof s->text) memcpy(s->text + used, data, len);
+  strcat(s->text, "|");
+  return 0;
+}
+
+static void the_framer_splits_any_way(void **state) {
+  (void)state;
+  /* Three frames ("hi", empty, "abc") fed in every two-piece split. */
+  const uint8_t stream[] = {0, 0, 0, 2, 'h', 'i', 0, 0, 0, 0, 0, 0, 0, 3, 'a', 'b', 'c'};
+  for (size_t cut = 0; cut <= sizeof stream; cut++) {
+    akt__framer fr = {.max = 16};
+    seen_frames s = {0};
+    assert_int_equal(akt__framer_feed(&fr, stream, cut, count_frame, &s), 0);
+    assert_int_equal(akt__framer_feed(&fr, stream + cut, sizeof stream - cut, count_frame, &s), 0);
+    assert_int_equal(s.frames, 3);
+    assert_int_equal(s.bytes, 5);
+    assert_string_equal(s.text, "hi||abc|");
+    akt__framer_free(&fr);
+  }
+  /* A length over the limit is refused even before its bytes come. */
+  akt__framer fr = {.max = 16};
+  const uint8_t over[] = {0, 0, 0, 17};
+  assert_int_equal(akt__framer_feed(&fr, over, 2, count_frame, NULL), 0);
+  assert_int_equal(akt__framer_feed(&fr, over + 2, 2, count_frame, NULL), AKT_ELIMIT);
+  assert_true(fr.in.cap <= 256); /* nothing was set aside for 17 bytes' worth */
+  akt__framer_free(&fr);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(a_truncated_frame_waits_for_the_rest),
+    cmocka_unit_test(an_oversize_length_closes_before_allocating),
+    cmocka_unit_test(garbage_is_a_protocol_error),
+    cmocka_unit_test(wrong_cookie_version_or_system_are_refused),
+    cmocka_unit_test(an_unknown_type_is_a_dead_letter_not_an_error),
+    cmocka_unit_test(limits_on_batches_and_names),
+    cmocka_unit_test(a_close_frame_closes),
+    cmocka_unit_test(the_framer_splits_any_way),
+};
+
+AKT_TEST_MAIN("remote/wire", tests)
