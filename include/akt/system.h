@@ -70,6 +70,13 @@ int akt_system_shutdown(akt_system *sys, akt_duration timeout);
  * been shut down, shuts it down first with no timeout. NULL is a no-op. */
 void akt_system_free(akt_system *sys);
 
+/* Frees the system at once, as a crashed node loses its memory: no actor
+ * stops, no post_stop runs, nothing is sent. Only for the simulator (a
+ * node's stop hook, see akt_sim_crash), where nothing else runs meanwhile;
+ * backend callbacks still pending for the system (its offloaded work) are
+ * made harmless. In production use akt_system_free. NULL is a no-op. */
+void akt_system_drop(akt_system *sys);
+
 /* The system's name. */
 const char *akt_system_name(const akt_system *sys);
 

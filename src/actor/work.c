@@ -5,15 +5,41 @@
 #include "akt/error.h"
 #include "src/actor/cell.h"
 #include "src/actor/send.h"
+#include "src/util/pool.h"
 #include "src/system/system.h"
 
 struct akt_work {
-  akt_system *sys;
+  akt_system *sys;      /* NULL once the system was dropped (orphan) */
   akt_work_fn fn;
   void *arg;
   akt_pid *to, *sender; /* one reference each */
   akt__env *result;
+  akt_work *prev, *next; /* sys->works (system lock) */
 };
+
+static void unlink_work(akt_system *sys, akt_work *w) {
+  akt__sys_lock(sys);
+  if (w->prev)
+    w->prev->next = w->next;
+  else if (sys->works == w)
+    sys->works = w->next;
+  if (w->next) w->next->prev = w->prev;
+  akt__sys_unlock(sys);
+}
+
+void akt__works_orphan(akt_system *sys) {
+  /* The system's PIDs are freed with it: the works let go of them. */
+  for (akt_work *w = sys->works, *next; w; w = next) {
+    next = w->next;
+    w->sys = NULL;
+    w->to = w->sender = NULL;
+    if (w->result) {
+      w->result->sender = NULL;
+      w->result->ref = NULL;
+    }
+  }
+  sys->works = NULL;
+}
 
 int akt_work_result(akt_work *w, const ProtobufCMessage *msg) {
   if (!w || !msg) return AKT_EINVAL;
@@ -30,6 +56,12 @@ int akt_work_result(akt_work *w, const ProtobufCMessage *msg) {
 static void run(void *p) {
   akt_work *w = p;
   akt_system *sys = w->sys;
+  if (!sys) { /* its system was dropped (a crashed simulated node) */
+    akt__env_free(w->result); /* its PIDs were disowned already */
+    free(w);
+    return;
+  }
+  unlink_work(sys, w);
   int rc = w->fn(w, w->arg);
   if (rc) {
     akt__env_free(w->result);
@@ -55,8 +87,14 @@ int akt_pipe_to(akt_system *sys, akt_work_fn fn, void *arg, akt_pid *to, akt_pid
                   .sender = akt_pid_retain(sender)};
   akt_backend *b = sys->backend;
   akt__inflight_add(sys);
+  akt__sys_lock(sys);
+  w->next = sys->works;
+  if (sys->works) sys->works->prev = w;
+  sys->works = w;
+  akt__sys_unlock(sys);
   int rc = b->ops->offload ? b->ops->offload(b, run, w) : AKT_ENOTSUP;
   if (rc) {
+    unlink_work(sys, w);
     akt_pid_release(w->to);
     akt_pid_release(w->sender);
     free(w);

@@ -21,6 +21,7 @@ struct akt__conn {
   akt__remote *r;
   akt_stream *s;            /* NULL for a detached test connection */
   akt__endpoint *ep;        /* outbound: ours; inbound: NULL */
+  akt__endpoint *in_ep;     /* inbound, after the handshake: the peer's endpoint */
   int outbound;
   int state;
   int close_code;           /* why it closed (0 = by us, normally) */
@@ -97,6 +98,7 @@ void akt__conn_close(akt__conn *c, const char *reason) {
   c->state = C_CLOSED;
   disarm(c);
   if (c->ep) akt__endpoint_on_down(c->ep, c, reason);
+  else if (c->in_ep) akt__endpoint_on_inbound_down(c->in_ep, c, reason);
   if (c->s) {
     akt_backend *b = r->sys->backend;
     b->ops->stream_close(b, c->s); /* on_close frees the connection */
@@ -144,6 +146,15 @@ static int on_handshake(akt__conn *c, const Akt__Wire__Handshake *h) {
   if (strcmp(h->to_system, akt_system_name(r->sys)) != 0) return refuse(c, "wrong system name");
   if (strcmp(h->cookie, r->opts.cookie) != 0) return refuse(c, "wrong cookie");
   snprintf(c->peer, sizeof c->peer, "%s", h->from_address);
+  pthread_mutex_lock(&r->mu);
+  akt__endpoint *ep = akt__endpoint_get(r, h->from_address);
+  pthread_mutex_unlock(&r->mu);
+  if (!ep) return fail(c, AKT_EPROTO, "malformed peer address");
+  akt__conn *old;
+  if (akt__endpoint_on_accept(ep, c, h->incarnation, h->conn_seq, &old))
+    return refuse(c, "stale connection: a newer one from this peer was accepted");
+  c->in_ep = ep;
+  if (old) akt__conn_close(old, "superseded by a newer connection from the peer");
   Akt__Wire__HandshakeAck ack = AKT__WIRE__HANDSHAKE_ACK__INIT;
   ack.accepted = 1;
   ack.address = r->node;
@@ -385,6 +396,7 @@ int akt__conn_connect(akt__endpoint *ep) {
   h.to_system = ep->sysname;
   h.from_address = r->node;
   h.incarnation = r->incarnation;
+  h.conn_seq = ++ep->conn_seq;
   h.cookie = (char *)(uintptr_t)r->opts.cookie;
   Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
   f.kind_case = AKT__WIRE__FRAME__KIND_HANDSHAKE;
@@ -409,8 +421,6 @@ void akt__conn_detached_free(akt__conn *c) {
   free(c);
 }
 
-/* Closes every connection (shutdown). */
-void akt__conns_close_all(akt__remote *r);
 void akt__conns_close_all(akt__remote *r) {
   for (;;) {
     pthread_mutex_lock(&r->mu);
@@ -420,4 +430,15 @@ void akt__conns_close_all(akt__remote *r) {
     if (!c) return;
     akt__conn_close(c, "node shutting down");
   }
+}
+
+void akt__conns_free_all(akt__remote *r) {
+  akt_backend *b = r->sys->backend;
+  for (akt__conn *c = r->conns, *next; c; c = next) {
+    next = c->next;
+    if (c->timer_armed) b->ops->timer_cancel(b, c->timer_id);
+    akt__framer_free(&c->framer);
+    free(c);
+  }
+  r->conns = NULL;
 }

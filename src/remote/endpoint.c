@@ -102,6 +102,33 @@ static size_t entry_size(const uint8_t *p, size_t avail) {
   return 0;
 }
 
+#define FLUSH_RETRY AKT_MILLIS(2) /* how soon a writer the stream refused tries again */
+
+static void flush_fire(void *arg, uint64_t cookie) {
+  (void)cookie;
+  akt__endpoint *ep = arg;
+  akt_system *sys = ep->r->sys;
+  pthread_mutex_lock(&ep->mu);
+  ep->flush_armed = 0;
+  wake_writer(ep);
+  pthread_mutex_unlock(&ep->mu);
+  akt__inflight_done(sys);
+}
+
+/* The stream's write queue is full: the frames stay queued here and the
+ * writer tries again shortly (endpoint lock held). */
+static void retry_flush(akt__endpoint *ep) {
+  akt__remote *r = ep->r;
+  if (ep->flush_armed || ep->stopped || r->stopping) return;
+  akt_backend *b = r->sys->backend;
+  akt__inflight_add(r->sys);
+  if (b->ops->timer_start(b, FLUSH_RETRY, flush_fire, ep, 0, &ep->flush_timer) != 0) {
+    akt__inflight_done(r->sys);
+    return;
+  }
+  ep->flush_armed = 1;
+}
+
 static void writer_run(akt_runnable *run) {
   akt__endpoint *ep = EP_OF(run);
   akt__remote *r = ep->r;
@@ -131,9 +158,11 @@ static void writer_run(akt_runnable *run) {
       AKT__RSTAT(r, frames_out, 1);
       ep->queue.len = 0;
       ep->queued = 0;
+    } else if (rc == AKT_EFULL) {
+      retry_flush(ep);
     }
-    /* On failure the connection is going down: the queue waits for the
-     * next one. */
+    /* On another failure the connection is going down: the queue waits
+     * for the next one. */
   }
   pthread_mutex_unlock(&ep->mu);
   akt__buf_free(&frames);
@@ -246,6 +275,29 @@ void akt__endpoint_on_down(akt__endpoint *ep, akt__conn *c, const char *reason) 
   pthread_mutex_unlock(&ep->mu);
 }
 
+int akt__endpoint_on_accept(akt__endpoint *ep, akt__conn *c, uint64_t incarnation, uint64_t seq,
+                            akt__conn **old) {
+  pthread_mutex_lock(&ep->mu);
+  *old = NULL;
+  if (seq && incarnation == ep->in_incarnation && seq <= ep->in_seq) {
+    pthread_mutex_unlock(&ep->mu);
+    return 1;
+  }
+  if (ep->inbound != c) *old = ep->inbound;
+  ep->inbound = c;
+  ep->in_incarnation = incarnation;
+  ep->in_seq = seq;
+  pthread_mutex_unlock(&ep->mu);
+  return 0;
+}
+
+void akt__endpoint_on_inbound_down(akt__endpoint *ep, akt__conn *c, const char *reason) {
+  pthread_mutex_lock(&ep->mu);
+  if (ep->inbound == c) ep->inbound = NULL;
+  terminate_watches(ep, reason);
+  pthread_mutex_unlock(&ep->mu);
+}
+
 int akt__endpoint_watch(akt__endpoint *ep, akt_pid *watcher, akt_pid *target, int watch) {
   pthread_mutex_lock(&ep->mu);
   int rc = 0;
@@ -281,10 +333,14 @@ int akt__endpoint_watch(akt__endpoint *ep, akt_pid *watcher, akt_pid *target, in
 void akt__endpoint_stop(akt__endpoint *ep) {
   pthread_mutex_lock(&ep->mu);
   ep->stopped = 1;
+  akt_backend *b = ep->r->sys->backend;
   if (ep->retry_armed) {
-    akt_backend *b = ep->r->sys->backend;
     if (b->ops->timer_cancel(b, ep->retry_timer) == 0) akt__inflight_done(ep->r->sys);
     ep->retry_armed = 0;
+  }
+  if (ep->flush_armed) {
+    if (b->ops->timer_cancel(b, ep->flush_timer) == 0) akt__inflight_done(ep->r->sys);
+    ep->flush_armed = 0;
   }
   pthread_mutex_unlock(&ep->mu);
 }

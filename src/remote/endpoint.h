@@ -33,7 +33,12 @@ struct akt__endpoint {
   uint32_t attempts;        /* failed connects in a row (backoff) */
   uint64_t retry_timer;
   int retry_armed;
+  uint64_t flush_timer;     /* the writer's retry while the stream is full */
+  int flush_armed;
   uint64_t incarnation;     /* the peer's, once known */
+  uint64_t conn_seq;        /* our outbound connections to the peer so far */
+  akt__conn *inbound;       /* the peer's newest connection to us, or NULL */
+  uint64_t in_incarnation, in_seq; /* ... its incarnation and number */
   akt__rwatch *watches;
   uint32_t nwatches, cap_watches;
   int stopped;

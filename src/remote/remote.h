@@ -156,6 +156,13 @@ int akt__conn_feed(akt__conn *c, const uint8_t *data, size_t len);
 akt__conn *akt__conn_detached(akt__remote *r, akt__endpoint *ep, akt__buf *capture);
 void akt__conn_detached_free(akt__conn *c);
 
+/* Closes every connection (shutdown; on the I/O context). */
+void akt__conns_close_all(akt__remote *r);
+
+/* Frees every connection without touching its stream (a dropped system,
+ * whose streams the simulated network already took away). */
+void akt__conns_free_all(akt__remote *r);
+
 /* 1 while a connection is open (handshake done), 0 otherwise. */
 int akt__conn_is_open(const akt__conn *c);
 
@@ -172,6 +179,18 @@ int akt__endpoint_send(akt__endpoint *ep, const uint8_t *envelope, size_t len);
 /* Connection events, from conn.c. */
 void akt__endpoint_on_open(akt__endpoint *ep, akt__conn *c, uint64_t incarnation);
 void akt__endpoint_on_down(akt__endpoint *ep, akt__conn *c, const char *reason);
+
+/* An inbound connection from the endpoint's peer finished its handshake
+ * with the peer's incarnation and connection number. Returns 1 if it is
+ * stale (an equal or newer one was accepted: refuse it); otherwise 0, and
+ * writes the connection it supersedes (to close) or NULL to *old. */
+int akt__endpoint_on_accept(akt__endpoint *ep, akt__conn *c, uint64_t incarnation, uint64_t seq,
+                            akt__conn **old);
+
+/* An inbound connection from the peer closed. What it carried may be lost
+ * (a Terminated among it), so every watch of the peer's actors ends with
+ * Terminated, as when the peer becomes unreachable. */
+void akt__endpoint_on_inbound_down(akt__endpoint *ep, akt__conn *c, const char *reason);
 
 /* Records/forgets a watch of a remote target by a local watcher. */
 int akt__endpoint_watch(akt__endpoint *ep, akt_pid *watcher, akt_pid *target, int watch);

@@ -17,7 +17,6 @@
 #include "src/remote/endpoint.h"
 #include "src/system/system.h"
 
-void akt__conns_close_all(akt__remote *r);
 
 /* ---- the remoting actor --------------------------------------------------------- */
 
@@ -302,6 +301,10 @@ void akt__remote_stop_all(akt_system *sys) {
 void akt__remote_free(akt_system *sys) {
   akt__remote *r = akt__remote_of(sys);
   if (!r) return;
+  /* After a graceful shutdown nothing is left here; after a drop the
+   * connections, and the endpoints' retry timers, are still around. */
+  akt__conns_free_all(r);
+  for (uint32_t i = 0; i < r->nendpoints; i++) akt__endpoint_stop(r->endpoints[i]);
   for (uint32_t i = 0; i < r->nendpoints; i++) akt__endpoint_free(r->endpoints[i]);
   free(r->endpoints);
   for (uint32_t i = 0; i < r->rpid_cap; i++) akt_pid_release(r->rpids[i]);

@@ -211,6 +211,7 @@ static void system_destroy(akt_system *sys) {
   if (sys->scheduler) akt__sched_free(sys);
   akt__events_free(sys); /* before the PIDs its subscriptions point at */
   akt__remote_free(sys);
+  akt__works_orphan(sys);
   for (akt_pid *p = sys->all_pids; p; p = p->all_next) {
     akt__cell *c = p->cell;
     if (!c) continue;
@@ -232,7 +233,7 @@ static void system_destroy(akt_system *sys) {
   free(sys);
 }
 
-void akt__system_drop(akt_system *sys) {
+void akt_system_drop(akt_system *sys) {
   if (sys) system_destroy(sys);
 }
 

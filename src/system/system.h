@@ -53,6 +53,7 @@ struct akt_system {
   akt_pid *dead_letter_actor;  /* /system/deadletters (one reference) */
   akt__sched *scheduler;       /* system timers (scheduler.c) */
   struct akt__remote *remote;  /* remoting, once started (src/remote) */
+  struct akt_work *works;      /* offloaded work in flight (system lock) */
   char *old_strings[8];        /* addresses replaced by akt__system_set_address */
   size_t nold_strings;
 };
@@ -121,9 +122,11 @@ void akt__sched_free(akt_system *sys);
  * AKT_ENOMEM. */
 int akt__system_set_address(akt_system *sys, const char *host, uint16_t port);
 
-/* Frees the system without stopping its actors (no post_stop runs): a
- * crashed node in the simulator, whose events the world has dropped. */
-void akt__system_drop(akt_system *sys);
+/* Work offloaded and not yet finished (work.c): tracked so a dropped
+ * system can disown it — the completion then frees the work and touches
+ * nothing else. */
+typedef struct akt_work akt_work;
+void akt__works_orphan(akt_system *sys);
 
 /* Terminates a sink cell: later messages go to dead letters. */
 void akt__sink_close(akt_pid *pid);
