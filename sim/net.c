@@ -35,20 +35,40 @@ akt__sim_netnode *akt__sim_netnode_get(akt_sim_world *w, uint32_t index) {
 
 static uint64_t link_key(uint32_t from, uint32_t to) { return (uint64_t)from << 32 | to; }
 
-akt__sim_link *akt__sim_link_get(akt_sim_world *w, uint32_t from, uint32_t to) {
-  akt__sim_net *net = akt__sim_net_get(w);
-  if (!net) return NULL;
+/* The position of (from, to) in net->links: its index if *found, else
+ * where it goes. */
+static size_t link_search(const akt__sim_net *net, uint32_t from, uint32_t to, int *found) {
   uint64_t key = link_key(from, to);
   size_t lo = 0, hi = net->nlinks;
+  *found = 0;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
     uint64_t k = link_key(net->links[mid]->from, net->links[mid]->to);
-    if (k == key) return net->links[mid];
+    if (k == key) {
+      *found = 1;
+      return mid;
+    }
     if (k < key)
       lo = mid + 1;
     else
       hi = mid;
   }
+  return lo;
+}
+
+akt__sim_link *akt__sim_link_find(const akt_sim_world *w, uint32_t from, uint32_t to) {
+  int found;
+  if (!w->net) return NULL;
+  size_t i = link_search(w->net, from, to, &found);
+  return found ? w->net->links[i] : NULL;
+}
+
+akt__sim_link *akt__sim_link_get(akt_sim_world *w, uint32_t from, uint32_t to) {
+  akt__sim_net *net = akt__sim_net_get(w);
+  if (!net) return NULL;
+  int found;
+  size_t lo = link_search(net, from, to, &found);
+  if (found) return net->links[lo];
   if (net->nlinks == net->caplinks) {
     size_t cap = net->caplinks ? net->caplinks * 2 : 16;
     akt__sim_link **links = realloc(net->links, cap * sizeof *links);
@@ -56,12 +76,11 @@ akt__sim_link *akt__sim_link_get(akt_sim_world *w, uint32_t from, uint32_t to) {
     net->links = links;
     net->caplinks = cap;
   }
-  akt__sim_link *l = malloc(sizeof *l);
+  akt__sim_link *l = calloc(1, sizeof *l);
   if (!l) return NULL;
-  *l = net->defaults;
+  akt__sim_link_configure(l, &net->defaults);
   l->from = from;
   l->to = to;
-  l->units = l->bytes = 0;
   memmove(net->links + lo + 1, net->links + lo, (net->nlinks - lo) * sizeof *net->links);
   net->links[lo] = l;
   net->nlinks++;
@@ -75,7 +94,20 @@ akt__sim_link *akt__sim_link_between(akt_backend *from, akt_backend *to) {
   return akt__sim_link_get(w, a->index, b->index);
 }
 
-uint64_t akt__sim_link_transit(akt__sim_link *l) { return l->latency; }
+void akt__sim_link_configure(akt__sim_link *dst, const akt__sim_link *src) {
+  dst->latency = src->latency;
+  dst->kind = src->kind;
+  dst->latency_max = src->latency_max;
+  dst->latency_mean = src->latency_mean;
+  dst->loss_ppm = src->loss_ppm;
+  dst->dup_ppm = src->dup_ppm;
+  dst->reorder = src->reorder;
+  dst->capacity = src->capacity;
+}
+
+void akt__sim_link_name(const akt_sim_world *w, const akt__sim_link *l, char *buf, size_t size) {
+  snprintf(buf, size, "%s->%s", w->nodes[l->from]->name, w->nodes[l->to]->name);
+}
 
 int64_t akt__sim_net_find_node(const akt_sim_world *w, const char *host) {
   for (size_t i = 0; i < w->nnodes; i++)
@@ -103,7 +135,11 @@ void akt__sim_net_trace(akt_sim_world *w, uint32_t at, const char *type, const c
 
 void akt__sim_net_push(akt_sim_world *w, uint32_t node, uint64_t at, akt_timer_fn fn, void *arg,
                        uint64_t cookie) {
-  akt__sim_event ev = {.time = at, .node = w->nodes[node], .fn = fn, .arg = arg, .cookie = cookie};
+  akt__sim_event ev = {.time = at,
+                       .node = node == AKT__SIM_WORLD_EVENT ? NULL : w->nodes[node],
+                       .fn = fn,
+                       .arg = arg,
+                       .cookie = cookie};
   if (akt__sim_push_event(w, &ev) != 0) {
     fprintf(stderr, "akt-sim: out of memory scheduling a network event\n");
     abort();
@@ -112,6 +148,12 @@ void akt__sim_net_push(akt_sim_world *w, uint32_t node, uint64_t at, akt_timer_f
 
 uint64_t akt__sim_net_after(const akt_sim_world *w, uint64_t d) {
   return d >= UINT64_MAX - w->now ? UINT64_MAX : w->now + d;
+}
+
+void akt__sim_net_crash(akt_sim_world *w, uint32_t index) {
+  if (!w->net) return; /* nothing was ever on the network */
+  akt__sim_stream_crash(w, index);
+  akt__sim_dgram_crash(w, index);
 }
 
 void akt__sim_net_free(akt_sim_world *w) {

@@ -3,10 +3,15 @@
  *
  * Every byte a node sends travels on a link, the ordered pair (from, to) of
  * node indexes. A link is created with the world's defaults the first time
- * something crosses it and says how long a crossing takes; later issues add
- * faults (loss, duplication, extra delay, partitions) as more fields of the
- * same struct, applied in akt__sim_link_transit and at the few places that
- * hand a unit to a link (stream.c: dir_send, dgram.c: akt__sim_dgram_send).
+ * something crosses it and says how long a crossing takes and what faults
+ * it injects (fault.c: include/akt/sim.h "faults: links"). The latency
+ * distribution applies in akt__sim_link_transit; everything else at the two
+ * places that hand a unit to a link: stream_link.c (akt__sim_dir_send, TCP:
+ * loss is retransmit delay, a cut or a hold parks segments, over capacity
+ * or a long cut resets the connection) and dgram.c (akt__sim_dgram_send,
+ * UDP: loss, duplication, reorder, capacity and cuts drop or copy
+ * datagrams). Every random draw comes from the world's fault stream, and
+ * only when a fault is configured, so a perfect link draws nothing.
  *
  * Everything a node owns on the network hangs off its akt__sim_netnode (its
  * listeners, open stream ends and datagram endpoints, in creation order), so
@@ -35,6 +40,8 @@
 #define AKT__SIM_DGRAM_INFLIGHT_MAX 65536u     /* datagrams in flight per world; more are lost */
 #define AKT__SIM_PORT_AUTO 40000u      /* port 0 binds the lowest free port from here */
 #define AKT__SIM_PORT_EPHEMERAL 49152u /* connecting streams take ports from here up */
+#define AKT__SIM_RETRANSMIT_MAX 15     /* losses of one segment before the connection resets */
+#define AKT__SIM_WORLD_EVENT UINT32_MAX /* akt__sim_net_push: an event of no node */
 
 /* ---- intrusive lists (creation order) ------------------------------------ */
 
@@ -77,12 +84,29 @@ static inline void akt__sim_dlist_remove(akt__sim_dlist *l, akt__sim_dlink *e) {
  * pointers stay valid until the world is freed. */
 typedef struct akt__sim_link {
   uint32_t from, to;    /* node indexes */
-  akt_duration latency; /* one-way delay of every segment and datagram */
-  /* Faults (loss, duplication, extra delay or jitter, partitioned, held)
-   * are added here by the fault issue; a zeroed field must mean "none". */
+  /* Configuration (akt_sim_link_set; see akt_sim_link_faults). A zeroed
+   * field means "none", except latency, which is always set. */
+  akt_duration latency; /* fixed one-way delay, or the distribution's minimum */
+  akt_sim_latency kind;
+  akt_duration latency_max;  /* uniform: maximum; exponential: cap (never 0 here) */
+  akt_duration latency_mean; /* exponential: mean of the part above latency */
+  uint32_t loss_ppm, dup_ppm;
+  akt_duration reorder;
+  size_t capacity;      /* bytes travelling at most; 0: unbounded */
+  /* State (the fault calls; akt_sim_link_set leaves it alone). */
+  unsigned cut : 1;     /* nothing crosses: datagrams drop, segments park */
+  unsigned held : 1;    /* nothing crosses: everything parks until release */
+  uint64_t cut_epoch;   /* +1 every time the link gets cut */
+  uint64_t clog_until;  /* units sent before this leave at this time */
+  uint64_t dgram_floor; /* ordered datagrams (clogged, released) arrive no earlier */
+  size_t inflight;      /* payload bytes with an arrival event pending */
   /* Counters. */
   uint64_t units;       /* stream segments and datagrams handed to the link */
   uint64_t bytes;       /* payload bytes handed to the link */
+  uint64_t lost;        /* datagrams lost, and stream segment losses (retransmits) */
+  uint64_t dups;        /* datagrams duplicated */
+  uint64_t dropped;     /* datagrams dropped by a cut or the capacity */
+  uint64_t resets;      /* connections reset (capacity, long cut, too many losses) */
 } akt__sim_link;
 
 /* What a node owns on the network. */
@@ -100,6 +124,8 @@ typedef struct akt__sim_net_stats {
   uint64_t dgram_dropped;  /* datagrams with nobody to receive them */
   uint64_t dgram_overflow; /* datagrams lost to AKT__SIM_DGRAM_INFLIGHT_MAX */
   uint64_t bytes_dropped;  /* stream bytes that arrived at a closed end */
+  uint64_t dgram_faults;   /* datagrams lost, cut, or over a link's capacity */
+  uint64_t resets;         /* stream connections reset by a fault */
 } akt__sim_net_stats;
 
 struct akt__sim_net {
@@ -125,13 +151,36 @@ akt__sim_netnode *akt__sim_netnode_get(akt_sim_world *w, uint32_t index);
  * world's defaults on first use. NULL only on ENOMEM. */
 akt__sim_link *akt__sim_link_get(akt_sim_world *w, uint32_t from, uint32_t to);
 
+/* The link from `from` to `to` if it exists, else NULL (then nothing
+ * crossed it and no fault named it: it has the defaults and is neither cut,
+ * held nor clogged). */
+akt__sim_link *akt__sim_link_find(const akt_sim_world *w, uint32_t from, uint32_t to);
+
+/* Copies the configuration fields (latency and faults) of `src` to `dst`,
+ * leaving its endpoints, state and counters alone. */
+void akt__sim_link_configure(akt__sim_link *dst, const akt__sim_link *src);
+
 /* The link between two nodes of the same world, or NULL (ENOMEM, not
  * simulated, or different worlds). For tests and the fault injector. */
 akt__sim_link *akt__sim_link_between(akt_backend *from, akt_backend *to);
 
-/* The virtual time one unit spends crossing `l`. The one place where
- * latency knobs (distribution, extra delay) will apply. */
-uint64_t akt__sim_link_transit(akt__sim_link *l);
+/* The virtual time one unit spends crossing `l`: its latency, drawn from
+ * its distribution (from the world's fault stream; a fixed latency draws
+ * nothing). fault.c. */
+uint64_t akt__sim_link_transit(akt_sim_world *w, akt__sim_link *l);
+
+/* 1 with probability ppm / 1e6, drawn from the world's fault stream; ppm 0
+ * draws nothing and gives 0. fault.c. */
+int akt__sim_fault_draw(akt_sim_world *w, uint32_t ppm);
+
+/* A uniform draw in [0, max] from the fault stream (max 0: no draw, 0). */
+uint64_t akt__sim_fault_below(akt_sim_world *w, uint64_t max);
+
+/* When a unit handed to `l` now leaves: now, or the end of a clog. */
+uint64_t akt__sim_link_departure(const akt_sim_world *w, const akt__sim_link *l);
+
+/* Writes "<from>-><to>" (node names) of `l`. */
+void akt__sim_link_name(const akt_sim_world *w, const akt__sim_link *l, char *buf, size_t size);
 
 /* The index of the node named `host`, or -1. */
 int64_t akt__sim_net_find_node(const akt_sim_world *w, const char *host);
@@ -151,8 +200,9 @@ void akt__sim_net_ends(const akt_sim_world *w, char *buf, size_t size, uint32_t 
 void akt__sim_net_trace(akt_sim_world *w, uint32_t at, const char *type, const char *text,
                         int64_t code, uint64_t hash);
 
-/* Schedules fn(arg, cookie) at virtual time `at` on behalf of node `node`.
- * Aborts on ENOMEM: a simulation cannot replay past a lost event. */
+/* Schedules fn(arg, cookie) at virtual time `at` on behalf of node `node`
+ * (AKT__SIM_WORLD_EVENT: of no node, so no pause defers it). Aborts on
+ * ENOMEM: a simulation cannot replay past a lost event. */
 void akt__sim_net_push(akt_sim_world *w, uint32_t node, uint64_t at, akt_timer_fn fn, void *arg,
                        uint64_t cookie);
 
@@ -163,6 +213,31 @@ uint64_t akt__sim_net_after(const akt_sim_world *w, uint64_t d);
  * (stream.c, dgram.c). */
 void akt__sim_stream_free_all(akt__sim_net *net);
 void akt__sim_dgram_free_all(akt__sim_net *net);
+
+/* ---- faults (fault.c calls these; contracts of the unit hand-off) ---------- */
+
+/* Takes node `index` off the network as a crash does, with no callback into
+ * it: each of its stream ends finishes silently (an open, connected end
+ * sends a FIN first, so its peer sees on_close(AKT_ECLOSED) one crossing
+ * later, after the bytes already in flight), its listeners and datagram
+ * endpoints are freed (the pointers the node held are dangling: its stop
+ * hook must not touch them). Bytes arriving for it later are dropped;
+ * SYNs get "unreachable" back while it is down. net.c, via stream_link.c
+ * and dgram.c. */
+void akt__sim_net_crash(akt_sim_world *w, uint32_t index);
+void akt__sim_stream_crash(akt_sim_world *w, uint32_t index);
+void akt__sim_dgram_crash(akt_sim_world *w, uint32_t index);
+
+/* `l` was just cut (stream_link.c): every connection with a direction on
+ * it gets a reset check AKT_SIM_CUT_RESET from now. */
+void akt__sim_stream_link_cut(akt_sim_world *w, akt__sim_link *l);
+
+/* `l` may have opened (healed or released): if it is neither cut nor held,
+ * the stream segments parked on it leave now, in order (stream_link.c), and
+ * the datagrams held on it leave in order, or are dropped if it is still
+ * cut (dgram.c). */
+void akt__sim_stream_link_open(akt_sim_world *w, akt__sim_link *l);
+void akt__sim_dgram_link_release(akt_sim_world *w, akt__sim_link *l);
 
 /* ---- the backend operations (contracts in include/akt/backend.h) ------------ */
 

@@ -1,8 +1,9 @@
 /* akt — the simulated node: the backend operations of one node.
  *
- * Everything is virtual: time is the world clock, randomness the node's
- * stream, timers are world events, waiting runs the world. The network
- * operations are simulated links (net.c, stream.c, dgram.c).
+ * Everything is virtual: time is the world clock as the node's own clock
+ * reads it (skew and drift, node_faults.c), randomness the node's stream,
+ * timers are world events, waiting runs the world. The network operations
+ * are simulated links (net.c, stream.c, dgram.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +15,15 @@
 
 #define NODE(b) ((akt__sim_node *)(b)->impl)
 
-static uint64_t sim_now(akt_backend *b) { return NODE(b)->world->now; }
+static uint64_t sim_now(akt_backend *b) {
+  akt__sim_node *n = NODE(b);
+  return akt__sim_node_clock(n, n->world->now);
+}
 
 static int64_t sim_wall(akt_backend *b) {
-  return AKT_SIM_EPOCH_NS + (int64_t)NODE(b)->world->now;
+  uint64_t t = sim_now(b);
+  return t >= (uint64_t)(INT64_MAX - AKT_SIM_EPOCH_NS) ? INT64_MAX
+                                                        : AKT_SIM_EPOCH_NS + (int64_t)t;
 }
 
 static uint64_t sim_random(akt_backend *b) { return akt__rng_next(&NODE(b)->rng); }
@@ -33,7 +39,8 @@ static int sim_timer_start(akt_backend *b, akt_duration delay, akt_timer_fn fn, 
   akt_sim_world *w = n->world;
   if (!fn || !id) return AKT_EINVAL;
   uint64_t tid = ++w->next_timer_id;
-  uint64_t at = delay >= UINT64_MAX - w->now ? UINT64_MAX : w->now + delay;
+  uint64_t d = akt__sim_node_delay(n, delay); /* the delay runs on the node's clock */
+  uint64_t at = d >= UINT64_MAX - w->now ? UINT64_MAX : w->now + d;
   akt__sim_event ev = {.time = at, .id = tid, .node = n, .fn = fn, .arg = arg, .cookie = cookie};
   if (akt__u64set_add(&w->live, tid)) return AKT_ENOMEM;
   if (akt__sim_push_event(w, &ev)) {
@@ -50,7 +57,9 @@ static int sim_timer_cancel(akt_backend *b, uint64_t id) {
 }
 
 static int sim_wait(akt_backend *b, int (*ready)(void *arg), void *arg, uint64_t deadline) {
-  return akt_sim_run_until(NODE(b)->world, ready, arg, deadline);
+  /* The deadline is on the node's clock; the world runs on its own. */
+  akt__sim_node *n = NODE(b);
+  return akt_sim_run_until(n->world, ready, arg, akt__sim_node_world_time(n, deadline));
 }
 
 static void sim_wake(akt_backend *b) { (void)b; }
@@ -78,6 +87,8 @@ static void sim_trace(akt_backend *b, const akt_event *ev) {
 /* ---- name resolution: node names resolve to themselves ------------------ */
 
 typedef struct resolve_req {
+  akt__sim_node *node;
+  uint32_t incarnation; /* of the asking node */
   akt_resolve_fn cb;
   void *data;
   int status;
@@ -87,7 +98,10 @@ typedef struct resolve_req {
 static void resolve_fire(void *arg, uint64_t cookie) {
   (void)cookie;
   resolve_req *req = arg;
-  req->cb(req->status, req->status ? NULL : &req->addr, req->status ? 0 : 1, req->data);
+  /* The answer is the simulator's own: it is not given to a node that
+   * crashed since it asked (its callback's memory is gone). */
+  if (!req->node->down && req->node->incarnation == req->incarnation)
+    req->cb(req->status, req->status ? NULL : &req->addr, req->status ? 0 : 1, req->data);
   free(req);
 }
 
@@ -97,6 +111,8 @@ static int sim_resolve(akt_backend *b, const char *name, akt_resolve_fn cb, void
   if (!name || !cb || strlen(name) >= AKT_HOST_MAX) return AKT_EINVAL;
   resolve_req *req = calloc(1, sizeof *req);
   if (!req) return AKT_ENOMEM;
+  req->node = n;
+  req->incarnation = n->incarnation;
   req->cb = cb;
   req->data = data;
   req->status = AKT_ENOENT;

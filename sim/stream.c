@@ -3,13 +3,15 @@
  * A connection holds both ends (end[0] the client, end[1] the accepted
  * stream) and one direction per end: dir[i] carries what end[i] sends to
  * end[1 - i]. Everything on a direction is a segment — SYN, SYN-ACK, RST,
- * data, FIN — queued in arrival order, and each segment in flight has one
- * world event that pops it when it arrives. Arrival times never decrease on
- * a direction (a segment never overtakes the one before it), so bytes arrive
- * in order whatever a link's latency does, and control segments keep their
- * place among the bytes:
+ * UNREACH, data, FIN — queued in arrival order, and each segment in flight
+ * has one world event that pops it when it arrives. Arrival times never
+ * decrease on a direction (a segment never overtakes the one before it), so
+ * bytes arrive in order whatever a link's latency does, and control
+ * segments keep their place among the bytes (structures in stream.h; what
+ * a link's faults do to segments in stream_link.c):
  *
- *   connect  --SYN-->  listener: on_accept (or RST back: EREFUSED)
+ *   connect  --SYN-->  listener: on_accept (or RST back: EREFUSED;
+ *                       UNREACH back from a crashed node: EUNREACH)
  *   client  <--SYN-ACK-- on_connect(0); bytes written meanwhile leave now
  *   write    --data-->  on_read after the link's latency
  *   close    --FIN-->   peer: on_close(AKT_ECLOSED); the closer gets
@@ -27,73 +29,7 @@
 #include <string.h>
 
 #include "akt/error.h"
-#include "sim/net.h"
-
-typedef enum seg_kind { SEG_SYN, SEG_SYNACK, SEG_RST, SEG_DATA, SEG_FIN } seg_kind;
-
-typedef struct seg seg;
-struct seg {
-  seg *next;
-  seg_kind kind;
-  size_t len;
-  uint8_t data[];
-};
-
-typedef struct segq {
-  seg *head, *tail;
-} segq;
-
-typedef struct net_dir {
-  segq flight;           /* handed to the link, in arrival order; one event each */
-  segq held;             /* written by a client before it was connected */
-  segq rx;               /* arrived before the receiver started reading */
-  uint64_t last_arrival; /* no later segment arrives before this */
-  size_t pending;        /* bytes written and not yet read (or dropped) */
-} net_dir;
-
-typedef struct conn conn;
-
-struct akt_stream {
-  akt__sim_dlink link; /* on its node's stream list until it finished */
-  conn *c;
-  unsigned side;       /* 0 client, 1 accepted */
-  akt_stream_cbs cbs;
-  void *data;
-  int reason;          /* for on_close */
-  unsigned started : 1;      /* cbs are set (connect, stream_start) */
-  unsigned reading : 1;      /* arriving bytes go straight to on_read */
-  unsigned connected : 1;    /* handshake done: writes leave at once */
-  unsigned user_closed : 1;  /* stream_close was called */
-  unsigned closing : 1;      /* on_close is scheduled */
-  unsigned done : 1;         /* finished: the pointer is no longer the user's */
-  unsigned fin_in : 1;       /* the peer's FIN arrived before reading started */
-  unsigned start_queued : 1; /* a start event is pending */
-};
-
-struct conn {
-  akt__sim_dlink link;     /* on net->conns */
-  akt_sim_world *w;
-  akt_stream end[2];
-  uint32_t node[2];        /* node[1] is valid only when has_server or a SYN is out */
-  uint32_t port[2];
-  akt_addr target;         /* what the client asked for (its stream_peer) */
-  net_dir dir[2];
-  uint32_t refs;           /* pending events + unfinished ends */
-  int fail;                /* the connect failure an EV_FAIL reports */
-  unsigned has_server : 1;
-};
-
-/* Event kinds; the cookie is kind << 1 | side. */
-enum { EV_ARRIVE, EV_CLOSE, EV_START, EV_FAIL };
-
-struct akt_listener {
-  akt__sim_dlink link; /* on its node's listener list */
-  akt_sim_world *w;
-  uint32_t node;
-  uint32_t port;
-  akt_accept_fn on_accept;
-  void *data;
-};
+#include "sim/stream.h"
 
 #define NODE(b) ((akt__sim_node *)(b)->impl)
 
@@ -109,7 +45,7 @@ static seg *seg_new(seg_kind kind, const uint8_t *data, size_t len) {
   return g;
 }
 
-static seg *seg_control(seg_kind kind) {
+seg *akt__sim_seg_control(seg_kind kind) {
   seg *g = seg_new(kind, NULL, 0);
   if (!g) {
     fprintf(stderr, "akt-sim: out of memory sending a control segment\n");
@@ -118,47 +54,19 @@ static seg *seg_control(seg_kind kind) {
   return g;
 }
 
-static void segq_push(segq *q, seg *g) {
-  g->next = NULL;
-  if (q->tail)
-    q->tail->next = g;
-  else
-    q->head = g;
-  q->tail = g;
-}
-
-static seg *segq_pop(segq *q) {
-  seg *g = q->head;
-  if (g) {
-    q->head = g->next;
-    if (!q->head) q->tail = NULL;
-    g->next = NULL;
-  }
-  return g;
-}
-
-/* Frees every segment of `q`; returns the data bytes freed. */
-static size_t segq_clear(segq *q) {
-  size_t bytes = 0;
-  for (seg *g = segq_pop(q); g; g = segq_pop(q)) {
-    bytes += g->kind == SEG_DATA ? g->len : 0;
-    free(g);
-  }
-  return bytes;
-}
-
 /* ---- connections ----------------------------------------------------------------- */
 
 static void conn_free(conn *c) {
   for (int i = 0; i < 2; i++) {
     segq_clear(&c->dir[i].flight);
     segq_clear(&c->dir[i].held);
+    segq_clear(&c->dir[i].parked);
     segq_clear(&c->dir[i].rx);
   }
   free(c);
 }
 
-static void conn_unref(conn *c) {
+void akt__sim_conn_unref(conn *c) {
   if (--c->refs > 0) return;
   akt__sim_dlist_remove(&c->w->net->conns, &c->link);
   conn_free(c);
@@ -166,7 +74,7 @@ static void conn_unref(conn *c) {
 
 static void conn_event(void *arg, uint64_t cookie);
 
-static void conn_push(conn *c, unsigned side, int kind, uint32_t at_node, uint64_t at) {
+void akt__sim_conn_push(conn *c, unsigned side, int kind, uint32_t at_node, uint64_t at) {
   c->refs++;
   akt__sim_net_push(c->w, at_node, at, conn_event, c, (uint64_t)kind << 1 | side);
 }
@@ -182,51 +90,34 @@ static void conn_ends(const conn *c, unsigned side, char *buf, size_t size) {
                     c->port[1 - side]);
 }
 
-/* Records `type` on the node of end `at`; the text names the ends from
- * `from`'s point of view ("sender->receiver" for bytes). */
-static void conn_trace_at(conn *c, unsigned at, unsigned from, const char *type, int64_t code,
-                          uint64_t hash) {
+void akt__sim_conn_trace(conn *c, unsigned at, unsigned from, const char *type, int64_t code,
+                         uint64_t hash) {
   char text[2 * AKT_SIM_NODE_NAME_MAX + AKT_HOST_MAX + 32];
   conn_ends(c, from, text, sizeof text);
   akt__sim_net_trace(c->w, c->node[at], type, text, code, hash);
 }
 
 static void conn_trace(conn *c, unsigned side, const char *type, int64_t code, uint64_t hash) {
-  conn_trace_at(c, side, side, type, code, hash);
-}
-
-/* Hands `g` to the link from end `side` to its peer. */
-static void dir_send(conn *c, unsigned side, seg *g) {
-  net_dir *d = &c->dir[side];
-  akt__sim_link *l = akt__sim_link_get(c->w, c->node[side], c->node[1 - side]);
-  if (!l) {
-    fprintf(stderr, "akt-sim: out of memory creating a link\n");
-    abort();
-  }
-  uint64_t at = akt__sim_net_after(c->w, akt__sim_link_transit(l));
-  if (at < d->last_arrival) at = d->last_arrival;
-  d->last_arrival = at;
-  l->units++;
-  l->bytes += g->len;
-  segq_push(&d->flight, g);
-  conn_push(c, side, EV_ARRIVE, c->node[1 - side], at);
+  akt__sim_conn_trace(c, side, side, type, code, hash);
 }
 
 /* ---- ends ------------------------------------------------------------------------ */
 
-/* Ends `s`: no callback but on_close(reason) — 0 after stream_close —
- * which runs from an event. Bytes `s` had not sent are dropped, and so are
- * bytes that arrived for it unread; bytes already in flight go on. */
-static void end_finish(akt_stream *s, int reason) {
+void akt__sim_end_finish_at(akt_stream *s, int reason, int connect_status, uint64_t at) {
   if (s->closing || s->done) return;
   conn *c = s->c;
   s->closing = 1;
   s->reading = 0;
   s->reason = s->user_closed ? 0 : reason;
+  s->connect_status = connect_status;
   net_dir *out = &c->dir[s->side], *in = &c->dir[1 - s->side];
   out->pending -= segq_clear(&out->held);
   in->pending -= segq_clear(&in->rx);
-  conn_push(c, s->side, EV_CLOSE, c->node[s->side], c->w->now);
+  akt__sim_conn_push(c, s->side, EV_CLOSE, c->node[s->side], at);
+}
+
+static void end_finish(akt_stream *s, int reason) {
+  akt__sim_end_finish_at(s, reason, 0, s->c->w->now);
 }
 
 /* The end starts on its node's list; it counts on the connection. */
@@ -240,8 +131,11 @@ static void end_open(conn *c, unsigned side, akt__sim_netnode *nn) {
 
 static void on_close_event(conn *c, unsigned side) {
   akt_stream *s = &c->end[side];
+  if (s->done) return; /* finished silently by a crash */
   conn_trace(c, side, "close", s->reason, 0);
   akt__sim_dlist_remove(&c->w->net->nodes[c->node[side]].streams, &s->link);
+  if (s->connect_status && s->started && s->cbs.on_connect)
+    s->cbs.on_connect(s, s->connect_status, s->data);
   if (s->started && s->cbs.on_close) s->cbs.on_close(s, s->reason, s->data);
   s->done = 1;
   c->refs--; /* the end's; the event's still holds the connection */
@@ -251,6 +145,7 @@ static void on_start_event(conn *c, unsigned side) {
   akt_stream *s = &c->end[side];
   net_dir *in = &c->dir[1 - side];
   s->start_queued = 0;
+  if (s->done) return; /* its node crashed */
   while (!s->user_closed && !s->closing) {
     seg *g = segq_pop(&in->rx);
     if (!g) break;
@@ -280,20 +175,26 @@ static akt_listener *listener_find(akt__sim_netnode *nn, uint32_t port) {
 }
 
 static void syn_arrive(conn *c) {
+  if (c->w->nodes[c->node[1]]->down) {
+    /* A crashed host answers nothing; the network says so. */
+    akt__sim_conn_trace(c, 1, 0, "unreach", AKT_EUNREACH, 0);
+    akt__sim_dir_send(c, 1, akt__sim_seg_control(SEG_UNREACH));
+    return;
+  }
   akt__sim_netnode *nn = akt__sim_netnode_get(c->w, c->node[1]);
   if (!nn) abort();
   akt_listener *l = listener_find(nn, c->port[1]);
   if (!l) {
-    conn_trace_at(c, 1, 0, "refuse", AKT_EREFUSED, 0);
-    dir_send(c, 1, seg_control(SEG_RST));
+    akt__sim_conn_trace(c, 1, 0, "refuse", AKT_EREFUSED, 0);
+    akt__sim_dir_send(c, 1, akt__sim_seg_control(SEG_RST));
     return;
   }
   c->has_server = 1;
   end_open(c, 1, nn);
   akt_stream *a = &c->end[1];
   a->connected = 1;
-  dir_send(c, 1, seg_control(SEG_SYNACK));
-  conn_trace_at(c, 1, 0, "accept", 0, 0);
+  akt__sim_dir_send(c, 1, akt__sim_seg_control(SEG_SYNACK));
+  akt__sim_conn_trace(c, 1, 0, "accept", 0, 0);
   l->on_accept(l, a, l->data);
 }
 
@@ -301,26 +202,29 @@ static void synack_arrive(conn *c) {
   akt_stream *s = &c->end[0];
   if (s->closing || s->done) {
     /* The client gave up meanwhile: tell the accepted end. */
-    dir_send(c, 0, seg_control(SEG_FIN));
+    akt__sim_dir_send(c, 0, akt__sim_seg_control(SEG_FIN));
     return;
   }
   conn_trace(c, 0, "connected", 0, 0);
   s->connected = 1;
-  for (seg *g = segq_pop(&c->dir[0].held); g; g = segq_pop(&c->dir[0].held)) dir_send(c, 0, g);
+  for (seg *g = segq_pop(&c->dir[0].held); g; g = segq_pop(&c->dir[0].held))
+    akt__sim_dir_send(c, 0, g);
   if (s->cbs.on_connect) s->cbs.on_connect(s, 0, s->data);
   if (s->user_closed && !s->closing) {
     /* Closed while connecting: the queued bytes went out, now the FIN. */
-    dir_send(c, 0, seg_control(SEG_FIN));
+    akt__sim_dir_send(c, 0, akt__sim_seg_control(SEG_FIN));
     end_finish(s, 0);
   }
 }
 
-static void rst_arrive(conn *c) {
+/* RST (nobody listens: AKT_EREFUSED) or UNREACH (the host is down:
+ * AKT_EUNREACH) in answer to the SYN. */
+static void refusal_arrive(conn *c, int status) {
   akt_stream *s = &c->end[0];
   if (s->closing || s->done) return;
-  conn_trace(c, 0, "refused", AKT_EREFUSED, 0);
-  if (s->cbs.on_connect) s->cbs.on_connect(s, AKT_EREFUSED, s->data);
-  end_finish(s, AKT_EREFUSED);
+  conn_trace(c, 0, status == AKT_EREFUSED ? "refused" : "unreachable", status, 0);
+  if (s->cbs.on_connect) s->cbs.on_connect(s, status, s->data);
+  end_finish(s, status);
 }
 
 static void data_arrive(conn *c, unsigned from, seg *g) {
@@ -328,13 +232,13 @@ static void data_arrive(conn *c, unsigned from, seg *g) {
   net_dir *d = &c->dir[from];
   uint64_t hash = XXH3_64bits(g->data, g->len);
   if (r->user_closed || r->closing || r->done) {
-    conn_trace_at(c, 1 - from, from, "drop", (int64_t)g->len, hash);
+    akt__sim_conn_trace(c, 1 - from, from, "drop", (int64_t)g->len, hash);
     c->w->net->stats.bytes_dropped += g->len;
     d->pending -= g->len;
     free(g);
     return;
   }
-  conn_trace_at(c, 1 - from, from, "deliver", (int64_t)g->len, hash);
+  akt__sim_conn_trace(c, 1 - from, from, "deliver", (int64_t)g->len, hash);
   if (!r->reading) {
     segq_push(&d->rx, g);
     return;
@@ -346,7 +250,7 @@ static void data_arrive(conn *c, unsigned from, seg *g) {
 
 static void fin_arrive(conn *c, unsigned from) {
   akt_stream *r = &c->end[1 - from];
-  conn_trace_at(c, 1 - from, from, "fin", 0, 0);
+  akt__sim_conn_trace(c, 1 - from, from, "fin", 0, 0);
   if (r->user_closed || r->closing || r->done) return; /* it closed too */
   if (r->reading)
     end_finish(r, AKT_ECLOSED);
@@ -356,10 +260,16 @@ static void fin_arrive(conn *c, unsigned from) {
 
 static void on_arrive_event(conn *c, unsigned from) {
   seg *g = segq_pop(&c->dir[from].flight);
+  c->dir[from].link->inflight -= g->len;
+  if (c->reset && g->kind != SEG_DATA) {
+    free(g); /* what a reset connection still had on the wire */
+    return;
+  }
   switch (g->kind) {
     case SEG_SYN: syn_arrive(c); break;
     case SEG_SYNACK: synack_arrive(c); break;
-    case SEG_RST: rst_arrive(c); break;
+    case SEG_RST: refusal_arrive(c, AKT_EREFUSED); break;
+    case SEG_UNREACH: refusal_arrive(c, AKT_EUNREACH); break;
     case SEG_FIN: fin_arrive(c, from); break;
     case SEG_DATA: data_arrive(c, from, g); return; /* it took g */
   }
@@ -374,8 +284,9 @@ static void conn_event(void *arg, uint64_t cookie) {
     case EV_CLOSE: on_close_event(c, side); break;
     case EV_START: on_start_event(c, side); break;
     case EV_FAIL: on_fail_event(c); break;
+    case EV_CUT_CHECK: akt__sim_conn_cut_check(c, side); break;
   }
-  conn_unref(c);
+  akt__sim_conn_unref(c);
 }
 
 /* ---- listeners ------------------------------------------------------------------- */
@@ -452,8 +363,10 @@ int akt__sim_connect(akt_backend *b, const akt_addr *addr, const akt_stream_cbs 
   if (!nn) return AKT_ENOMEM;
   int64_t to = akt__sim_net_find_node(w, addr->host);
   /* Allocate all first: after this nothing fails. */
+  akt__sim_link *links[2] = {NULL, NULL};
   if (to >= 0 && (!akt__sim_netnode_get(w, (uint32_t)to) ||
-                  !akt__sim_link_get(w, n->index, (uint32_t)to)))
+                  !(links[0] = akt__sim_link_get(w, n->index, (uint32_t)to)) ||
+                  !(links[1] = akt__sim_link_get(w, (uint32_t)to, n->index))))
     return AKT_ENOMEM;
   seg *syn = to >= 0 ? seg_new(SEG_SYN, NULL, 0) : NULL;
   conn *c = calloc(1, sizeof *c);
@@ -469,6 +382,8 @@ int akt__sim_connect(akt_backend *b, const akt_addr *addr, const akt_stream_cbs 
   c->port[0] = ephemeral_port(nn);
   c->node[1] = to >= 0 ? (uint32_t)to : n->index;
   c->port[1] = addr->port;
+  c->dir[0].link = links[0];
+  c->dir[1].link = links[1];
   akt__sim_dlist_push(&w->net->conns, &c->link);
   end_open(c, 0, nn);
   akt_stream *s = &c->end[0];
@@ -479,9 +394,9 @@ int akt__sim_connect(akt_backend *b, const akt_addr *addr, const akt_stream_cbs 
   if (to < 0) c->fail = AKT_EUNREACH; /* reported from an event, never from here */
   conn_trace(c, 0, "connect", 0, 0);
   if (to >= 0)
-    dir_send(c, 0, syn);
+    akt__sim_dir_send(c, 0, syn);
   else
-    conn_push(c, 0, EV_FAIL, n->index, w->now);
+    akt__sim_conn_push(c, 0, EV_FAIL, n->index, w->now);
   *out = s;
   return 0;
 }
@@ -495,7 +410,7 @@ int akt__sim_stream_start(akt_backend *b, akt_stream *s, const akt_stream_cbs *c
   s->started = 1;
   if (!s->reading && !s->start_queued) {
     s->start_queued = 1;
-    conn_push(s->c, s->side, EV_START, s->c->node[s->side], s->c->w->now);
+    akt__sim_conn_push(s->c, s->side, EV_START, s->c->node[s->side], s->c->w->now);
   }
   return 0;
 }
@@ -512,8 +427,6 @@ int akt__sim_stream_write(akt_backend *b, akt_stream *s, const uint8_t *buf, siz
     return AKT_EFULL;
   }
   if (len == 0) return 0;
-  if (s->connected && !akt__sim_link_get(c->w, c->node[s->side], c->node[1 - s->side]))
-    return AKT_ENOMEM;
   /* Cut into segments first, so that a failed allocation changes nothing. */
   segq q = {0};
   for (size_t off = 0; off < len; off += AKT__SIM_SEGMENT_MAX) {
@@ -529,7 +442,7 @@ int akt__sim_stream_write(akt_backend *b, akt_stream *s, const uint8_t *buf, siz
   d->pending += len;
   for (seg *g = segq_pop(&q); g; g = segq_pop(&q)) {
     if (s->connected)
-      dir_send(c, s->side, g);
+      akt__sim_dir_send(c, s->side, g);
     else
       segq_push(&d->held, g);
   }
@@ -567,7 +480,7 @@ void akt__sim_stream_close(akt_backend *b, akt_stream *s) {
    * production, on_connect reports it first). */
   if (!s->connected) return;
   conn_trace(c, s->side, "shutdown", 0, 0);
-  dir_send(c, s->side, seg_control(SEG_FIN));
+  akt__sim_dir_send(c, s->side, akt__sim_seg_control(SEG_FIN));
   end_finish(s, 0);
 }
 

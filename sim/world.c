@@ -15,6 +15,7 @@ int akt_sim_world_new(const akt_sim_options *opts, akt_sim_world **out) {
   if (!w->opts.max_steps) w->opts.max_steps = AKT_SIM_DEFAULT_MAX_STEPS;
   w->opts.trace_path = NULL;
   akt__rng_seed(&w->sched_rng, akt__rng_derive(w->opts.seed, "sched"));
+  akt__rng_seed(&w->fault_rng, akt__rng_derive(w->opts.seed, "faults"));
   w->digest = XXH3_createState();
   if (!w->digest) {
     free(w);
@@ -36,7 +37,10 @@ int akt_sim_world_new(const akt_sim_options *opts, akt_sim_world **out) {
 void akt_sim_world_free(akt_sim_world *w) {
   if (!w) return;
   akt__sim_net_free(w);
-  for (size_t i = 0; i < w->nnodes; i++) free(w->nodes[i]);
+  for (size_t i = 0; i < w->nnodes; i++) {
+    free(w->nodes[i]->deferred); /* deferred events are dropped, as queued ones */
+    free(w->nodes[i]);
+  }
   free(w->nodes);
   free(w->heap);
   free(w->turns);
@@ -74,6 +78,7 @@ int akt_sim_node_new(akt_sim_world *w, const char *name, akt_backend **out) {
   n->backend.flags = AKT_BACKEND_TRACE | AKT_BACKEND_SIMULATED;
   n->world = w;
   n->index = (uint32_t)w->nnodes;
+  n->incarnation = 1;
   snprintf(n->name, sizeof n->name, "%s", name);
   char label[AKT_SIM_NODE_NAME_MAX + 16];
   snprintf(label, sizeof label, "node:%s", name);
@@ -117,29 +122,99 @@ void akt__sim_add_turn(akt_sim_world *w, akt__sim_node *node, akt_runnable *r) {
   w->turns[w->nturns++] = (akt__sim_turn){.node = node, .r = r};
 }
 
-/* Takes the next turn: the oldest (FIFO) or a seeded choice. */
-static akt__sim_turn take_turn(akt_sim_world *w) {
+void akt__sim_drop_turns(akt_sim_world *w, const akt__sim_node *node) {
+  size_t out = w->turn_head;
+  for (size_t i = w->turn_head; i < w->nturns; i++)
+    if (w->turns[i].node != node) w->turns[out++] = w->turns[i];
+  w->nturns = out;
+  if (w->turn_head == w->nturns) w->turn_head = w->nturns = 0;
+}
+
+/* Takes turn i out of the queue, keeping the others in order. */
+static akt__sim_turn remove_turn(akt_sim_world *w, size_t i) {
+  akt__sim_turn t = w->turns[i];
+  memmove(w->turns + w->turn_head + 1, w->turns + w->turn_head,
+          (i - w->turn_head) * sizeof *w->turns);
+  w->turn_head++;
+  if (w->turn_head == w->nturns) w->turn_head = w->nturns = 0;
+  return t;
+}
+
+/* Takes the next turn into *out: the oldest (FIFO) or a seeded choice,
+ * among the turns of nodes that are not paused. Returns 0 if there is none.
+ * With no node paused the choice is the plain one, so pausing support
+ * changes no history that does not pause. */
+static int take_turn(akt_sim_world *w, akt__sim_turn *out) {
   size_t n = w->nturns - w->turn_head;
+  if (n == 0) return 0;
+  if (w->npaused > 0) {
+    size_t eligible = 0;
+    for (size_t i = w->turn_head; i < w->nturns; i++) eligible += !w->turns[i].node->paused;
+    if (eligible == 0) return 0;
+    size_t k = !w->opts.fifo && eligible > 1 ? (size_t)akt__rng_below(&w->sched_rng, eligible) : 0;
+    for (size_t i = w->turn_head;; i++) {
+      if (w->turns[i].node->paused) continue;
+      if (k-- == 0) {
+        *out = remove_turn(w, i);
+        return 1;
+      }
+    }
+  }
   if (!w->opts.fifo && n > 1) {
     size_t i = w->turn_head + (size_t)akt__rng_below(&w->sched_rng, n);
     akt__sim_turn t = w->turns[i];
     w->turns[i] = w->turns[w->turn_head];
     w->turns[w->turn_head] = t;
   }
-  akt__sim_turn t = w->turns[w->turn_head++];
+  *out = w->turns[w->turn_head++];
   if (w->turn_head == w->nturns) w->turn_head = w->nturns = 0;
-  return t;
+  return 1;
+}
+
+/* Keeps `ev` on its paused node until akt_sim_resume. */
+static void defer_event(akt__sim_node *n, const akt__sim_event *ev) {
+  if (n->ndeferred == n->capdeferred) {
+    size_t cap = n->capdeferred ? n->capdeferred * 2 : 16;
+    akt__sim_event *d = realloc(n->deferred, cap * sizeof *d);
+    if (!d) {
+      fprintf(stderr, "akt-sim: out of memory deferring an event\n");
+      abort();
+    }
+    n->deferred = d;
+    n->capdeferred = cap;
+  }
+  n->deferred[n->ndeferred++] = *ev;
+}
+
+void akt__sim_undefer(akt_sim_world *w, akt__sim_node *node) {
+  for (size_t i = 0; i < node->ndeferred; i++) {
+    akt__sim_event ev = node->deferred[i];
+    if (ev.time < w->now) ev.time = w->now;
+    if (akt__sim_push_event(w, &ev)) {
+      fprintf(stderr, "akt-sim: out of memory resuming a node\n");
+      abort();
+    }
+  }
+  node->ndeferred = 0;
 }
 
 /* Fires the earliest event if it is due by `limit`; returns 1 if one fired
- * (canceled timers are discarded silently), 0 if none is due. */
+ * (canceled timers are discarded silently, events of paused nodes set
+ * aside), 0 if none is due. */
 static int fire_due(akt_sim_world *w, uint64_t limit) {
   while (w->nheap > 0 && w->heap[0].time <= limit) {
     akt__sim_event ev;
     akt__sim_pop_event(w, &ev);
+    if (ev.node && ev.node->paused) {
+      /* A timer stays live while deferred, so it can still be canceled. */
+      if (!ev.id || akt__u64set_has(&w->live, ev.id)) defer_event(ev.node, &ev);
+      continue;
+    }
     if (ev.id && !akt__u64set_remove(&w->live, ev.id)) continue; /* canceled */
     if (ev.time > w->now) w->now = ev.time;
+    w->cur_node = ev.node;
     ev.fn(ev.arg, ev.cookie);
+    w->cur_node = NULL;
     return 1;
   }
   return 0;
@@ -150,9 +225,11 @@ static int fire_due(akt_sim_world *w, uint64_t limit) {
 static int step_until(akt_sim_world *w, uint64_t limit) {
   w->in_step = 1;
   int did = fire_due(w, w->now);
-  if (!did && w->turn_head < w->nturns) {
-    akt__sim_turn t = take_turn(w);
+  akt__sim_turn t;
+  if (!did && take_turn(w, &t)) {
+    w->cur_node = t.node;
     t.r->run(t.r);
+    w->cur_node = NULL;
     w->now += w->opts.turn_cost;
     did = 1;
   }

@@ -37,6 +37,15 @@ struct akt__sim_node {
   char name[AKT_SIM_NODE_NAME_MAX + 1];
   akt__rng rng;          /* the node's stream (random_u64) */
   akt__rng io_rng;       /* the node's I/O delays (offloaded work) */
+  /* Faults (node_faults.c). */
+  akt_sim_node_hooks hooks;
+  uint32_t incarnation;  /* 1 at creation, +1 per restart */
+  unsigned down : 1;     /* crashed and not restarted */
+  unsigned paused : 1;   /* its turns are not picked, its events are deferred */
+  int64_t skew;          /* clock: now = world + world * drift_ppm / 1e6 + skew */
+  int32_t drift_ppm;
+  akt__sim_event *deferred; /* events that came due while paused, in (time, seq) order */
+  size_t ndeferred, capdeferred;
 };
 
 struct akt_sim_world {
@@ -44,6 +53,7 @@ struct akt_sim_world {
   uint64_t now;
   uint64_t seq;
   akt__rng sched_rng;    /* chooses the next turn */
+  akt__rng fault_rng;    /* every fault draw (fault.c): never shifts another stream */
   akt__sim_event *heap;  /* binary min-heap on (time, seq) */
   size_t nheap, capheap;
   akt__u64set live;      /* ids of timers not yet fired or canceled */
@@ -53,6 +63,8 @@ struct akt_sim_world {
   akt__sim_node **nodes;
   size_t nnodes;
   int in_step;
+  akt__sim_node *cur_node; /* whose turn or event runs now (NULL: none, or the world's) */
+  size_t npaused;        /* nodes paused now: when 0, turns are taken without a scan */
   uint64_t steps;
   akt__sim_net *net;     /* links, streams, datagrams (net.c); NULL until first used */
   /* trace */
@@ -68,6 +80,32 @@ void akt__sim_pop_event(akt_sim_world *w, akt__sim_event *out);
 /* Adds a turn to the runnable set (never fails: aborts only on OOM, which a
  * simulation cannot replay past). */
 void akt__sim_add_turn(akt_sim_world *w, akt__sim_node *node, akt_runnable *r);
+
+/* Removes every queued turn of `node`, keeping the others in order (a
+ * crash: the runnables point into memory about to be freed). */
+void akt__sim_drop_turns(akt_sim_world *w, const akt__sim_node *node);
+
+/* Puts the events `node` deferred while paused back into the queue, each
+ * at max(its time, now), in their original (time, seq) order; they fire
+ * from the next step. Aborts on ENOMEM, as every lost event would. */
+void akt__sim_undefer(akt_sim_world *w, akt__sim_node *node);
+
+/* The node's clock at world time `t`: t + t * drift_ppm / 1e6 + skew,
+ * rounded down and saturated to [0, UINT64_MAX] (node_faults.c). */
+uint64_t akt__sim_node_clock(const akt__sim_node *n, uint64_t t);
+
+/* The world time a node-time delay `d` takes on `n`: d * 1e6 / (1e6 +
+ * drift_ppm), rounded up so a timer never fires early by the node's own
+ * clock; saturated (node_faults.c). */
+uint64_t akt__sim_node_delay(const akt__sim_node *n, uint64_t d);
+
+/* The first world time at which the node's clock reads at least `node_t`
+ * (node_faults.c); AKT_FOREVER stays AKT_FOREVER. */
+uint64_t akt__sim_node_world_time(const akt__sim_node *n, uint64_t node_t);
+
+/* Records a fault record (kind net) on `node` (NULL: the world). */
+void akt__sim_fault_trace(akt_sim_world *w, const akt__sim_node *node, const char *type,
+                          const char *text, int64_t code, uint64_t hash);
 
 /* Records one trace line for `node` (NULL: the world) and folds it into the
  * digest (trace.c). */

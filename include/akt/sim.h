@@ -108,6 +108,163 @@ uint64_t akt_sim_steps(const akt_sim_world *w);
 void akt_sim_note(akt_sim_world *w, akt_backend *b, const char *what, const char *detail,
                   uint64_t value);
 
+/* ---- faults: links ----------------------------------------------------------
+ *
+ * A link is one direction between two nodes. Streams behave like TCP over
+ * it: bytes arrive in order and unduplicated; a lost segment is
+ * retransmitted, so loss shows as delay (AKT_SIM_RETRANSMIT per loss), and
+ * later segments of the same direction never overtake it (a segment lost
+ * more than 15 times resets the connection, as TCP gives up); a link that
+ * stays cut resets the connections crossing it after AKT_SIM_CUT_RESET.
+ * Datagrams behave like UDP: lost, duplicated, or reordered by random extra
+ * delay. Every random draw comes from the world's fault stream, split from
+ * the seed ("faults"), and only when a fault asks for one: a run without
+ * faults draws nothing, and faults never shift the scheduler's or the
+ * nodes' streams.
+ *
+ * A connection reset by a fault (capacity, a long cut, too many losses)
+ * loses what is in flight and parked, and each open end gets
+ * on_close(AKT_ECLOSED) at the reset time plus the base latency of the
+ * link toward it; a client still connecting gets on_connect and on_close
+ * with AKT_ETIMEDOUT (a cut) or AKT_ECLOSED instead. Every fault decision
+ * is a trace record of kind net: link, cut, heal, partition, clog, hold,
+ * release, loss, dup, drop-cut, drop-capacity, retransmit, reset. */
+
+#define AKT_SIM_RETRANSMIT AKT_MILLIS(200) /* delay a lost stream segment costs */
+#define AKT_SIM_CUT_RESET AKT_SECONDS(10)  /* a cut longer than this resets streams */
+
+typedef enum akt_sim_latency {
+  AKT_SIM_LATENCY_FIXED = 0,      /* always `latency` */
+  AKT_SIM_LATENCY_UNIFORM = 1,    /* uniform in [latency, latency_max] */
+  AKT_SIM_LATENCY_EXPONENTIAL = 2 /* latency + exponential(mean latency_mean), capped at latency_max */
+} akt_sim_latency;
+
+/* What a link does to what crosses it. Zeroed = a perfect link with the
+ * world's default latency (1 ms). */
+typedef struct akt_sim_link_faults {
+  akt_sim_latency kind;
+  akt_duration latency;      /* fixed latency, or the minimum; 0: 1 ms */
+  akt_duration latency_max;  /* uniform: the maximum; exponential: the cap (0: 100x latency) */
+  akt_duration latency_mean; /* exponential: the mean of the part above `latency` */
+  uint32_t loss_ppm;         /* per unit, in millionths: datagram lost / stream segment retransmitted */
+  uint32_t dup_ppm;          /* datagrams delivered twice, in millionths (streams: none, as TCP) */
+  akt_duration reorder;      /* datagrams: extra random delay in [0, reorder] */
+  size_t capacity;           /* bytes in flight at most (0: unbounded); beyond it
+                                datagrams are dropped and stream connections reset
+                                (held or parked bytes do not count) */
+} akt_sim_link_faults;
+
+/* Sets the faults of the link from -> to (both simulated nodes of `w`);
+ * NULL = zeroed. Whether the link is cut, held or clogged does not change.
+ * Returns 0, AKT_EINVAL (not nodes of w; an unknown kind, a ppm over 1e6,
+ * a uniform or exponential maximum under the minimum) or AKT_ENOMEM. */
+int akt_sim_link_set(akt_sim_world *w, akt_backend *from, akt_backend *to,
+                     const akt_sim_link_faults *f);
+
+/* Sets the faults of every link, existing and future. Returns 0,
+ * AKT_EINVAL (w NULL, or faults as for akt_sim_link_set) or AKT_ENOMEM. */
+int akt_sim_link_set_all(akt_sim_world *w, const akt_sim_link_faults *f);
+
+/* Cuts the link from -> to (and to -> from when both_ways): nothing
+ * crosses until akt_sim_heal. Datagrams sent meanwhile are dropped; stream
+ * segments wait, in order, and leave at the heal; a connection crossing a
+ * link that stays cut for AKT_SIM_CUT_RESET (from the cut, or from its
+ * first segment stopped by it) is reset, idle or not. Cutting a cut link
+ * changes nothing. Returns 0, AKT_EINVAL or AKT_ENOMEM. */
+int akt_sim_cut(akt_sim_world *w, akt_backend *from, akt_backend *to, int both_ways);
+
+/* Partitions the nodes into groups: group[i] is the group of node i (in
+ * creation order); links between different groups are cut both ways,
+ * links within a group healed (as akt_sim_cut and akt_sim_heal do, traced
+ * as one "partition" record). `n` must be the node count. Returns 0,
+ * AKT_EINVAL or AKT_ENOMEM. */
+int akt_sim_partition(akt_sim_world *w, const uint32_t *group, size_t n);
+
+/* Heals the link from -> to and back, or every link when both are NULL;
+ * stream segments stopped by the cut leave now, in order (unless a hold
+ * keeps them). Returns 0 or AKT_EINVAL. */
+int akt_sim_heal(akt_sim_world *w, akt_backend *from, akt_backend *to);
+
+/* Clogs: everything sent on the link from -> to (to = NULL: on every link
+ * from and to `from` but its loopback) during the next `d` is delayed until
+ * the clog ends — it leaves then and crosses with the link's latency —
+ * keeping its order (no reorder delay). Returns 0, AKT_EINVAL or
+ * AKT_ENOMEM. */
+int akt_sim_clog(akt_sim_world *w, akt_backend *from, akt_backend *to, akt_duration d);
+
+/* Holds traffic on the link from -> to until akt_sim_release: nothing is
+ * lost, everything waits, in order (a datagram's loss and duplication are
+ * drawn when it is sent; at the release it leaves without reorder delay or
+ * capacity check, or is dropped if the link is cut then). A hold never
+ * resets a connection. Returns 0, AKT_EINVAL or AKT_ENOMEM; releasing a
+ * link that is not held does nothing. */
+int akt_sim_hold(akt_sim_world *w, akt_backend *from, akt_backend *to);
+int akt_sim_release(akt_sim_world *w, akt_backend *from, akt_backend *to);
+
+/* ---- faults: nodes ------------------------------------------------------------ */
+
+/* How the world stops and starts what runs on a node: `stop` must free the
+ * node's systems without running anything (akt_system_drop), `start`
+ * creates them again (a node's "init"). */
+typedef struct akt_sim_node_hooks {
+  int (*start)(akt_backend *b, void *arg);
+  void (*stop)(akt_backend *b, void *arg);
+  void *arg;
+} akt_sim_node_hooks;
+
+/* Sets a node's hooks (copied; NULL clears them). Returns 0 or
+ * AKT_EINVAL. */
+int akt_sim_node_set_hooks(akt_backend *b, const akt_sim_node_hooks *hooks);
+
+/* Crashes a node: its queued turns leave the run queue; its network state
+ * goes without a callback into it — its connections die (each open end
+ * sends a FIN after its bytes in flight, so peers see on_close(AKT_ECLOSED)
+ * one crossing later), its listeners and datagram endpoints are freed (the
+ * pointers it held dangle); then the stop hook drops its memory (no
+ * post_stop runs). Its other pending events — timers, offloaded work —
+ * fire as usual: akt_system_drop cancels a dropped system's timers and
+ * makes its work harmless (name resolutions it asked for are answered to
+ * nobody: they are the simulator's own). While it is down, connects to it fail with
+ * AKT_EUNREACH after a round trip, and stream bytes and datagrams sent to
+ * it are dropped when they arrive (datagrams also when it restarted
+ * meanwhile). A crash ends a pause. Returns 0, AKT_EINVAL, AKT_ESTATE
+ * (already down, or called from one of the node's own turns or events). */
+int akt_sim_crash(akt_sim_world *w, akt_backend *b);
+
+/* Restarts a crashed node under the same name with a new incarnation: its
+ * random streams are re-split from (seed, "node:<name>#<incarnation>") and
+ * (seed, "io:<name>#<incarnation>") and its start hook runs. The node is
+ * up even if the hook fails. Returns 0, AKT_EINVAL, AKT_ESTATE (not down),
+ * or the hook's code. */
+int akt_sim_restart(akt_sim_world *w, akt_backend *b);
+
+/* Pauses a node: none of its turns runs (they stay queued) and none of its
+ * events (timers, arrivals, completions) fires until akt_sim_resume; then
+ * the events that came due fire at the resume time, in their original
+ * order, then the turns run — late. A deferred timer can still be
+ * canceled. Returns 0, AKT_EINVAL, AKT_ESTATE (pause: down or paused;
+ * resume: not paused). */
+int akt_sim_pause(akt_sim_world *w, akt_backend *b);
+int akt_sim_resume(akt_sim_world *w, akt_backend *b);
+
+/* Sets a node's clock: now = world time * (1 + drift_ppm / 1e6) + skew,
+ * rounded down and saturated at 0; wall() is AKT_SIM_EPOCH_NS + now. Timers
+ * and wait deadlines follow the node's clock: a delay d takes
+ * ceil(d * 1e6 / (1e6 + drift_ppm)) of world time, so it never fires early
+ * by the node's own clock. Changing a clock mid-run can move the node's
+ * now backwards, as a stepped clock does. Returns 0 or AKT_EINVAL (drift_ppm
+ * <= -1e6). */
+int akt_sim_set_clock(akt_sim_world *w, akt_backend *b, int64_t skew_ns, int32_t drift_ppm);
+
+/* 1 if the node is up (not crashed), 0 otherwise; its incarnation (1 at
+ * creation, +1 per restart). */
+int akt_sim_node_up(akt_backend *b);
+uint32_t akt_sim_node_incarnation(akt_backend *b);
+
+/* The number of nodes, and node i (creation order), or NULL. */
+size_t akt_sim_node_count(const akt_sim_world *w);
+akt_backend *akt_sim_node_at(akt_sim_world *w, size_t i);
+
 #ifdef __cplusplus
 }
 #endif
