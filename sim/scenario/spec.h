@@ -1,0 +1,106 @@
+/* akt — scenario files: the parsed form (internal; grammar in
+ * docs/scenarios.md). */
+#ifndef AKT_SIM_SCENARIO_SPEC_H
+#define AKT_SIM_SCENARIO_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "akt/scenario.h"
+
+#define AKT__SCN_MAX_FAULTS 4096
+#define AKT__SCN_MAX_CHECKS 32
+#define AKT__SCN_MAX_ARGS 8
+#define AKT__SCN_WORD_MAX 64
+
+typedef enum akt__fault_kind {
+  AKT__FAULT_CRASH = 1,   /* node */
+  AKT__FAULT_RESTART,     /* node */
+  AKT__FAULT_PAUSE,       /* node */
+  AKT__FAULT_RESUME,      /* node */
+  AKT__FAULT_SKEW,        /* node, value = ns */
+  AKT__FAULT_DRIFT,       /* node, value = ppm */
+  AKT__FAULT_CUT,         /* node -> node2 (both ways unless oneway) */
+  AKT__FAULT_PARTITION,   /* shape: halves (drawn from the seed), isolate nodes (mask), ring */
+  AKT__FAULT_HEAL,        /* all */
+  AKT__FAULT_CLOG,        /* node (-> node2 or all), value = duration */
+  AKT__FAULT_SWIZZLE,     /* value = duration; clog a random subset, unclog in another order */
+  AKT__FAULT_HOLD,        /* node -> node2 */
+  AKT__FAULT_RELEASE,     /* node -> node2 */
+  AKT__FAULT_LINK,        /* node -> node2 (or all): link faults */
+  AKT__FAULT_KIND_MAX
+} akt__fault_kind;
+
+typedef enum akt__partition_shape {
+  AKT__SHAPE_HALVES = 1,     /* resolved by the plan into an isolate set */
+  AKT__SHAPE_ISOLATE,
+  AKT__SHAPE_RING /* majorities ring: each node sees its two neighbours */
+} akt__partition_shape;
+
+/* One fault at a virtual time. Plain data: the runner may copy, drop and
+ * write faults back out as text (shrinking). */
+typedef struct akt__fault {
+  uint64_t at;                /* virtual ns from the start */
+  akt__fault_kind kind;
+  int node, node2;            /* node indexes, -1 = none / all */
+  uint64_t mask;              /* partition isolate: the isolated nodes (bit per node) */
+  int oneway;
+  akt__partition_shape shape;
+  int64_t value;              /* duration ns, skew ns, drift ppm, split seed */
+  akt_sim_link_faults link;   /* AKT__FAULT_LINK */
+} akt__fault;
+
+/* The random fault profile's switches (knobs are drawn from the seed). */
+typedef struct akt__random_profile {
+  int enabled;
+  uint32_t kinds;             /* bit per akt__fault_kind allowed; 0 = all */
+  double rate;                /* faults per virtual second; 0 = drawn */
+  int protect;                /* node index never crashed or paused (-1: none) */
+} akt__random_profile;
+
+typedef struct akt__check_ref {
+  char name[AKT__SCN_WORD_MAX];
+  uint64_t within;            /* liveness: how long after the quiet period begins */
+} akt__check_ref;
+
+typedef struct akt__scn_spec {
+  char path[512];             /* the file it came from */
+  char name[AKT__SCN_WORD_MAX];
+  char workload[AKT__SCN_WORD_MAX];
+  char param_names[AKT_SCENARIO_MAX_PARAMS][AKT__SCN_WORD_MAX];
+  int64_t param_values[AKT_SCENARIO_MAX_PARAMS];
+  uint8_t param_is_duration[AKT_SCENARIO_MAX_PARAMS]; /* written back as a duration */
+  size_t nparams;
+  size_t nodes;
+  uint64_t duration, quiet;
+  char cookie[AKT__SCN_WORD_MAX];
+  akt_sim_link_faults link;   /* default link behaviour for the whole run */
+  akt__fault *faults;         /* the timeline, sorted by time (stable) */
+  size_t nfaults;
+  akt__random_profile random;
+  akt__check_ref checks[AKT__SCN_MAX_CHECKS];
+  size_t nchecks;
+} akt__scn_spec;
+
+/* Parses scenario text (name used in messages). On error writes
+ * "FILE:LINE:COL: message" to err and returns AKT_EINVAL (or AKT_ENOMEM).
+ * The spec is owned by the caller: akt__scn_free. */
+int akt__scn_parse(const char *name, const char *text, akt__scn_spec *out, char *err,
+                   size_t errsize);
+
+/* Reads and parses a file. Codes as akt__scn_parse, plus AKT_ENOENT. */
+int akt__scn_load(const char *path, akt__scn_spec *out, char *err, size_t errsize);
+
+/* Writes the spec back as scenario text (used by shrink: the timeline is
+ * explicit, and no random profile). Returns 0 or AKT_ENOMEM/AKT_EBACKEND. */
+int akt__scn_write(const akt__scn_spec *spec, const char *path, const char *header);
+
+/* Copies a spec (the fault array is duplicated). Returns 0 or AKT_ENOMEM. */
+int akt__scn_copy(const akt__scn_spec *from, akt__scn_spec *to);
+
+void akt__scn_free(akt__scn_spec *spec);
+
+/* Formats a fault as a scenario line (without the trailing newline). */
+void akt__scn_fault_text(const akt__fault *f, char *buf, size_t size);
+
+#endif
