@@ -58,10 +58,15 @@ static void conn_unlink(akt__conn *c) {
 
 int akt__conn_write(akt__conn *c, const uint8_t *data, size_t len) {
   if (c->state == C_CLOSED) return AKT_ECLOSED;
-  AKT__RSTAT(c->r, bytes_out, len);
-  if (!c->s) return c->capture ? akt__buf_put(c->capture, data, len) : 0;
-  akt_backend *b = c->r->sys->backend;
-  return b->ops->stream_write(b, c->s, data, len);
+  int rc;
+  if (!c->s) {
+    rc = c->capture ? akt__buf_put(c->capture, data, len) : 0;
+  } else {
+    akt_backend *b = c->r->sys->backend;
+    rc = b->ops->stream_write(b, c->s, data, len);
+  }
+  if (rc == 0) AKT__RSTAT(c->r, bytes_out, len);
+  return rc;
 }
 
 /* Encodes and writes one control frame; errors only mean the peer will not
@@ -96,6 +101,7 @@ void akt__conn_close(akt__conn *c, const char *reason) {
   f.close = &cl;
   write_frame(c, &f);
   c->state = C_CLOSED;
+  AKT__RSTAT(r, connections_closed, 1);
   disarm(c);
   if (c->ep) akt__endpoint_on_down(c->ep, c, reason);
   else if (c->in_ep) akt__endpoint_on_inbound_down(c->in_ep, c, reason);

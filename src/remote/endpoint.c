@@ -57,7 +57,7 @@ akt__endpoint *akt__endpoint_get(akt__remote *r, const char *node) {
 
 /* Schedules the writer if it is not (endpoint lock held). */
 static void wake_writer(akt__endpoint *ep) {
-  if (ep->writer_scheduled || ep->state != AKT__EP_OPEN || ep->queue.len == 0) return;
+  if (ep->writer_scheduled || ep->state != AKT__EP_OPEN || ep->head == ep->queue.len) return;
   ep->writer_scheduled = 1;
   akt_system *sys = ep->r->sys;
   akt__inflight_add(sys);
@@ -70,7 +70,7 @@ int akt__endpoint_send(akt__endpoint *ep, const uint8_t *envelope, size_t len) {
   int rc = 0;
   if (ep->stopped) {
     rc = AKT_ESTOPPED;
-  } else if (ep->queue.len + len + 16 > r->opts.send_queue) {
+  } else if (ep->queue.len - ep->head + len + 16 > r->opts.send_queue) {
     rc = AKT_EFULL;
     AKT__RSTAT(r, send_queue_full, 1);
   } else {
@@ -129,44 +129,75 @@ static void retry_flush(akt__endpoint *ep) {
   ep->flush_armed = 1;
 }
 
-static void writer_run(akt_runnable *run) {
-  akt__endpoint *ep = EP_OF(run);
+/* Bytes of queued envelopes taken per write. Writing in chunks lets the
+ * stream's own limit (64 MiB by default, like the queue's) refuse a chunk
+ * without ever refusing everything: what it takes leaves the queue. */
+#define WRITE_CHUNK ((size_t)4 << 20)
+
+/* Writes what is queued, chunk by chunk, until the queue is empty or the
+ * stream refuses (AKT_EFULL: retried shortly). Endpoint lock held. */
+static void flush_locked(akt__endpoint *ep) {
   akt__remote *r = ep->r;
-  akt_system *sys = r->sys;
   akt__buf frames = {0};
-  pthread_mutex_lock(&ep->mu);
-  ep->writer_scheduled = 0;
-  if (ep->state == AKT__EP_OPEN && ep->conn && ep->queue.len) {
-    /* Cut the queue into frames of at most max_batch envelopes and about
-     * max_frame bytes, then write them all at once. */
-    size_t off = 0, start = 0;
-    uint32_t n = 0;
-    while (off < ep->queue.len) {
+  while (ep->state == AKT__EP_OPEN && ep->conn && ep->head < ep->queue.len) {
+    /* Cut frames of at most max_batch envelopes and about max_frame/2
+     * bytes from the queue's head, up to WRITE_CHUNK bytes (at least one
+     * envelope). */
+    size_t off = ep->head, start = off, nframes = 0;
+    uint32_t n = 0, taken = 0;
+    frames.len = 0;
+    while (off < ep->queue.len && (taken == 0 || off - ep->head < WRITE_CHUNK)) {
       size_t sz = entry_size(ep->queue.data + off, ep->queue.len - off);
       if (sz == 0) break;
       if (n > 0 && (n >= r->opts.max_batch || off + sz - start > r->opts.max_frame / 2)) {
         akt__frame_batch(ep->queue.data + start, off - start, &frames);
+        nframes++;
         start = off;
         n = 0;
       }
       off += sz;
       n++;
+      taken++;
     }
-    if (off > start) akt__frame_batch(ep->queue.data + start, off - start, &frames);
+    if (off > start) {
+      akt__frame_batch(ep->queue.data + start, off - start, &frames);
+      nframes++;
+    }
     int rc = akt__conn_write(ep->conn, frames.data, frames.len);
-    if (rc == 0) {
-      AKT__RSTAT(r, frames_out, 1);
-      ep->queue.len = 0;
-      ep->queued = 0;
-    } else if (rc == AKT_EFULL) {
-      retry_flush(ep);
+    if (rc != 0) {
+      /* AKT_EFULL: the peer reads slowly; anything else: the connection
+       * is going down and the queue waits for the next one. */
+      if (rc == AKT_EFULL) retry_flush(ep);
+      break;
     }
-    /* On another failure the connection is going down: the queue waits
-     * for the next one. */
+    AKT__RSTAT(r, frames_out, nframes);
+    ep->head = off;
+    ep->queued -= taken;
   }
-  pthread_mutex_unlock(&ep->mu);
+  if (ep->head == ep->queue.len) {
+    ep->head = ep->queue.len = 0;
+  } else if (ep->head > ep->queue.len / 2) { /* keep the unsent tail at the front */
+    memmove(ep->queue.data, ep->queue.data + ep->head, ep->queue.len - ep->head);
+    ep->queue.len -= ep->head;
+    ep->head = 0;
+  }
   akt__buf_free(&frames);
+}
+
+static void writer_run(akt_runnable *run) {
+  akt__endpoint *ep = EP_OF(run);
+  akt_system *sys = ep->r->sys;
+  pthread_mutex_lock(&ep->mu);
+  ep->writer_scheduled = 0;
+  flush_locked(ep);
+  pthread_mutex_unlock(&ep->mu);
   akt__inflight_done(sys);
+}
+
+void akt__endpoint_flush(akt__endpoint *ep) {
+  pthread_mutex_lock(&ep->mu);
+  flush_locked(ep);
+  pthread_mutex_unlock(&ep->mu);
 }
 
 void akt__endpoint_write_control(akt__endpoint *ep, akt__conn *c, const Akt__Wire__Frame *f) {
@@ -203,7 +234,7 @@ static void retry_fire(void *arg, uint64_t cookie) {
   ep->retry_armed = 0;
   if (ep->state == AKT__EP_BACKOFF) {
     ep->state = AKT__EP_IDLE;
-    if (ep->queue.len || ep->nwatches) connect_now(ep);
+    if (ep->queue.len > ep->head || ep->nwatches) connect_now(ep);
   }
   pthread_mutex_unlock(&ep->mu);
   akt__inflight_done(sys);
@@ -270,7 +301,7 @@ void akt__endpoint_on_down(akt__endpoint *ep, akt__conn *c, const char *reason) 
     ep->attempts++;
     terminate_watches(ep, reason);
     ep->state = AKT__EP_IDLE;
-    if (ep->queue.len) schedule_retry(ep);
+    if (ep->queue.len > ep->head) schedule_retry(ep);
   }
   pthread_mutex_unlock(&ep->mu);
 }
@@ -328,6 +359,22 @@ int akt__endpoint_watch(akt__endpoint *ep, akt_pid *watcher, akt_pid *target, in
   }
   pthread_mutex_unlock(&ep->mu);
   return rc;
+}
+
+void akt__endpoint_unwatch_path(akt__endpoint *ep, const char *watcher_path, uint64_t watcher_id,
+                                akt_pid *target) {
+  pthread_mutex_lock(&ep->mu);
+  for (uint32_t i = 0; i < ep->nwatches; i++) {
+    akt__rwatch *w = &ep->watches[i];
+    if (strcmp(akt_pid_path(w->watcher), watcher_path) != 0 ||
+        (watcher_id && akt_pid_id(w->watcher) != watcher_id) || !akt_pid_equal(w->target, target))
+      continue;
+    akt_pid_release(w->watcher);
+    akt_pid_release(w->target);
+    ep->watches[i] = ep->watches[--ep->nwatches];
+    break;
+  }
+  pthread_mutex_unlock(&ep->mu);
 }
 
 void akt__endpoint_stop(akt__endpoint *ep) {

@@ -27,7 +27,8 @@ struct akt__endpoint {
   int state;
   akt__conn *conn;          /* the outbound connection, or NULL */
   akt__buf queue;           /* encoded envelopes (Batch entries) waiting */
-  uint32_t queued;          /* envelopes in `queue` */
+  size_t head;              /* queue[head..len) is still to be written */
+  uint32_t queued;          /* envelopes in queue[head..len) */
   akt_runnable writer;      /* flushes the queue; scheduled at most once */
   int writer_scheduled;
   uint32_t attempts;        /* failed connects in a row (backoff) */

@@ -192,6 +192,15 @@ int akt__endpoint_on_accept(akt__endpoint *ep, akt__conn *c, uint64_t incarnatio
  * Terminated, as when the peer becomes unreachable. */
 void akt__endpoint_on_inbound_down(akt__endpoint *ep, akt__conn *c, const char *reason);
 
+/* Forgets the watch of remote `target` by the local actor at
+ * `watcher_path` (incarnation `watcher_id`; 0: any), which may be gone. */
+void akt__endpoint_unwatch_path(akt__endpoint *ep, const char *watcher_path, uint64_t watcher_id,
+                                akt_pid *target);
+
+/* Writes what the endpoint has queued now, on this thread (shutdown:
+ * before the connections close). */
+void akt__endpoint_flush(akt__endpoint *ep);
+
 /* Records/forgets a watch of a remote target by a local watcher. */
 int akt__endpoint_watch(akt__endpoint *ep, akt_pid *watcher, akt_pid *target, int watch);
 

@@ -289,6 +289,14 @@ void akt__remote_deliver(akt__remote *r, const Akt__Wire__Envelope *e) {
   env->sender = inbound_sender(r, e->sender, e->sender_id);
   env->corr = e->corr;
   env->flags = e->flags & (AKT__ENV_REQUEST | AKT__ENV_REPLY);
+  /* A Terminated from a watched remote actor ends that watch here — also
+   * when the watcher itself is gone by now. */
+  if (desc == &akt__terminated__descriptor && env->sender && env->sender->remote) {
+    pthread_mutex_lock(&r->mu);
+    akt__endpoint *ep = akt__endpoint_get(r, akt__remote_pid_node(env->sender));
+    pthread_mutex_unlock(&r->mu);
+    if (ep) akt__endpoint_unwatch_path(ep, e->target, e->target_id, env->sender);
+  }
   akt_pid *target = NULL;
   if (e->target[0] != '/' || akt_lookup(sys, e->target, &target) != 0) {
     akt__dead_letter(sys, NULL, env, "no such actor");
@@ -298,13 +306,6 @@ void akt__remote_deliver(akt__remote *r, const Akt__Wire__Envelope *e) {
     akt__dead_letter(sys, target, env, "no such actor (a newer incarnation holds its path)");
     akt_pid_release(target);
     return;
-  }
-  /* A Terminated from a watched remote actor ends that watch here. */
-  if (desc == &akt__terminated__descriptor && env->sender && env->sender->remote) {
-    pthread_mutex_lock(&r->mu);
-    akt__endpoint *ep = akt__endpoint_get(r, akt__remote_pid_node(env->sender));
-    pthread_mutex_unlock(&r->mu);
-    if (ep) akt__endpoint_watch(ep, target, env->sender, 0);
   }
   akt__route(target, env);
   akt_pid_release(target);

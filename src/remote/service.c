@@ -274,6 +274,10 @@ void akt_remote_get_stats(akt_system *sys, akt_remote_stats *out) {
 static void close_all(void *arg, uint64_t cookie) {
   (void)cookie;
   akt__remote *r = arg;
+  /* What the writers have not written yet goes out before the close. */
+  pthread_mutex_lock(&r->mu);
+  for (uint32_t i = 0; i < r->nendpoints; i++) akt__endpoint_flush(r->endpoints[i]);
+  pthread_mutex_unlock(&r->mu);
   akt__conns_close_all(r);
   akt__inflight_done(r->sys);
 }
