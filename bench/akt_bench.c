@@ -1,13 +1,23 @@
 /* akt-bench — akt's benchmarks, optionally side by side with CAF and Erlang.
  *
  * Every workload runs a fixed number of operations: one warm-up run, then
- * several repetitions; the median is reported. Workloads 1-7 run on the
+ * several repetitions; the median is reported. Workloads 1-8 run on the
  * production backend with the default number of workers (runtime "akt")
  * and with one worker ("akt-1w"); the simulator workloads run as "akt-sim".
- * Rows of peer runtimes (bench/peers/run.sh) can be merged in with --peers
- * to print ratios.
+ * The remote workloads (remote.c) run between this process and a second
+ * akt-bench process over loopback TCP, both with the runtime's number of
+ * workers. Rows of peer runtimes (bench/peers/run.sh) can be merged in with
+ * --peers to print ratios.
+ *
+ * Reading the table: every ratio is akt/peer, whatever the metric. For the
+ * metrics where lower is better (ns_per_msg, ns_per_op, bytes_per_actor) a
+ * ratio below 1 means akt did better; for the rates, where higher is
+ * better (msgs_per_s, events_per_s, sim_s_per_s), a ratio above 1 means akt
+ * did better.
+ * Rates print without decimals.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,20 +29,25 @@ typedef struct workload {
   const char *name, *metric;
   bench_fn fn;  /* on a system */
   int (*sim_fn)(const bench_params *, double *);
+  bench_remote_fn remote_fn; /* from node A to node B (another process) */
   int lower_is_better;
 } workload;
 
 static const workload workloads[] = {
-    {"tell", "ns_per_msg", wl_tell, NULL, 1},
-    {"pingpong", "ns_per_op", wl_pingpong, NULL, 1},
-    {"request", "ns_per_op", wl_request, NULL, 1},
-    {"ask", "ns_per_op", wl_ask, NULL, 1},
-    {"fanin", "ns_per_msg", wl_fanin, NULL, 1},
-    {"spawn", "ns_per_op", wl_spawn, NULL, 1},
-    {"memory", "bytes_per_actor", wl_memory, NULL, 1},
-    {"threadring", "ns_per_op", wl_threadring, NULL, 1},
-    {"sim", "events_per_s", NULL, wl_sim, 0},
-    {"testkit-wait", "ns_per_op", NULL, wl_testkit_wait, 1},
+    {"tell", "ns_per_msg", wl_tell, NULL, NULL, 1},
+    {"pingpong", "ns_per_op", wl_pingpong, NULL, NULL, 1},
+    {"request", "ns_per_op", wl_request, NULL, NULL, 1},
+    {"ask", "ns_per_op", wl_ask, NULL, NULL, 1},
+    {"fanin", "ns_per_msg", wl_fanin, NULL, NULL, 1},
+    {"spawn", "ns_per_op", wl_spawn, NULL, NULL, 1},
+    {"memory", "bytes_per_actor", wl_memory, NULL, NULL, 1},
+    {"threadring", "ns_per_op", wl_threadring, NULL, NULL, 1},
+    {"remote-tell", "msgs_per_s", NULL, NULL, wl_remote_tell, 0},
+    {"remote-ask", "ns_per_op", NULL, NULL, wl_remote_ask, 1},
+    {"sim", "events_per_s", NULL, wl_sim, NULL, 0},
+    {"testkit-wait", "ns_per_op", NULL, wl_testkit_wait, NULL, 1},
+    {"sim-cluster", "events_per_s", NULL, wl_sim_cluster, NULL, 0},
+    {"sim-cluster-speed", "sim_s_per_s", NULL, wl_sim_cluster_speed, NULL, 0},
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 
@@ -59,16 +74,17 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Runs one workload warm-up + reps times and returns the median. */
-static int measure(const workload *w, const char *runtime, akt_system *sys, const bench_params *p,
-                   double *median) {
+/* Runs one workload warm-up + reps times and returns the median: on `sys`,
+ * between the nodes of `rm`, or on the simulator. */
+static int measure(const workload *w, const char *runtime, akt_system *sys, bench_remote *rm,
+                   const bench_params *p, double *median) {
   double v[64];
   int reps = p->reps > 64 ? 64 : p->reps;
   for (int i = -1; i < reps; i++) {
     fprintf(stderr, "akt-bench: %-12s %-7s %s\r", w->name, runtime,
             i < 0 ? "warm-up   " : "measuring ");
     double x = 0;
-    int rc = sys ? w->fn(sys, p, &x) : w->sim_fn(p, &x);
+    int rc = w->fn ? w->fn(sys, p, &x) : w->remote_fn ? w->remote_fn(rm, p, &x) : w->sim_fn(p, &x);
     if (rc) {
       fprintf(stderr, "\nakt-bench: %s on %s failed: %s\n", w->name, runtime, akt_strerror(rc));
       return rc;
@@ -107,10 +123,28 @@ static int run_runtime(const char *runtime, unsigned workers, const bench_params
     const workload *w = &workloads[i];
     if (!w->fn || !selected(w->name, only)) continue;
     double v;
-    rc = measure(w, runtime, sys, p, &v);
+    rc = measure(w, runtime, sys, NULL, p, &v);
     if (!rc) add_row(w->name, runtime, w->metric, v);
   }
   akt_system_free(sys);
+  /* The remote workloads: node A on this backend, node B a second process
+   * with as many workers, started only when one of them is selected. */
+  int remote = 0;
+  for (size_t i = 0; i < NWORKLOADS; i++)
+    remote |= workloads[i].remote_fn && selected(workloads[i].name, only);
+  bench_remote *rm = NULL;
+  if (rc == 0 && remote) {
+    rc = bench_remote_open(b, workers, &rm);
+    if (rc) fprintf(stderr, "akt-bench: cannot set up the remote nodes: %s\n", akt_strerror(rc));
+  }
+  for (size_t i = 0; rc == 0 && rm && i < NWORKLOADS; i++) {
+    const workload *w = &workloads[i];
+    if (!w->remote_fn || !selected(w->name, only)) continue;
+    double v;
+    rc = measure(w, runtime, NULL, rm, p, &v);
+    if (!rc) add_row(w->name, runtime, w->metric, v);
+  }
+  bench_remote_close(rm);
   akt_uv_backend_free(b);
   return rc;
 }
@@ -138,10 +172,18 @@ static const row *find(const char *wl, const char *rt) {
   return NULL;
 }
 
+/* Large values (the rates) print without decimals. */
+static void print_value(double v) {
+  if (fabs(v) >= 100000)
+    printf(" %12.0f", v);
+  else
+    printf(" %12.1f", v);
+}
+
 static void print_table(int with_peers) {
   static const char *const runtimes[] = {"akt", "akt-1w", "akt-sim", "caf", "erlang"};
   size_t nrt = with_peers ? 5 : 3;
-  printf("%-13s %-16s", "workload", "metric");
+  printf("%-17s %-16s", "workload", "metric");
   for (size_t r = 0; r < nrt; r++) printf(" %12s", runtimes[r]);
   if (with_peers) printf(" %10s %10s", "akt/caf", "akt/erlang");
   printf("\n");
@@ -150,11 +192,11 @@ static void print_table(int with_peers) {
     int any = 0;
     for (size_t r = 0; r < nrt; r++) any |= find(w->name, runtimes[r]) != NULL;
     if (!any) continue;
-    printf("%-13s %-16s", w->name, w->metric);
+    printf("%-17s %-16s", w->name, w->metric);
     for (size_t r = 0; r < nrt; r++) {
       const row *x = find(w->name, runtimes[r]);
       if (x)
-        printf(" %12.1f", x->value);
+        print_value(x->value);
       else
         printf(" %12s", "n/a");
     }
@@ -170,6 +212,9 @@ static void print_table(int with_peers) {
     }
     printf("\n");
   }
+  if (with_peers)
+    printf("ratios are akt/peer: below 1 is better for akt in ns_* and bytes_* rows, above 1 in "
+           "*_per_s rows\n");
 }
 
 static void usage(FILE *f, const char *prog) {
@@ -180,17 +225,23 @@ static void usage(FILE *f, const char *prog) {
           "  --quick        a tenth of the operations, one repetition (a smoke run)\n"
           "  --reps N       repetitions after the warm-up (default 5)\n"
           "  --only LIST    only these workloads (tell,pingpong,request,ask,fanin,spawn,\n"
-          "                 memory,threadring,sim,testkit-wait)\n"
+          "                 memory,threadring,remote-tell,remote-ask,sim,testkit-wait,\n"
+          "                 sim-cluster,sim-cluster-speed)\n"
           "  --runtime R    only runtime R: akt, akt-1w or akt-sim\n"
-          "  --peers FILE   merge peer results (TSV from bench/peers/run.sh): ratios\n",
+          "  --peers FILE   merge peer results (TSV from bench/peers/run.sh): ratios\n"
+          "remote-tell and remote-ask run between this process and a second akt-bench\n"
+          "that it starts as node B (loopback TCP) and ends when they are done.\n",
           prog);
 }
 
 int main(int argc, char **argv) {
+  /* Node B of the remote workloads: this program, re-executed. */
+  if (argc >= 2 && !strcmp(argv[1], "--serve")) return bench_serve(argc, argv);
   bench_params p = {.tell = 2000000, .pingpong = 500000, .request = 200000, .ask = 100000,
                     .fanin = 2000000, .fanin_producers = 8, .spawn = 100000,
                     .memory_actors = 100000, .threadring_hops = 1000000,
-                    .threadring_size = 503, .sim_seconds = 20, .reps = 5};
+                    .threadring_size = 503, .sim_seconds = 20, .remote_tell = 1000000,
+                    .remote_ask = 20000, .reps = 5};
   int tsv = 0, quick = 0;
   const char *only = NULL, *runtime = NULL, *peers = NULL;
   for (int i = 1; i < argc; i++) {
@@ -212,6 +263,7 @@ int main(int argc, char **argv) {
   if (quick) {
     p.tell /= 10, p.pingpong /= 10, p.request /= 10, p.ask /= 10, p.fanin /= 10;
     p.spawn /= 10, p.memory_actors /= 10, p.threadring_hops /= 10, p.sim_seconds = 2;
+    p.remote_tell /= 10, p.remote_ask /= 10;
     p.reps = 1;
   }
   int rc = 0;
@@ -221,7 +273,7 @@ int main(int argc, char **argv) {
     const workload *w = &workloads[i];
     if (!w->sim_fn || !selected(w->name, only) || (runtime && strcmp(runtime, "akt-sim"))) continue;
     double v;
-    rc = measure(w, "akt-sim", NULL, &p, &v);
+    rc = measure(w, "akt-sim", NULL, NULL, &p, &v);
     if (!rc) add_row(w->name, "akt-sim", w->metric, v);
   }
   if (rc) return 1;

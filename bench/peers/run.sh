@@ -5,7 +5,10 @@
 #   sh bench/peers/run.sh BUILD_DIR [--quick]
 #
 # Compiles caf/caf_bench.cpp and erlang/erlang_bench.erl into BUILD_DIR, runs
-# both, and prints only their result lines on stdout,
+# both (Erlang twice: the local workloads, then remote-tell and remote-ask
+# between two distributed nodes on loopback, for which it starts epmd if
+# none runs and stops it afterwards), and prints only their result lines on
+# stdout,
 #   workload<TAB>runtime<TAB>metric<TAB>value
 # with progress and diagnostics on stderr. A peer that cannot be built or
 # run gets one line on stderr saying why, and its rows are absent (the
@@ -49,7 +52,7 @@ fi
 # peer may have printed on its stdout to stderr, so that stdout holds rows
 # only.
 TAB=$(printf '\t')
-ROW="^(tell|pingpong|request|ask|fanin|spawn|memory|threadring)${TAB}(caf|erlang)${TAB}[a-z_]+${TAB}[0-9]+(\\.[0-9]+)?\$"
+ROW="^(tell|pingpong|request|ask|fanin|spawn|memory|threadring|remote-tell|remote-ask)${TAB}(caf|erlang)${TAB}[a-z_]+${TAB}[0-9]+(\\.[0-9]+)?\$"
 emit_rows() {
   grep -E "$ROW" "$1"
   grep -vE "$ROW" "$1" | sed 's/^/peers: unexpected output: /' >&2
@@ -115,8 +118,50 @@ run_erlang() {
   fi
   mode=full
   [ -n "$QUICK" ] && mode=quick
+  # Not distributed: every workload but the remote ones.
   run_peer erlang erl -noshell -pa "$BUILD" -run erlang_bench main "$mode"
+  # Erlang distribution: node A here (it starts node B with the peer
+  # module), named on 127.0.0.1 so that no DNS is involved, with a cookie
+  # of this run's own.
+  ensure_epmd || return
+  cookie="akt_bench_$$_$(od -An -N8 -tx8 /dev/urandom | tr -d ' \n')"
+  run_peer erlang-remote erl -noshell -start_epmd false -name "akt_bench_a_$$@127.0.0.1" \
+    -setcookie "$cookie" -pa "$BUILD" -run erlang_bench main "$mode" remote-tell remote-ask
 }
+
+# epmd, the Erlang port mapper, must run for distributed nodes to find each
+# other. One that already runs is used as it is; one this script starts it
+# also stops (on any exit), after its nodes are gone.
+EPMD_STARTED=""
+ensure_epmd() {
+  epmd -names >/dev/null 2>&1 && return 0
+  if ! command -v epmd >/dev/null 2>&1; then
+    say "erlang: epmd not found; the remote rows are absent"
+    return 1
+  fi
+  if ! epmd -daemon; then
+    say "erlang: could not start epmd; the remote rows are absent"
+    return 1
+  fi
+  EPMD_STARTED=1
+  i=0
+  while ! epmd -names >/dev/null 2>&1; do
+    i=$((i + 1))
+    if [ "$i" -gt 50 ]; then
+      say "erlang: epmd did not answer within 5 s; the remote rows are absent"
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+stop_epmd() {
+  if [ -n "$EPMD_STARTED" ]; then
+    epmd -kill >/dev/null 2>&1
+    EPMD_STARTED=""
+  fi
+}
+trap stop_epmd EXIT
+trap 'exit 130' INT TERM
 
 run_caf
 run_erlang

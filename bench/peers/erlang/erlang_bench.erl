@@ -6,8 +6,16 @@
 %%   erlc -o BUILD_DIR erlang_bench.erl
 %%   erl -noshell -pa BUILD_DIR -run erlang_bench main full [WORKLOAD...]
 %%   erl -noshell -pa BUILD_DIR -run erlang_bench main quick [WORKLOAD...]
-%% WORKLOAD is one of tell pingpong request ask fanin spawn memory threadring;
-%% none means all of them, in that order. Each workload runs once as a
+%% WORKLOAD is one of tell pingpong request ask fanin spawn memory threadring
+%% remote-tell remote-ask; none means all of them, in that order (the remote
+%% ones only when the node is distributed).
+%%
+%% The remote workloads use Erlang distribution between two nodes on
+%% loopback: this node (A) must be started distributed, with epmd running,
+%%   erl -noshell -name a@127.0.0.1 -setcookie COOKIE -pa BUILD_DIR \
+%%       -run erlang_bench main full remote-tell remote-ask
+%% and it starts node B itself with OTP's peer module (`erl -name` with the
+%% same cookie, on 127.0.0.1), which ends with node A. Each workload runs once as a
 %% warm-up and then 5 times ("quick": once, with every count divided by 10);
 %% the median goes to stdout as one line
 %%   workload<TAB>erlang<TAB>metric<TAB>value
@@ -23,6 +31,8 @@
 -export([main/0, main/1]).
 %% The echo server of the ask workload.
 -export([init/1, handle_call/3, handle_cast/2]).
+%% Spawned on node B by the remote workloads.
+-export([echo/0, rcounter/1]).
 
 %% akt's request and ask always carry a timeout, so the peers' do too.
 -define(REQUEST_TIMEOUT, 10000).
@@ -30,18 +40,20 @@
 %% declares the workload hung.
 -define(DONE_TIMEOUT, 120000).
 
-%% The same counts as akt's bench (bench/bench.h).
+%% The same counts as akt's bench (bench/akt_bench.c).
 params(Mode) ->
     Full = #{tell => 2000000, pingpong => 500000, request => 200000,
              ask => 100000, fanin => 2000000, fanin_producers => 8,
              spawn => 100000, memory_actors => 100000,
-             ring_hops => 1000000, ring_size => 503, reps => 5},
+             ring_hops => 1000000, ring_size => 503,
+             remote_tell => 1000000, remote_ask => 20000, reps => 5},
     case Mode of
         full -> Full;
         quick ->
             Scaled = maps:map(fun(_, V) -> V div 10 end,
                               maps:with([tell, pingpong, request, ask, fanin,
-                                         spawn, memory_actors, ring_hops],
+                                         spawn, memory_actors, ring_hops,
+                                         remote_tell, remote_ask],
                                         Full)),
             maps:merge(Full#{reps := 1}, Scaled)
     end.
@@ -54,7 +66,13 @@ workloads() ->
      {fanin, ns_per_msg, fun wl_fanin/1},
      {spawn, ns_per_op, fun wl_spawn/1},
      {memory, bytes_per_actor, fun wl_memory/1},
-     {threadring, ns_per_op, fun wl_threadring/1}].
+     {threadring, ns_per_op, fun wl_threadring/1},
+     {'remote-tell', msgs_per_s, fun wl_remote_tell/1},
+     {'remote-ask', ns_per_op, fun wl_remote_ask/1}].
+
+remote_workload('remote-tell') -> true;
+remote_workload('remote-ask') -> true;
+remote_workload(_) -> false.
 
 main() -> main(["full"]).
 
@@ -62,19 +80,25 @@ main([ModeArg | Names]) when ModeArg =:= "full"; ModeArg =:= "quick" ->
     Mode = list_to_atom(ModeArg),
     All = workloads(),
     Todo = case Names of
-               [] -> All;
+               [] -> [W || W = {Name, _, _} <- All,
+                           is_alive() orelse not remote_workload(Name)];
                _ -> [lists:keyfind(list_to_atom(N), 1, All) || N <- Names]
            end,
     case lists:member(false, Todo) of
         true -> usage();
         false ->
-            P = params(Mode),
             progress("OTP ~s, ~b schedulers~s",
                      [erlang:system_info(otp_release),
                       erlang:system_info(schedulers_online),
                       case Mode of quick -> ", quick"; full -> "" end]),
+            Remote = [W || W = {Name, _, _} <- Todo, remote_workload(Name)],
+            {P, Peer} = case Remote of
+                            [] -> {params(Mode), none};
+                            _ -> with_peer(params(Mode))
+                        end,
             Ok = lists:foldl(fun(W, Acc) -> run_workload(P, W) and Acc end,
                              true, Todo),
+            stop_peer(Peer),
             halt(case Ok of true -> 0; false -> 1 end)
     end;
 main(_) -> usage().
@@ -377,3 +401,89 @@ wl_threadring(#{ring_hops := T, ring_size := Size}) ->
     [P ! stop || P <- Ring],
     check(Hops =:= T, "threadring: bad done message"),
     Ns / T.
+
+%% -- remote-tell and remote-ask: Erlang distribution -------------------------
+
+%% Starts node B (a peer of this node, same cookie, on 127.0.0.1) and adds
+%% it to the parameters as peer_node; without it the remote workloads fail
+%% their check. Returns {Params, Peer} (Peer = none when B did not start).
+with_peer(P) ->
+    case is_alive() of
+        false ->
+            progress("the remote workloads need a distributed node "
+                     "(erl -name NAME@127.0.0.1 -setcookie COOKIE)", []),
+            {P, none};
+        true ->
+            Dir = filename:dirname(code:which(?MODULE)),
+            Args = ["-setcookie", atom_to_list(erlang:get_cookie()), "-pa", Dir],
+            try peer:start_link(#{name => peer:random_name(akt_bench_b),
+                                  host => "127.0.0.1", longnames => true,
+                                  args => Args}) of
+                {ok, Peer, Node} ->
+                    progress("node B is ~s", [Node]),
+                    {P#{peer_node => Node}, Peer};
+                Other ->
+                    progress("cannot start node B: ~p", [Other]),
+                    {P, none}
+            catch
+                Class:Why ->
+                    progress("cannot start node B: ~p:~p", [Class, Why]),
+                    {P, none}
+            end
+    end.
+
+stop_peer(none) -> ok;
+stop_peer(Peer) -> catch peer:stop(Peer), ok.
+
+peer_node(#{peer_node := Node}) -> Node;
+peer_node(_) -> check(false, "no node B (see above)").
+
+%% Node B's counter: counts {msg, I, Payload} messages whose payload is 64
+%% bytes, and tells the count when asked for it.
+rcounter(Count) ->
+    receive
+        {msg, _, <<_:64/binary>>} -> rcounter(Count + 1);
+        {msg, _, _} -> rcounter(Count);
+        {get, From, Ref} -> From ! {Ref, Count}, rcounter(Count);
+        stop -> ok
+    end.
+
+%% The producer is main, on node A: it sends M messages with a 64-byte
+%% binary to the counter on node B, then asks for the count; distribution
+%% keeps the order of one sender's messages, so the reply comes after the
+%% counter has counted them all. A busy distribution channel suspends the
+%% sender (Erlang's backpressure).
+wl_remote_tell(#{remote_tell := M} = P) ->
+    Node = peer_node(P),
+    C = spawn(Node, ?MODULE, rcounter, [0]),
+    Payload = binary:copy(<<"x">>, 64),
+    T0 = now_ns(),
+    send_payloads(C, 0, M, Payload),
+    Ref = make_ref(),
+    C ! {get, self(), Ref},
+    Count = receive {Ref, X} -> X after ?DONE_TIMEOUT -> timeout end,
+    Ns = now_ns() - T0,
+    C ! stop,
+    check(Count =:= M, io_lib:format("remote-tell: counted ~p of ~b", [Count, M])),
+    M / (Ns / 1.0e9).
+
+send_payloads(_To, M, M, _Payload) -> ok;
+send_payloads(To, I, M, Payload) ->
+    To ! {msg, I, Payload},
+    send_payloads(To, I + 1, M, Payload).
+
+%% A requester process on node A makes K sequential requests to an echo
+%% process on node B: send {req, self(), Ref, I} and a selective receive of
+%% {Ref, I} with a 10 s `after`, as the local request workload does.
+wl_remote_ask(#{remote_ask := K} = P) ->
+    Node = peer_node(P),
+    Main = self(),
+    Echo = spawn(Node, ?MODULE, echo, []),
+    Req = spawn(fun() -> requester(Echo, Main) end),
+    T0 = now_ns(),
+    Req ! {start, K},
+    Done = await_done('remote-ask'),
+    Ns = now_ns() - T0,
+    Echo ! stop,
+    check(Done =:= K, io_lib:format("remote-ask: ~p replies of ~b", [Done, K])),
+    Ns / K.
