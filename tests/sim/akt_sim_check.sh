@@ -1,10 +1,12 @@
 #!/bin/sh
 # akt-sim's command line, end to end: exit codes, the replay command,
 # byte-identical traces, sweep, shrink and check-determinism.
-# usage: akt_sim_check.sh AKT-SIM SCENARIO-DIR
+# usage: akt_sim_check.sh AKT-SIM SCENARIO-DIR CUSTOM-SIM
+# (CUSTOM-SIM: a program adding its own workload "tally" with akt_sim_main)
 set -u
 sim=$1
 dir=$2
+custom=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
@@ -68,4 +70,15 @@ grep -q "check=count-exact" out.txt || fail "the shrunk scenario fails different
 # check-determinism agrees.
 expect 0 "$sim" check-determinism "$dir/bank.scn" --seed 3
 grep -q "^deterministic seed=3" out.txt || fail "check-determinism did not say so"
+# A program's own workload, beside the built-in ones; a run that crashes
+# (abort in a node's start) is exit 2 with the signal, and the command
+# goes on to print its replay line.
+expect 0 "$custom" list
+grep -q "^tally" out.txt && grep -q "^bank" out.txt || fail "custom workloads not listed with the built-in ones"
+printf 'workload tally\nnodes 3\nduration 2s\nquiet 1s\n' >tally.scn
+expect 0 "$custom" run tally.scn --seed 4
+printf 'workload tally crash=1\nnodes 3\nduration 2s\nquiet 1s\n' >crash.scn
+expect 2 "$custom" run crash.scn --seed 4
+grep -q "the run crashed: signal 6" out.txt || { cat out.txt; fail "a crash is not reported as one"; }
+grep -q "replay: .* run crash.scn --seed 4" out.txt || fail "no replay command after a crash"
 echo "akt-sim command line: ok"

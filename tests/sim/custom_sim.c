@@ -1,0 +1,59 @@
+/* A program with a workload of its own on akt-sim's command line
+ * (akt_sim_main), for tests/sim/akt_sim_check.sh: "tally" counts
+ * node starts and checks that every node started; "crash=1" makes node 1's start abort, which
+ * akt-sim must report as exit 2 with the signal, not die of it. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "akt/akt.h"
+#include "akt/scenario.h"
+
+typedef struct tally_state {
+  uint64_t ticks[AKT_SCENARIO_MAX_NODES];
+} tally_state;
+
+static int ticker_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
+  (void)ctx;
+  (void)msg;
+  return AKT_EUNHANDLED;
+}
+
+static const akt_actor_def ticker_def = {.kind = "ticker", .receive = ticker_receive};
+
+static int node_start(akt_scenario *sc, size_t i, akt_backend *b) {
+  (void)b;
+  if (i == 1 && akt_scenario_param(sc, "crash", 0)) abort();
+  akt_system *sys;
+  int rc = akt_scenario_system_new(sc, i, &sys);
+  if (rc == 0) rc = akt_spawn(sys, "ticker", &ticker_def, NULL, NULL);
+  tally_state *st = akt_scenario_state(sc);
+  st->ticks[i]++;
+  return rc;
+}
+
+static int check_started(akt_scenario *sc, char *why) {
+  tally_state *st = akt_scenario_state(sc);
+  for (size_t i = 0; i < akt_scenario_nodes(sc); i++) {
+    if (!st->ticks[i]) {
+      snprintf(why, AKT_SCENARIO_WHY_MAX, "node%zu never started", i);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static const akt_workload_check checks[] = {{"every-node-started", AKT_CHECK_LIVENESS, check_started},
+                                            {NULL, 0, NULL}};
+
+static const akt_workload tally = {
+    .name = "tally",
+    .summary = "a test workload: every node starts (crash=1 aborts node 1's start)",
+    .state_size = sizeof(tally_state),
+    .node_start = node_start,
+    .checks = checks,
+};
+
+int main(int argc, char **argv) {
+  const akt_workload *mine[] = {&tally};
+  return akt_sim_main(argc, argv, mine, 1);
+}
