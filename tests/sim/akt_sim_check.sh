@@ -81,4 +81,11 @@ printf 'workload tally crash=1\nnodes 3\nduration 2s\nquiet 1s\n' >crash.scn
 expect 2 "$custom" run crash.scn --seed 4
 grep -q "the run crashed: signal 6" out.txt || { cat out.txt; fail "a crash is not reported as one"; }
 grep -q "replay: .* run crash.scn --seed 4" out.txt || fail "no replay command after a crash"
+# check-determinism catches a run that differs and shows where.
+printf 'workload tally nondet=1\nnodes 2\nduration 1s\nquiet 1s\n' >nondet.scn
+expect 1 "$custom" check-determinism nondet.scn --seed 1
+grep -q "^the traces differ at record [0-9]*:" out.txt || { cat out.txt; fail "no first differing record"; }
+grep -q "^  run 1: .* t=pid " out.txt && grep -q "^  run 2: .* t=pid " out.txt ||
+  { cat out.txt; fail "the differing records are not shown"; }
+grep -q "^NONDETERMINISTIC seed=1" out.txt || fail "no verdict"
 echo "akt-sim command line: ok"

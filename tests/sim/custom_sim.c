@@ -1,9 +1,11 @@
 /* A program with a workload of its own on akt-sim's command line
  * (akt_sim_main), for tests/sim/akt_sim_check.sh: "tally" counts
  * node starts and checks that every node started; "crash=1" makes node 1's start abort, which
- * akt-sim must report as exit 2 with the signal, not die of it. */
+ * akt-sim must report as exit 2 with the signal, not die of it; "nondet=1"
+ * traces the process id, which check-determinism must catch. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "akt/akt.h"
 #include "akt/scenario.h"
@@ -23,6 +25,8 @@ static const akt_actor_def ticker_def = {.kind = "ticker", .receive = ticker_rec
 static int node_start(akt_scenario *sc, size_t i, akt_backend *b) {
   (void)b;
   if (i == 1 && akt_scenario_param(sc, "crash", 0)) abort();
+  /* nondet=1: a deliberately nondeterministic record, for check-determinism. */
+  if (akt_scenario_param(sc, "nondet", 0)) akt_scenario_note(sc, "pid", NULL, (uint64_t)getpid());
   akt_system *sys;
   int rc = akt_scenario_system_new(sc, i, &sys);
   if (rc == 0) rc = akt_spawn(sys, "ticker", &ticker_def, NULL, NULL);
