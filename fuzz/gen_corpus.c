@@ -1,0 +1,524 @@
+/* akt — writes the fuzz seed corpora: real encoded frames, made with the
+ * same encoder the remoting uses (akt__frame_encode, akt__frame_batch).
+ *
+ * usage: akt-fuzz-gen-corpus OUTDIR
+ * writes OUTDIR/frame/, OUTDIR/handshake/ and OUTDIR/dispatch/ (made if
+ * missing; files of the same name are replaced, others left alone). The
+ * committed seeds in fuzz/corpus/ come from
+ *   build/fuzz/akt-fuzz-gen-corpus fuzz/corpus
+ * Every file starts with the split byte the harnesses read first (see
+ * fuzz/harness.h), then the bytes a peer would send.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "akt/actor.pb-c.h"
+#include "akt/remote.pb-c.h"
+#include "fuzz.pb-c.h"
+#include "fuzz/harness.h"
+#include "src/remote/remote.h"
+
+#define SINK AKT_FUZZ_PEER_NODE "/user/sink"
+
+static const char *outdir;
+static unsigned written;
+
+static void die(const char *what) {
+  fprintf(stderr, "akt-fuzz-gen-corpus: %s\n", what);
+  exit(1);
+}
+
+static void ok(int rc, const char *what) {
+  if (rc) die(what);
+}
+
+static void make_dir(const char *path) {
+  if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+    perror(path);
+    exit(1);
+  }
+}
+
+/* Writes OUTDIR/TARGET/NAME: the split byte, then the stream. */
+static void seed(const char *target, const char *name, uint8_t split, const akt__buf *s) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", outdir, target);
+  make_dir(path);
+  snprintf(path, sizeof path, "%s/%s/%s", outdir, target, name);
+  FILE *f = fopen(path, "wb");
+  if (!f) {
+    perror(path);
+    exit(1);
+  }
+  if (fwrite(&split, 1, 1, f) != 1 || (s->len && fwrite(s->data, 1, s->len, f) != s->len) ||
+      fclose(f) != 0) {
+    perror(path);
+    exit(1);
+  }
+  written++;
+}
+
+/* ---- frames ------------------------------------------------------------------- */
+
+static void put_frame(akt__buf *s, Akt__Wire__Frame *f) {
+  ok(akt__frame_encode(f, SIZE_MAX, s), "encode");
+}
+
+static void put_raw_prefix(akt__buf *s, uint32_t len) {
+  uint8_t p[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
+  ok(akt__buf_put(s, p, 4), "put");
+}
+
+static void handshake_full(akt__buf *s, uint32_t magic, uint32_t version, const char *to_system,
+                           const char *from, const char *cookie) {
+  Akt__Wire__Handshake h = AKT__WIRE__HANDSHAKE__INIT;
+  h.magic = magic;
+  h.version = version;
+  h.to_system = (char *)(uintptr_t)to_system;
+  h.from_address = (char *)(uintptr_t)from;
+  h.incarnation = 0x1234567;
+  h.cookie = (char *)(uintptr_t)cookie;
+  Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
+  f.kind_case = AKT__WIRE__FRAME__KIND_HANDSHAKE;
+  f.handshake = &h;
+  put_frame(s, &f);
+}
+
+static void handshake(akt__buf *s) {
+  handshake_full(s, AKT__WIRE_MAGIC, AKT_REMOTE_PROTOCOL_VERSION, AKT_FUZZ_SYSTEM,
+                 AKT_FUZZ_PEER_NODE, AKT_FUZZ_COOKIE);
+}
+
+static void handshake_ack(akt__buf *s, int accepted) {
+  Akt__Wire__HandshakeAck a = AKT__WIRE__HANDSHAKE_ACK__INIT;
+  a.accepted = accepted;
+  a.reason = accepted ? "" : "wrong cookie";
+  a.address = AKT_FUZZ_NODE;
+  a.incarnation = 99;
+  Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
+  f.kind_case = AKT__WIRE__FRAME__KIND_HANDSHAKE_ACK;
+  f.handshake_ack = &a;
+  put_frame(s, &f);
+}
+
+static void heartbeat(akt__buf *s, uint64_t seq, int ack) {
+  Akt__Wire__Heartbeat hb = AKT__WIRE__HEARTBEAT__INIT;
+  Akt__Wire__HeartbeatAck ha = AKT__WIRE__HEARTBEAT_ACK__INIT;
+  Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
+  if (ack) {
+    ha.seq = seq;
+    f.kind_case = AKT__WIRE__FRAME__KIND_HEARTBEAT_ACK;
+    f.heartbeat_ack = &ha;
+  } else {
+    hb.seq = seq;
+    f.kind_case = AKT__WIRE__FRAME__KIND_HEARTBEAT;
+    f.heartbeat = &hb;
+  }
+  put_frame(s, &f);
+}
+
+static void close_frame(akt__buf *s, const char *reason) {
+  Akt__Wire__Close c = AKT__WIRE__CLOSE__INIT;
+  c.reason = (char *)(uintptr_t)reason;
+  Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
+  f.kind_case = AKT__WIRE__FRAME__KIND_CLOSE;
+  f.close = &c;
+  put_frame(s, &f);
+}
+
+/* ---- envelopes ------------------------------------------------------------------ */
+
+typedef struct env {
+  const char *target;
+  uint64_t target_id;
+  const char *sender;
+  uint64_t sender_id;
+  const char *type;            /* NULL: msg's type */
+  const ProtobufCMessage *msg; /* NULL: raw */
+  const char *raw;             /* payload bytes when msg is NULL */
+  uint64_t corr;
+  uint32_t flags;
+} env;
+
+/* Appends one Batch.envelopes entry (0x0a, varint length, Envelope) to
+ * body, as akt__remote_send_raw and the endpoint queue do. */
+static void put_env(akt__buf *body, const env *v) {
+  Akt__Wire__Envelope e = AKT__WIRE__ENVELOPE__INIT;
+  e.target = (char *)(uintptr_t)(v->target ? v->target : "");
+  e.target_id = v->target_id;
+  e.sender = (char *)(uintptr_t)(v->sender ? v->sender : "");
+  e.sender_id = v->sender_id;
+  e.type = (char *)(uintptr_t)(v->type ? v->type : v->msg ? v->msg->descriptor->name : "");
+  uint8_t payload[8192];
+  if (v->msg) {
+    size_t n = protobuf_c_message_get_packed_size(v->msg);
+    if (n > sizeof payload) die("payload too large");
+    protobuf_c_message_pack(v->msg, payload);
+    e.payload.data = payload;
+    e.payload.len = n;
+  } else if (v->raw) {
+    e.payload.data = (uint8_t *)(uintptr_t)v->raw;
+    e.payload.len = strlen(v->raw);
+  }
+  e.corr = v->corr;
+  e.flags = v->flags;
+  size_t n = protobuf_c_message_get_packed_size(&e.base);
+  uint8_t tag = (1 << 3) | 2;
+  ok(akt__buf_put(body, &tag, 1) || akt__buf_varint(body, n) || akt__buf_reserve(body, n), "env");
+  protobuf_c_message_pack(&e.base, body->data + body->len);
+  body->len += n;
+}
+
+/* One Batch frame of the envelopes in v[0..n), written like the writer
+ * writes it. */
+static void batch(akt__buf *s, const env *v, size_t n) {
+  akt__buf body = {0};
+  for (size_t i = 0; i < n; i++) put_env(&body, &v[i]);
+  ok(akt__frame_batch(body.data, body.len, s), "batch");
+  akt__buf_free(&body);
+}
+
+static void batch1(akt__buf *s, env v) { batch(s, &v, 1); }
+
+/* ---- messages ---------------------------------------------------------------------- */
+
+static Akt__Fuzz__Add add5 = AKT__FUZZ__ADD__INIT;
+static Akt__Fuzz__Get get = AKT__FUZZ__GET__INIT;
+static Akt__Fuzz__Total total = AKT__FUZZ__TOTAL__INIT;
+static Akt__Fuzz__Echo echo = AKT__FUZZ__ECHO__INIT;
+static Akt__RemoteLookup lookup = AKT__REMOTE_LOOKUP__INIT;
+static Akt__RemoteLookup lookup_missing = AKT__REMOTE_LOOKUP__INIT;
+static Akt__RemoteSpawn spawn_counter = AKT__REMOTE_SPAWN__INIT;
+static Akt__RemoteSpawn spawn_unknown = AKT__REMOTE_SPAWN__INIT;
+static Akt__RemoteStop stop_echo = AKT__REMOTE_STOP__INIT;
+static Akt__RemoteWatch watch_counter = AKT__REMOTE_WATCH__INIT;
+static Akt__RemoteWatch watch_gone = AKT__REMOTE_WATCH__INIT;
+static Akt__RemoteUnwatch unwatch_counter = AKT__REMOTE_UNWATCH__INIT;
+static Akt__Terminated terminated = AKT__TERMINATED__INIT;
+static Akt__PoisonPill pill = AKT__POISON_PILL__INIT;
+
+static uint64_t words_ns[3] = {1, 300, UINT64_MAX};
+static char *words[2] = {"alpha", "beta"};
+static Akt__Fuzz__Echo__CountsEntry count_a = AKT__FUZZ__ECHO__COUNTS_ENTRY__INIT;
+static Akt__Fuzz__Echo__CountsEntry *counts[1] = {&count_a};
+static Akt__Fuzz__Echo nested[64];
+
+static void init_messages(void) {
+  add5.amount = 5;
+  total.value = 7;
+  echo.text = "hello";
+  echo.blob.data = (uint8_t *)"\x00\x01\x02";
+  echo.blob.len = 3;
+  echo.n_ns = 3;
+  echo.ns = words_ns;
+  echo.n_words = 2;
+  echo.words = words;
+  count_a.key = "a";
+  count_a.value = -1;
+  echo.n_counts = 1;
+  echo.counts = counts;
+  echo.choice_case = AKT__FUZZ__ECHO__CHOICE_NUMBER;
+  echo.number = -42;
+  /* A chain of 64 nested Echos. */
+  for (int i = 0; i < 64; i++) {
+    akt__fuzz__echo__init(&nested[i]);
+    nested[i].text = "n";
+    nested[i].next = i + 1 < 64 ? &nested[i + 1] : NULL;
+  }
+  lookup.path = "/user/echo";
+  lookup_missing.path = "/user/nobody";
+  spawn_counter.kind = "counter";
+  spawn_counter.name = "made";
+  spawn_unknown.kind = "no-such-kind";
+  stop_echo.path = "/user/echo";
+  watch_counter.path = "/user/counter";
+  watch_gone.path = "/user/gone";
+  unwatch_counter.path = "/user/counter";
+  terminated.path = "/user/sink";
+  terminated.id = 3;
+  terminated.address = SINK;
+}
+
+/* ---- the targets' seeds --------------------------------------------------------------- */
+
+static void frame_seeds(void) {
+  akt__buf s = {0};
+  handshake(&s);
+  seed("frame", "handshake", 0, &s);
+  seed("frame", "handshake-bytewise", 1, &s);
+  akt__buf_free(&s);
+
+  handshake_ack(&s, 1);
+  seed("frame", "handshake-ack", 0, &s);
+  akt__buf_free(&s);
+  handshake_ack(&s, 0);
+  seed("frame", "handshake-refused", 0, &s);
+  akt__buf_free(&s);
+
+  heartbeat(&s, 1, 0);
+  heartbeat(&s, 1, 1);
+  seed("frame", "heartbeats", 3, &s);
+  akt__buf_free(&s);
+
+  close_frame(&s, "node shutting down");
+  seed("frame", "close", 0, &s);
+  akt__buf_free(&s);
+
+  env v[] = {
+      {.target = "/user/counter", .sender = SINK, .sender_id = 3, .msg = &add5.base},
+      {.target = "/user/counter", .sender = SINK, .msg = &get.base, .corr = 1, .flags = 1},
+      {.target = "/user/echo", .msg = &echo.base},
+  };
+  batch(&s, v, 3);
+  seed("frame", "batch", 0, &s);
+  seed("frame", "batch-split7", 7, &s);
+  akt__buf_free(&s);
+
+  /* A whole conversation, cut in pieces of up to 200 bytes. */
+  handshake(&s);
+  heartbeat(&s, 1, 0);
+  batch(&s, v, 3);
+  close_frame(&s, "bye");
+  seed("frame", "stream", 200, &s);
+  /* The same, cut short inside the batch. */
+  s.len -= 20;
+  seed("frame", "truncated", 0, &s);
+  akt__buf_free(&s);
+
+  /* A frame of length 0 (an empty Frame), and one with an unknown field. */
+  put_raw_prefix(&s, 0);
+  put_raw_prefix(&s, 2);
+  ok(akt__buf_put(&s, "\x78\x01", 2), "put"); /* field 15, varint 1 */
+  seed("frame", "empty-and-unknown", 0, &s);
+  akt__buf_free(&s);
+
+  /* Declared lengths over the limit: one byte over, and the largest. */
+  put_raw_prefix(&s, AKT_FUZZ_MAX_FRAME + 1);
+  ok(akt__buf_put(&s, "xxxx", 4), "put");
+  seed("frame", "oversize", 0, &s);
+  akt__buf_free(&s);
+  heartbeat(&s, 2, 0);
+  put_raw_prefix(&s, UINT32_MAX);
+  seed("frame", "oversize-max", 2, &s);
+  akt__buf_free(&s);
+
+  /* Garbage: a frame whose body is not a Frame, and raw bytes. */
+  put_raw_prefix(&s, 6);
+  ok(akt__buf_put(&s, "\x0a\xff\xff\xff\xff\x0f", 6), "put");
+  seed("frame", "malformed", 0, &s);
+  akt__buf_free(&s);
+  uint32_t x = 0x12345678;
+  for (int i = 0; i < 64; i++) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    uint8_t b = (uint8_t)(x >> 24);
+    ok(akt__buf_put(&s, &b, 1), "put");
+  }
+  s.data[0] = s.data[1] = s.data[2] = 0; /* a small declared length */
+  seed("frame", "garbage", 5, &s);
+  akt__buf_free(&s);
+}
+
+static void handshake_seeds(void) {
+  akt__buf s = {0};
+  handshake(&s);
+  seed("handshake", "valid", 0, &s);
+  seed("handshake", "valid-bytewise", 1, &s);
+  /* After it, everything an inbound connection may get. */
+  heartbeat(&s, 1, 0);
+  env v[] = {
+      {.target = "/user/counter", .sender = SINK, .msg = &add5.base},
+      {.target = "/user/echo", .sender = SINK, .msg = &echo.base, .corr = 5, .flags = 1},
+  };
+  batch(&s, v, 2);
+  close_frame(&s, "bye");
+  seed("handshake", "valid-then-traffic", 0, &s);
+  seed("handshake", "valid-then-traffic-split", 9, &s);
+  akt__buf_free(&s);
+
+  handshake_full(&s, 0xdeadbeef, 1, AKT_FUZZ_SYSTEM, AKT_FUZZ_PEER_NODE, AKT_FUZZ_COOKIE);
+  seed("handshake", "bad-magic", 0, &s);
+  akt__buf_free(&s);
+  handshake_full(&s, AKT__WIRE_MAGIC, 2, AKT_FUZZ_SYSTEM, AKT_FUZZ_PEER_NODE, AKT_FUZZ_COOKIE);
+  seed("handshake", "bad-version", 0, &s);
+  akt__buf_free(&s);
+  handshake_full(&s, AKT__WIRE_MAGIC, 1, "other", AKT_FUZZ_PEER_NODE, AKT_FUZZ_COOKIE);
+  seed("handshake", "wrong-system", 0, &s);
+  akt__buf_free(&s);
+  handshake_full(&s, AKT__WIRE_MAGIC, 1, AKT_FUZZ_SYSTEM, AKT_FUZZ_PEER_NODE, "wrong");
+  seed("handshake", "wrong-cookie", 0, &s);
+  akt__buf_free(&s);
+  handshake_full(&s, AKT__WIRE_MAGIC, 1, AKT_FUZZ_SYSTEM, AKT_FUZZ_PEER_NODE, "");
+  seed("handshake", "empty-cookie", 0, &s);
+  akt__buf_free(&s);
+  handshake_full(&s, AKT__WIRE_MAGIC, 1, AKT_FUZZ_SYSTEM, "", AKT_FUZZ_COOKIE);
+  seed("handshake", "empty-from", 0, &s);
+  akt__buf_free(&s);
+  char longname[AKT_REMOTE_DEFAULT_MAX_NAME + 2];
+  memset(longname, 'a', sizeof longname - 1);
+  longname[sizeof longname - 1] = '\0';
+  handshake_full(&s, AKT__WIRE_MAGIC, 1, AKT_FUZZ_SYSTEM, longname, AKT_FUZZ_COOKIE);
+  seed("handshake", "long-from", 0, &s);
+  akt__buf_free(&s);
+  /* A field missing entirely (proto3: the empty string). */
+  handshake_full(&s, AKT__WIRE_MAGIC, 1, NULL, NULL, NULL);
+  seed("handshake", "no-strings", 0, &s);
+  akt__buf_free(&s);
+
+  heartbeat(&s, 1, 0);
+  seed("handshake", "heartbeat-first", 0, &s);
+  akt__buf_free(&s);
+  batch1(&s, v[0]);
+  seed("handshake", "batch-first", 0, &s);
+  akt__buf_free(&s);
+  handshake_ack(&s, 1);
+  seed("handshake", "ack-inbound", 0, &s);
+  akt__buf_free(&s);
+  handshake(&s);
+  handshake(&s);
+  seed("handshake", "twice", 0, &s);
+  akt__buf_free(&s);
+  handshake(&s);
+  heartbeat(&s, 7, 1);
+  seed("handshake", "heartbeat-ack-inbound", 0, &s);
+  akt__buf_free(&s);
+  close_frame(&s, "not now");
+  seed("handshake", "close-first", 0, &s);
+  akt__buf_free(&s);
+
+  handshake(&s);
+  s.len -= 5;
+  seed("handshake", "truncated", 0, &s);
+  akt__buf_free(&s);
+  put_raw_prefix(&s, AKT_REMOTE_DEFAULT_MAX_FRAME + 1);
+  seed("handshake", "oversize", 0, &s);
+  akt__buf_free(&s);
+  put_raw_prefix(&s, 3);
+  ok(akt__buf_put(&s, "\x0a\x05\x0d", 3), "put");
+  seed("handshake", "malformed", 0, &s);
+  akt__buf_free(&s);
+}
+
+static void dispatch_seeds(const akt_fuzz_world *fw) {
+  /* The ids of node0's actors, as the harness's world makes them. */
+  akt_pid *echo_pid = NULL;
+  ok(akt_lookup(fw->systems[0], "/user/echo", &echo_pid), "lookup");
+  uint64_t echo_id = akt_pid_id(echo_pid);
+  akt_pid_release(echo_pid);
+
+  struct {
+    const char *name;
+    env v;
+  } singles[] = {
+      {"add", {.target = "/user/counter", .msg = &add5.base}},
+      {"get-request", {.target = "/user/counter", .sender = SINK, .sender_id = 3, .msg = &get.base,
+                       .corr = 11, .flags = 1}},
+      {"echo", {.target = "/user/echo", .sender = SINK, .msg = &echo.base}},
+      {"echo-id", {.target = "/user/echo", .target_id = echo_id, .sender = SINK, .msg = &echo.base}},
+      {"echo-wrong-id", {.target = "/user/echo", .target_id = echo_id + 1000, .msg = &echo.base}},
+      {"echo-nested", {.target = "/user/echo", .sender = SINK, .msg = &nested[0].base}},
+      {"child", {.target = "/user/parent/child", .sender = SINK, .msg = &echo.base}},
+      {"missing-actor", {.target = "/user/nobody", .sender = SINK, .msg = &add5.base}},
+      {"relative-target", {.target = "user/echo", .msg = &add5.base}},
+      {"unknown-type", {.target = "/user/echo", .sender = SINK, .type = "akt.fuzz.Nope",
+                        .raw = "\x08\x01"}},
+      {"bad-payload", {.target = "/user/counter", .type = "akt.fuzz.Add", .raw = "\x08"}},
+      {"reply", {.target = "/user/echo", .sender = SINK, .msg = &total.base, .corr = 9,
+                 .flags = 2}},
+      {"lookup", {.target = "/system/remoting", .sender = SINK, .msg = &lookup.base, .corr = 1,
+                  .flags = 1}},
+      {"lookup-missing", {.target = "/system/remoting", .sender = SINK,
+                          .msg = &lookup_missing.base, .corr = 2, .flags = 1}},
+      {"spawn", {.target = "/system/remoting", .sender = SINK, .msg = &spawn_counter.base,
+                 .corr = 3, .flags = 1}},
+      {"spawn-unknown", {.target = "/system/remoting", .sender = SINK,
+                         .msg = &spawn_unknown.base, .corr = 4, .flags = 1}},
+      {"stop", {.target = "/system/remoting", .sender = SINK, .msg = &stop_echo.base}},
+      {"watch", {.target = "/system/remoting", .sender = SINK, .msg = &watch_counter.base}},
+      {"watch-gone", {.target = "/system/remoting", .sender = SINK, .msg = &watch_gone.base}},
+      {"unwatch", {.target = "/system/remoting", .sender = SINK, .msg = &unwatch_counter.base}},
+      {"terminated", {.target = "/user/echo", .sender = SINK, .sender_id = 3,
+                      .msg = &terminated.base}},
+      {"poison-pill", {.target = "/user/counter", .sender = SINK, .msg = &pill.base}},
+      {"sender-local", {.target = "/user/echo", .sender = AKT_FUZZ_NODE "/user/counter",
+                        .msg = &add5.base}},
+      {"sender-self", {.target = "/user/echo", .sender = AKT_FUZZ_NODE "/user/echo",
+                       .msg = &echo.base}},
+      {"sender-unknown-node", {.target = "/user/echo", .sender = "akt://x@nowhere:1/user/y",
+                               .msg = &echo.base}},
+      {"sender-malformed", {.target = "/user/echo", .sender = "akt://x@:99999", .msg = &echo.base}},
+      {"sender-ipv6", {.target = "/user/echo", .sender = "akt://x@[::1]:2552/user/y",
+                       .msg = &echo.base}},
+  };
+  akt__buf s = {0};
+  for (size_t i = 0; i < sizeof singles / sizeof singles[0]; i++) {
+    batch1(&s, singles[i].v);
+    seed("dispatch", singles[i].name, 0, &s);
+    akt__buf_free(&s);
+  }
+
+  /* Many envelopes in one batch, and several batches cut in pieces. */
+  env many[100];
+  for (int i = 0; i < 100; i++)
+    many[i] = (env){.target = i % 2 ? "/user/counter" : "/user/echo", .sender = SINK,
+                    .msg = i % 2 ? &add5.base : &echo.base};
+  batch(&s, many, 100);
+  seed("dispatch", "batch-100", 0, &s);
+  akt__buf_free(&s);
+  for (size_t i = 0; i < sizeof singles / sizeof singles[0]; i++) batch1(&s, singles[i].v);
+  seed("dispatch", "all-split", 64, &s);
+  akt__buf_free(&s);
+
+  /* The rest of an open connection's traffic. */
+  heartbeat(&s, 1, 0);
+  heartbeat(&s, 2, 0);
+  seed("dispatch", "heartbeats", 0, &s);
+  akt__buf_free(&s);
+  batch1(&s, singles[0].v);
+  close_frame(&s, "bye");
+  batch1(&s, singles[0].v);
+  seed("dispatch", "close-then-batch", 0, &s);
+  akt__buf_free(&s);
+  handshake(&s);
+  seed("dispatch", "second-handshake", 0, &s);
+  akt__buf_free(&s);
+  heartbeat(&s, 1, 1);
+  seed("dispatch", "heartbeat-ack", 0, &s);
+  akt__buf_free(&s);
+  char longname[AKT_REMOTE_DEFAULT_MAX_NAME + 2];
+  memset(longname, 'a', sizeof longname - 1);
+  longname[0] = '/';
+  longname[sizeof longname - 1] = '\0';
+  batch1(&s, (env){.target = longname, .msg = &add5.base});
+  seed("dispatch", "long-target", 0, &s);
+  akt__buf_free(&s);
+  /* An empty batch, and a Batch frame encoded by akt__frame_encode. */
+  ok(akt__frame_batch(NULL, 0, &s), "batch");
+  seed("dispatch", "empty-batch", 0, &s);
+  akt__buf_free(&s);
+  put_raw_prefix(&s, AKT_REMOTE_DEFAULT_MAX_FRAME + 1);
+  seed("dispatch", "oversize", 0, &s);
+  akt__buf_free(&s);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
+    return 2;
+  }
+  outdir = argv[1];
+  make_dir(outdir);
+  init_messages();
+  frame_seeds();
+  handshake_seeds();
+  akt_fuzz_world fw;
+  akt_fuzz_world_up(&fw, 2);
+  dispatch_seeds(&fw);
+  akt_fuzz_world_down(&fw);
+  printf("akt-fuzz-gen-corpus: wrote %u seed files under %s\n", written, outdir);
+  return 0;
+}
