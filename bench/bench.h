@@ -27,6 +27,12 @@ int wl_spawn(akt_system *sys, const bench_params *p, double *value);
 int wl_memory(akt_system *sys, const bench_params *p, double *value);
 int wl_threadring(akt_system *sys, const bench_params *p, double *value);
 
+/* The counter of tell, fanin and remote-tell: counts Msg messages and
+ * Payload messages of PAYLOAD_BYTES; a Start{n} from a client makes it
+ * send Done{n} to that client once n are counted; Get answers Count. */
+#define PAYLOAD_BYTES 64
+extern const akt_actor_def bench_counter_def;
+
 /* Simulator workloads: they build their own world. */
 int wl_sim(const bench_params *p, double *value);
 int wl_testkit_wait(const bench_params *p, double *value);

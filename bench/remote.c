@@ -48,7 +48,6 @@
 
 extern char **environ;
 
-#define PAYLOAD_BYTES 64
 #define SPAWN_TIMEOUT AKT_SECONDS(10)   /* akt_remote_spawn of a measured actor */
 #define DONE_TIMEOUT AKT_SECONDS(120)   /* the answer that ends a run */
 #define REQUEST_TIMEOUT AKT_SECONDS(10) /* one remote-ask round trip */
@@ -70,48 +69,6 @@ static int register_types(akt_system *sys) {
 
 /* ---- node B's actors ------------------------------------------------------------ */
 
-typedef struct rcounter_state {
-  int64_t count, target;
-  akt_pid *client; /* told Done when count reaches target */
-} rcounter_state;
-
-static void rcounter_check(akt_ctx *ctx, rcounter_state *s) {
-  if (!s->client || s->count < s->target) return;
-  Bench__Done d = BENCH__DONE__INIT;
-  d.n = s->count;
-  akt_send(ctx, s->client, &d.base);
-  akt_pid_release(s->client);
-  s->client = NULL;
-}
-
-/* Counts Payload messages that carry PAYLOAD_BYTES of data. */
-static int rcounter_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
-  rcounter_state *s = akt_ctx_state(ctx);
-  if (msg->descriptor == &bench__payload__descriptor) {
-    if (((const Bench__Payload *)msg)->data.len == PAYLOAD_BYTES) s->count++;
-    rcounter_check(ctx, s);
-    return 0;
-  }
-  if (msg->descriptor == &bench__start__descriptor) {
-    akt_pid_release(s->client);
-    s->target = ((const Bench__Start *)msg)->n;
-    s->client = akt_pid_retain(akt_ctx_sender(ctx));
-    rcounter_check(ctx, s);
-    return 0;
-  }
-  return AKT_EUNHANDLED;
-}
-
-static void rcounter_post_stop(akt_ctx *ctx) {
-  rcounter_state *s = akt_ctx_state(ctx);
-  akt_pid_release(s->client);
-}
-
-static const akt_actor_def rcounter_def = {.kind = "bench-counter",
-                                           .state_size = sizeof(rcounter_state),
-                                           .receive = rcounter_receive,
-                                           .post_stop = rcounter_post_stop};
-
 static int echo_receive(akt_ctx *ctx, const ProtobufCMessage *msg) { return akt_reply(ctx, msg); }
 
 static const akt_actor_def echo_def = {.kind = "bench-echo", .receive = echo_receive};
@@ -132,7 +89,7 @@ int bench_serve(int argc, char **argv) {
   if (!rc) rc = akt_system_new("bench-b", b, &so, &sys);
   if (!rc) rc = akt_remote_start(sys, &ro);
   if (!rc) rc = register_types(sys);
-  if (!rc) rc = akt_remote_register_kind(sys, &rcounter_def);
+  if (!rc) rc = akt_remote_register_kind(sys, &bench_counter_def);
   if (!rc) rc = akt_remote_register_kind(sys, &echo_def);
   if (rc) {
     fprintf(stderr, "akt-bench --serve: cannot start node B: %s\n", akt_strerror(rc));
@@ -375,7 +332,7 @@ static int64_t ask_done(akt_pid *to, const ProtobufCMessage *msg) {
 
 int wl_remote_tell(bench_remote *rm, const bench_params *p, double *value) {
   akt_pid *c = NULL, *waiter = NULL;
-  int rc = akt_remote_spawn(rm->sys, rm->node, rcounter_def.kind, NULL, SPAWN_TIMEOUT, &c);
+  int rc = akt_remote_spawn(rm->sys, rm->node, bench_counter_def.kind, NULL, SPAWN_TIMEOUT, &c);
   if (rc) return rc;
   akt_spawn_opts o = {.arg = c};
   rc = akt_spawn(rm->sys, NULL, &waiter_def, &o, &waiter);

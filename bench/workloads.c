@@ -50,9 +50,13 @@ static void counter_check(akt_ctx *ctx, counter_state *s) {
   s->client = NULL;
 }
 
+/* Counts Msg messages, and Payload messages that carry PAYLOAD_BYTES of
+ * data (remote-tell); tells the client Done once `target` are counted. */
 static int counter_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
   counter_state *s = akt_ctx_state(ctx);
-  if (msg->descriptor == &bench__msg__descriptor) {
+  if (msg->descriptor == &bench__msg__descriptor ||
+      (msg->descriptor == &bench__payload__descriptor &&
+       ((const Bench__Payload *)msg)->data.len == PAYLOAD_BYTES)) {
     s->count++;
     counter_check(ctx, s);
     return 0;
@@ -63,6 +67,7 @@ static int counter_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
     return akt_reply(ctx, &c.base);
   }
   if (msg->descriptor == &bench__start__descriptor) {
+    akt_pid_release(s->client);
     s->target = ((const Bench__Start *)msg)->n;
     s->client = akt_pid_retain(akt_ctx_sender(ctx));
     counter_check(ctx, s);
@@ -76,14 +81,14 @@ static void counter_post_stop(akt_ctx *ctx) {
   akt_pid_release(s->client);
 }
 
-static const akt_actor_def counter_def = {.kind = "counter",
-                                          .state_size = sizeof(counter_state),
-                                          .receive = counter_receive,
-                                          .post_stop = counter_post_stop};
+const akt_actor_def bench_counter_def = {.kind = "bench-counter",
+                                         .state_size = sizeof(counter_state),
+                                         .receive = counter_receive,
+                                         .post_stop = counter_post_stop};
 
 int wl_tell(akt_system *sys, const bench_params *p, double *value) {
   akt_pid *c;
-  int rc = akt_spawn(sys, NULL, &counter_def, NULL, &c);
+  int rc = akt_spawn(sys, NULL, &bench_counter_def, NULL, &c);
   if (rc) return rc;
   Bench__Msg m = BENCH__MSG__INIT;
   Bench__Get g = BENCH__GET__INIT;
@@ -260,7 +265,7 @@ static const akt_actor_def producer_def = {.kind = "producer", .receive = produc
 
 int wl_fanin(akt_system *sys, const bench_params *p, double *value) {
   akt_pid *sink;
-  int rc = akt_spawn(sys, NULL, &counter_def, NULL, &sink);
+  int rc = akt_spawn(sys, NULL, &bench_counter_def, NULL, &sink);
   if (rc) return rc;
   int64_t np = p->fanin_producers, per = p->fanin / np;
   akt_pid **producers = calloc((size_t)np, sizeof *producers);
