@@ -335,7 +335,7 @@ int akt__plan_of(const akt__fault *faults, size_t n, akt__plan *out) {
   memset(out, 0, sizeof *out);
   out->faults = calloc(n ? n : 1, sizeof *out->faults);
   if (!out->faults) return AKT_ENOMEM;
-  memcpy(out->faults, faults, n * sizeof *faults);
+  if (n) memcpy(out->faults, faults, n * sizeof *faults);
   out->n = n;
   return 0;
 }

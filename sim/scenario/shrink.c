@@ -102,7 +102,7 @@ int akt__cli_shrink(akt__cli *cli, uint64_t seed, const char *out) {
   if (still_fails(&s, NULL, 0)) n = 0; /* it fails without any fault */
   else n = ddmin(&s, plan.faults, n);
   /* Write the result as a scenario with an explicit timeline. */
-  memcpy(s.spec.faults, plan.faults, n * sizeof *plan.faults);
+  if (n) memcpy(s.spec.faults, plan.faults, n * sizeof *plan.faults);
   s.spec.nfaults = n;
   char path[600], header[1200];
   if (out) {

@@ -639,7 +639,7 @@ int akt__scn_copy(const akt__scn_spec *from, akt__scn_spec *to) {
   *to = *from;
   to->faults = calloc(AKT__SCN_MAX_FAULTS, sizeof *to->faults);
   if (!to->faults) return AKT_ENOMEM;
-  memcpy(to->faults, from->faults, from->nfaults * sizeof *from->faults);
+  if (from->nfaults) memcpy(to->faults, from->faults, from->nfaults * sizeof *from->faults);
   return 0;
 }
 
