@@ -30,7 +30,7 @@ static void probe_sink(akt__cell *c, akt__env *env) {
   akt_probe *p = akt__cell_sink(c)->data;
   akt_system *sys = c->sys;
   if (atomic_load_explicit(&c->life, memory_order_acquire) == AKT__LIFE_TERMINATED) {
-    akt__dead_letter(sys, c->self, env, "probe closed");
+    akt__dead_letter(sys, akt__self(c), env, "probe closed");
     return;
   }
   pthread_mutex_lock(&p->lock);
@@ -42,11 +42,11 @@ static void probe_sink(akt__cell *c, akt__env *env) {
   if (atomic_load(&p->qlen) >= AKT_PROBE_MAX_QUEUE) {
     p->overflow++;
     pthread_mutex_unlock(&p->lock);
-    akt__dead_letter(sys, c->self, env, "probe queue full");
+    akt__dead_letter(sys, akt__self(c), env, "probe queue full");
     return;
   }
   if (sys->tracing)
-    akt__trace(sys, AKT_EV_DELIVER, c->self->id, env->sender ? env->sender->id : 0,
+    akt__trace(sys, AKT_EV_DELIVER, akt__self(c)->id, env->sender ? env->sender->id : 0,
                env->msg->descriptor->name, env->hash, 0, p->name);
   env->arg = sys->backend->ops->now(sys->backend); /* arrival time, for within() */
   atomic_store_explicit(&env->node.next, NULL, memory_order_relaxed);

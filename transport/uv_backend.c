@@ -107,6 +107,10 @@ static void uvb_schedule(akt_backend *b, akt_runnable *r) {
   akt__uv_workers_push(&akt__uv_of(b)->workers, r);
 }
 
+static int uvb_linger(akt_backend *b, unsigned round, unsigned found) {
+  return akt__uv_workers_linger(&akt__uv_of(b)->workers, round, found);
+}
+
 static int uvb_wait(akt_backend *b, int (*ready)(void *arg), void *arg, uint64_t deadline) {
   akt__uv_backend *u = akt__uv_of(b);
   /* Blocking a backend thread would stall the very work being waited for. */
@@ -161,6 +165,7 @@ static const akt_backend_ops uv_ops = {
     .wall = uvb_wall,
     .random_u64 = uvb_random_u64,
     .schedule = uvb_schedule,
+    .linger = uvb_linger,
     .timer_start = akt__uv_timer_start,
     .timer_cancel = akt__uv_timer_cancel,
     .wait = uvb_wait,

@@ -1,13 +1,15 @@
 /* akt production backend — worker threads and the run queues. */
 #include "transport/workers.h"
 
+#include <sched.h>
 #include <stdlib.h>
 
 #include "akt/error.h"
 #include "transport/uv_backend.h"
 
-/* The worker running on this thread, if any. */
-static _Thread_local akt__uv_worker *current;
+/* The worker running on this thread, if any (initial-exec: reached without
+ * a __tls_get_addr call on the schedule and linger paths). */
+static _Thread_local akt__uv_worker *current __attribute__((tls_model("initial-exec")));
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -121,6 +123,36 @@ void akt__uv_workers_push(akt__uv_workers *w, akt_runnable *r) {
     return;
   }
   push_shared(w, r);
+}
+
+int akt__uv_workers_linger(akt__uv_workers *w, unsigned round, unsigned found) {
+  akt__uv_worker *me = current;
+  if (me == NULL || me->pool != w) return 0;
+  /* Anything else to run goes first: the runnable gives the worker up. */
+  if (me->slot != NULL || atomic_load_explicit(&w->peek, memory_order_acquire) != NULL)
+    return 0;
+  uint64_t now = akt__uv_now_ns();
+  if (round == 0) {
+    me->linger_until = now + AKT__UV_LINGER_NS;
+    /* Batching: every poll takes the lines the producer is writing away
+     * from it (the newest envelope, the mailbox head), so a consumer that
+     * keeps up with its producer and polls after every message or two
+     * halves the producer's speed. Poll less often until each poll finds
+     * a batch, more often when batches are large. */
+    if (me->linger_pauses == 0) me->linger_pauses = AKT__UV_LINGER_PAUSES_MIN;
+    if (found < AKT__UV_LINGER_BATCH && me->linger_pauses < AKT__UV_LINGER_PAUSES_MAX)
+      me->linger_pauses *= 2;
+    else if (found >= 4 * AKT__UV_LINGER_BATCH && me->linger_pauses > AKT__UV_LINGER_PAUSES_MIN)
+      me->linger_pauses /= 2;
+  } else if (now >= me->linger_until) {
+    return 0;
+  }
+  /* The yield (a no-op when nothing else is runnable here) matters when
+   * threads outnumber cores: the producer this worker waits for may itself
+   * be waiting for this core. */
+  for (unsigned i = 0; i < me->linger_pauses; i++) cpu_relax();
+  sched_yield();
+  return 1;
 }
 
 int akt__uv_workers_start(akt__uv_workers *w, unsigned count) {

@@ -10,6 +10,15 @@
  * only when a worker sleeps. Every AKT__UV_SLOT_TURNS slot runs in a row,
  * a worker serves the FIFO first, so a chain of slot hand-offs cannot
  * starve queued work.
+ *
+ * A turn that runs out of messages while its worker has nothing else to do
+ * (empty slot and FIFO) lingers (akt_backend_ops.linger): it polls its own
+ * mailbox, some pauses and a sched_yield apart, for up to AKT__UV_LINGER_NS
+ * before its actor goes idle. The interval adapts so that a poll finds
+ * about AKT__UV_LINGER_BATCH messages. A stream of tells from another thread then
+ * finds the actor still scheduled, instead of paying a FIFO push (lock,
+ * perhaps a wake-up) and a hand-off every few messages; anything pushed to
+ * the FIFO or the slot ends the linger at the next poll.
  */
 #ifndef AKT_TRANSPORT_WORKERS_H
 #define AKT_TRANSPORT_WORKERS_H
@@ -21,6 +30,10 @@
 
 #define AKT__UV_SLOT_TURNS 32    /* slot runs before the FIFO is served */
 #define AKT__UV_SPIN_NS 20000    /* how long a worker out of work polls before sleeping */
+#define AKT__UV_LINGER_NS 20000  /* how long a runnable out of work may poll its own queue */
+#define AKT__UV_LINGER_PAUSES_MIN 4  /* pauses (then a yield) between two such polls: */
+#define AKT__UV_LINGER_PAUSES_MAX 64 /* adapted between these bounds (~0.1-1.7 us on x86-64) */
+#define AKT__UV_LINGER_BATCH 8       /* ... so that a poll finds about this many messages */
 
 typedef struct akt__uv_workers akt__uv_workers;
 
@@ -28,6 +41,8 @@ typedef struct akt__uv_worker {
   akt__uv_workers *pool;
   akt_runnable *slot; /* this worker's next runnable; touched by it alone */
   unsigned slot_runs; /* slot runs in a row */
+  uint64_t linger_until;  /* when the current linger ends (akt__uv_workers_linger) */
+  unsigned linger_pauses; /* the current poll interval of a linger, in pauses */
 } akt__uv_worker;
 
 struct akt__uv_workers {
@@ -49,6 +64,12 @@ int akt__uv_workers_start(akt__uv_workers *w, unsigned count);
 
 /* Queues `r` to run once on some worker; any thread. Never fails. */
 void akt__uv_workers_push(akt__uv_workers *w, akt_runnable *r);
+
+/* The backend's linger operation (see akt_backend_ops.linger): non-zero,
+ * after a short pause, while the calling worker has nothing else to run and
+ * the linger that began at round 0 is younger than AKT__UV_LINGER_NS; 0 on
+ * other threads. */
+int akt__uv_workers_linger(akt__uv_workers *w, unsigned round, unsigned found);
 
 /* Stops and joins every worker. Runnables still queued, or pushed later (a
  * timer firing before the loop stops may schedule one), never run; the core

@@ -175,6 +175,18 @@ struct akt_backend_ops {
    * once at a time. Never fails: the backend's queue is intrusive. */
   void (*schedule)(akt_backend *b, akt_runnable *r);
 
+  /* Optional (NULL: never linger). Asked by a runnable that ran out of work
+   * and is about to go idle, on the thread running it. Returns non-zero when
+   * that thread has nothing else to run and the runnable should look for
+   * new work of its own once more (the backend may pause a little before
+   * returning); 0 when it should go idle now. `round` counts the calls
+   * since the runnable last found work (0 first); `found` is how much work
+   * (messages) it found since its previous call, or since its run began.
+   * Lingering replaces the idle-then-schedule-again round trip (a run-queue
+   * push, a hand-off to a worker) that a steady stream of messages from
+   * another thread would otherwise pay every few messages. */
+  int (*linger)(akt_backend *b, unsigned round, unsigned found);
+
   /* Starts a one-shot timer that calls fn(arg, cookie) after `delay` ns.
    * Writes its id (never 0) to *id. Returns 0, AKT_ENOMEM, or AKT_ESTOPPED
    * when the backend is shutting down. */

@@ -39,13 +39,12 @@ akt__cell *akt__cell_new(akt_system *sys, uint64_t id, const char *path, const a
   pid->cell = c;
   pid->path = p;
   const char *slash = strrchr(p, '/');
-  pid->name = slash ? slash + 1 : p;
+  pid->name_off = (uint16_t)(slash ? slash + 1 - p : 0);
   c->runnable.run = cell_run;
   atomic_init(&c->sched, AKT__SCHED_IDLE);
   atomic_init(&c->life, AKT__LIFE_STARTING);
-  akt__mpsc_init(&c->sysq);
+  atomic_init(&c->syshead, NULL);
   akt__mpsc_init2(&c->uhead, &c->mbox.user);
-  c->self = pid;
   c->sys = sys;
   c->def = def;
   c->started_at = sys->backend->ops->now(sys->backend);
@@ -58,10 +57,10 @@ akt__sink *akt__cell_sink(akt__cell *c) {
 
 /* Hands the cell to the backend if it is idle. */
 static void cell_schedule(akt__cell *c) {
-  uint32_t expected = AKT__SCHED_IDLE;
+  uint8_t expected = AKT__SCHED_IDLE;
   if (atomic_load_explicit(&c->sched, memory_order_relaxed) != AKT__SCHED_IDLE) return;
   if (!atomic_compare_exchange_strong(&c->sched, &expected, AKT__SCHED_QUEUED)) return;
-  akt_pid_retain(c->self);
+  akt_pid_retain(akt__self(c));
   atomic_fetch_add_explicit(&c->sys->turns, 1, memory_order_relaxed);
   akt__inflight_add(c->sys);
   c->sys->backend->ops->schedule(c->sys->backend, &c->runnable);
@@ -79,10 +78,16 @@ int akt__cell_post(akt__cell *c, akt__env *env) {
       akt__env_free(env);
       return rc;
     }
+    atomic_fetch_add_explicit(&c->enqueued, 1, memory_order_relaxed);
   } else {
+    /* Counted before the push (so the count never trails what the turn
+     * takes): the push ends with a plain store to the previous envelope,
+     * whose line the receiver may hold; after the push, this locked add
+     * would wait for that store, and before it, the store completes while
+     * the sender prepares its next message. */
+    atomic_fetch_add_explicit(&c->enqueued, 1, memory_order_relaxed);
     akt__mpsc_push2(&c->uhead, &env->node);
   }
-  atomic_fetch_add_explicit(&c->enqueued, 1, memory_order_relaxed);
   cell_schedule(c);
   return 0;
 }
@@ -92,16 +97,38 @@ void akt__cell_post_sys(akt__cell *c, akt__env *env) {
     akt__env_free(env); /* sink cells have no lifecycle to drive */
     return;
   }
-  akt__mpsc_push(&c->sysq, &env->node);
+  akt__env *head = atomic_load_explicit(&c->syshead, memory_order_relaxed);
+  do {
+    env->link = head;
+  } while (!atomic_compare_exchange_weak_explicit(&c->syshead, &head, env, memory_order_seq_cst,
+                                                  memory_order_relaxed));
   cell_schedule(c);
 }
 
-akt_receive_fn akt__cell_behavior(akt__cell *c) {
+/* Takes every queued system message, oldest first (linked through
+ * `link`). Consumer only. */
+static akt__env *take_sys(akt__cell *c) {
+  akt__env *e = atomic_exchange_explicit(&c->syshead, NULL, memory_order_acquire);
+  akt__env *fifo = NULL;
+  while (e) {
+    akt__env *next = e->link;
+    e->link = fifo;
+    fifo = e;
+    e = next;
+  }
+  return fifo;
+}
+
+/* The current behaviour; inline for the turn's loop. */
+static inline akt_receive_fn behavior(akt__cell *c) {
   if (c->ext && c->ext->nbehaviors > 0) return c->ext->behaviors[c->ext->nbehaviors - 1];
   return c->def->receive;
 }
 
-akt__env *akt__cell_pop_user(akt__cell *c) {
+akt_receive_fn akt__cell_behavior(akt__cell *c) { return behavior(c); }
+
+/* Takes the next user envelope; inline for the turn's loop. */
+static inline akt__env *pop_user(akt__cell *c) {
   akt__cell_ext *x = c->ext;
   akt__env *env;
   if (x && x->front_head) {
@@ -112,6 +139,13 @@ akt__env *akt__cell_pop_user(akt__cell *c) {
     env = (akt__env *)c->mbox.custom.type->pop(c->mbox.custom.mb);
   } else {
     env = (akt__env *)akt__mpsc_pop2(&c->uhead, &c->mbox.user);
+    /* The tail is now the next envelope (or the stub): start loading its
+     * header and the start of its message while this one is handled, so
+     * the walk down the list overlaps the work instead of stalling on one
+     * cache miss per message. A prefetch never faults. */
+    const char *next = (const char *)c->mbox.user.tail;
+    __builtin_prefetch(next);
+    __builtin_prefetch(next + 64);
   }
   /* One writer (the turn): a plain increment, no locked instruction. */
   if (env)
@@ -121,12 +155,16 @@ akt__env *akt__cell_pop_user(akt__cell *c) {
   return env;
 }
 
+akt__env *akt__cell_pop_user(akt__cell *c) { return pop_user(c); }
+
 void akt__cell_dispose(akt__cell *c) {
   akt__cell_free_parts(c);
   akt__env *env;
   while ((env = akt__cell_pop_user(c)) != NULL) akt__env_free(env);
-  akt__mpsc_node *n;
-  while ((n = akt__mpsc_pop(&c->sysq)) != NULL) akt__env_free((akt__env *)n);
+  for (akt__env *e = take_sys(c), *next; e; e = next) {
+    next = e->link;
+    akt__env_free(e);
+  }
   if (c->kind & AKT__KIND_CUSTOM_MBOX) c->mbox.custom.type->destroy(c->mbox.custom.mb);
   if (c->ext) {
     akt__cell_ext *x = c->ext;
@@ -148,7 +186,7 @@ static int user_nonempty(akt__cell *c) {
 void akt__cell_drain(akt__cell *c) {
   akt__env *env;
   const char *reason = (c->flags & AKT__CELL_PASSIVATED) ? "passivated" : "terminated";
-  while ((env = akt__cell_pop_user(c)) != NULL) akt__dead_letter(c->sys, c->self, env, reason);
+  while ((env = akt__cell_pop_user(c)) != NULL) akt__dead_letter(c->sys, akt__self(c), env, reason);
 }
 
 /* Delivers one user envelope to the current behaviour. `timed`: measure
@@ -172,7 +210,7 @@ static int handle_user(akt__cell *c, akt__env *env, int timed) {
     return 0;
   }
   if (sys->tracing)
-    akt__trace(sys, AKT_EV_DELIVER, c->self->id, env->sender ? env->sender->id : 0,
+    akt__trace(sys, AKT_EV_DELIVER, akt__self(c)->id, env->sender ? env->sender->id : 0,
                msg->descriptor->name, env->hash, 0, NULL);
   if (msg->descriptor == &akt__poison_pill__descriptor) {
     akt__env_free(env);
@@ -182,14 +220,14 @@ static int handle_user(akt__cell *c, akt__env *env, int timed) {
   akt_backend *b = sys->backend;
   uint64_t t0 = timed ? b->ops->now(b) : 0;
   c->cur = env;
-  int rc = akt__cell_behavior(c)(c, msg);
+  int rc = behavior(c)(c, msg);
   /* A stashed envelope now belongs to the stash. */
   env = c->cur;
   c->cur = NULL;
   if (timed) atomic_store_explicit(&c->last_ns, b->ops->now(b) - t0, memory_order_relaxed);
   if (rc == AKT_EUNHANDLED) {
     atomic_fetch_add_explicit(&sys->unhandled, 1, memory_order_relaxed);
-    if (env) akt__dead_letter(sys, c->self, env, "unhandled");
+    if (env) akt__dead_letter(sys, akt__self(c), env, "unhandled");
     return 1;
   }
   akt__env_free(env);
@@ -205,7 +243,7 @@ static int accepts_user(akt__cell *c) {
 
 /* Is there work a new turn should do? */
 static int cell_has_work(akt__cell *c) {
-  if (akt__mpsc_maybe_nonempty(&c->sysq)) return 1;
+  if (atomic_load_explicit(&c->syshead, memory_order_seq_cst) != NULL) return 1;
   if (accepts_user(c) ||
       atomic_load_explicit(&c->life, memory_order_acquire) == AKT__LIFE_TERMINATED)
     return user_nonempty(c);
@@ -215,21 +253,46 @@ static int cell_has_work(akt__cell *c) {
 static void cell_run(akt_runnable *r) {
   akt__cell *c = CELL_OF(r);
   akt_system *sys = c->sys;
+  akt_backend *b = sys->backend;
   unsigned budget = sys->opts.throughput;
+  unsigned rounds = 0; /* linger rounds since the last message */
+  unsigned found = 0;  /* messages since the last linger round */
   uint64_t handled = 0;
+  int spent = 0; /* the turn ended on its budget */
+  akt__env *sysq = NULL; /* system messages taken, oldest first */
   for (;;) {
-    akt__mpsc_node *n = akt__mpsc_pop(&c->sysq);
-    if (n) {
-      akt__cell_handle_sys(c, (akt__env *)n);
+    if (!sysq && atomic_load_explicit(&c->syshead, memory_order_relaxed) != NULL)
+      sysq = take_sys(c);
+    if (sysq) {
+      akt__env *e = sysq;
+      sysq = e->link;
+      akt__cell_handle_sys(c, e);
       continue;
     }
-    if (atomic_load_explicit(&c->life, memory_order_acquire) == AKT__LIFE_TERMINATED) {
+    uint32_t life = atomic_load_explicit(&c->life, memory_order_acquire);
+    if (life == AKT__LIFE_TERMINATED) {
       akt__cell_drain(c);
       break;
     }
-    if (!accepts_user(c) || budget == 0) break;
-    akt__env *env = akt__cell_pop_user(c);
-    if (!env) break;
+    if (life != AKT__LIFE_RUNNING || (c->flags & AKT__CELL_SUSPENDED)) break; /* !accepts_user */
+    if (budget == 0) {
+      spent = 1;
+      break;
+    }
+    akt__env *env = pop_user(c);
+    if (!env) {
+      /* Out of messages: when the worker has nothing else to do, wait a
+       * little for more rather than go idle; a producer on another thread
+       * then keeps appending to a mailbox that is already scheduled, and
+       * pays no run-queue push (lock, wake-up) every few messages. */
+      if (b->ops->linger && b->ops->linger(b, rounds++, found)) {
+        found = 0;
+        continue;
+      }
+      break;
+    }
+    rounds = 0;
+    found++;
     budget--;
     uint64_t seq = atomic_load_explicit(&c->processed, memory_order_relaxed);
     handled += (uint64_t)handle_user(c, env, (seq & (AKT__TIMING_SAMPLE - 1)) == 1);
@@ -240,11 +303,21 @@ static void cell_run(akt_runnable *r) {
     atomic_fetch_add_explicit(&sys->processed, handled, memory_order_relaxed);
     /* Passivation needs to know when the actor was last busy. */
     if (c->ext && c->ext->opts.passivate_after)
-      c->last_active = sys->backend->ops->now(sys->backend);
+      c->ext->last_active = sys->backend->ops->now(sys->backend);
+  }
+  if (spent && user_nonempty(c)) {
+    /* Still QUEUED, with more to do: hand the cell straight back (keeping
+     * the turn's PID reference and in-flight unit). Passing through IDLE
+     * would open a window in which a sender finds the cell idle and
+     * schedules it itself — a push on the shared run queue, under its lock,
+     * and often a move to another worker — every few turns of a busy
+     * actor. */
+    sys->backend->ops->schedule(sys->backend, &c->runnable);
+    return;
   }
   atomic_store_explicit(&c->sched, AKT__SCHED_IDLE, memory_order_seq_cst);
   if (cell_has_work(c)) {
-    uint32_t expected = AKT__SCHED_IDLE;
+    uint8_t expected = AKT__SCHED_IDLE;
     if (atomic_compare_exchange_strong(&c->sched, &expected, AKT__SCHED_QUEUED)) {
       /* Keep this turn's PID reference and in-flight unit for the next. */
       sys->backend->ops->schedule(sys->backend, &c->runnable);
@@ -252,6 +325,6 @@ static void cell_run(akt_runnable *r) {
     }
   }
   atomic_fetch_sub_explicit(&sys->turns, 1, memory_order_release);
-  akt_pid_release(c->self);
+  akt_pid_release(akt__self(c));
   akt__inflight_done(sys);
 }

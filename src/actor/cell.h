@@ -6,9 +6,10 @@
  * rarely used parts (behaviour stack, pending requests, timers, watchers)
  * are separate allocations freed when the actor terminates.
  *
- * Threading: `sched` and `life` are atomics; the mailbox queues are MPSC;
- * the tree links (parent/children/siblings) and the registry chain are
- * guarded by the system lock; everything else belongs to the actor's turn.
+ * Threading: `sched` and `life` are atomics; the user mailbox is an MPSC
+ * queue and system messages a lock-free stack; the tree links
+ * (parent/children/siblings), `listed` and the registry chain are guarded
+ * by the system lock; everything else belongs to the actor's turn.
  */
 #ifndef AKT_ACTOR_CELL_H
 #define AKT_ACTOR_CELL_H
@@ -49,21 +50,71 @@ typedef struct akt__sink {
   void (*dtor)(void *data); /* frees data when the PID is freed */
 } akt__sink;
 
+/* A PID. A local PID is followed in the same allocation by its cell and
+ * its path; a remote PID by an akt__pid_links and remoting's data (see
+ * src/remote). 40 bytes: an idle actor is its PID, cell and path (one
+ * allocation of at most 256 bytes with an anonymous actor's path), so
+ * every word counts. */
 struct akt_pid {
   _Atomic uint32_t refs;
-  uint32_t flags;             /* AKT__PID_* */
+  uint16_t flags;             /* AKT__PID_* */
+  uint16_t name_off;          /* the name's offset in path */
   uint64_t id;
   akt_system *sys;
   akt__cell *cell;            /* NULL for a remote PID */
   const char *path;           /* "/user/a/b" (stored after the cell) */
-  const char *name;           /* points into path */
-  akt_pid *all_prev, *all_next; /* every PID of the system (system lock) */
-  void *remote;               /* remoting's data for a remote PID */
 };
 
 #define AKT__PID_TEMP 0x1u /* a temporary (ask) actor, not in the registry */
 
+/* A remote PID's links into its system's list of remote PIDs (system
+ * lock); they follow the PID. A local PID needs none: the system reaches it
+ * through the actor tree or, once out of the tree, through the list of
+ * detached cells (see `listed`). */
+typedef struct akt__pid_links {
+  akt_pid *prev, *next;
+} akt__pid_links;
+
+/* Where a cell is listed (system lock). */
+#define AKT__LISTED_REGISTRY 0x1u /* in the path registry */
+#define AKT__LISTED_DETACHED 0x2u /* out of the tree, in sys->detached */
+
+/* The cell is laid out for three kinds of access, in separate cache lines:
+ * senders write the mailbox head (next to the PID they read anyway), the
+ * turn writes the consumer's fields at the end, and the read-mostly fields
+ * between keep those two more than a cache line apart (the allocation is
+ * only 16-byte aligned, so the gap, not alignment, does it). Senders read
+ * `sched`, `life` and `kind` on every message: they sit at the start of
+ * the read-mostly part, far from what the turn writes. */
 struct akt_ctx {
+  /* Written by every sender (the producers). */
+  akt__mpsc_head uhead;       /* the default mailbox's head */
+  _Atomic uint64_t enqueued;  /* user messages accepted by the mailbox */
+
+  /* Read-mostly: written at spawn and lifecycle changes. */
+  akt_runnable runnable;      /* what the backend schedules */
+  _Atomic uint8_t sched;      /* AKT__SCHED_* */
+  _Atomic uint8_t life;       /* AKT__LIFE_* */
+  uint8_t kind;               /* AKT__KIND_*: what the cell is, fixed at creation */
+  uint8_t listed;             /* AKT__LISTED_* (system lock) */
+  uint32_t nchildren;         /* (system lock) */
+  akt_system *sys;
+  /* System messages, newest first: senders push with a CAS and the turn
+   * takes them all at once, restoring arrival order. They are rare, so a
+   * stack (one word) rather than a queue (three). */
+  _Atomic(akt__env *) syshead;
+  const akt_actor_def *def;
+  const void *arg;            /* spawn option */
+  akt_pid *parent;            /* one reference; NULL for the root */
+  /* Tree, guarded by the system lock. Children are listed through their
+   * siblings links, NULL-terminated forwards; the first child's
+   * prev_sibling is the last child. A detached cell (out of the tree) is
+   * listed through the same links in sys->detached. */
+  akt__cell *first_child, *prev_sibling, *next_sibling;
+  akt__cell *reg_next;        /* registry hash chain */
+  _Atomic uint32_t restarts, failures;
+  uint64_t started_at;        /* backend time of the spawn */
+
   /* Written by the actor's turns (the consumer). */
   union {
     akt__mpsc_tail user;      /* the default mailbox's consumer part */
@@ -72,41 +123,23 @@ struct akt_ctx {
       void *mb;
     } custom;                 /* a custom mailbox (kind & AKT__KIND_CUSTOM_MBOX) */
   } mbox;
-  akt__mpsc sysq;             /* system messages, processed first (rare: one piece) */
   akt__env *cur;              /* the envelope being handled, or NULL */
   void *state;
   akt__cell_ext *ext;         /* lazily allocated */
-  uint32_t flags;             /* AKT__CELL_SUSPENDED/RESTARTING/PASSIVATED; turn-owned */
-  int32_t restart_cause;      /* the code a pending restart is for */
   _Atomic uint64_t processed; /* user messages taken out of the mailbox */
   _Atomic uint64_t last_ns;   /* duration of the last timed receive */
-  uint64_t last_active;       /* backend time of the last busy turn (passivation) */
-
-  /* Read-mostly: written at spawn and lifecycle changes. More than a cache
-   * line, so the consumer's fields above and the producers' below never
-   * share one. */
-  akt_runnable runnable;      /* what the backend schedules */
-  _Atomic uint32_t sched;     /* AKT__SCHED_* */
-  _Atomic uint32_t life;      /* AKT__LIFE_* */
-  uint32_t kind;              /* AKT__KIND_*: what the cell is, fixed at creation */
-  akt_pid *self;              /* the PID this cell is allocated with */
-  akt_pid *parent;            /* one reference; NULL for the root */
-  akt_system *sys;
-  const akt_actor_def *def;
-  const void *arg;            /* spawn option */
-  const akt_supervisor *supervisor; /* how this actor supervises its children */
-  /* Tree, guarded by the system lock. */
-  akt__cell *first_child, *last_child, *prev_sibling, *next_sibling;
-  akt__cell *reg_next;        /* registry hash chain */
-  uint32_t nchildren;
-  uint32_t in_registry;
-  _Atomic uint32_t restarts, failures;
-  uint64_t started_at;        /* backend time of the spawn */
-
-  /* Written by every sender (the producers). */
-  akt__mpsc_head uhead;       /* the default mailbox's head */
-  _Atomic uint64_t enqueued;  /* user messages accepted by the mailbox */
+  uint32_t flags;             /* AKT__CELL_SUSPENDED/RESTARTING/PASSIVATED; turn-owned */
+  int32_t restart_cause;      /* the code a pending restart is for */
 };
+
+/* The PID a cell is allocated with (it precedes the cell). */
+static inline akt_pid *akt__self(const akt__cell *c) { return (akt_pid *)(uintptr_t)c - 1; }
+
+/* A PID's name (the last element of its path). */
+static inline const char *akt__pid_name(const akt_pid *p) { return p->path + p->name_off; }
+
+/* A remote PID's links (see akt__pid_links). */
+static inline akt__pid_links *akt__pid_links_of(akt_pid *p) { return (akt__pid_links *)(p + 1); }
 
 /* Cell flags (turn-owned state). */
 #define AKT__CELL_SUSPENDED 0x1u   /* failed; waits for its parent's directive */
@@ -118,6 +151,13 @@ struct akt_ctx {
 #define AKT__KIND_CUSTOM_MBOX 0x8u /* mbox.custom is in use */
 #define AKT__KIND_GUARDIAN 0x10u   /* root, /user or /system */
 #define AKT__KIND_SINK 0x20u       /* a sink cell (ext->sink) */
+
+/* Lists cell `c`, out of the actor tree, in sys->detached, where it stays
+ * until its PID is freed (system lock held; pid.c). */
+void akt__cell_detach(akt_system *sys, akt__cell *c);
+
+/* Lists a new remote PID in sys->remote_pids (system lock held; pid.c). */
+void akt__pid_track_remote(akt_system *sys, akt_pid *pid);
 
 /* Allocates a cell (with its PID, whose single reference the caller owns)
  * for `path`. Returns NULL when out of memory. */

@@ -6,7 +6,7 @@
 
 void *akt_ctx_state(akt_ctx *ctx) { return ctx ? ctx->state : NULL; }
 
-akt_pid *akt_ctx_self(akt_ctx *ctx) { return ctx ? ctx->self : NULL; }
+akt_pid *akt_ctx_self(akt_ctx *ctx) { return ctx ? akt__self(ctx) : NULL; }
 
 akt_pid *akt_ctx_sender(akt_ctx *ctx) { return ctx && ctx->cur ? ctx->cur->sender : NULL; }
 

@@ -26,15 +26,29 @@ uint64_t akt__msg_hash(const ProtobufCMessage *msg) {
 
 int akt__env_new_msg(akt_system *sys, const ProtobufCMessage *msg, akt__env **out) {
   if (!msg || !out) return AKT_EINVAL;
+  const ProtobufCMessageDescriptor *d = msg->descriptor;
   size_t size;
-  int rc = akt__msg_copy_size(msg, &size);
-  if (rc) return rc;
+  int flat = d && d->magic == PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC && akt__msg_is_flat(d);
+  if (flat) {
+    size = d->sizeof_message;
+  } else {
+    int rc = akt__msg_copy_size(msg, &size);
+    if (rc) return rc;
+  }
   uint8_t cls;
   akt__env *env = akt__pool_alloc(sizeof *env + size, &cls);
   if (!env) return AKT_ENOMEM;
   memset(env, 0, sizeof *env);
   env->pool_class = cls;
-  env->msg = akt__msg_copy_into(msg, env->payload);
+  if (flat) {
+    /* The copy of a flat message (see akt__msg_is_flat), inline. */
+    ProtobufCMessage *m = memcpy(env->payload, msg, size);
+    m->n_unknown_fields = 0;
+    m->unknown_fields = NULL;
+    env->msg = m;
+  } else {
+    env->msg = akt__msg_copy_into(msg, env->payload);
+  }
   if (sys && sys->tracing) env->hash = akt__msg_hash(msg);
   *out = env;
   return 0;
@@ -49,13 +63,6 @@ akt__env *akt__env_new_sys(akt__sys_kind kind, uint64_t arg) {
   env->sys = (uint8_t)kind;
   env->arg = arg;
   return env;
-}
-
-void akt__env_free(akt__env *env) {
-  if (!env) return;
-  akt_pid_release(env->sender);
-  akt_pid_release(env->ref);
-  akt__pool_free(env, env->pool_class);
 }
 
 akt__env *akt__env_of(const ProtobufCMessage *m) {

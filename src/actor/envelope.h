@@ -13,6 +13,7 @@
 
 #include "akt/pid.h"
 #include "src/actor/mpsc.h"
+#include "src/util/pool.h"
 
 typedef struct akt_system akt_system;
 
@@ -70,8 +71,14 @@ int akt__env_new_msg(akt_system *sys, const ProtobufCMessage *msg, akt__env **ou
  * memory. */
 akt__env *akt__env_new_sys(akt__sys_kind kind, uint64_t arg);
 
-/* Frees `env` and releases its sender and ref. NULL is a no-op. */
-void akt__env_free(akt__env *env);
+/* Frees `env` and releases its sender and ref. NULL is a no-op. Inline:
+ * every message ends here. */
+static inline void akt__env_free(akt__env *env) {
+  if (!env) return;
+  if (env->sender) akt_pid_release(env->sender);
+  if (env->ref) akt_pid_release(env->ref);
+  akt__pool_free(env, env->pool_class);
+}
 
 /* The envelope holding message copy `m` (which must come from an envelope). */
 akt__env *akt__env_of(const ProtobufCMessage *m);

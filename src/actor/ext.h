@@ -61,7 +61,9 @@ struct akt__cell_ext {
   akt__env *front_head, *front_tail; /* unstashed: handled before the mailbox */
   akt__restart_stats *rstats; /* per child (parent side) */
   uint32_t nrstats, cap_rstats;
-  akt_spawn_opts opts;  /* a copy of the spawn options (respawn, passivation, stash) */
+  akt_spawn_opts opts;  /* a copy of the spawn options (respawn, passivation, stash,
+                           supervisor; arg lives in the cell) */
+  uint64_t last_active; /* backend time of the last busy turn (passivation only) */
   uint64_t passivate_timer;  /* backend timer id while armed */
   akt__env *passivate_env;   /* the PASSIVATE_CHECK message that timer posts */
 };

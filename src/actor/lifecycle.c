@@ -26,7 +26,7 @@ static void finish_stop(akt__cell *c) {
     c->cur = NULL;
     c->def->post_stop(c);
   }
-  akt__trace(sys, AKT_EV_STOP, c->self->id, 0, c->def->kind, 0, 0, c->self->path);
+  akt__trace(sys, AKT_EV_STOP, akt__self(c)->id, 0, c->def->kind, 0, 0, akt__self(c)->path);
   akt__requests_cancel_all(c);
   akt__timers_cancel_all(c);
   akt__passivate_disarm(c);
@@ -38,18 +38,23 @@ static void finish_stop(akt__cell *c) {
   akt__sys_lock(sys);
   akt__cell *parent = c->parent ? c->parent->cell : NULL;
   if (parent) {
-    if (c->prev_sibling)
-      c->prev_sibling->next_sibling = c->next_sibling;
-    else
+    /* Unlink from the children (the first child's prev_sibling is the
+     * last child), then list the cell as detached until its PID goes. */
+    akt__cell *first = parent->first_child;
+    if (c == first) {
       parent->first_child = c->next_sibling;
-    if (c->next_sibling)
-      c->next_sibling->prev_sibling = c->prev_sibling;
-    else
-      parent->last_child = c->prev_sibling;
-    c->prev_sibling = c->next_sibling = NULL;
+      if (c->next_sibling) c->next_sibling->prev_sibling = c->prev_sibling;
+    } else {
+      c->prev_sibling->next_sibling = c->next_sibling;
+      if (c->next_sibling)
+        c->next_sibling->prev_sibling = c->prev_sibling;
+      else
+        first->prev_sibling = c->prev_sibling;
+    }
     parent->nchildren--;
+    akt__cell_detach(sys, c);
   }
-  if (c->in_registry) akt__registry_remove(sys, c);
+  if (c->listed & AKT__LISTED_REGISTRY) akt__registry_remove(sys, c);
   akt__sys_unlock(sys);
 
   atomic_fetch_sub_explicit(&sys->live_actors, 1, memory_order_relaxed);
@@ -62,12 +67,12 @@ static void finish_stop(akt__cell *c) {
   /* Shutdown waits for the guardians one by one: tell it. */
   if (c->kind & AKT__KIND_GUARDIAN) sys->backend->ops->wake(sys->backend);
   if (parent) {
-    akt__env *done = akt__env_new_sys(AKT__SYS_CHILD_DONE, c->self->id);
+    akt__env *done = akt__env_new_sys(AKT__SYS_CHILD_DONE, akt__self(c)->id);
     if (done) {
-      done->ref = akt_pid_retain(c->self);
+      done->ref = akt_pid_retain(akt__self(c));
       akt__cell_post_sys(parent, done);
     } else {
-      akt__log(sys, AKT_LOG_ERROR, "out of memory reporting %s's termination", c->self->path);
+      akt__log(sys, AKT_LOG_ERROR, "out of memory reporting %s's termination", akt__self(c)->path);
     }
   } else {
     atomic_store_explicit(&sys->root_done, 1, memory_order_release);
@@ -75,7 +80,7 @@ static void finish_stop(akt__cell *c) {
   }
   akt__cell_drain(c);
   /* The tree's reference, taken at spawn; this turn still holds its own. */
-  akt_pid_release(c->self);
+  akt_pid_release(akt__self(c));
 }
 
 void akt__cell_begin_stop(akt__cell *c) {
@@ -108,7 +113,7 @@ void akt__cell_start(akt__cell *c, int restarted) {
     rc = c->def->post_restart(c, c->restart_cause);
   else
     rc = c->def->pre_start ? c->def->pre_start(c) : 0;
-  akt__trace(c->sys, AKT_EV_START, c->self->id, 0, c->def->kind, 0, rc, NULL);
+  akt__trace(c->sys, AKT_EV_START, akt__self(c)->id, 0, c->def->kind, 0, rc, NULL);
   if (rc) {
     akt__cell_fail(c, rc, AKT_FAILED_IN_PRE_START);
     return;
@@ -120,7 +125,8 @@ void akt__cell_start(akt__cell *c, int restarted) {
 static void handle_create(akt__cell *c) {
   if (atomic_load_explicit(&c->life, memory_order_acquire) != AKT__LIFE_STARTING) return;
   atomic_store_explicit(&c->life, AKT__LIFE_RUNNING, memory_order_release);
-  c->last_active = c->sys->backend->ops->now(c->sys->backend);
+  if (c->ext && c->ext->opts.passivate_after)
+    c->ext->last_active = c->sys->backend->ops->now(c->sys->backend);
   akt__cell_start(c, 0);
 }
 
@@ -143,19 +149,20 @@ void akt__cell_handle_sys(akt__cell *c, akt__env *env) {
       break;
     case AKT__SYS_REQ_TIMEOUT:
       if (life < AKT__LIFE_TERMINATED) {
-        akt__trace(c->sys, AKT_EV_TIMER, c->self->id, 0, NULL, 0, TIMER_KIND_REQUEST, NULL);
+        akt__trace(c->sys, AKT_EV_TIMER, akt__self(c)->id, 0, NULL, 0, TIMER_KIND_REQUEST, NULL);
         akt__request_on_timeout(c);
       }
       break;
     case AKT__SYS_TIMER_FIRE:
       if (life == AKT__LIFE_RUNNING) {
-        akt__trace(c->sys, AKT_EV_TIMER, c->self->id, 0, NULL, env->arg, TIMER_KIND_ACTOR, NULL);
+        akt__trace(c->sys, AKT_EV_TIMER, akt__self(c)->id, 0, NULL, env->arg, TIMER_KIND_ACTOR,
+                   NULL);
         akt__timer_on_fire(c, env->arg);
       }
       break;
     case AKT__SYS_PASSIVATE_CHECK:
       if (life == AKT__LIFE_RUNNING) {
-        akt__trace(c->sys, AKT_EV_TIMER, c->self->id, 0, NULL, 0, TIMER_KIND_PASSIVATE, NULL);
+        akt__trace(c->sys, AKT_EV_TIMER, akt__self(c)->id, 0, NULL, 0, TIMER_KIND_PASSIVATE, NULL);
         akt__passivate_on_check(c);
       }
       break;

@@ -17,6 +17,19 @@
 /* A local message copy larger than this is refused. */
 #define AKT_MSG_MAX_COPY (64u << 20)
 
+/* Does every field of `d` live in the message struct itself (no string,
+ * bytes, sub-message or repeated field)? A copy of such a message is one
+ * memcpy: most messages sent at high rates are of this kind, and walking
+ * the descriptor costs more than the copy. (STRING, BYTES and MESSAGE, the
+ * types held by pointer, end protobuf-c's type enum.) */
+static inline int akt__msg_is_flat(const ProtobufCMessageDescriptor *d) {
+  for (unsigned i = 0; i < d->n_fields; i++) {
+    const ProtobufCFieldDescriptor *f = &d->fields[i];
+    if (f->label == PROTOBUF_C_LABEL_REPEATED || f->type >= PROTOBUF_C_TYPE_STRING) return 0;
+  }
+  return 1;
+}
+
 /* Measures the bytes a deep copy of `m` needs. Returns 0 and *size, or
  * AKT_ELIMIT (too deep, too large) or AKT_EINVAL (a descriptor is not a
  * message descriptor). */

@@ -18,10 +18,10 @@ void akt__passivate_arm(akt__cell *c, akt_duration delay) {
   if (!x || x->passivate_env) return;
   akt__env *env = akt__env_new_sys(AKT__SYS_PASSIVATE_CHECK, 0);
   if (!env) {
-    akt__log(c->sys, AKT_LOG_ERROR, "out of memory arming passivation of %s", c->self->path);
+    akt__log(c->sys, AKT_LOG_ERROR, "out of memory arming passivation of %s", akt__self(c)->path);
     return;
   }
-  env->ref = akt_pid_retain(c->self);
+  env->ref = akt_pid_retain(akt__self(c));
   akt_backend *b = c->sys->backend;
   akt__inflight_add(c->sys);
   if (b->ops->timer_start(b, delay, akt__timer_post_cb, env, 0, &x->passivate_timer) != 0) {
@@ -49,14 +49,15 @@ void akt__passivate_on_check(akt__cell *c) {
   x->passivate_env = NULL;             /* the message being handled */
   akt_duration after = x->opts.passivate_after;
   uint64_t now = c->sys->backend->ops->now(c->sys->backend);
-  uint64_t idle = now - c->last_active;
+  uint64_t idle = now - x->last_active;
   if (idle < after) {
     akt__passivate_arm(c, after - idle);
     return;
   }
   c->flags |= AKT__CELL_PASSIVATED;
-  akt__trace(c->sys, AKT_EV_PASSIVATE, c->self->id, 0, c->def->kind, idle, 0, c->self->path);
-  akt__log(c->sys, AKT_LOG_INFO, "passivating %s after %llu ms idle", c->self->path,
+  akt__trace(c->sys, AKT_EV_PASSIVATE, akt__self(c)->id, 0, c->def->kind, idle, 0,
+             akt__self(c)->path);
+  akt__log(c->sys, AKT_LOG_INFO, "passivating %s after %llu ms idle", akt__self(c)->path,
            (unsigned long long)(idle / 1000000u));
   akt__cell_begin_stop(c);
 }

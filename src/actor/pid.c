@@ -13,15 +13,50 @@ akt_pid *akt_pid_retain(akt_pid *pid) {
   return pid;
 }
 
-/* Unlinks and frees a PID whose last reference is gone. */
+void akt__cell_detach(akt_system *sys, akt__cell *c) {
+  c->prev_sibling = NULL;
+  c->next_sibling = sys->detached;
+  if (sys->detached) sys->detached->prev_sibling = c;
+  sys->detached = c;
+  c->listed |= AKT__LISTED_DETACHED;
+}
+
+void akt__pid_track_remote(akt_system *sys, akt_pid *pid) {
+  akt__pid_links *l = akt__pid_links_of(pid);
+  l->prev = NULL;
+  l->next = sys->remote_pids;
+  if (sys->remote_pids) akt__pid_links_of(sys->remote_pids)->prev = pid;
+  sys->remote_pids = pid;
+}
+
+/* Takes a PID whose last reference is gone off its system's lists (system
+ * lock held). A local PID's cell is detached by then: the tree holds a
+ * reference while the cell is in it. */
+static void pid_unlist(akt_system *sys, akt_pid *pid) {
+  akt__cell *c = pid->cell;
+  if (c) {
+    if (!(c->listed & AKT__LISTED_DETACHED)) return;
+    if (c->prev_sibling)
+      c->prev_sibling->next_sibling = c->next_sibling;
+    else
+      sys->detached = c->next_sibling;
+    if (c->next_sibling) c->next_sibling->prev_sibling = c->prev_sibling;
+    c->listed &= (uint8_t)~AKT__LISTED_DETACHED;
+    return;
+  }
+  akt__pid_links *l = akt__pid_links_of(pid);
+  if (l->prev)
+    akt__pid_links_of(l->prev)->next = l->next;
+  else
+    sys->remote_pids = l->next;
+  if (l->next) akt__pid_links_of(l->next)->prev = l->prev;
+}
+
+/* Unlists and frees a PID whose last reference is gone. */
 static void pid_destroy(akt_pid *pid) {
   akt_system *sys = pid->sys;
   akt__sys_lock(sys);
-  if (pid->all_prev)
-    pid->all_prev->all_next = pid->all_next;
-  else
-    sys->all_pids = pid->all_next;
-  if (pid->all_next) pid->all_next->all_prev = pid->all_prev;
+  pid_unlist(sys, pid);
   akt__sys_unlock(sys);
   if (pid->cell) {
     /* A cell is freed only after it terminated, so its queues hold nothing
@@ -42,7 +77,7 @@ uint64_t akt_pid_id(const akt_pid *pid) { return pid ? pid->id : 0; }
 
 const char *akt_pid_path(const akt_pid *pid) { return pid ? pid->path : ""; }
 
-const char *akt_pid_name(const akt_pid *pid) { return pid ? pid->name : ""; }
+const char *akt_pid_name(const akt_pid *pid) { return pid ? akt__pid_name(pid) : ""; }
 
 akt_system *akt_pid_system(const akt_pid *pid) { return pid ? pid->sys : NULL; }
 
@@ -56,7 +91,7 @@ int akt_pid_is_running(const akt_pid *pid) {
 
 /* The address of the node a PID's actor lives on. */
 static const char *node_of(const akt_pid *p) {
-  return p->remote ? akt__remote_pid_node(p) : akt_system_address(p->sys);
+  return p->cell ? akt_system_address(p->sys) : akt__remote_pid_node(p);
 }
 
 int akt_pid_equal(const akt_pid *a, const akt_pid *b) {
@@ -64,7 +99,7 @@ int akt_pid_equal(const akt_pid *a, const akt_pid *b) {
   if (!a || !b) return 0;
   /* A remote PID made from an address alone has id 0: it names whoever
    * holds the path, and equals any incarnation there. */
-  int ids = a->id == b->id || (a->remote && a->id == 0) || (b->remote && b->id == 0);
+  int ids = a->id == b->id || (!a->cell && a->id == 0) || (!b->cell && b->id == 0);
   return ids && strcmp(a->path, b->path) == 0 && strcmp(node_of(a), node_of(b)) == 0;
 }
 

@@ -48,7 +48,7 @@ static int arm_for(akt__cell *c, akt__cell_ext *x, uint64_t due) {
   }
   akt__env *tenv = akt__env_new_sys(AKT__SYS_REQ_TIMEOUT, 0);
   if (!tenv) return AKT_ENOMEM;
-  tenv->ref = akt_pid_retain(c->self);
+  tenv->ref = akt_pid_retain(akt__self(c));
   uint64_t now = b->ops->now(b);
   akt__inflight_add(sys);
   int rc = b->ops->timer_start(b, due > now ? due - now : 0, akt__timer_post_cb, tenv, 0,
@@ -83,7 +83,7 @@ int akt_request(akt_ctx *ctx, akt_pid *to, const ProtobufCMessage *msg, akt_dura
   int rc = arm_for(c, x, due);
   if (rc) return rc;
   uint64_t corr = ++x->next_corr;
-  rc = akt__send(to, msg, c->self, corr, AKT__ENV_REQUEST);
+  rc = akt__send(to, msg, akt__self(c), corr, AKT__ENV_REQUEST);
   if (rc) return rc; /* the armed timer will find nothing due: harmless */
   x->pending[x->npending++] =
       (akt__pending){.corr = corr, .fn = fn, .arg = arg, .deadline = due};
@@ -110,12 +110,12 @@ void akt__request_on_reply(akt__cell *c, akt__env *env) {
   akt__pending p;
   if (atomic_load_explicit(&c->life, memory_order_acquire) != AKT__LIFE_RUNNING ||
       !take_pending(c, env->corr, &p)) {
-    akt__dead_letter(c->sys, c->self, env, "late reply");
+    akt__dead_letter(c->sys, akt__self(c), env, "late reply");
     return;
   }
   akt_system *sys = c->sys;
   if (sys->tracing)
-    akt__trace(sys, AKT_EV_DELIVER, c->self->id, env->sender ? env->sender->id : 0,
+    akt__trace(sys, AKT_EV_DELIVER, akt__self(c)->id, env->sender ? env->sender->id : 0,
                env->msg->descriptor->name, env->hash, 0, "reply");
   c->cur = env;
   atomic_fetch_add_explicit(&sys->processed, 1, memory_order_relaxed);
@@ -153,7 +153,7 @@ void akt__request_on_timeout(akt__cell *c) {
   for (uint32_t i = 0; x && i < x->npending; i++)
     if (x->pending[i].deadline < next) next = x->pending[i].deadline;
   if (x && next != AKT_FOREVER && arm_for(c, x, next) != 0)
-    akt__log(c->sys, AKT_LOG_ERROR, "cannot re-arm the request timer of %s", c->self->path);
+    akt__log(c->sys, AKT_LOG_ERROR, "cannot re-arm the request timer of %s", akt__self(c)->path);
 }
 
 void akt__requests_cancel_all(akt__cell *c) {
@@ -185,11 +185,11 @@ static void ask_sink(akt__cell *c, akt__env *env) {
   akt__env *expected = NULL;
   if (atomic_load_explicit(&c->life, memory_order_acquire) == AKT__LIFE_TERMINATED ||
       !atomic_compare_exchange_strong(&slot->reply, &expected, env)) {
-    akt__dead_letter(sys, c->self, env, "ask already completed");
+    akt__dead_letter(sys, akt__self(c), env, "ask already completed");
     return;
   }
   if (sys->tracing)
-    akt__trace(sys, AKT_EV_DELIVER, c->self->id, env->sender ? env->sender->id : 0,
+    akt__trace(sys, AKT_EV_DELIVER, akt__self(c)->id, env->sender ? env->sender->id : 0,
                env->msg->descriptor->name, env->hash, 0, "ask reply");
   sys->backend->ops->wake(sys->backend);
 }

@@ -40,7 +40,7 @@ int akt_tell_as(akt_pid *to, const ProtobufCMessage *msg, akt_pid *sender) {
 
 int akt_send(akt_ctx *ctx, akt_pid *to, const ProtobufCMessage *msg) {
   if (!ctx) return AKT_EINVAL;
-  return akt__send(to, msg, ctx->self, 0, 0);
+  return akt__send(to, msg, akt__self(ctx), 0, 0);
 }
 
 int akt_reply(akt_ctx *ctx, const ProtobufCMessage *msg) {
@@ -48,8 +48,8 @@ int akt_reply(akt_ctx *ctx, const ProtobufCMessage *msg) {
   akt__env *cur = ctx->cur;
   if (!cur || !cur->sender) return AKT_ENOSENDER;
   if (cur->flags & AKT__ENV_REQUEST)
-    return akt__send(cur->sender, msg, ctx->self, cur->corr, AKT__ENV_REPLY);
-  return akt__send(cur->sender, msg, ctx->self, 0, 0);
+    return akt__send(cur->sender, msg, akt__self(ctx), cur->corr, AKT__ENV_REPLY);
+  return akt__send(cur->sender, msg, akt__self(ctx), 0, 0);
 }
 
 int akt_forward(akt_ctx *ctx, akt_pid *to) {

@@ -22,28 +22,26 @@ static int name_valid(const char *name) {
   return !(n == 1 && name[0] == '.') && !(n == 2 && name[0] == '.' && name[1] == '.');
 }
 
-/* Links child `c` as the last child of `parent` (system lock held). */
+/* Links child `c` as the last child of `parent` (system lock held). The
+ * first child's prev_sibling is the last child (see cell.h). */
 static void link_child(akt__cell *parent, akt__cell *c) {
-  c->prev_sibling = parent->last_child;
+  akt__cell *first = parent->first_child;
   c->next_sibling = NULL;
-  if (parent->last_child)
-    parent->last_child->next_sibling = c;
-  else
+  if (first) {
+    akt__cell *last = first->prev_sibling;
+    last->next_sibling = c;
+    c->prev_sibling = last;
+    first->prev_sibling = c;
+  } else {
     parent->first_child = c;
-  parent->last_child = c;
+    c->prev_sibling = c;
+  }
   parent->nchildren++;
 }
 
-/* Adds a new PID to the system's list of every PID (system lock held). */
-static void link_pid(akt_system *sys, akt_pid *pid) {
-  pid->all_next = sys->all_pids;
-  if (sys->all_pids) sys->all_pids->all_prev = pid;
-  sys->all_pids = pid;
-}
-
-/* Does this spawn need the ext part (options beyond arg and supervisor)? */
+/* Does this spawn need the ext part (options beyond arg)? */
 static int needs_ext(const akt_spawn_opts *o) {
-  return o && (o->passivate_after || o->stash_capacity ||
+  return o && (o->passivate_after || o->stash_capacity || o->supervisor ||
                (o->mailbox && o->mailbox != &akt_mailbox_unbounded));
 }
 
@@ -79,7 +77,7 @@ int akt__spawn(akt_system *sys, akt__cell *parent, const char *name, const akt_a
   } else if (atomic_load_explicit(&sys->live_actors, memory_order_relaxed) >= sys->opts.max_actors) {
     rc = AKT_ELIMIT;
   } else {
-    const char *base = parent ? parent->self->path : "";
+    const char *base = parent ? akt__self(parent)->path : "";
     if (strcmp(base, "/") == 0) base = "";
     int n = name ? snprintf(path, sizeof path, "%s/%s", base, name)
                  : snprintf(path, sizeof path, "%s/$%" PRIu64, base, id);
@@ -91,17 +89,15 @@ int akt__spawn(akt_system *sys, akt__cell *parent, const char *name, const akt_a
     } else if (!(c = akt__cell_new(sys, id, path, def))) {
       rc = AKT_ENOMEM;
     } else if ((rc = akt__registry_add(sys, c)) != 0) {
-      free(c->self);
+      free(akt__self(c));
       c = NULL;
     }
   }
   if (rc == 0) {
     sys->next_id = id;
-    link_pid(sys, c->self);
     c->state = state;
-    c->kind = cell_flags;
+    c->kind = (uint8_t)cell_flags;
     c->arg = opts ? opts->arg : NULL;
-    c->supervisor = opts ? opts->supervisor : NULL;
     if (ext) {
       ext->opts = *opts;
       c->ext = ext;
@@ -112,12 +108,12 @@ int akt__spawn(akt_system *sys, akt__cell *parent, const char *name, const akt_a
       c->mbox.custom.mb = mb;
     }
     if (parent) {
-      c->parent = akt_pid_retain(parent->self);
+      c->parent = akt_pid_retain(akt__self(parent));
       link_child(parent, c);
     }
     atomic_fetch_add_explicit(&sys->live_actors, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&sys->spawned, 1, memory_order_relaxed);
-    if (out) *out = akt_pid_retain(c->self);
+    if (out) *out = akt_pid_retain(akt__self(c));
   }
   akt__sys_unlock(sys);
   if (rc != 0) {
@@ -127,7 +123,7 @@ int akt__spawn(akt_system *sys, akt__cell *parent, const char *name, const akt_a
     akt__env_free(create);
     return rc;
   }
-  akt__trace(sys, AKT_EV_SPAWN, id, parent ? parent->self->id : 0, def->kind, 0, 0, path);
+  akt__trace(sys, AKT_EV_SPAWN, id, parent ? akt__self(parent)->id : 0, def->kind, 0, 0, path);
   akt__cell_post_sys(c, create);
   return 0;
 }
@@ -157,8 +153,7 @@ int akt_respawn(akt_pid *pid, akt_pid **out) {
     return AKT_ESTOPPED;
   akt_spawn_opts opts = c->ext ? c->ext->opts : (akt_spawn_opts){0};
   opts.arg = c->arg;
-  opts.supervisor = c->supervisor;
-  const char *name = pid->name[0] == '$' ? NULL : pid->name;
+  const char *name = akt__pid_name(pid)[0] == '$' ? NULL : akt__pid_name(pid);
   return akt__spawn(c->sys, parent, name, c->def, &opts, 0, out);
 }
 
@@ -198,9 +193,9 @@ akt_pid *akt__spawn_sink(akt_system *sys, const char *prefix, akt__sink_fn sink,
   snprintf(path, sizeof path, "/temp/%s$%" PRIu64, prefix ? prefix : "", id);
   akt__cell *c = akt__cell_new(sys, id, path, &sink_def);
   if (c) {
-    akt_pid *pid = c->self;
+    akt_pid *pid = akt__self(c);
     pid->flags |= AKT__PID_TEMP;
-    link_pid(sys, pid);
+    akt__cell_detach(sys, c); /* never in the tree */
     c->kind = AKT__KIND_SINK;
     c->ext = ext;
     atomic_store_explicit(&c->life, AKT__LIFE_RUNNING, memory_order_release);
@@ -209,12 +204,12 @@ akt_pid *akt__spawn_sink(akt_system *sys, const char *prefix, akt__sink_fn sink,
   }
   akt__sys_unlock(sys);
   if (!c) free(ext);
-  return c ? c->self : NULL;
+  return c ? akt__self(c) : NULL;
 }
 
 void akt__sink_close(akt_pid *pid) {
   atomic_store_explicit(&pid->cell->life, AKT__LIFE_TERMINATED, memory_order_seq_cst);
   akt__sys_lock(pid->sys);
-  if (pid->cell->in_registry) akt__registry_remove(pid->sys, pid->cell);
+  if (pid->cell->listed & AKT__LISTED_REGISTRY) akt__registry_remove(pid->sys, pid->cell);
   akt__sys_unlock(pid->sys);
 }

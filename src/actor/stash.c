@@ -73,7 +73,7 @@ void akt__stash_drop_all(akt__cell *c) {
   akt__cell_ext *x = c->ext;
   if (!x) return;
   for (uint32_t i = 0; i < x->nstash; i++)
-    akt__dead_letter(c->sys, c->self, x->stash[i], "stashed at termination");
+    akt__dead_letter(c->sys, akt__self(c), x->stash[i], "stashed at termination");
   x->nstash = 0;
 }
 

@@ -49,9 +49,9 @@ void akt__cell_fail(akt__cell *c, int code, akt_failure_source source) {
   akt_system *sys = c->sys;
   atomic_fetch_add_explicit(&sys->failures, 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&c->failures, 1, memory_order_relaxed);
-  akt__trace(sys, AKT_EV_FAIL, c->self->id, 0, c->def->kind, 0, code, source_name(source));
-  akt__log(sys, AKT_LOG_WARN, "actor %s (%s) failed in %s: %s (%d)", c->self->path, c->def->kind,
-           source_name(source), akt_strerror(code), code);
+  akt__trace(sys, AKT_EV_FAIL, akt__self(c)->id, 0, c->def->kind, 0, code, source_name(source));
+  akt__log(sys, AKT_LOG_WARN, "actor %s (%s) failed in %s: %s (%d)", akt__self(c)->path,
+           c->def->kind, source_name(source), akt_strerror(code), code);
   akt__cell *parent = c->parent ? c->parent->cell : NULL;
   if (!parent) {
     akt__cell_begin_stop(c); /* the root has nobody to ask */
@@ -61,12 +61,12 @@ void akt__cell_fail(akt__cell *c, int code, akt_failure_source source) {
   akt__env *env = akt__env_new_sys(AKT__SYS_FAILED, (uint64_t)(int64_t)code);
   if (!env) {
     akt__log(sys, AKT_LOG_ERROR, "out of memory reporting the failure of %s; stopping it",
-             c->self->path);
+             akt__self(c)->path);
     akt__cell_begin_stop(c);
     return;
   }
   env->corr = (uint64_t)source;
-  env->ref = akt_pid_retain(c->self);
+  env->ref = akt_pid_retain(akt__self(c));
   akt__cell_post_sys(parent, env);
 }
 
@@ -77,7 +77,7 @@ static void post_to_children(akt__cell *c, akt__sys_kind kind, uint64_t arg);
 void akt__supervise_on_resume(akt__cell *c) {
   if (!(c->flags & AKT__CELL_SUSPENDED)) return;
   c->flags &= ~AKT__CELL_SUSPENDED;
-  akt__trace(c->sys, AKT_EV_RESUME, c->self->id, 0, c->def->kind, 0, 0, NULL);
+  akt__trace(c->sys, AKT_EV_RESUME, akt__self(c)->id, 0, c->def->kind, 0, 0, NULL);
   post_to_children(c, AKT__SYS_RESUME, 0);
 }
 
@@ -98,9 +98,10 @@ static void finish_restart(akt__cell *c) {
   if (c->state) memset(c->state, 0, c->def->state_size);
   c->flags &= ~AKT__CELL_SUSPENDED;
   atomic_fetch_add_explicit(&c->restarts, 1, memory_order_relaxed);
-  akt__trace(sys, AKT_EV_RESTART, c->self->id, 0, c->def->kind, 0, c->restart_cause, NULL);
+  akt__trace(sys, AKT_EV_RESTART, akt__self(c)->id, 0, c->def->kind, 0, c->restart_cause, NULL);
   akt__events_actor(sys, AKT__EVENT_RESTARTED, c, c->restart_cause);
-  c->last_active = sys->backend->ops->now(sys->backend);
+  if (c->ext && c->ext->opts.passivate_after)
+    c->ext->last_active = sys->backend->ops->now(sys->backend);
   akt__cell_start(c, 1);
 }
 
@@ -216,7 +217,7 @@ static void restart_later(akt__cell *c, const akt_supervisor *sup, akt__cell *ch
   for (size_t i = 0; i < n; i++) {
     akt__env *env = akt__env_new_sys(AKT__SYS_RESTART, (uint64_t)(int64_t)code);
     if (!env) continue;
-    env->ref = akt_pid_retain(list[i]->self);
+    env->ref = akt_pid_retain(akt__self(list[i]));
     uint64_t id;
     akt__inflight_add(c->sys);
     if (b->ops->timer_start(b, delay, akt__timer_post_cb, env, 0, &id) != 0) {
@@ -231,12 +232,13 @@ static void restart_later(akt__cell *c, const akt_supervisor *sup, akt__cell *ch
 void akt__supervise_on_failed(akt__cell *c, akt__env *env) {
   akt_pid *child_pid = env->ref;
   akt__cell *child = child_pid ? child_pid->cell : NULL;
-  if (!child || child->parent != c->self ||
+  if (!child || child->parent != akt__self(c) ||
       atomic_load_explicit(&child->life, memory_order_acquire) != AKT__LIFE_RUNNING ||
       atomic_load_explicit(&c->life, memory_order_acquire) != AKT__LIFE_RUNNING)
     return; /* stopping anyway */
   akt_system *sys = c->sys;
-  const akt_supervisor *sup = c->supervisor ? c->supervisor : &default_supervisor;
+  const akt_supervisor *sup = c->ext && c->ext->opts.supervisor ? c->ext->opts.supervisor
+                                                                 : &default_supervisor;
   int code = (int)(int64_t)env->arg;
   akt__restart_stats *st = stats_for(c, child_pid->id);
   akt_failure f = {.code = code, .source = (akt_failure_source)env->corr, .child = child_pid,
@@ -256,7 +258,7 @@ void akt__supervise_on_failed(akt__cell *c, akt__env *env) {
     if (sup->max_restarts && st->count >= sup->max_restarts) {
       akt__log(sys, AKT_LOG_ERROR, "%s failed %u times within its window: stopping it and escalating",
                child_pid->path, (unsigned)(st->count + 1));
-      akt__trace(sys, AKT_EV_DIRECTIVE, child_pid->id, c->self->id, "stop", 0,
+      akt__trace(sys, AKT_EV_DIRECTIVE, child_pid->id, akt__self(c)->id, "stop", 0,
                  AKT_DIRECTIVE_STOP, "max-restarts");
       apply(c, sup, child, AKT__SYS_STOP, 0);
       if (c->kind & AKT__KIND_GUARDIAN) return;
@@ -265,7 +267,7 @@ void akt__supervise_on_failed(akt__cell *c, akt__env *env) {
     }
     st->count++;
   }
-  akt__trace(sys, AKT_EV_DIRECTIVE, child_pid->id, c->self->id, akt_directive_name(d), 0, d,
+  akt__trace(sys, AKT_EV_DIRECTIVE, child_pid->id, akt__self(c)->id, akt_directive_name(d), 0, d,
              source_name(f.source));
   switch (d) {
     case AKT_DIRECTIVE_RESUME:

@@ -32,7 +32,7 @@ static akt__atimer *find_gen(akt__cell_ext *x, uint64_t gen) {
 static int arm(akt__cell *c, akt__atimer *t, akt_duration delay) {
   akt__env *fire = akt__env_new_sys(AKT__SYS_TIMER_FIRE, t->gen);
   if (!fire) return AKT_ENOMEM;
-  fire->ref = akt_pid_retain(c->self);
+  fire->ref = akt_pid_retain(akt__self(c));
   akt_system *sys = c->sys;
   akt__inflight_add(sys);
   int rc = sys->backend->ops->timer_start(sys->backend, delay, akt__timer_post_cb, fire, 0,
@@ -131,7 +131,7 @@ void akt__timer_on_fire(akt__cell *c, uint64_t gen) {
   int rc = akt__env_new_msg(c->sys, t->tmpl->msg, &env);
   if (rc) {
     akt__log(c->sys, AKT_LOG_ERROR, "timer %llu of %s lost a tick: %s",
-             (unsigned long long)t->key, c->self->path, akt_strerror(rc));
+             (unsigned long long)t->key, akt__self(c)->path, akt_strerror(rc));
   } else {
     env->flags = AKT__ENV_TIMER;
     env->arg = gen;
@@ -141,7 +141,7 @@ void akt__timer_on_fire(akt__cell *c, uint64_t gen) {
     rc = arm(c, t, t->interval);
     if (rc)
       akt__log(c->sys, AKT_LOG_ERROR, "timer %llu of %s stopped repeating: %s",
-               (unsigned long long)t->key, c->self->path, akt_strerror(rc));
+               (unsigned long long)t->key, akt__self(c)->path, akt_strerror(rc));
   }
 }
 

@@ -48,12 +48,12 @@ static int list_remove(akt_pid **list, uint32_t *n, akt_pid *pid) {
 
 static void send_terminated(akt__cell *c, akt_pid *watcher) {
   char address[AKT_ADDRESS_MAX];
-  akt_pid_format(c->self, address, sizeof address);
+  akt_pid_format(akt__self(c), address, sizeof address);
   Akt__Terminated t = AKT__TERMINATED__INIT;
-  t.path = (char *)(uintptr_t)c->self->path;
-  t.id = c->self->id;
+  t.path = (char *)(uintptr_t)akt__self(c)->path;
+  t.id = akt__self(c)->id;
   t.address = address;
-  akt__send(watcher, &t.base, c->self, 0, 0);
+  akt__send(watcher, &t.base, akt__self(c), 0, 0);
 }
 
 void akt__watch_on_watch(akt__cell *c, akt_pid *watcher) {
@@ -65,7 +65,7 @@ void akt__watch_on_watch(akt__cell *c, akt_pid *watcher) {
   akt__cell_ext *x = akt__cell_ext_get(c);
   int rc = x ? list_add(&x->watchers, &x->nwatchers, &x->cap_watchers, watcher) : AKT_ENOMEM;
   if (rc)
-    akt__log(c->sys, AKT_LOG_ERROR, "watch of %s by %s dropped: %s", c->self->path,
+    akt__log(c->sys, AKT_LOG_ERROR, "watch of %s by %s dropped: %s", akt__self(c)->path,
              watcher->path, akt_strerror(rc));
 }
 
@@ -99,14 +99,14 @@ static int post_watch(akt_pid *watcher, akt_pid *target, akt__sys_kind kind) {
 }
 
 int akt_watch(akt_ctx *ctx, akt_pid *target) {
-  if (!ctx || !target || target == ctx->self) return AKT_EINVAL;
+  if (!ctx || !target || target == akt__self(ctx)) return AKT_EINVAL;
   akt__cell_ext *x = akt__cell_ext_get(ctx);
   if (!x) return AKT_ENOMEM;
   for (uint32_t i = 0; i < x->nwatching; i++)
     if (akt_pid_equal(x->watching[i], target)) return 0;
   int rc = list_add(&x->watching, &x->nwatching, &x->cap_watching, target);
   if (rc) return rc;
-  rc = post_watch(ctx->self, target, AKT__SYS_WATCH);
+  rc = post_watch(akt__self(ctx), target, AKT__SYS_WATCH);
   if (rc) list_remove(x->watching, &x->nwatching, target);
   return rc;
 }
@@ -115,7 +115,7 @@ int akt_unwatch(akt_ctx *ctx, akt_pid *target) {
   if (!ctx || !target) return AKT_EINVAL;
   if (!ctx->ext || !list_remove(ctx->ext->watching, &ctx->ext->nwatching, target))
     return AKT_ENOENT;
-  return post_watch(ctx->self, target, AKT__SYS_UNWATCH);
+  return post_watch(akt__self(ctx), target, AKT__SYS_UNWATCH);
 }
 
 int akt_watch_as(akt_pid *watcher, akt_pid *target) {

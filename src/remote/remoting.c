@@ -20,7 +20,8 @@
 #include "src/remote/endpoint.h"
 #include "src/system/system.h"
 
-/* The remote part of a remote PID: the node's address, then the path. */
+/* The remote part of a remote PID (after the PID and its akt__pid_links):
+ * the node's address, then the path. */
 typedef struct akt__rpid {
   char node[AKT__NODE_MAX];
 } akt__rpid;
@@ -59,8 +60,12 @@ int akt__parse_address(const char *address, char *sys, size_t sys_size, char *ho
   return 0;
 }
 
+static const akt__rpid *rpid_of(const akt_pid *pid) {
+  return (const akt__rpid *)((const akt__pid_links *)(pid + 1) + 1);
+}
+
 const char *akt__remote_pid_node(const akt_pid *pid) {
-  return ((const akt__rpid *)pid->remote)->node;
+  return rpid_of(pid)->node;
 }
 
 int akt__remote_pid_format(const akt_pid *pid, char *buf, size_t size) {
@@ -72,9 +77,12 @@ int akt__remote_pid_format(const akt_pid *pid, char *buf, size_t size) {
 /* Makes a remote PID (one new reference) for node + path + id. */
 static akt_pid *rpid_new(akt_system *sys, const char *node, const char *path, uint64_t id) {
   size_t plen = strlen(path);
-  akt_pid *pid = calloc(1, sizeof(akt_pid) + sizeof(akt__rpid) + plen + 1);
+  /* The name's offset is 16 bits (callers bound paths far lower). */
+  if (plen > UINT16_MAX) return NULL;
+  akt_pid *pid =
+      calloc(1, sizeof(akt_pid) + sizeof(akt__pid_links) + sizeof(akt__rpid) + plen + 1);
   if (!pid) return NULL;
-  akt__rpid *rp = (akt__rpid *)(pid + 1);
+  akt__rpid *rp = (akt__rpid *)(akt__pid_links_of(pid) + 1);
   char *p = (char *)(rp + 1);
   memcpy(p, path, plen + 1);
   snprintf(rp->node, sizeof rp->node, "%s", node);
@@ -83,12 +91,9 @@ static akt_pid *rpid_new(akt_system *sys, const char *node, const char *path, ui
   pid->sys = sys;
   pid->path = p;
   const char *slash = strrchr(p, '/');
-  pid->name = slash ? slash + 1 : p;
-  pid->remote = rp;
+  pid->name_off = (uint16_t)(slash ? slash + 1 - p : 0);
   akt__sys_lock(sys);
-  pid->all_next = sys->all_pids;
-  if (sys->all_pids) sys->all_pids->all_prev = pid;
-  sys->all_pids = pid;
+  akt__pid_track_remote(sys, pid);
   akt__sys_unlock(sys);
   return pid;
 }
@@ -291,7 +296,7 @@ void akt__remote_deliver(akt__remote *r, const Akt__Wire__Envelope *e) {
   env->flags = e->flags & (AKT__ENV_REQUEST | AKT__ENV_REPLY);
   /* A Terminated from a watched remote actor ends that watch here — also
    * when the watcher itself is gone by now. */
-  if (desc == &akt__terminated__descriptor && env->sender && env->sender->remote) {
+  if (desc == &akt__terminated__descriptor && env->sender && !env->sender->cell) {
     pthread_mutex_lock(&r->mu);
     akt__endpoint *ep = akt__endpoint_get(r, akt__remote_pid_node(env->sender));
     pthread_mutex_unlock(&r->mu);

@@ -92,7 +92,7 @@ static int remoting_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
       else
         akt_unwatch_as(watcher, p);
       akt_pid_release(p);
-    } else if (watch && watcher->remote) {
+    } else if (watch && !watcher->cell) {
       /* Already gone: the watcher hears so at once, as with a local watch,
        * from the actor's address (which no PID here holds any more). */
       char address[AKT_ADDRESS_MAX];
@@ -218,7 +218,7 @@ static int ask_node(akt_system *sys, const char *node, const ProtobufCMessage *m
   if (akt_msg_is(reply, &akt__remote_actor__descriptor)) {
     const Akt__RemoteActor *a = (const Akt__RemoteActor *)reply;
     rc = akt_remote_pid(sys, a->address, out);
-    if (rc == 0 && (*out)->remote) (*out)->id = a->id;
+    if (rc == 0 && !(*out)->cell) (*out)->id = a->id;
   } else if (akt_msg_is(reply, &akt__remote_error__descriptor)) {
     rc = ((const Akt__RemoteError *)reply)->code;
     if (rc >= 0) rc = AKT_EFAILED;

@@ -195,9 +195,9 @@ void akt__events_actor(akt_system *sys, akt__event_kind kind, akt__cell *c, int 
   if (!akt__events_wanted(sys, topics[kind])) return;
   Akt__ActorEvent e = AKT__ACTOR_EVENT__INIT;
   e.kind = (Akt__ActorEvent__Kind)kind;
-  e.path = (char *)(uintptr_t)c->self->path;
-  e.id = c->self->id;
+  e.path = (char *)(uintptr_t)akt__self(c)->path;
+  e.id = akt__self(c)->id;
   e.actor_kind = (char *)(uintptr_t)(c->def->kind ? c->def->kind : "");
   e.code = code;
-  akt_publish(sys, topics[kind], &e.base, c->self);
+  akt_publish(sys, topics[kind], &e.base, akt__self(c));
 }

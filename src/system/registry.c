@@ -19,7 +19,7 @@ static size_t bucket(const akt_system *sys, const char *path) {
 akt__cell *akt__registry_find(akt_system *sys, const char *path) {
   if (!sys->reg) return NULL;
   for (akt__cell *c = sys->reg[bucket(sys, path)]; c; c = c->reg_next)
-    if (strcmp(c->self->path, path) == 0) return c;
+    if (strcmp(akt__self(c)->path, path) == 0) return c;
   return NULL;
 }
 
@@ -36,7 +36,7 @@ static int grow(akt_system *sys) {
     akt__cell *c = old[i];
     while (c) {
       akt__cell *next = c->reg_next;
-      size_t b = bucket(sys, c->self->path);
+      size_t b = bucket(sys, akt__self(c)->path);
       c->reg_next = nb[b];
       nb[b] = c;
       c = next;
@@ -51,23 +51,23 @@ int akt__registry_add(akt_system *sys, akt__cell *c) {
     int rc = grow(sys);
     if (rc) return rc;
   }
-  size_t b = bucket(sys, c->self->path);
+  size_t b = bucket(sys, akt__self(c)->path);
   c->reg_next = sys->reg[b];
   sys->reg[b] = c;
-  c->in_registry = 1;
+  c->listed |= AKT__LISTED_REGISTRY;
   sys->reg_count++;
   return 0;
 }
 
 void akt__registry_remove(akt_system *sys, akt__cell *c) {
-  akt__cell **pp = &sys->reg[bucket(sys, c->self->path)];
+  akt__cell **pp = &sys->reg[bucket(sys, akt__self(c)->path)];
   while (*pp && *pp != c) pp = &(*pp)->reg_next;
   if (*pp) {
     *pp = c->reg_next;
     sys->reg_count--;
   }
   c->reg_next = NULL;
-  c->in_registry = 0;
+  c->listed &= (uint8_t)~AKT__LISTED_REGISTRY;
 }
 
 void akt__registry_free(akt_system *sys) {

@@ -148,7 +148,7 @@ int akt_lookup(akt_system *sys, const char *path, akt_pid **out) {
   akt__cell *c = akt__registry_find(sys, path);
   akt_pid *pid = NULL;
   if (c && atomic_load_explicit(&c->life, memory_order_acquire) < AKT__LIFE_TERMINATED)
-    pid = akt_pid_retain(c->self);
+    pid = akt_pid_retain(akt__self(c));
   akt__sys_unlock(sys);
   if (!pid) return AKT_ENOENT;
   *out = pid;
@@ -203,6 +203,21 @@ int akt_system_shutdown(akt_system *sys, akt_duration timeout) {
 
 /* ---- free ---------------------------------------------------------------- */
 
+/* The cell after `c` in a pre-order walk of the tree under `root`. */
+static akt__cell *tree_next(akt__cell *root, akt__cell *c) {
+  if (c->first_child) return c->first_child;
+  while (c != root && !c->next_sibling) c = c->parent->cell;
+  return c == root ? NULL : c->next_sibling;
+}
+
+/* Frees what a cell owns (not its PID), at teardown. */
+static void cell_teardown(akt__cell *c) {
+  akt__requests_cancel_all(c);
+  akt__timers_cancel_all(c);
+  akt__passivate_disarm(c);
+  akt__cell_dispose(c);
+}
+
 /* Frees everything the system owns, whatever state its actors are in. Only
  * safe when no other thread touches the system: after a shutdown, or for a
  * crashed simulated node whose events the world has dropped. */
@@ -212,16 +227,26 @@ static void system_destroy(akt_system *sys) {
   akt__events_free(sys); /* before the PIDs its subscriptions point at */
   akt__remote_free(sys);
   akt__works_orphan(sys);
-  for (akt_pid *p = sys->all_pids; p; p = p->all_next) {
-    akt__cell *c = p->cell;
-    if (!c) continue;
-    akt__requests_cancel_all(c);
-    akt__timers_cancel_all(c);
-    akt__passivate_disarm(c);
-    akt__cell_dispose(c);
+  akt__cell *root = sys->root ? sys->root->cell : NULL;
+  for (akt__cell *c = root; c; c = tree_next(root, c)) cell_teardown(c);
+  for (akt__cell *c = sys->detached; c; c = c->next_sibling) cell_teardown(c);
+  /* Post-order, so that each cell freed is its parent's first child. */
+  for (akt__cell *c = root; c;) {
+    if (c->first_child) {
+      c = c->first_child;
+      continue;
+    }
+    akt__cell *next = c->next_sibling, *up = c->parent ? c->parent->cell : NULL;
+    if (up) up->first_child = next;
+    free(akt__self(c));
+    c = next ? next : up;
   }
-  for (akt_pid *p = sys->all_pids, *next; p; p = next) {
-    next = p->all_next;
+  for (akt__cell *c = sys->detached, *next; c; c = next) {
+    next = c->next_sibling;
+    free(akt__self(c));
+  }
+  for (akt_pid *p = sys->remote_pids, *next; p; p = next) {
+    next = akt__pid_links_of(p)->next;
     free(p);
   }
   akt__registry_free(sys);

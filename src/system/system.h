@@ -38,7 +38,10 @@ struct akt_system {
   akt_pid *root, *user, *system_guardian; /* one reference each */
   akt__cell **reg;             /* path registry: chained hash table */
   size_t reg_cap, reg_count;
-  akt_pid *all_pids;           /* every live PID struct */
+  /* Every PID struct, for teardown: local ones in the actor tree under
+   * root or in `detached`, remote ones in `remote_pids`. */
+  akt__cell *detached;         /* cells out of the tree (terminated, sinks) */
+  akt_pid *remote_pids;
   akt__type_entry **types;     /* type registry: chained hash table */
   size_t types_cap, types_count;
 

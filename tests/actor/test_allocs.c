@@ -1,6 +1,7 @@
 /* No malloc per message in steady state: tell and pingpong, counted with a
  * wrapping allocator (the binary links with --wrap=malloc,calloc,realloc,
- * so every allocation akt makes goes through the counters below). */
+ * posix_memalign, so every allocation akt makes goes through the counters
+ * below). */
 #include <stdatomic.h>
 #include <stdio.h>
 
@@ -13,6 +14,8 @@ void *__real_realloc(void *p, size_t n);
 void *__wrap_malloc(size_t n);
 void *__wrap_calloc(size_t n, size_t m);
 void *__wrap_realloc(void *p, size_t n);
+int __real_posix_memalign(void **p, size_t align, size_t n);
+int __wrap_posix_memalign(void **p, size_t align, size_t n);
 
 static atomic_long allocations;
 
@@ -27,6 +30,10 @@ void *__wrap_calloc(size_t n, size_t m) {
 void *__wrap_realloc(void *p, size_t n) {
   atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
   return __real_realloc(p, n);
+}
+int __wrap_posix_memalign(void **p, size_t align, size_t n) {
+  atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
+  return __real_posix_memalign(p, align, n);
 }
 
 /* Counts Pings; answers Get with Total. */
@@ -61,7 +68,7 @@ static const akt_actor_def bounce_def = {.kind = "bounce", .receive = bounce_rec
 /* The allowance: none on the simulator (one thread: every envelope freed
  * is reused by the next send); on libuv magazines move between threads
  * through the depot, which may allocate a magazine now and then. A burst
- * stays under the depot's bound (AKT__POOL_DEPOT_MAX magazines): the
+ * stays under the depot's bound (AKT__POOL_DEPOT_BYTES per class): the
  * simulator queues a whole burst before the receiver runs. */
 #define BURST 10000
 static long allowance(long messages) {
