@@ -23,6 +23,9 @@
  * instead of allocating one each. */
 #define AKT__UV_CHUNK_MIN 16384u
 
+/* Largest written chunk a stream keeps for reuse (one per stream). */
+#define AKT__UV_SPARE_MAX ((size_t)4 << 20)
+
 /* Most buffers handed to one uv_write (IOV_MAX on Linux); later chunks go
  * in the next write. */
 #define AKT__UV_WRITE_BUFS_MAX 1024u
@@ -45,6 +48,7 @@ struct akt_stream {
 
   pthread_mutex_t mu; /* guards the fields down to next_data */
   akt__uv_chunk *q_head, *q_tail; /* written, not yet handed to uv_write */
+  akt__uv_chunk *spare;           /* a written chunk kept for reuse, or NULL */
   size_t pending;                 /* bytes queued or in flight */
   unsigned want;                  /* STREAM_WANT_* for the next kick */
   int kick_posted;

@@ -58,6 +58,7 @@ static void chunks_free(akt__uv_chunk *c) {
 static void stream_free(akt_stream *s) {
   chunks_free(s->q_head);
   chunks_free(s->inflight);
+  chunks_free(s->spare);
   free(s->bufs);
   pthread_mutex_destroy(&s->mu);
   free(s);
@@ -157,11 +158,31 @@ static void stream_read_start(akt_stream *s) {
 }
 
 static void stream_release_inflight(akt_stream *s) {
+  /* The largest written chunk of at most AKT__UV_SPARE_MAX bytes is kept
+   * for the next write that needs a chunk: a busy stream then reuses one
+   * buffer instead of a malloc and free per write, which for large
+   * chunks meant fresh pages (page faults and zeroing) every time. */
+  akt__uv_chunk *keep = NULL, **link = &s->inflight;
+  for (akt__uv_chunk **l = &s->inflight; *l != NULL; l = &(*l)->next)
+    if ((*l)->cap <= AKT__UV_SPARE_MAX && (keep == NULL || (*l)->cap > keep->cap)) {
+      keep = *l;
+      link = l;
+    }
+  if (keep != NULL) {
+    *link = keep->next;
+    keep->next = NULL;
+  }
   chunks_free(s->inflight);
   s->inflight = NULL;
   pthread_mutex_lock(&s->mu);
   s->pending -= s->inflight_bytes;
+  if (keep != NULL && (s->spare == NULL || s->spare->cap < keep->cap)) {
+    akt__uv_chunk *old = s->spare;
+    s->spare = keep;
+    keep = old;
+  }
   pthread_mutex_unlock(&s->mu);
+  chunks_free(keep); /* the one not kept, if any */
   s->inflight_bytes = 0;
   s->writing = 0;
 }
@@ -416,15 +437,20 @@ int akt__uv_stream_write(akt_backend *b, akt_stream *s, const uint8_t *buf, size
   } else if (len > 0) {
     akt__uv_chunk *t = s->q_tail;
     if (t == NULL || t->cap - t->len < len) {
-      size_t cap = len > AKT__UV_CHUNK_MIN ? len : AKT__UV_CHUNK_MIN;
-      t = malloc(sizeof *t + cap);
-      if (t == NULL) {
-        rc = AKT_ENOMEM;
-        goto out;
+      if (s->spare != NULL && s->spare->cap >= len) {
+        t = s->spare; /* see stream_release_inflight */
+        s->spare = NULL;
+      } else {
+        size_t cap = len > AKT__UV_CHUNK_MIN ? len : AKT__UV_CHUNK_MIN;
+        t = malloc(sizeof *t + cap);
+        if (t == NULL) {
+          rc = AKT_ENOMEM;
+          goto out;
+        }
+        t->cap = cap;
       }
       t->next = NULL;
       t->len = 0;
-      t->cap = cap;
       if (s->q_tail != NULL)
         s->q_tail->next = t;
       else
