@@ -6,7 +6,9 @@
  * disagree otherwise). Each frame is unpacked as akt.wire.Frame; one that
  * decodes is packed again with akt__frame_encode, and a Batch also with
  * akt__frame_batch (the writer's hand-made encoding), and each result must
- * decode to the same bytes.
+ * decode to the same bytes. The receiver's zero-copy scanner (scan.h) must
+ * read a frame only when protobuf-c decodes it, and read the same
+ * envelopes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -139,9 +141,44 @@ static int has_field_zero(const ProtobufCMessage *m) {
   return 0;
 }
 
+/* A string field as protobuf-c unpacked it equals the scanner's bytes. */
+static int same_str(const char *s, const uint8_t *p, size_t n) {
+  return memcmp(s, p, n) == 0 && s[n] == '\0';
+}
+
+/* When the scanner reads the frame, protobuf-c (m) decoded it as a batch
+ * of the same envelopes. */
+static void check_scan(const uint8_t *frame, size_t len, const Akt__Wire__Frame *m) {
+  const uint8_t *body, *p, *end;
+  size_t body_len, n = 0;
+  akt__env_view v;
+  int got;
+  if (!akt__scan_batch_frame(frame, len, &body, &body_len)) return;
+  end = body + body_len;
+  for (p = body; (got = akt__scan_envelope(&p, end, &v)) == 1;) n++;
+  if (got < 0) return; /* not the scanner's: protobuf-c decides */
+  if (!m) akt_fuzz_die("frame: the scanner reads a frame protobuf-c refuses");
+  if (m->kind_case != AKT__WIRE__FRAME__KIND_BATCH)
+    akt_fuzz_die("frame: the scanner reads a batch protobuf-c reads as another kind");
+  if (n != m->batch->n_envelopes) akt_fuzz_die("frame: the scanner counts other envelopes");
+  p = body;
+  for (size_t i = 0; i < n; i++) {
+    if (akt__scan_envelope(&p, end, &v) != 1) akt_fuzz_die("frame: a second scan differs");
+    const Akt__Wire__Envelope *e = m->batch->envelopes[i];
+    if (!same_str(e->target, v.target, v.target_len) ||
+        !same_str(e->sender, v.sender, v.sender_len) || !same_str(e->type, v.type, v.type_len) ||
+        e->payload.len != v.payload_len ||
+        (v.payload_len && memcmp(e->payload.data, v.payload, v.payload_len) != 0) ||
+        e->target_id != v.target_id || e->sender_id != v.sender_id || e->corr != v.corr ||
+        e->flags != v.flags)
+      akt_fuzz_die("frame: the scanner reads an envelope differently from protobuf-c");
+  }
+}
+
 static int on_frame(void *arg, const uint8_t *frame, size_t len) {
   log_frame(arg, frame, len);
   Akt__Wire__Frame *m = akt__wire__frame__unpack(NULL, len, frame);
+  check_scan(frame, len, m);
   if (!m) return 0;
   if (!has_field_zero(&m->base)) {
     check_encode(m);

@@ -50,6 +50,24 @@ void akt__buf_free(akt__buf *b) {
   b->len = b->cap = 0;
 }
 
+size_t akt__varint_size(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    n++;
+  }
+  return n;
+}
+
+static uint8_t *put_varint(uint8_t *p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = (uint8_t)v;
+  return p;
+}
+
 static uint32_t get_be32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
@@ -122,27 +140,68 @@ int akt__frame_encode(const Akt__Wire__Frame *frame, size_t max, akt__buf *out) 
   return 0;
 }
 
-/* Bytes a varint of v takes. */
-static size_t varint_size(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    n++;
-  }
-  return n;
-}
 
-int akt__frame_batch(const uint8_t *body, size_t len, akt__buf *out) {
+size_t akt__frame_batch_header(size_t body_len, uint8_t *hdr) {
   /* Frame { batch (field 3, length-delimited) = Batch { envelopes... } },
    * whose bytes are exactly the queued entries: written by hand, so the
    * writer never unpacks and repacks what senders encoded. */
-  size_t frame_len = 1 + varint_size(len) + len;
-  int rc = akt__buf_reserve(out, 4 + frame_len);
+  size_t frame_len = 1 + akt__varint_size(body_len) + body_len;
+  put_be32(hdr, (uint32_t)frame_len);
+  hdr[4] = (3 << 3) | 2;
+  return (size_t)(put_varint(hdr + 5, body_len) - hdr);
+}
+
+int akt__frame_batch(const uint8_t *body, size_t len, akt__buf *out) {
+  uint8_t hdr[AKT__BATCH_HDR_MAX];
+  size_t hlen = akt__frame_batch_header(len, hdr);
+  int rc = akt__buf_reserve(out, hlen + len);
   if (rc) return rc;
-  put_be32(out->data + out->len, (uint32_t)frame_len);
-  out->len += 4;
-  uint8_t tag = (3 << 3) | 2;
-  akt__buf_put(out, &tag, 1);
-  akt__buf_varint(out, len);
+  akt__buf_put(out, hdr, hlen);
   return akt__buf_put(out, body, len);
+}
+
+/* ---- envelopes, packed by hand ------------------------------------------------ */
+
+/* Bytes of a length-delimited field (tag, length, data); 0 when empty,
+ * since proto3 leaves out empty strings and bytes. */
+static size_t len_field(size_t n) { return n ? 1 + akt__varint_size(n) + n : 0; }
+
+/* Bytes of a varint field; 0 when 0 (left out). */
+static size_t varint_field(uint64_t v) { return v ? 1 + akt__varint_size(v) : 0; }
+
+size_t akt__env_out_size(const akt__env_out *e, size_t payload_len) {
+  return len_field(e->target_len) + varint_field(e->target_id) + len_field(e->sender_len) +
+         varint_field(e->sender_id) + len_field(e->type_len) + len_field(payload_len) +
+         varint_field(e->corr) + varint_field(e->flags);
+}
+
+static uint8_t *put_len(uint8_t *p, unsigned field, const void *data, size_t n) {
+  if (!n) return p;
+  *p++ = (uint8_t)(field << 3 | 2);
+  p = put_varint(p, n);
+  memcpy(p, data, n);
+  return p + n;
+}
+
+static uint8_t *put_uint(uint8_t *p, unsigned field, uint64_t v) {
+  if (!v) return p;
+  *p++ = (uint8_t)(field << 3);
+  return put_varint(p, v);
+}
+
+uint8_t *akt__env_out_write(uint8_t *p, const akt__env_out *e, const ProtobufCMessage *payload,
+                            size_t payload_len) {
+  p = put_len(p, 1, e->target, e->target_len);
+  p = put_uint(p, 2, e->target_id);
+  p = put_len(p, 3, e->sender, e->sender_len);
+  p = put_uint(p, 4, e->sender_id);
+  p = put_len(p, 5, e->type, e->type_len);
+  if (payload_len) {
+    /* Packed straight into place: no copy of the payload's bytes. */
+    *p++ = 6 << 3 | 2;
+    p = put_varint(p, payload_len);
+    p += protobuf_c_message_pack(payload, p);
+  }
+  p = put_uint(p, 7, e->corr);
+  return put_uint(p, 8, e->flags);
 }

@@ -33,6 +33,9 @@ struct akt__conn {
   akt__conn *prev, *next;   /* r->conns (remote lock) */
   akt__buf *capture;        /* detached: where writes go */
   char peer[AKT__NODE_MAX]; /* the peer's address, once known */
+  akt__rx_cache rx;         /* inbound: names remembered between envelopes */
+  akt__env_view *views;     /* inbound: the batch being read (at most max_batch) */
+  uint32_t views_cap;
 };
 
 static void conn_link(akt__conn *c) {
@@ -174,6 +177,22 @@ static int on_handshake(akt__conn *c, const Akt__Wire__Handshake *h) {
   return 0;
 }
 
+/* A view of an envelope protobuf-c unpacked (the slow path). */
+static akt__env_view view_of(const Akt__Wire__Envelope *e) {
+  return (akt__env_view){.target = (const uint8_t *)e->target,
+                         .target_len = strlen(e->target),
+                         .target_id = e->target_id,
+                         .sender = (const uint8_t *)e->sender,
+                         .sender_len = strlen(e->sender),
+                         .sender_id = e->sender_id,
+                         .type = (const uint8_t *)e->type,
+                         .type_len = strlen(e->type),
+                         .payload = e->payload.data,
+                         .payload_len = e->payload.len,
+                         .corr = e->corr,
+                         .flags = e->flags};
+}
+
 static int on_batch(akt__conn *c, const Akt__Wire__Batch *b) {
   akt__remote *r = c->r;
   if (b->n_envelopes > r->opts.max_batch) return fail(c, AKT_ELIMIT, "batch too large");
@@ -184,8 +203,45 @@ static int on_batch(akt__conn *c, const Akt__Wire__Batch *b) {
   }
   for (size_t i = 0; i < b->n_envelopes; i++) {
     AKT__RSTAT(r, envelopes_in, 1);
-    akt__remote_deliver(r, b->envelopes[i]);
+    akt__env_view v = view_of(b->envelopes[i]);
+    akt__remote_deliver(r, &c->rx, &v);
   }
+  return 0;
+}
+
+/* The fast path of a Batch frame (scan.h): the body is read in place, in
+ * one pass that keeps each envelope's view (c->views, at most max_batch
+ * of them) and checks them all before the first is delivered — nothing is
+ * delivered from a batch that is refused, as with protobuf-c. Returns 1
+ * when the scanner does not read these bytes (or a name is longer than
+ * max_name: whether it is too long as a C string is protobuf-c's path to
+ * decide), for the caller to unpack the frame with protobuf-c; else 0 or
+ * the code the connection was closed with. */
+static int on_batch_scan(akt__conn *c, const uint8_t *body, size_t len) {
+  akt__remote *r = c->r;
+  const uint8_t *p = body, *end = body + len;
+  size_t max = r->opts.max_name, n = 0;
+  akt__env_view v;
+  int got;
+  while ((got = akt__scan_envelope(&p, end, &v)) == 1) {
+    if (v.target_len > max || v.sender_len > max || v.type_len > max) return 1;
+    if (n < r->opts.max_batch) {
+      if (n == c->views_cap) {
+        uint32_t cap = c->views_cap ? c->views_cap * 2 : 64;
+        if (cap > r->opts.max_batch) cap = r->opts.max_batch;
+        akt__env_view *nv = realloc(c->views, cap * sizeof *nv);
+        if (!nv) return 1; /* protobuf-c's path, with its own memory */
+        c->views = nv;
+        c->views_cap = cap;
+      }
+      c->views[n] = v;
+    }
+    n++; /* past max_batch only counted: a malformed rest is protobuf-c's */
+  }
+  if (got < 0) return 1;
+  if (n > r->opts.max_batch) return fail(c, AKT_ELIMIT, "batch too large");
+  AKT__RSTAT(r, envelopes_in, n);
+  for (size_t i = 0; i < n; i++) akt__remote_deliver(r, &c->rx, &c->views[i]);
   return 0;
 }
 
@@ -194,6 +250,12 @@ static int on_frame(void *arg, const uint8_t *data, size_t len) {
   if (c->state == C_CLOSED) return AKT_ECLOSED;
   akt__remote *r = c->r;
   AKT__RSTAT(r, frames_in, 1);
+  const uint8_t *body;
+  size_t body_len;
+  if (!c->outbound && c->state == C_OPEN && akt__scan_batch_frame(data, len, &body, &body_len)) {
+    int rc = on_batch_scan(c, body, body_len);
+    if (rc != 1) return rc;
+  }
   Akt__Wire__Frame *f = akt__wire__frame__unpack(NULL, len, data);
   if (!f) return fail(c, AKT_EPROTO, "malformed frame");
   int rc = 0;
@@ -322,6 +384,8 @@ static void on_close(akt_stream *s, int reason, void *data) {
   disarm(c);
   conn_unlink(c);
   akt__framer_free(&c->framer);
+  akt__rx_cache_free(&c->rx);
+  free(c->views);
   free(c);
   akt__inflight_done(sys);
 }
@@ -424,6 +488,8 @@ void akt__conn_detached_free(akt__conn *c) {
   if (!c) return;
   c->state = C_CLOSED;
   akt__framer_free(&c->framer);
+  akt__rx_cache_free(&c->rx);
+  free(c->views);
   free(c);
 }
 
@@ -444,6 +510,8 @@ void akt__conns_free_all(akt__remote *r) {
     next = c->next;
     if (c->timer_armed) b->ops->timer_cancel(b, c->timer_id);
     akt__framer_free(&c->framer);
+    akt__rx_cache_free(&c->rx);
+    free(c->views);
     free(c);
   }
   r->conns = NULL;

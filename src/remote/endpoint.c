@@ -1,12 +1,12 @@
 /* akt — the endpoint of one peer: send queue, writer, reconnects, watches.
  *
- * Senders append encoded envelopes to the queue (bounded in bytes: a full
- * queue refuses the send with AKT_EFULL) and schedule the writer, a
- * runnable that takes whatever is queued by then and writes it as one or
- * more Batch frames in one write — so a burst of sends becomes one system
- * call. The queue survives connection loss: the endpoint reconnects with
- * exponential backoff and jitter (from the backend's random stream) while
- * anything waits to be sent. When the connection is lost, or the peer comes
+ * Senders pack envelopes into the queue (bounded in bytes: a full queue
+ * refuses the send with AKT_EFULL) and schedule the writer, a runnable
+ * that takes whatever is queued by then and writes it as Batch frames to
+ * the stream, which sends what accumulates in one system call — so a burst
+ * of sends becomes one write. The queue survives connection loss: the
+ * endpoint reconnects with exponential backoff and jitter (from the
+ * backend's random stream) while anything waits to be sent. When the connection is lost, or the peer comes
  * back as a new incarnation, every watch of an actor there ends with
  * akt.Terminated.
  */
@@ -50,40 +50,54 @@ akt__endpoint *akt__endpoint_get(akt__remote *r, const char *node) {
   ep->r = r;
   snprintf(ep->node, sizeof ep->node, "%s", node);
   pthread_mutex_init(&ep->mu, NULL);
+  pthread_mutex_init(&ep->wmu, NULL);
   ep->writer.run = writer_run;
   r->endpoints[r->nendpoints++] = ep;
   return ep;
 }
 
+/* Bytes waiting to be written: queued, and taken by the writer but not
+ * written yet (endpoint lock held). */
+static size_t pending(const akt__endpoint *ep) {
+  return (ep->queue.len ? ep->queue.len - AKT__EP_GAP : 0) + (ep->out.len - ep->out_head);
+}
+
 /* Schedules the writer if it is not (endpoint lock held). */
 static void wake_writer(akt__endpoint *ep) {
-  if (ep->writer_scheduled || ep->state != AKT__EP_OPEN || ep->head == ep->queue.len) return;
+  if (ep->writer_scheduled || ep->state != AKT__EP_OPEN || pending(ep) == 0) return;
   ep->writer_scheduled = 1;
   akt_system *sys = ep->r->sys;
   akt__inflight_add(sys);
   sys->backend->ops->schedule(sys->backend, &ep->writer);
 }
 
-int akt__endpoint_send(akt__endpoint *ep, const uint8_t *envelope, size_t len) {
+int akt__endpoint_send(akt__endpoint *ep, const akt__env_out *e, const ProtobufCMessage *payload,
+                       size_t payload_len) {
   akt__remote *r = ep->r;
+  size_t elen = akt__env_out_size(e, payload_len);
+  if (elen + 64 > r->opts.max_frame) return AKT_ELIMIT;
+  size_t len = 1 + akt__varint_size(elen) + elen; /* the Batch.envelopes entry */
   pthread_mutex_lock(&ep->mu);
   int rc = 0;
   if (ep->stopped) {
     rc = AKT_ESTOPPED;
-  } else if (ep->queue.len - ep->head + len + 16 > r->opts.send_queue) {
+  } else if (pending(ep) + elen + 16 > r->opts.send_queue) {
     rc = AKT_EFULL;
     AKT__RSTAT(r, send_queue_full, 1);
-  } else {
-    uint8_t tag = (1 << 3) | 2; /* Batch.envelopes, length-delimited */
-    rc = akt__buf_put(&ep->queue, &tag, 1);
-    if (!rc) rc = akt__buf_varint(&ep->queue, len);
-    if (!rc) rc = akt__buf_put(&ep->queue, envelope, len);
-    if (!rc) {
-      ep->queued++;
-      AKT__RSTAT(r, envelopes_out, 1);
-      if (ep->state == AKT__EP_IDLE) connect_now(ep);
-      wake_writer(ep);
-    }
+  } else if ((rc = akt__buf_reserve(&ep->queue, len + AKT__EP_GAP)) == 0) {
+    if (ep->queue.len == 0) ep->queue.len = AKT__EP_GAP; /* see write_frames */
+    /* Packed straight into the queue: the envelope is written once, by
+     * hand, where packing it with protobuf-c took a size pass over it and
+     * its payload, a packing into a buffer of its own and a copy. */
+    uint8_t *p = ep->queue.data + ep->queue.len;
+    *p++ = (1 << 3) | 2; /* Batch.envelopes, length-delimited */
+    akt__buf tmp = {.data = p, .cap = 10};
+    akt__buf_varint(&tmp, elen);
+    akt__env_out_write(p + tmp.len, e, payload, payload_len);
+    ep->queue.len += len;
+    AKT__RSTAT(r, envelopes_out, 1);
+    if (ep->state == AKT__EP_IDLE) connect_now(ep);
+    wake_writer(ep);
   }
   pthread_mutex_unlock(&ep->mu);
   return rc;
@@ -129,86 +143,119 @@ static void retry_flush(akt__endpoint *ep) {
   ep->flush_armed = 1;
 }
 
-/* Bytes of queued envelopes taken per write. Writing in chunks lets the
- * stream's own limit (64 MiB by default, like the queue's) refuse a chunk
- * without ever refusing everything: what it takes leaves the queue. */
-#define WRITE_CHUNK ((size_t)4 << 20)
-
-/* Writes what is queued, chunk by chunk, until the queue is empty or the
- * stream refuses (AKT_EFULL: retried shortly). Endpoint lock held. */
-static void flush_locked(akt__endpoint *ep) {
+/* Writes the frames of ep->out from *head until its end or an error,
+ * advancing *head past what the stream took. Returns 0 or the error of
+ * conn_write. The write lock is held, the endpoint lock not: c stays open
+ * (only on_down takes it away, under the write lock) and out is the
+ * writer's alone.
+ *
+ * One Batch frame per stream write, written from out itself: its header
+ * goes into the AKT__BATCH_HDR_MAX bytes just before its envelopes — the
+ * buffer's front gap (AKT__EP_GAP) for the first frame, the tail of the
+ * previous frame's envelopes, handed to the stream already, for the next
+ * ones. This saves building the frames in a buffer of their own (a copy of
+ * every byte sent). One frame per write also lets the stream's own limit
+ * refuse a frame without refusing everything: what it takes is done. */
+static int write_frames(akt__endpoint *ep, akt__conn *c, size_t *head) {
   akt__remote *r = ep->r;
-  akt__buf frames = {0};
-  while (ep->state == AKT__EP_OPEN && ep->conn && ep->head < ep->queue.len) {
-    /* Cut frames of at most max_batch envelopes and about max_frame/2
-     * bytes from the queue's head, up to WRITE_CHUNK bytes (at least one
-     * envelope). */
-    size_t off = ep->head, start = off, nframes = 0;
-    uint32_t n = 0, taken = 0;
-    frames.len = 0;
-    while (off < ep->queue.len && (taken == 0 || off - ep->head < WRITE_CHUNK)) {
-      size_t sz = entry_size(ep->queue.data + off, ep->queue.len - off);
+  akt__buf *out = &ep->out;
+  while (*head < out->len) {
+    /* Cut a frame of at most max_batch envelopes and about max_frame/2
+     * bytes (at least one envelope). */
+    size_t start = *head, off = start;
+    uint32_t n = 0;
+    while (off < out->len) {
+      size_t sz = entry_size(out->data + off, out->len - off);
       if (sz == 0) break;
-      if (n > 0 && (n >= r->opts.max_batch || off + sz - start > r->opts.max_frame / 2)) {
-        akt__frame_batch(ep->queue.data + start, off - start, &frames);
-        nframes++;
-        start = off;
-        n = 0;
-      }
+      if (n > 0 && (n >= r->opts.max_batch || off + sz - start > r->opts.max_frame / 2)) break;
       off += sz;
       n++;
-      taken++;
     }
-    if (off > start) {
-      akt__frame_batch(ep->queue.data + start, off - start, &frames);
-      nframes++;
+    if (n == 0) return AKT_EPROTO; /* cannot happen: we wrote the entries */
+    uint8_t hdr[AKT__BATCH_HDR_MAX];
+    size_t hlen = akt__frame_batch_header(off - start, hdr);
+    uint8_t *frame = out->data + start - hlen; /* start >= AKT__EP_GAP >= hlen */
+    memcpy(frame, hdr, hlen);
+    int rc = akt__conn_write(c, frame, hlen + off - start);
+    if (rc != 0) return rc;
+    AKT__RSTAT(r, frames_out, 1);
+    *head = off;
+  }
+  return 0;
+}
+
+/* Most rounds (take the queue, write it) of one writer run: under a
+ * steady stream of sends the writer gives its worker back now and then. */
+#define WRITER_ROUNDS 8
+
+/* Writes what is queued, up to `rounds` times taking everything queued by
+ * then, until the queue is empty or the stream refuses (AKT_EFULL: retried
+ * shortly; anything else: the connection is going down and what is left
+ * waits for the next one). Returns 0 or the stream's error. Write lock
+ * held, endpoint lock not. */
+static int flush(akt__endpoint *ep, unsigned rounds) {
+  int rc = 0;
+  pthread_mutex_lock(&ep->mu);
+  for (unsigned i = 0; i < rounds && ep->state == AKT__EP_OPEN && ep->conn; i++) {
+    if (ep->out_head == ep->out.len) {
+      if (ep->queue.len == 0) break;
+      /* Take the whole queue; senders go on filling the other buffer. */
+      akt__buf t = ep->out;
+      ep->out = ep->queue;
+      ep->out_head = AKT__EP_GAP;
+      ep->queue = t;
+      ep->queue.len = 0;
     }
-    int rc = akt__conn_write(ep->conn, frames.data, frames.len);
+    akt__conn *c = ep->conn;
+    size_t head = ep->out_head;
+    pthread_mutex_unlock(&ep->mu);
+    rc = write_frames(ep, c, &head);
+    pthread_mutex_lock(&ep->mu);
+    ep->out_head = head;
+    if (ep->out_head == ep->out.len) ep->out.len = ep->out_head = 0;
     if (rc != 0) {
-      /* AKT_EFULL: the peer reads slowly; anything else: the connection
-       * is going down and the queue waits for the next one. */
       if (rc == AKT_EFULL) retry_flush(ep);
       break;
     }
-    AKT__RSTAT(r, frames_out, nframes);
-    ep->head = off;
-    ep->queued -= taken;
   }
-  if (ep->head == ep->queue.len) {
-    ep->head = ep->queue.len = 0;
-  } else if (ep->head > ep->queue.len / 2) { /* keep the unsent tail at the front */
-    memmove(ep->queue.data, ep->queue.data + ep->head, ep->queue.len - ep->head);
-    ep->queue.len -= ep->head;
-    ep->head = 0;
-  }
-  akt__buf_free(&frames);
+  pthread_mutex_unlock(&ep->mu);
+  return rc;
 }
 
 static void writer_run(akt_runnable *run) {
   akt__endpoint *ep = EP_OF(run);
   akt_system *sys = ep->r->sys;
+  pthread_mutex_lock(&ep->wmu);
+  int rc = flush(ep, WRITER_ROUNDS);
+  /* Still scheduled until here, so senders did not schedule it again
+   * meanwhile (each schedule may wake a sleeping worker): what they queued
+   * since the last round is picked up by scheduling it once more. After an
+   * error the retry timer or the next connection does that. */
   pthread_mutex_lock(&ep->mu);
   ep->writer_scheduled = 0;
-  flush_locked(ep);
+  if (rc == 0) wake_writer(ep);
   pthread_mutex_unlock(&ep->mu);
+  pthread_mutex_unlock(&ep->wmu);
   akt__inflight_done(sys);
 }
 
 void akt__endpoint_flush(akt__endpoint *ep) {
-  pthread_mutex_lock(&ep->mu);
-  flush_locked(ep);
-  pthread_mutex_unlock(&ep->mu);
+  pthread_mutex_lock(&ep->wmu);
+  flush(ep, UINT32_MAX);
+  pthread_mutex_unlock(&ep->wmu);
 }
 
 void akt__endpoint_write_control(akt__endpoint *ep, akt__conn *c, const Akt__Wire__Frame *f) {
   akt__buf out = {0};
   if (akt__frame_encode(f, ep->r->opts.max_frame, &out) == 0) {
+    pthread_mutex_lock(&ep->wmu);
     pthread_mutex_lock(&ep->mu);
     if (ep->conn == c) {
       AKT__RSTAT(ep->r, frames_out, 1);
       akt__conn_write(c, out.data, out.len);
     }
     pthread_mutex_unlock(&ep->mu);
+    pthread_mutex_unlock(&ep->wmu);
   }
   akt__buf_free(&out);
 }
@@ -234,7 +281,7 @@ static void retry_fire(void *arg, uint64_t cookie) {
   ep->retry_armed = 0;
   if (ep->state == AKT__EP_BACKOFF) {
     ep->state = AKT__EP_IDLE;
-    if (ep->queue.len > ep->head || ep->nwatches) connect_now(ep);
+    if (pending(ep) || ep->nwatches) connect_now(ep);
   }
   pthread_mutex_unlock(&ep->mu);
   akt__inflight_done(sys);
@@ -295,15 +342,18 @@ void akt__endpoint_on_open(akt__endpoint *ep, akt__conn *c, uint64_t incarnation
 }
 
 void akt__endpoint_on_down(akt__endpoint *ep, akt__conn *c, const char *reason) {
+  /* The write lock first: a writer may be writing to c (see flush). */
+  pthread_mutex_lock(&ep->wmu);
   pthread_mutex_lock(&ep->mu);
   if (ep->conn == c) {
     ep->conn = NULL;
     ep->attempts++;
     terminate_watches(ep, reason);
     ep->state = AKT__EP_IDLE;
-    if (ep->queue.len > ep->head) schedule_retry(ep);
+    if (pending(ep)) schedule_retry(ep);
   }
   pthread_mutex_unlock(&ep->mu);
+  pthread_mutex_unlock(&ep->wmu);
 }
 
 int akt__endpoint_on_accept(akt__endpoint *ep, akt__conn *c, uint64_t incarnation, uint64_t seq,
@@ -399,6 +449,8 @@ void akt__endpoint_free(akt__endpoint *ep) {
   }
   free(ep->watches);
   akt__buf_free(&ep->queue);
+  akt__buf_free(&ep->out);
   pthread_mutex_destroy(&ep->mu);
+  pthread_mutex_destroy(&ep->wmu);
   free(ep);
 }

@@ -11,6 +11,12 @@ enum {
   AKT__EP_BACKOFF = 3     /* waiting to reconnect */
 };
 
+/* Bytes kept free at the front of the send queue, where the writer puts
+ * the first frame's header (write_frames). */
+#define AKT__EP_GAP 16
+
+_Static_assert(AKT__EP_GAP >= AKT__BATCH_HDR_MAX, "a frame header fits the queue's gap");
+
 /* A watch of a remote actor by a local one. */
 typedef struct akt__rwatch {
   akt_pid *watcher; /* local, one reference */
@@ -23,12 +29,20 @@ struct akt__endpoint {
   char sysname[AKT_SYSTEM_NAME_MAX + 1];
   char host[AKT_HOST_MAX];
   uint16_t port;
-  pthread_mutex_t mu;       /* everything below */
+  /* The write lock: held by whoever writes to the connection (the writer,
+   * a control frame, a flush at shutdown) and by whoever takes the
+   * connection away (on_down), always before mu. The writer copies frames
+   * to the stream under it alone, so senders, who take only mu, are not
+   * held up by those copies. */
+  pthread_mutex_t wmu;
+  akt__buf out;             /* the writer's: envelopes taken from the queue */
+  size_t out_head;          /* out[out_head..len) is still to be written */
+  pthread_mutex_t mu;       /* everything below, and out's len and out_head */
   int state;
-  akt__conn *conn;          /* the outbound connection, or NULL */
-  akt__buf queue;           /* encoded envelopes (Batch entries) waiting */
-  size_t head;              /* queue[head..len) is still to be written */
-  uint32_t queued;          /* envelopes in queue[head..len) */
+  akt__conn *conn;          /* the outbound connection, or NULL; changes
+                               from one connection to none under wmu too */
+  akt__buf queue;           /* encoded envelopes (Batch entries) waiting,
+                               from AKT__EP_GAP when not empty */
   akt_runnable writer;      /* flushes the queue; scheduled at most once */
   int writer_scheduled;
   uint32_t attempts;        /* failed connects in a row (backoff) */

@@ -19,6 +19,7 @@
 #include "akt/remote.h"
 #include "akt/wire.pb-c.h"
 #include "src/actor/envelope.h"
+#include "src/remote/scan.h"
 
 typedef struct akt__remote akt__remote;
 typedef struct akt__endpoint akt__endpoint;
@@ -64,10 +65,42 @@ void akt__framer_free(akt__framer *f);
  * or AKT_ELIMIT (over max). */
 int akt__frame_encode(const Akt__Wire__Frame *frame, size_t max, akt__buf *out);
 
+/* Most bytes akt__frame_batch_header writes: the length prefix, the
+ * Frame.batch tag and a length of at most 5 bytes (frames are < 4 GiB). */
+#define AKT__BATCH_HDR_MAX 10
+
+/* Writes into hdr what goes before a Batch frame's body of body_len bytes
+ * (body_len < 4 GiB): the frame's length prefix and the Frame.batch field's
+ * tag and length. Returns the bytes written (6..AKT__BATCH_HDR_MAX). */
+size_t akt__frame_batch_header(size_t body_len, uint8_t *hdr);
+
 /* Appends one Batch frame holding the envelopes whose encodings (each
  * "0x0a varint(len) bytes", i.e. Batch.envelopes entries) are in
  * body[0..len). 0 or AKT_ENOMEM. */
 int akt__frame_batch(const uint8_t *body, size_t len, akt__buf *out);
+
+/* Bytes a protobuf varint of v takes (1..10). */
+size_t akt__varint_size(uint64_t v);
+
+/* An outbound envelope but its payload: what akt__env_out_write packs as
+ * an akt.wire.Envelope without building one for protobuf-c. The strings
+ * are borrowed and need not be NUL-terminated. */
+typedef struct akt__env_out {
+  const char *target, *sender, *type;
+  size_t target_len, sender_len, type_len;
+  uint64_t target_id, sender_id, corr;
+  uint32_t flags;
+} akt__env_out;
+
+/* Bytes of the packed Envelope of e with a payload of payload_len bytes. */
+size_t akt__env_out_size(const akt__env_out *e, size_t payload_len);
+
+/* Writes the packed Envelope — the bytes protobuf-c would write, fields in
+ * order, empty ones left out — at dst, which has akt__env_out_size bytes;
+ * `payload` (payload_len packed bytes) is packed in place. Returns the end
+ * of what was written. */
+uint8_t *akt__env_out_write(uint8_t *dst, const akt__env_out *e, const ProtobufCMessage *payload,
+                            size_t payload_len);
 
 /* ---- the system's remoting (remoting.c) ---------------------------------- */
 
@@ -125,10 +158,49 @@ void akt__remote_stop_all(akt_system *sys);
 /* Frees what is left (system free). */
 void akt__remote_free(akt_system *sys);
 
-/* Delivers one decoded envelope that arrived from `from_node` (a
- * connection's peer) to this system. Never fails: what cannot be delivered
- * is a dead letter. */
-void akt__remote_deliver(akt__remote *r, const Akt__Wire__Envelope *e);
+/* Splits "akt://SYS@HOST:PORT/path" into node (NUL-terminated, in
+ * node[node_size]) and *path (into address, NULL when none). 0 or
+ * AKT_ENAME. */
+int akt__remote_split(const char *address, char *node, size_t node_size, const char **path);
+
+/* A remote PID for node + path + id (one new reference), shared through
+ * the remoting's cache when possible; NULL when out of memory. */
+akt_pid *akt__rpid_intern(akt__remote *r, const char *node, const char *path, uint64_t id);
+
+/* ---- delivering what arrives (inbound.c) ----------------------------------- */
+
+#define AKT__RX_WAYS 4      /* names of each kind one connection remembers */
+#define AKT__RX_KEY_MAX 240 /* longer names are looked up every time */
+#define AKT__RX_ARENA 2048  /* bytes for one unpacked payload before malloc */
+
+/* One remembered name: a type name (desc), a target path and id or a
+ * sender address and id (pid: one reference). Unused when both are NULL. */
+typedef struct akt__rx_entry {
+  const ProtobufCMessageDescriptor *desc;
+  akt_pid *pid;
+  uint64_t id;
+  uint16_t len;
+  uint8_t key[AKT__RX_KEY_MAX];
+} akt__rx_entry;
+
+/* What one connection's receiver remembers between envelopes (I/O context
+ * only). Zeroed to start; akt__rx_cache_free releases it. */
+typedef struct akt__rx_cache {
+  akt__rx_entry types[AKT__RX_WAYS], targets[AKT__RX_WAYS], senders[AKT__RX_WAYS];
+  uint32_t next_type, next_target, next_sender; /* round-robin replacement */
+  akt__buf scratch;                             /* names as C strings, on a miss */
+  size_t arena_used;
+  max_align_t arena[AKT__RX_ARENA / sizeof(max_align_t)];
+} akt__rx_cache;
+
+/* Releases the PIDs and memory the cache holds and zeroes it. */
+void akt__rx_cache_free(akt__rx_cache *rx);
+
+/* Delivers one envelope that arrived on a connection (whose cache is rx)
+ * to this system. The view's strings are at most max_name bytes (the
+ * caller checked). Never fails: what cannot be delivered is a dead
+ * letter. */
+void akt__remote_deliver(akt__remote *r, akt__rx_cache *rx, const akt__env_view *v);
 
 /* ---- connections (conn.c) ------------------------------------------------- */
 
@@ -172,9 +244,12 @@ int akt__conn_is_open(const akt__conn *c);
  * use (remote lock held). NULL on a malformed node or out of memory. */
 akt__endpoint *akt__endpoint_get(akt__remote *r, const char *node);
 
-/* Queues one encoded envelope (the bytes of an Envelope message) for the
- * peer. Returns 0, AKT_EFULL (queue limit: counted), AKT_ENOMEM. */
-int akt__endpoint_send(akt__endpoint *ep, const uint8_t *envelope, size_t len);
+/* Queues one envelope for the peer, packed straight into the queue: e's
+ * fields and `payload`, whose packed size is payload_len. Returns 0,
+ * AKT_ELIMIT (the envelope could never fit a frame), AKT_EFULL (queue
+ * limit: counted), AKT_ESTOPPED, AKT_ENOMEM. */
+int akt__endpoint_send(akt__endpoint *ep, const akt__env_out *e, const ProtobufCMessage *payload,
+                       size_t payload_len);
 
 /* Connection events, from conn.c. */
 void akt__endpoint_on_open(akt__endpoint *ep, akt__conn *c, uint64_t incarnation);

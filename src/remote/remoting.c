@@ -1,11 +1,10 @@
 /* akt — remoting: start and stop, remote PIDs, sending and delivering.
  *
  * A remote PID is an akt_pid without a cell: its path and id, and the
- * address of its node, stored in one allocation. Sending to one packs the
- * message into an Envelope and queues it on the node's endpoint; a message
- * arriving from a node is unpacked by its type name, copied into an
- * envelope like a local send, and routed by path. What cannot be delivered
- * becomes a dead letter on the receiving node, with the reason.
+ * address of its node (and, once a send looked it up, the node's
+ * endpoint), stored in one allocation. Sending to one packs the message
+ * into an Envelope in the node's endpoint queue. What arrives from a node
+ * is delivered by inbound.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 /* The remote part of a remote PID (after the PID and its akt__pid_links):
  * the node's address, then the path. */
 typedef struct akt__rpid {
+  akt__endpoint *_Atomic ep; /* the node's endpoint once a send looked it up */
   char node[AKT__NODE_MAX];
 } akt__rpid;
 
@@ -86,6 +86,7 @@ static akt_pid *rpid_new(akt_system *sys, const char *node, const char *path, ui
   char *p = (char *)(rp + 1);
   memcpy(p, path, plen + 1);
   snprintf(rp->node, sizeof rp->node, "%s", node);
+  atomic_init(&rp->ep, NULL);
   atomic_init(&pid->refs, 1);
   pid->id = id;
   pid->sys = sys;
@@ -103,8 +104,7 @@ static uint64_t rpid_hash(const char *node, const char *path, uint64_t id) {
   return XXH3_64bits_withSeed(path, strlen(path), h);
 }
 
-/* A remote PID for an inbound sender, from the cache when possible. */
-static akt_pid *rpid_intern(akt__remote *r, const char *node, const char *path, uint64_t id) {
+akt_pid *akt__rpid_intern(akt__remote *r, const char *node, const char *path, uint64_t id) {
   uint64_t h = rpid_hash(node, path, id);
   pthread_mutex_lock(&r->mu);
   if (r->rpid_cap) {
@@ -149,8 +149,7 @@ static akt_pid *rpid_intern(akt__remote *r, const char *node, const char *path, 
   return p;
 }
 
-/* Splits "akt://SYS@HOST:PORT/path" into node and path. */
-static int split(const char *address, char *node, size_t node_size, const char **path) {
+int akt__remote_split(const char *address, char *node, size_t node_size, const char **path) {
   char sysname[AKT_SYSTEM_NAME_MAX + 1], host[AKT_HOST_MAX];
   uint16_t port;
   int rc = akt__parse_address(address, sysname, sizeof sysname, host, sizeof host, &port, path);
@@ -168,7 +167,7 @@ int akt_remote_pid(akt_system *sys, const char *address, akt_pid **out) {
   if (!r) return AKT_ESTATE;
   char node[AKT__NODE_MAX];
   const char *path;
-  int rc = split(address, node, sizeof node, &path);
+  int rc = akt__remote_split(address, node, sizeof node, &path);
   if (rc) return rc;
   if (!path || strlen(path) > r->opts.max_name) return AKT_ENAME;
   if (strcmp(node, r->node) == 0) return akt_lookup(sys, path, out);
@@ -186,42 +185,39 @@ int akt_remote_node_pid(akt_system *sys, const char *node, akt_pid **out) {
 
 /* ---- sending ------------------------------------------------------------------ */
 
+/* The endpoint of a remote PID's node, remembered in the PID: looking it
+ * up by its address takes the remote lock and string compares on every
+ * send. Endpoints live as long as the remoting. NULL on a malformed node or
+ * out of memory. */
+static akt__endpoint *endpoint_of(akt__remote *r, akt_pid *to) {
+  akt__rpid *rp = (akt__rpid *)(uintptr_t)rpid_of(to);
+  akt__endpoint *ep = atomic_load_explicit(&rp->ep, memory_order_acquire);
+  if (ep) return ep;
+  pthread_mutex_lock(&r->mu);
+  ep = akt__endpoint_get(r, rp->node);
+  pthread_mutex_unlock(&r->mu);
+  if (ep) atomic_store_explicit(&rp->ep, ep, memory_order_release);
+  return ep;
+}
+
 int akt__remote_send_raw(akt_system *sys, akt_pid *to, const ProtobufCMessage *msg,
                          const char *sender, uint64_t sender_id, uint64_t corr, uint32_t flags) {
   akt__remote *r = akt__remote_of(sys);
   if (!r || r->stopping) return AKT_ESTOPPED;
-  Akt__Wire__Envelope e = AKT__WIRE__ENVELOPE__INIT;
-  e.target = (char *)(uintptr_t)to->path;
-  e.target_id = to->id;
-  e.sender = (char *)(uintptr_t)sender;
-  e.sender_id = sender_id;
-  e.type = (char *)(uintptr_t)msg->descriptor->name;
-  e.corr = corr;
-  e.flags = flags & (AKT__ENV_REQUEST | AKT__ENV_REPLY);
-  size_t plen = protobuf_c_message_get_packed_size(msg);
-  uint8_t stack[1024];
-  uint8_t *payload = plen <= sizeof stack ? stack : malloc(plen);
-  if (!payload) return AKT_ENOMEM;
-  protobuf_c_message_pack(msg, payload);
-  e.payload.data = payload;
-  e.payload.len = plen;
-  size_t elen = protobuf_c_message_get_packed_size(&e.base);
-  int rc = AKT_ELIMIT;
-  if (elen + 64 <= r->opts.max_frame) {
-    uint8_t estack[1536];
-    uint8_t *ebuf = elen <= sizeof estack ? estack : malloc(elen);
-    rc = AKT_ENOMEM;
-    if (ebuf) {
-      protobuf_c_message_pack(&e.base, ebuf);
-      pthread_mutex_lock(&r->mu);
-      akt__endpoint *ep = akt__endpoint_get(r, akt__remote_pid_node(to));
-      pthread_mutex_unlock(&r->mu);
-      rc = ep ? akt__endpoint_send(ep, ebuf, elen) : AKT_ENAME;
-      if (ebuf != estack) free(ebuf);
-    }
-  }
-  if (payload != stack) free(payload);
-  return rc;
+  akt__endpoint *ep = endpoint_of(r, to);
+  if (!ep) return AKT_ENAME;
+  const char *type = msg->descriptor->name;
+  akt__env_out e = {.target = to->path,
+                    .target_len = strlen(to->path),
+                    .target_id = to->id,
+                    .sender = sender,
+                    .sender_len = strlen(sender),
+                    .sender_id = sender_id,
+                    .type = type,
+                    .type_len = strlen(type),
+                    .corr = corr,
+                    .flags = flags & (AKT__ENV_REQUEST | AKT__ENV_REPLY)};
+  return akt__endpoint_send(ep, &e, msg, protobuf_c_message_get_packed_size(msg));
 }
 
 int akt__remote_send(akt_system *sys, akt_pid *to, akt__env *env) {
@@ -230,7 +226,8 @@ int akt__remote_send(akt_system *sys, akt_pid *to, akt__env *env) {
     akt__dead_letter(sys, to, env, r ? "remoting stopped" : "remoting not started");
     return AKT_ESTOPPED;
   }
-  char sender[AKT_ADDRESS_MAX] = "";
+  char sender[AKT_ADDRESS_MAX];
+  sender[0] = '\0'; /* not `= ""`: that zeroes all 1.5 KB on every send */
   if (env->sender) akt_pid_format(env->sender, sender, sizeof sender);
   int rc = akt__remote_send_raw(sys, to, env->msg, sender, env->sender ? env->sender->id : 0,
                                 env->corr, env->flags);
@@ -242,78 +239,6 @@ int akt__remote_send(akt_system *sys, akt_pid *to, akt__env *env) {
   else
     akt__env_free(env);
   return rc;
-}
-
-/* ---- delivering ------------------------------------------------------------------ */
-
-/* A dead letter known only by its wire fields. */
-static void dead_on_arrival(akt__remote *r, const Akt__Wire__Envelope *e, const char *reason) {
-  akt__trace(r->sys, AKT_EV_DEAD_LETTER, 0, 0, e->type, 0, 0, reason);
-  akt__log(r->sys, AKT_LOG_DEBUG, "dead letter: %s to %s from %s: %s", e->type, e->target,
-           e->sender, reason);
-  atomic_fetch_add_explicit(&r->sys->dead_letters, 1, memory_order_relaxed);
-}
-
-/* The sender of an inbound envelope: a remote PID (or a local one, when a
- * node sends us our own actor as sender). New reference, or NULL. */
-static akt_pid *inbound_sender(akt__remote *r, const char *address, uint64_t id) {
-  if (!address[0]) return NULL;
-  char node[AKT__NODE_MAX];
-  const char *path;
-  if (split(address, node, sizeof node, &path) != 0 || !path) return NULL;
-  if (strcmp(node, r->node) == 0) {
-    akt_pid *p = NULL;
-    akt_lookup(r->sys, path, &p);
-    return p;
-  }
-  return rpid_intern(r, node, path, id);
-}
-
-void akt__remote_deliver(akt__remote *r, const Akt__Wire__Envelope *e) {
-  akt_system *sys = r->sys;
-  const ProtobufCMessageDescriptor *desc = akt_system_find_type(sys, e->type);
-  if (!desc) {
-    AKT__RSTAT(r, unknown_types, 1);
-    char reason[AKT_REMOTE_DEFAULT_MAX_NAME + 32];
-    snprintf(reason, sizeof reason, "unknown type %s", e->type);
-    dead_on_arrival(r, e, reason);
-    return;
-  }
-  ProtobufCMessage *msg = protobuf_c_message_unpack(desc, NULL, e->payload.len, e->payload.data);
-  if (!msg) {
-    dead_on_arrival(r, e, "payload does not decode as its type");
-    return;
-  }
-  akt__env *env;
-  int rc = akt__env_new_msg(sys, msg, &env);
-  protobuf_c_message_free_unpacked(msg, NULL);
-  if (rc) {
-    dead_on_arrival(r, e, akt_strerror(rc));
-    return;
-  }
-  env->sender = inbound_sender(r, e->sender, e->sender_id);
-  env->corr = e->corr;
-  env->flags = e->flags & (AKT__ENV_REQUEST | AKT__ENV_REPLY);
-  /* A Terminated from a watched remote actor ends that watch here — also
-   * when the watcher itself is gone by now. */
-  if (desc == &akt__terminated__descriptor && env->sender && !env->sender->cell) {
-    pthread_mutex_lock(&r->mu);
-    akt__endpoint *ep = akt__endpoint_get(r, akt__remote_pid_node(env->sender));
-    pthread_mutex_unlock(&r->mu);
-    if (ep) akt__endpoint_unwatch_path(ep, e->target, e->target_id, env->sender);
-  }
-  akt_pid *target = NULL;
-  if (e->target[0] != '/' || akt_lookup(sys, e->target, &target) != 0) {
-    akt__dead_letter(sys, NULL, env, "no such actor");
-    return;
-  }
-  if (e->target_id && target->id != e->target_id) {
-    akt__dead_letter(sys, target, env, "no such actor (a newer incarnation holds its path)");
-    akt_pid_release(target);
-    return;
-  }
-  akt__route(target, env);
-  akt_pid_release(target);
 }
 
 /* ---- watch and stop of remote actors ----------------------------------------------- */

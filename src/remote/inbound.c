@@ -1,0 +1,246 @@
+/* akt — remoting: delivering what arrives from a peer.
+ *
+ * An envelope read from a connection (scan.h's view: strings in place, not
+ * NUL-terminated) is resolved to a local actor, its payload unpacked by its
+ * type name and copied into an envelope like a local send, and routed.
+ * What cannot be delivered becomes a dead letter here, with the reason.
+ *
+ * Speed: a busy connection carries the same few type names, targets and
+ * senders again and again, so each connection remembers the last few of
+ * each (akt__rx_cache): a hit is a memcmp of the name's bytes, where a miss
+ * takes the system lock for a hash lookup (types, registry) or parses and
+ * hashes an address (senders). The payload is unpacked into a small arena
+ * instead of malloc'd pieces, since it only lives until it is copied.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "akt/actor.pb-c.h"
+#include "akt/error.h"
+#include "src/actor/cell.h"
+#include "src/actor/send.h"
+#include "src/remote/endpoint.h"
+#include "src/system/system.h"
+
+/* ---- the per-connection cache --------------------------------------------- */
+
+void akt__rx_cache_free(akt__rx_cache *rx) {
+  for (unsigned i = 0; i < AKT__RX_WAYS; i++) {
+    akt_pid_release(rx->targets[i].pid);
+    akt_pid_release(rx->senders[i].pid);
+  }
+  akt__buf_free(&rx->scratch);
+  memset(rx, 0, sizeof *rx);
+}
+
+/* The entry of `ways` whose key is (p, n, id), or NULL. */
+static akt__rx_entry *rx_find(akt__rx_entry *ways, const uint8_t *p, size_t n, uint64_t id) {
+  for (unsigned i = 0; i < AKT__RX_WAYS; i++) {
+    akt__rx_entry *e = &ways[i];
+    if (e->len == n && e->id == id && (e->pid || e->desc) && memcmp(e->key, p, n) == 0) return e;
+  }
+  return NULL;
+}
+
+/* Takes the next slot of `ways` round robin for key (p, n, id), releasing
+ * what it held; NULL when the key is too long to cache. */
+static akt__rx_entry *rx_slot(akt__rx_entry *ways, uint32_t *next, const uint8_t *p, size_t n,
+                              uint64_t id) {
+  if (n > AKT__RX_KEY_MAX) return NULL;
+  akt__rx_entry *e = &ways[(*next)++ % AKT__RX_WAYS];
+  akt_pid_release(e->pid);
+  e->pid = NULL;
+  e->desc = NULL;
+  memcpy(e->key, p, n);
+  e->len = (uint16_t)n;
+  e->id = id;
+  return e;
+}
+
+/* ---- names as C strings (misses and dead letters only) --------------------- */
+
+typedef struct rx_names {
+  const char *target, *sender, *type;
+} rx_names;
+
+/* NUL-terminated copies of the view's strings in rx->scratch (lengths are
+ * bounded by max_name: the caller checked). 0 or AKT_ENOMEM. */
+static int names_of(akt__rx_cache *rx, const akt__env_view *v, rx_names *out) {
+  akt__buf *b = &rx->scratch;
+  b->len = 0;
+  int rc = akt__buf_reserve(b, v->target_len + v->sender_len + v->type_len + 3);
+  if (rc) return rc;
+  char *p = (char *)b->data;
+  out->target = p;
+  memcpy(p, v->target, v->target_len);
+  p += v->target_len;
+  *p++ = '\0';
+  out->sender = p;
+  memcpy(p, v->sender, v->sender_len);
+  p += v->sender_len;
+  *p++ = '\0';
+  out->type = p;
+  memcpy(p, v->type, v->type_len);
+  p[v->type_len] = '\0';
+  return 0;
+}
+
+/* ---- the payload arena ------------------------------------------------------- */
+
+/* Bump allocation inside rx->arena; what does not fit is malloc'd. Nothing
+ * is freed one by one: the arena is reset after each envelope. */
+static void *arena_alloc(void *data, size_t size) {
+  akt__rx_cache *rx = data;
+  size_t need = (size + 15) & ~(size_t)15;
+  if (need >= size && need <= sizeof rx->arena - rx->arena_used) {
+    void *p = (uint8_t *)rx->arena + rx->arena_used;
+    rx->arena_used += need;
+    return p;
+  }
+  return malloc(size);
+}
+
+static void arena_free(void *data, void *p) {
+  akt__rx_cache *rx = data;
+  uintptr_t a = (uintptr_t)p, lo = (uintptr_t)rx->arena;
+  if (a >= lo && a < lo + sizeof rx->arena) return;
+  free(p);
+}
+
+/* ---- delivery --------------------------------------------------------------------- */
+
+/* A dead letter known only by its wire fields. */
+static void dead_on_arrival(akt__remote *r, akt__rx_cache *rx, const akt__env_view *v,
+                            const char *reason) {
+  rx_names n;
+  if (names_of(rx, v, &n) == 0) {
+    akt__trace(r->sys, AKT_EV_DEAD_LETTER, 0, 0, n.type, 0, 0, reason);
+    akt__log(r->sys, AKT_LOG_DEBUG, "dead letter: %s to %s from %s: %s", n.type, n.target,
+             n.sender, reason);
+  }
+  atomic_fetch_add_explicit(&r->sys->dead_letters, 1, memory_order_relaxed);
+}
+
+/* The payload's descriptor, by type name. */
+static const ProtobufCMessageDescriptor *rx_type(akt__remote *r, akt__rx_cache *rx,
+                                                 const akt__env_view *v) {
+  akt__rx_entry *e = rx_find(rx->types, v->type, v->type_len, 0);
+  if (e) return e->desc;
+  rx_names n;
+  if (names_of(rx, v, &n) != 0) return NULL;
+  const ProtobufCMessageDescriptor *desc = akt_system_find_type(r->sys, n.type);
+  /* Only what is known is remembered: a type may be registered later. */
+  if (desc && (e = rx_slot(rx->types, &rx->next_type, v->type, v->type_len, 0))) e->desc = desc;
+  return desc;
+}
+
+/* The sender of an inbound envelope: a remote PID (or a local one, when a
+ * node sends us our own actor as sender). New reference, or NULL. */
+static akt_pid *rx_sender(akt__remote *r, akt__rx_cache *rx, const akt__env_view *v) {
+  if (v->sender_len == 0) return NULL;
+  akt__rx_entry *e = rx_find(rx->senders, v->sender, v->sender_len, v->sender_id);
+  if (e) return akt_pid_retain(e->pid);
+  rx_names n;
+  if (names_of(rx, v, &n) != 0 || !n.sender[0]) return NULL;
+  char node[AKT__NODE_MAX];
+  const char *path;
+  if (akt__remote_split(n.sender, node, sizeof node, &path) != 0 || !path) return NULL;
+  if (strcmp(node, r->node) == 0) {
+    /* Ours: looked up every time, as the actor there may change. */
+    akt_pid *p = NULL;
+    akt_lookup(r->sys, path, &p);
+    return p;
+  }
+  akt_pid *p = akt__rpid_intern(r, node, path, v->sender_id);
+  /* A remote PID never goes stale: remembered as it is. */
+  if (p && (e = rx_slot(rx->senders, &rx->next_sender, v->sender, v->sender_len, v->sender_id)))
+    e->pid = akt_pid_retain(p);
+  return p;
+}
+
+/* The live local actor at the envelope's target path, or NULL. Its id may
+ * differ from target_id: the caller checks. The reference is the cache's
+ * when *owned is 0 (saving two contended atomic operations per message),
+ * a new one for the caller to release when it is 1. */
+static akt_pid *rx_target(akt__remote *r, akt__rx_cache *rx, const akt__env_view *v, int *owned) {
+  *owned = 0;
+  if (v->target_len == 0 || v->target[0] != '/') return NULL;
+  akt__rx_entry *e = rx_find(rx->targets, v->target, v->target_len, v->target_id);
+  if (e) {
+    /* Still the registry's answer while the actor has not terminated: a
+     * cell leaves the registry only after it terminated, so no successor
+     * can hold the path before then. */
+    akt_pid *p = e->pid;
+    if (atomic_load_explicit(&p->cell->life, memory_order_acquire) < AKT__LIFE_TERMINATED)
+      return p;
+    akt_pid_release(p);
+    e->pid = NULL;
+    e->len = 0;
+  }
+  rx_names n;
+  akt_pid *p = NULL;
+  if (names_of(rx, v, &n) != 0 || akt_lookup(r->sys, n.target, &p) != 0) return NULL;
+  /* A PID of another incarnation is not remembered: a dead letter. */
+  if (!(v->target_id && p->id != v->target_id) &&
+      (e = rx_slot(rx->targets, &rx->next_target, v->target, v->target_len, v->target_id))) {
+    e->pid = p; /* the lookup's reference */
+    return p;
+  }
+  *owned = 1;
+  return p;
+}
+
+void akt__remote_deliver(akt__remote *r, akt__rx_cache *rx, const akt__env_view *v) {
+  akt_system *sys = r->sys;
+  const ProtobufCMessageDescriptor *desc = rx_type(r, rx, v);
+  if (!desc) {
+    AKT__RSTAT(r, unknown_types, 1);
+    char reason[AKT_REMOTE_DEFAULT_MAX_NAME + 32];
+    /* %.*s ends at the first NUL, as the C string protobuf-c made did. */
+    snprintf(reason, sizeof reason, "unknown type %.*s",
+             (int)(v->type_len < AKT_REMOTE_DEFAULT_MAX_NAME ? v->type_len
+                                                             : AKT_REMOTE_DEFAULT_MAX_NAME),
+             (const char *)v->type);
+    dead_on_arrival(r, rx, v, reason);
+    return;
+  }
+  ProtobufCAllocator arena = {.alloc = arena_alloc, .free = arena_free, .allocator_data = rx};
+  rx->arena_used = 0;
+  ProtobufCMessage *msg = protobuf_c_message_unpack(desc, &arena, v->payload_len, v->payload);
+  if (!msg) {
+    dead_on_arrival(r, rx, v, "payload does not decode as its type");
+    return;
+  }
+  akt__env *env;
+  int rc = akt__env_new_msg(sys, msg, &env);
+  protobuf_c_message_free_unpacked(msg, &arena);
+  rx->arena_used = 0;
+  if (rc) {
+    dead_on_arrival(r, rx, v, akt_strerror(rc));
+    return;
+  }
+  env->sender = rx_sender(r, rx, v);
+  env->corr = v->corr;
+  env->flags = v->flags & (AKT__ENV_REQUEST | AKT__ENV_REPLY);
+  /* A Terminated from a watched remote actor ends that watch here — also
+   * when the watcher itself is gone by now. */
+  if (desc == &akt__terminated__descriptor && env->sender && !env->sender->cell) {
+    rx_names n;
+    pthread_mutex_lock(&r->mu);
+    akt__endpoint *ep = akt__endpoint_get(r, akt__remote_pid_node(env->sender));
+    pthread_mutex_unlock(&r->mu);
+    if (ep && names_of(rx, v, &n) == 0)
+      akt__endpoint_unwatch_path(ep, n.target, v->target_id, env->sender);
+  }
+  int owned;
+  akt_pid *target = rx_target(r, rx, v, &owned);
+  if (!target) {
+    akt__dead_letter(sys, NULL, env, "no such actor");
+  } else if (v->target_id && target->id != v->target_id) {
+    akt__dead_letter(sys, target, env, "no such actor (a newer incarnation holds its path)");
+  } else {
+    akt__route(target, env);
+  }
+  if (owned) akt_pid_release(target);
+}

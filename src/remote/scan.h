@@ -1,0 +1,46 @@
+/* akt — zero-copy reading of Batch frames (internal).
+ *
+ * The receive path's hot loop: a Batch frame is read in place, each
+ * envelope as a view of pointers into the frame's bytes, where protobuf-c
+ * would allocate the Batch, its array, every Envelope and each of its
+ * strings and bytes (seven allocations and seven frees per envelope, the
+ * largest cost of a busy receiver). The scanner reads only the subset of
+ * the wire format it fully understands — known fields with their declared
+ * wire types, unknown fields of any valid wire type (skipped: newer peers
+ * may add fields) — and reports anything else as "not mine", for the caller
+ * to hand the whole frame to protobuf-c, which decides. So the fast path
+ * never accepts what protobuf-c would refuse, nor reads it differently
+ * (the frame fuzz target checks both against each other).
+ */
+#ifndef AKT_REMOTE_SCAN_H
+#define AKT_REMOTE_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One envelope as it lies in a frame: strings are not NUL-terminated and
+ * point into the frame (valid as long as its bytes). Absent fields are
+ * empty (len 0) or 0, as in protobuf-c's unpacked message. */
+typedef struct akt__env_view {
+  const uint8_t *target, *sender, *type, *payload;
+  size_t target_len, sender_len, type_len, payload_len;
+  uint64_t target_id, sender_id, corr;
+  uint32_t flags;
+} akt__env_view;
+
+/* If `frame` (the bytes of one akt.wire.Frame) is a Batch frame the scanner
+ * can read — fields it reads with their declared wire types, the batch
+ * field exactly once, no other kind — sets *body and *body_len to the
+ * Batch message's bytes and returns 1. Returns 0 for anything else
+ * (another kind, or bytes it does not read): the caller unpacks the frame
+ * with protobuf-c instead. */
+int akt__scan_batch_frame(const uint8_t *frame, size_t len, const uint8_t **body, size_t *body_len);
+
+/* Reads the next envelope of a Batch body. *pos is where reading starts
+ * (initially the body), end its end. Returns 1 and fills *v, advancing
+ * *pos; 0 at the end of the body; -1 when the bytes are not a Batch the
+ * scanner reads (the caller falls back to protobuf-c for the whole frame,
+ * so a first pass over every envelope must come before any delivery). */
+int akt__scan_envelope(const uint8_t **pos, const uint8_t *end, akt__env_view *v);
+
+#endif
