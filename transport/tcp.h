@@ -5,7 +5,10 @@
  * chunks and post the stream's one embedded request (`kick`) with what they
  * want done (connect, start, flush, close); the loop takes the whole queue
  * per flush and hands it to one uv_write, which is where writes made during
- * one loop iteration coalesce.
+ * one loop iteration coalesce. A write that finds nothing queued or in
+ * flight is sent on the socket at once from the writer's thread (see
+ * akt__uv_stream_write), which spares a small message the loop thread's
+ * wake-up.
  */
 #ifndef AKT_TRANSPORT_TCP_H
 #define AKT_TRANSPORT_TCP_H
@@ -49,6 +52,8 @@ struct akt_stream {
   pthread_mutex_t mu; /* guards the fields down to next_data */
   akt__uv_chunk *q_head, *q_tail; /* written, not yet handed to uv_write */
   akt__uv_chunk *spare;           /* a written chunk kept for reuse, or NULL */
+  int fd;                         /* the socket once connected, else -1; valid
+                                     while `closed` is 0 */
   size_t pending;                 /* bytes queued or in flight */
   unsigned want;                  /* STREAM_WANT_* for the next kick */
   int kick_posted;

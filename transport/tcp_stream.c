@@ -11,8 +11,10 @@
  * after, even a failed connect: on_connect has reported that), else
  * AKT_ECLOSED when the peer closed or reset, else the error.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "akt/error.h"
 #include "transport/addr.h"
@@ -44,6 +46,7 @@ static akt_stream *stream_new(akt__uv_backend *u) {
   s->owner.close_cb = stream_close_cb;
   s->kick.run = stream_kick;
   s->u = u;
+  s->fd = -1;
   return s;
 }
 
@@ -261,6 +264,17 @@ static void stream_flush(akt_stream *s) {
 
 /* ---- connecting (loop thread) -------------------------------------------------- */
 
+/* The stream is connected: writers may send on its socket directly (see
+ * akt__uv_stream_write). */
+static void stream_set_connected(akt_stream *s) {
+  uv_os_fd_t fd;
+  s->connected = 1;
+  if (uv_fileno((const uv_handle_t *)&s->tcp, &fd) != 0) return;
+  pthread_mutex_lock(&s->mu);
+  s->fd = fd;
+  pthread_mutex_unlock(&s->mu);
+}
+
 static void stream_connect_cb(uv_connect_t *req, int status) {
   akt_stream *s = req->handle->data;
   s->connecting = 0;
@@ -272,7 +286,7 @@ static void stream_connect_cb(uv_connect_t *req, int status) {
     stream_shut(s, code);
     return;
   }
-  s->connected = 1;
+  stream_set_connected(s);
   if (s->cbs.on_connect != NULL) s->cbs.on_connect(s, 0, s->data);
   if (s->handle_closing) return;
   if (s->started) stream_read_start(s);
@@ -372,7 +386,7 @@ akt_stream *akt__uv_stream_accept(akt__uv_backend *u, uv_stream_t *server) {
   if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &len) == 0)
     (void)akt__uv_addr_format((struct sockaddr *)&ss, &s->peer);
   uv_tcp_nodelay(&s->tcp, 1);
-  s->connected = 1;
+  stream_set_connected(s);
   return s;
 }
 
@@ -435,6 +449,29 @@ int akt__uv_stream_write(akt_backend *b, akt_stream *s, const uint8_t *buf, size
   } else if (len > u->write_limit || s->pending > u->write_limit - len) {
     rc = AKT_EFULL;
   } else if (len > 0) {
+    if (s->fd >= 0 && s->pending == 0 && !atomic_load_explicit(&u->stopping, memory_order_relaxed)) {
+      /* Nothing queued or in flight: send from this thread now. This
+       * saves waking the loop thread (an eventfd write and a context
+       * switch, most of a small message's latency) and copying the bytes
+       * into a chunk. Safe beside libuv: no uv_write is in flight (pending
+       * counts its bytes until its callback), none can start while we
+       * hold mu, and the socket stays open while `closed` is 0, which
+       * changes under mu before the handle is closed (at shutdown, the
+       * walk closes handles after `stopping` was set and the workers were
+       * joined). MSG_NOSIGNAL: this
+       * thread need not block SIGPIPE like the loop thread does. What the
+       * socket does not take now — all of it on an error, which the
+       * loop's uv_write then meets and reports — is queued as before. */
+      ssize_t n;
+      do {
+        n = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+      } while (n < 0 && errno == EINTR);
+      if (n > 0) {
+        buf += n;
+        len -= (size_t)n;
+        if (len == 0) goto out;
+      }
+    }
     akt__uv_chunk *t = s->q_tail;
     if (t == NULL || t->cap - t->len < len) {
       if (s->spare != NULL && s->spare->cap >= len) {
