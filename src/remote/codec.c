@@ -59,7 +59,7 @@ size_t akt__varint_size(uint64_t v) {
   return n;
 }
 
-static uint8_t *put_varint(uint8_t *p, uint64_t v) {
+uint8_t *akt__put_varint(uint8_t *p, uint64_t v) {
   while (v >= 0x80) {
     *p++ = (uint8_t)(v | 0x80);
     v >>= 7;
@@ -148,7 +148,7 @@ size_t akt__frame_batch_header(size_t body_len, uint8_t *hdr) {
   size_t frame_len = 1 + akt__varint_size(body_len) + body_len;
   put_be32(hdr, (uint32_t)frame_len);
   hdr[4] = (3 << 3) | 2;
-  return (size_t)(put_varint(hdr + 5, body_len) - hdr);
+  return (size_t)(akt__put_varint(hdr + 5, body_len) - hdr);
 }
 
 int akt__frame_batch(const uint8_t *body, size_t len, akt__buf *out) {
@@ -178,7 +178,7 @@ size_t akt__env_out_size(const akt__env_out *e, size_t payload_len) {
 static uint8_t *put_len(uint8_t *p, unsigned field, const void *data, size_t n) {
   if (!n) return p;
   *p++ = (uint8_t)(field << 3 | 2);
-  p = put_varint(p, n);
+  p = akt__put_varint(p, n);
   memcpy(p, data, n);
   return p + n;
 }
@@ -186,7 +186,7 @@ static uint8_t *put_len(uint8_t *p, unsigned field, const void *data, size_t n) 
 static uint8_t *put_uint(uint8_t *p, unsigned field, uint64_t v) {
   if (!v) return p;
   *p++ = (uint8_t)(field << 3);
-  return put_varint(p, v);
+  return akt__put_varint(p, v);
 }
 
 uint8_t *akt__env_out_write(uint8_t *p, const akt__env_out *e, const ProtobufCMessage *payload,
@@ -199,7 +199,7 @@ uint8_t *akt__env_out_write(uint8_t *p, const akt__env_out *e, const ProtobufCMe
   if (payload_len) {
     /* Packed straight into place: no copy of the payload's bytes. */
     *p++ = 6 << 3 | 2;
-    p = put_varint(p, payload_len);
+    p = akt__put_varint(p, payload_len);
     p += protobuf_c_message_pack(payload, p);
   }
   p = put_uint(p, 7, e->corr);

@@ -91,9 +91,7 @@ int akt__endpoint_send(akt__endpoint *ep, const akt__env_out *e, const ProtobufC
      * its payload, a packing into a buffer of its own and a copy. */
     uint8_t *p = ep->queue.data + ep->queue.len;
     *p++ = (1 << 3) | 2; /* Batch.envelopes, length-delimited */
-    akt__buf tmp = {.data = p, .cap = 10};
-    akt__buf_varint(&tmp, elen);
-    akt__env_out_write(p + tmp.len, e, payload, payload_len);
+    akt__env_out_write(akt__put_varint(p, elen), e, payload, payload_len);
     ep->queue.len += len;
     AKT__RSTAT(r, envelopes_out, 1);
     if (ep->state == AKT__EP_IDLE) connect_now(ep);

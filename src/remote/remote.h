@@ -82,6 +82,10 @@ int akt__frame_batch(const uint8_t *body, size_t len, akt__buf *out);
 /* Bytes a protobuf varint of v takes (1..10). */
 size_t akt__varint_size(uint64_t v);
 
+/* Writes v as a protobuf varint at p (room for akt__varint_size(v) bytes);
+ * returns the end of what was written. */
+uint8_t *akt__put_varint(uint8_t *p, uint64_t v);
+
 /* An outbound envelope but its payload: what akt__env_out_write packs as
  * an akt.wire.Envelope without building one for protobuf-c. The strings
  * are borrowed and need not be NUL-terminated. */
@@ -134,6 +138,15 @@ akt__remote *akt__remote_of(akt_system *sys);
 /* Sends an envelope to a remote PID (takes ownership of env). Codes as
  * akt_tell. */
 int akt__remote_send(akt_system *sys, akt_pid *to, akt__env *env);
+
+/* Sends `msg` to a remote PID, as akt__remote_send does with an envelope,
+ * without making one: the message is packed straight into the peer's
+ * queue (a sender that routes by PID calls this instead of making an
+ * envelope it would only pack and free). sender may be NULL. Returns 0,
+ * AKT_EFULL (nothing else happens: the caller may retry), or another code
+ * of akt_tell after the message went to dead letters. */
+int akt__remote_send_msg(akt_system *sys, akt_pid *to, const ProtobufCMessage *msg,
+                         akt_pid *sender, uint64_t corr, uint32_t flags);
 
 /* Sends `msg` to a remote PID with an explicit sender address and id (for
  * senders that exist only by name, e.g. an actor that already ended). */

@@ -220,6 +220,34 @@ int akt__remote_send_raw(akt_system *sys, akt_pid *to, const ProtobufCMessage *m
   return akt__endpoint_send(ep, &e, msg, protobuf_c_message_get_packed_size(msg));
 }
 
+int akt__remote_send_msg(akt_system *sys, akt_pid *to, const ProtobufCMessage *msg,
+                         akt_pid *sender, uint64_t corr, uint32_t flags) {
+  akt__remote *r = akt__remote_of(sys);
+  int rc = AKT_ESTOPPED;
+  const char *why = r ? "remoting stopped" : "remoting not started";
+  if (r && !r->stopping) {
+    char address[AKT_ADDRESS_MAX];
+    address[0] = '\0'; /* not `= ""`: that zeroes all 1.5 KB on every send */
+    if (sender) akt_pid_format(sender, address, sizeof address);
+    uint64_t sender_id = sender ? sender->id : 0;
+    rc = akt__remote_send_raw(sys, to, msg, address, sender_id, corr, flags);
+    if (rc == 0 && sys->tracing)
+      akt__trace(sys, AKT_EV_SEND, to->id, sender_id, msg->descriptor->name, akt__msg_hash(msg), 0,
+                 akt__remote_pid_node(to));
+    if (rc == 0 || rc == AKT_EFULL) return rc;
+    why = akt_strerror(rc);
+  }
+  /* A dead letter is an envelope: made only now, when it is one. */
+  akt__env *env;
+  if (akt__env_new_msg(sys, msg, &env) == 0) {
+    env->sender = akt_pid_retain(sender);
+    env->corr = corr;
+    env->flags = flags;
+    akt__dead_letter(sys, to, env, why);
+  }
+  return rc;
+}
+
 int akt__remote_send(akt_system *sys, akt_pid *to, akt__env *env) {
   akt__remote *r = akt__remote_of(sys);
   if (!r || r->stopping) {
