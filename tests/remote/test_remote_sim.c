@@ -1,10 +1,12 @@
 /* Remoting under simulator faults: backpressure from a peer that reads
- * nothing for a while. */
+ * nothing for a while, with streams of the default size and of a small one. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "akt/sim.h"
 #include "remote_fixture.h"
+#include "sim/net.h"
 
 #define NOTE_BYTES (1u << 20)
 
@@ -50,9 +52,51 @@ static void a_full_stream_drains_when_the_peer_reads_again(void **state) {
   akt_testkit_free(f.tk);
 }
 
+/* A paused peer and a stream that holds at most 2 MiB: most of the
+ * writer's frames are refused; what the stream refused stays with the
+ * writer and goes out first, before what was queued since, so 20000
+ * messages arrive whole and in order once the peer reads again. */
+static void a_refused_frame_keeps_its_place(void **state) {
+  (void)state;
+  fixture f;
+  fixture_up(&f);
+  akt_sim_world *w = akt_testkit_world(f.tk);
+  akt__sim_net_get(w)->write_limit = (size_t)2 << 20;
+  akt_probe *pb = akt_probe_new_on(f.tk, 1, "pb");
+  akt_pid *to = remote_of(f.a, akt_probe_pid(pb));
+  enum { N = 20000 };
+  char text[200];
+  memset(text, 'x', sizeof text);
+  assert_int_equal(tell_notes(to, 1, "hello"), 1); /* connect first */
+  akt_probe_expect_msg(pb, &note__descriptor, AKT_SECONDS(2));
+  assert_int_equal(akt_sim_pause(w, akt_system_backend(f.b)), 0);
+  for (int i = 0; i < N; i++) {
+    snprintf(text, 16, "n%05d", i);
+    text[6] = '-';
+    text[sizeof text - 1] = '\0';
+    Note note = NOTE__INIT;
+    note.text = text;
+    assert_int_equal(akt_tell(to, &note.base), 0);
+    if (i % 1000 == 999) akt_testkit_advance(f.tk, AKT_MILLIS(1)); /* some now, some later */
+  }
+  assert_true(akt__sim_net_get(w)->stats.write_full > 0);
+  assert_int_equal(akt_sim_resume(w, akt_system_backend(f.b)), 0);
+  for (int i = 0; i < N; i++) {
+    const Note *n = (const Note *)akt_probe_expect_msg(pb, &note__descriptor, AKT_SECONDS(5));
+    char want[16];
+    snprintf(want, sizeof want, "n%05d-", i);
+    assert_int_equal(strncmp(n->text, want, 7), 0);
+    assert_int_equal(strlen(n->text), sizeof text - 1);
+  }
+  akt_probe_expect_no_msg(pb, AKT_MILLIS(100));
+  akt_pid_release(to);
+  akt_testkit_free(f.tk);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_full_stream_drains_when_the_peer_reads_again),
+      cmocka_unit_test(a_refused_frame_keeps_its_place),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
