@@ -98,6 +98,7 @@ static void *arena_alloc(void *data, size_t size) {
     rx->arena_used += need;
     return p;
   }
+  rx->arena_spilled = 1;
   return malloc(size);
 }
 
@@ -207,6 +208,7 @@ void akt__remote_deliver(akt__remote *r, akt__rx_cache *rx, const akt__env_view 
   }
   ProtobufCAllocator arena = {.alloc = arena_alloc, .free = arena_free, .allocator_data = rx};
   rx->arena_used = 0;
+  rx->arena_spilled = 0;
   ProtobufCMessage *msg = protobuf_c_message_unpack(desc, &arena, v->payload_len, v->payload);
   if (!msg) {
     dead_on_arrival(r, rx, v, "payload does not decode as its type");
@@ -214,7 +216,9 @@ void akt__remote_deliver(akt__remote *r, akt__rx_cache *rx, const akt__env_view 
   }
   akt__env *env;
   int rc = akt__env_new_msg(sys, msg, &env);
-  protobuf_c_message_free_unpacked(msg, &arena);
+  /* All in the arena (the usual case): nothing to free, and the walk
+   * over the message that freeing takes is saved. */
+  if (rx->arena_spilled) protobuf_c_message_free_unpacked(msg, &arena);
   rx->arena_used = 0;
   if (rc) {
     dead_on_arrival(r, rx, v, akt_strerror(rc));

@@ -203,6 +203,7 @@ typedef struct akt__rx_cache {
   uint32_t next_type, next_target, next_sender; /* round-robin replacement */
   akt__buf scratch;                             /* names as C strings, on a miss */
   size_t arena_used;
+  int arena_spilled; /* the payload being unpacked did not fit: malloc'd */
   max_align_t arena[AKT__RX_ARENA / sizeof(max_align_t)];
 } akt__rx_cache;
 
