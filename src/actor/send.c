@@ -23,6 +23,9 @@ int akt__route(akt_pid *to, akt__env *env) {
 int akt__send(akt_pid *to, const ProtobufCMessage *msg, akt_pid *sender, uint64_t corr,
                     uint32_t flags) {
   if (!to || !msg) return AKT_EINVAL;
+  /* A remote PID: the message is packed straight into the peer's queue;
+   * an envelope would only be made to be packed and freed. */
+  if (!to->cell) return akt__remote_send_msg(to->sys, to, msg, sender, corr, flags);
   akt__env *env;
   int rc = akt__env_new_msg(to->sys, msg, &env);
   if (rc) return rc;
