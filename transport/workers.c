@@ -131,6 +131,8 @@ int akt__uv_workers_linger(akt__uv_workers *w, unsigned round, unsigned found) {
   /* Anything else to run goes first: the runnable gives the worker up. */
   if (me->slot != NULL || atomic_load_explicit(&w->peek, memory_order_acquire) != NULL)
     return 0;
+  /* One message, then nothing: a request/reply partner, not a stream. */
+  if (round == 0 && found < AKT__UV_LINGER_MIN_FOUND) return 0;
   uint64_t now = akt__uv_now_ns();
   if (round == 0) {
     me->linger_until = now + AKT__UV_LINGER_NS;
