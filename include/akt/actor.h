@@ -230,7 +230,8 @@ int akt_pipe_to(akt_system *sys, akt_work_fn fn, void *arg, akt_pid *to, akt_pid
 /* Watches `target` from the current actor: when the target terminates, the
  * actor receives one akt.Terminated message (proto/akt/actor.proto) whose
  * sender is the target — at once if the target has already terminated.
- * Watching the same target twice still gives one Terminated. Returns 0,
+ * Watching the same target twice still gives one Terminated. When the
+ * watching actor terminates, its watches are withdrawn. Returns 0,
  * AKT_EINVAL, AKT_ELIMIT (AKT_MAX_WATCHES), or AKT_ENOMEM. */
 #define AKT_MAX_WATCHES 65536
 int akt_watch(akt_ctx *ctx, akt_pid *target);

@@ -107,6 +107,10 @@ void akt__watch_on_unwatch(akt__cell *c, akt_pid *watcher);
 /* Sends Terminated to every watcher; at termination. */
 void akt__watch_notify_all(akt__cell *c);
 
+/* Withdraws every watch this actor placed (UNWATCH to each target, local or
+ * remote); at termination, before its watch list is freed. */
+void akt__watch_release_all(akt__cell *c);
+
 /* Decides whether an akt.Terminated arriving at a watching actor is still
  * wanted (the watch is active); forgets the watch if so. Returns 1 to
  * deliver. */

@@ -58,6 +58,10 @@ static void finish_stop(akt__cell *c) {
   akt__sys_unlock(sys);
 
   atomic_fetch_sub_explicit(&sys->live_actors, 1, memory_order_relaxed);
+  /* Withdraw this actor's own watches before anyone hears of its end: a
+   * watcher of this actor that then stops one of those targets finds the
+   * UNWATCH already queued there. */
+  akt__watch_release_all(c);
   akt__watch_notify_all(c);
   akt__events_actor(sys, (c->flags & AKT__CELL_PASSIVATED) ? AKT__EVENT_PASSIVATED
                                                            : AKT__EVENT_STOPPED,

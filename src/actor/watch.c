@@ -4,7 +4,9 @@
  * stops (or at once, if a WATCH reaches it after it terminated: the turn of
  * a terminated cell still handles system messages). The watching actor keeps
  * the list of actors it watches, so a Terminated that arrives after unwatch,
- * or a second one, is dropped.
+ * or a second one, is dropped. A watcher that terminates withdraws its
+ * watches (UNWATCH to each target, local or remote), so targets do not keep
+ * it listed and later send it a Terminated that could only be a dead letter.
  */
 #include <stdlib.h>
 
@@ -96,6 +98,19 @@ static int post_watch(akt_pid *watcher, akt_pid *target, akt__sys_kind kind) {
   env->ref = akt_pid_retain(watcher);
   akt__cell_post_sys(target->cell, env);
   return 0;
+}
+
+void akt__watch_release_all(akt__cell *c) {
+  akt__cell_ext *x = c->ext;
+  if (!x) return;
+  for (uint32_t i = 0; i < x->nwatching; i++) {
+    int rc = post_watch(akt__self(c), x->watching[i], AKT__SYS_UNWATCH);
+    /* A remote target whose node cannot be told (remoting stopped or the
+     * node unknown) keeps the entry until that node's watches end. */
+    if (rc)
+      akt__log(c->sys, AKT_LOG_DEBUG, "unwatch of %s by terminated %s: %s", x->watching[i]->path,
+               akt__self(c)->path, akt_strerror(rc));
+  }
 }
 
 int akt_watch(akt_ctx *ctx, akt_pid *target) {

@@ -210,6 +210,31 @@ static void unwatch_drops_even_a_queued_terminated(void **state) {
   akt_testkit_free(tk);
 }
 
+static void a_stopped_watcher_withdraws_its_watches(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_system *sys = akt_testkit_system(tk);
+  akt_probe *p = akt_probe_new(tk, "p");
+  akt_spawn_opts o = {.arg = akt_probe_pid(p)};
+  akt_pid *w = akt_testkit_spawn_opts(tk, "w", &watcher_def, &o);
+  akt_pid *c = akt_testkit_spawn(tk, "c", &counter_def);
+  send_cmd(p, w, "watch", "/user/c");
+  EXPECT_NOTE(p, "w:watch");
+  akt_probe_watch(p, w);
+  akt_stop(w);
+  akt_probe_expect_terminated(p, w, 0);
+  /* c listed w before p: had w stayed listed, its Terminated would be a
+   * dead letter (counted at once) before p hears of c's end. */
+  akt_system_stats before, after;
+  akt_system_get_stats(sys, &before);
+  akt_probe_watch(p, c);
+  akt_stop(c);
+  akt_probe_expect_terminated(p, c, 0);
+  akt_system_get_stats(sys, &after);
+  assert_int_equal(after.dead_letters, before.dead_letters);
+  akt_testkit_free(tk);
+}
+
 static void shutdown_stops_the_tree_bottom_up(void **state) {
   (void)state;
   akt_testkit *tk = TK_NEW();
@@ -249,6 +274,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(watching_a_dead_actor_reports_at_once),
     cmocka_unit_test(an_actor_watch_gives_one_terminated),
     cmocka_unit_test(unwatch_drops_even_a_queued_terminated),
+    cmocka_unit_test(a_stopped_watcher_withdraws_its_watches),
     cmocka_unit_test(shutdown_stops_the_tree_bottom_up),
     cmocka_unit_test(check_stopped_passes_when_everything_stopped),
 };

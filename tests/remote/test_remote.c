@@ -222,6 +222,50 @@ static void a_remote_watch_reports_termination(void **state) {
   akt_testkit_free(f.tk);
 }
 
+/* Watches the PID given as its arg from pre_start; handles nothing. */
+static int arg_watcher_pre_start(akt_ctx *ctx) {
+  return akt_watch(ctx, (akt_pid *)(uintptr_t)akt_ctx_arg(ctx));
+}
+static int ignore_all(akt_ctx *ctx, const ProtobufCMessage *msg) {
+  (void)ctx;
+  (void)msg;
+  return AKT_EUNHANDLED;
+}
+static const akt_actor_def arg_watcher_def = {
+    .kind = "arg-watcher", .pre_start = arg_watcher_pre_start, .receive = ignore_all};
+
+static void a_stopped_watcher_withdraws_its_remote_watch(void **state) {
+  (void)state;
+  fixture f;
+  fixture_up(&f);
+  akt_pid *c = NULL;
+  assert_int_equal(akt_spawn(f.b, "counter", &counter_def, NULL, &c), 0);
+  akt_pid *rc = remote_of(f.a, c);
+  akt_spawn_opts o = {.arg = rc};
+  akt_pid *w = NULL;
+  assert_int_equal(akt_spawn(f.a, "w", &arg_watcher_def, &o, &w), 0);
+  akt_probe *pa = akt_probe_new_on(f.tk, 0, "pa");
+  akt_testkit_advance(f.tk, AKT_MILLIS(50)); /* w's watch reaches B */
+  akt_probe_watch(pa, rc);                   /* listed at B after w */
+  akt_probe_watch(pa, w);
+  akt_testkit_advance(f.tk, AKT_MILLIS(50));
+  akt_stop(w);
+  akt_probe_expect_terminated(pa, w, AKT_SECONDS(2));
+  akt_testkit_advance(f.tk, AKT_MILLIS(50)); /* w's unwatch reaches B */
+  /* Had B kept w listed, its Terminated would come first on the same
+   * connection and be a dead letter on A before pa's arrives. */
+  akt_system_stats before, after;
+  akt_system_get_stats(f.a, &before);
+  akt_stop(c);
+  akt_probe_expect_terminated(pa, rc, AKT_SECONDS(2));
+  akt_system_get_stats(f.a, &after);
+  assert_int_equal(after.dead_letters, before.dead_letters);
+  akt_pid_release(w);
+  akt_pid_release(rc);
+  akt_pid_release(c);
+  akt_testkit_free(f.tk);
+}
+
 static void a_lost_node_ends_its_watches(void **state) {
   (void)state;
   fixture f;
@@ -312,6 +356,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lookup_finds_live_actors_only),
     cmocka_unit_test(spawn_and_stop_a_remote_actor),
     cmocka_unit_test(a_remote_watch_reports_termination),
+    cmocka_unit_test(a_stopped_watcher_withdraws_its_remote_watch),
     cmocka_unit_test(a_lost_node_ends_its_watches),
     cmocka_unit_test(an_unknown_type_is_a_dead_letter_there),
     cmocka_unit_test(a_wrong_cookie_is_refused),
