@@ -220,23 +220,32 @@ int akt__remote_send_raw(akt_system *sys, akt_pid *to, const ProtobufCMessage *m
   return akt__endpoint_send(ep, &e, msg, protobuf_c_message_get_packed_size(msg));
 }
 
+/* Packs `msg` into the queue of `to`'s node and traces the send. Returns 0,
+ * AKT_EFULL, or another code with *why saying why it could not go. */
+static int send_packed(akt_system *sys, akt_pid *to, const ProtobufCMessage *msg, akt_pid *sender,
+                       uint64_t corr, uint32_t flags, const char **why) {
+  akt__remote *r = akt__remote_of(sys);
+  if (!r || r->stopping) {
+    *why = r ? "remoting stopped" : "remoting not started";
+    return AKT_ESTOPPED;
+  }
+  char address[AKT_ADDRESS_MAX];
+  address[0] = '\0'; /* not `= ""`: that zeroes all 1.5 KB on every send */
+  if (sender) akt_pid_format(sender, address, sizeof address);
+  uint64_t sender_id = sender ? sender->id : 0;
+  int rc = akt__remote_send_raw(sys, to, msg, address, sender_id, corr, flags);
+  if (rc == 0 && sys->tracing)
+    akt__trace(sys, AKT_EV_SEND, to->id, sender_id, msg->descriptor->name, akt__msg_hash(msg), 0,
+               akt__remote_pid_node(to));
+  *why = akt_strerror(rc);
+  return rc;
+}
+
 int akt__remote_send_msg(akt_system *sys, akt_pid *to, const ProtobufCMessage *msg,
                          akt_pid *sender, uint64_t corr, uint32_t flags) {
-  akt__remote *r = akt__remote_of(sys);
-  int rc = AKT_ESTOPPED;
-  const char *why = r ? "remoting stopped" : "remoting not started";
-  if (r && !r->stopping) {
-    char address[AKT_ADDRESS_MAX];
-    address[0] = '\0'; /* not `= ""`: that zeroes all 1.5 KB on every send */
-    if (sender) akt_pid_format(sender, address, sizeof address);
-    uint64_t sender_id = sender ? sender->id : 0;
-    rc = akt__remote_send_raw(sys, to, msg, address, sender_id, corr, flags);
-    if (rc == 0 && sys->tracing)
-      akt__trace(sys, AKT_EV_SEND, to->id, sender_id, msg->descriptor->name, akt__msg_hash(msg), 0,
-                 akt__remote_pid_node(to));
-    if (rc == 0 || rc == AKT_EFULL) return rc;
-    why = akt_strerror(rc);
-  }
+  const char *why;
+  int rc = send_packed(sys, to, msg, sender, corr, flags, &why);
+  if (rc == 0 || rc == AKT_EFULL) return rc;
   /* A dead letter is an envelope: made only now, when it is one. */
   akt__env *env;
   if (akt__env_new_msg(sys, msg, &env) == 0) {
@@ -249,23 +258,12 @@ int akt__remote_send_msg(akt_system *sys, akt_pid *to, const ProtobufCMessage *m
 }
 
 int akt__remote_send(akt_system *sys, akt_pid *to, akt__env *env) {
-  akt__remote *r = akt__remote_of(sys);
-  if (!r || r->stopping) {
-    akt__dead_letter(sys, to, env, r ? "remoting stopped" : "remoting not started");
-    return AKT_ESTOPPED;
-  }
-  char sender[AKT_ADDRESS_MAX];
-  sender[0] = '\0'; /* not `= ""`: that zeroes all 1.5 KB on every send */
-  if (env->sender) akt_pid_format(env->sender, sender, sizeof sender);
-  int rc = akt__remote_send_raw(sys, to, env->msg, sender, env->sender ? env->sender->id : 0,
-                                env->corr, env->flags);
-  if (sys->tracing && rc == 0)
-    akt__trace(sys, AKT_EV_SEND, to->id, env->sender ? env->sender->id : 0,
-               env->msg->descriptor->name, env->hash, 0, akt__remote_pid_node(to));
-  if (rc && rc != AKT_EFULL)
-    akt__dead_letter(sys, to, env, akt_strerror(rc));
-  else
+  const char *why;
+  int rc = send_packed(sys, to, env->msg, env->sender, env->corr, env->flags, &why);
+  if (rc == 0 || rc == AKT_EFULL)
     akt__env_free(env);
+  else
+    akt__dead_letter(sys, to, env, why);
   return rc;
 }
 
