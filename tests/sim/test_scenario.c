@@ -227,6 +227,37 @@ static void buggy_counter_needs_its_fault(void **state) {
   akt__scn_free(&s);
 }
 
+/* Datagrams let duplicates through to pingpong-udp's pongers: with its
+ * dedupe window off, a duplicating link makes the first check fail; with
+ * it on, the same run passes. */
+static void udp_duplicates_reach_the_pongers(void **state) {
+  (void)state;
+  const akt_workload *wl = NULL;
+  for (size_t k = 0; akt_builtin_workloads[k]; k++)
+    if (!strcmp(akt_builtin_workloads[k]->name, "pingpong-udp")) wl = akt_builtin_workloads[k];
+  assert_non_null(wl);
+  static const char *const texts[2] = {
+      "workload pingpong-udp dedupe=0\nnodes 2\nduration 3s\nquiet 2s\nlink dup=20%\n",
+      "workload pingpong-udp dedupe=1\nnodes 2\nduration 3s\nquiet 2s\nlink dup=20%\n"};
+  for (int dedupe = 0; dedupe < 2; dedupe++) {
+    akt__scn_spec s;
+    parse_ok(texts[dedupe], &s);
+    akt__plan p;
+    assert_int_equal(akt__plan_make(&s, 1, &p), 0);
+    akt__run_result r;
+    int status = akt__run(&s, wl, 1, &p, NULL, &r);
+    if (dedupe) {
+      assert_int_equal(status, AKT__RUN_PASS);
+    } else {
+      assert_int_equal(status, AKT__RUN_FAIL);
+      assert_string_equal(r.check, "pings-applied-once");
+      assert_non_null(strstr(r.why, "twice"));
+    }
+    akt__plan_free(&p);
+    akt__scn_free(&s);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(errors_name_file_line_and_column),
@@ -236,6 +267,7 @@ int main(void) {
       cmocka_unit_test(random_shapes_resolve_into_explicit_faults),
       cmocka_unit_test(builtin_workloads_pass_and_replay),
       cmocka_unit_test(buggy_counter_needs_its_fault),
+      cmocka_unit_test(udp_duplicates_reach_the_pongers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
