@@ -200,14 +200,19 @@ static void builtin_workloads_pass_and_replay(void **state) {
   }
 }
 
+/* The built-in workload called `name` (the test fails without one). */
+static const akt_workload *builtin(const char *name) {
+  for (size_t k = 0; akt_builtin_workloads[k]; k++)
+    if (!strcmp(akt_builtin_workloads[k]->name, name)) return akt_builtin_workloads[k];
+  fail_msg("no built-in workload %s", name);
+  return NULL;
+}
+
 /* The deliberately buggy counter fails its check under a long clog, and
  * passes without one. */
 static void buggy_counter_needs_its_fault(void **state) {
   (void)state;
-  const akt_workload *wl = NULL;
-  for (size_t k = 0; akt_builtin_workloads[k]; k++)
-    if (!strcmp(akt_builtin_workloads[k]->name, "buggy-counter")) wl = akt_builtin_workloads[k];
-  assert_non_null(wl);
+  const akt_workload *wl = builtin("buggy-counter");
   akt__scn_spec s;
   parse_ok("workload buggy-counter incs=40\nnodes 2\nduration 5s\nquiet 5s\n", &s);
   akt__plan p;
@@ -232,10 +237,7 @@ static void buggy_counter_needs_its_fault(void **state) {
  * it on, the same run passes. */
 static void udp_duplicates_reach_the_pongers(void **state) {
   (void)state;
-  const akt_workload *wl = NULL;
-  for (size_t k = 0; akt_builtin_workloads[k]; k++)
-    if (!strcmp(akt_builtin_workloads[k]->name, "pingpong-udp")) wl = akt_builtin_workloads[k];
-  assert_non_null(wl);
+  const akt_workload *wl = builtin("pingpong-udp");
   static const char *const texts[2] = {
       "workload pingpong-udp dedupe=0\nnodes 2\nduration 3s\nquiet 2s\nlink dup=20%\n",
       "workload pingpong-udp dedupe=1\nnodes 2\nduration 3s\nquiet 2s\nlink dup=20%\n"};
