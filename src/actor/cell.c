@@ -78,15 +78,10 @@ int akt__cell_post(akt__cell *c, akt__env *env) {
       akt__env_free(env);
       return rc;
     }
-    atomic_fetch_add_explicit(&c->enqueued, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->uhead.pushed, 1, memory_order_relaxed);
   } else {
-    /* Counted before the push (so the count never trails what the turn
-     * takes): the push ends with a plain store to the previous envelope,
-     * whose line the receiver may hold; after the push, this locked add
-     * would wait for that store, and before it, the store completes while
-     * the sender prepares its next message. */
-    atomic_fetch_add_explicit(&c->enqueued, 1, memory_order_relaxed);
-    akt__mpsc_push2(&c->uhead, &env->node);
+    /* Queued and counted in one locked instruction (see mpsc.h). */
+    akt__mpsc_push2(&c->uhead, &env->node, 1);
   }
   cell_schedule(c);
   return 0;

@@ -87,9 +87,12 @@ typedef struct akt__pid_links {
  * `sched`, `life` and `kind` on every message: they sit at the start of
  * the read-mostly part, far from what the turn writes. */
 struct akt_ctx {
-  /* Written by every sender (the producers). */
+  uint64_t started_at;        /* backend time of the spawn (read by metrics only) */
+  /* Written by every sender (the producers). Its `pushed` counts the user
+   * messages accepted by the mailbox, custom mailboxes included. On
+   * x86-64 the head must be 16-byte aligned (see mpsc.h): the cell follows
+   * the 40-byte PID in a malloc'd block, and started_at pads it to 48. */
   akt__mpsc_head uhead;       /* the default mailbox's head */
-  _Atomic uint64_t enqueued;  /* user messages accepted by the mailbox */
 
   /* Read-mostly: written at spawn and lifecycle changes. */
   akt_runnable runnable;      /* what the backend schedules */
@@ -113,7 +116,6 @@ struct akt_ctx {
   akt__cell *first_child, *prev_sibling, *next_sibling;
   akt__cell *reg_next;        /* registry hash chain */
   _Atomic uint32_t restarts, failures;
-  uint64_t started_at;        /* backend time of the spawn */
 
   /* Written by the actor's turns (the consumer). */
   union {
@@ -131,6 +133,10 @@ struct akt_ctx {
   uint32_t flags;             /* AKT__CELL_SUSPENDED/RESTARTING/PASSIVATED; turn-owned */
   int32_t restart_cause;      /* the code a pending restart is for */
 };
+
+_Static_assert((sizeof(akt_pid) + offsetof(akt__cell, uhead)) % 16 == 0 &&
+                   _Alignof(max_align_t) >= 16,
+               "the mailbox head must be 16-byte aligned in a cell's allocation");
 
 /* The PID a cell is allocated with (it precedes the cell). */
 static inline akt_pid *akt__self(const akt__cell *c) { return (akt_pid *)(uintptr_t)c - 1; }

@@ -26,8 +26,8 @@ void **akt_mail_link(akt_mail *m) { return &((akt__env *)m)->link; }
 /* ---- unbounded (the default, as an object) ---------------------------------- */
 
 typedef struct unbounded {
-  akt__mpsc q;
-  _Atomic size_t size;
+  akt__mpsc q;              /* its head counts the pushes */
+  _Atomic uint64_t popped;  /* written by the consumer only */
 } unbounded;
 
 static void *unbounded_create(const void *config) {
@@ -41,7 +41,6 @@ static void unbounded_destroy(void *mb) { free(mb); }
 
 static int unbounded_push(void *mb, akt_mail *m) {
   unbounded *u = mb;
-  atomic_fetch_add(&u->size, 1);
   akt__mpsc_push(&u->q, &((akt__env *)m)->node);
   return 0;
 }
@@ -49,11 +48,18 @@ static int unbounded_push(void *mb, akt_mail *m) {
 static akt_mail *unbounded_pop(void *mb) {
   unbounded *u = mb;
   akt__mpsc_node *n = akt__mpsc_pop(&u->q);
-  if (n) atomic_fetch_sub(&u->size, 1);
+  if (n)
+    atomic_store_explicit(&u->popped, atomic_load_explicit(&u->popped, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
   return (akt_mail *)n;
 }
 
-static size_t unbounded_size(void *mb) { return atomic_load(&((unbounded *)mb)->size); }
+static size_t unbounded_size(void *mb) {
+  unbounded *u = mb;
+  uint64_t popped = atomic_load_explicit(&u->popped, memory_order_relaxed);
+  uint64_t pushed = akt__mpsc_pushed(&u->q.head);
+  return pushed > popped ? (size_t)(pushed - popped) : 0;
+}
 
 const akt_mailbox_type akt_mailbox_unbounded = {
     .name = "unbounded",
