@@ -180,7 +180,7 @@ int akt_probe_try_expect_within(akt_probe *p, const ProtobufCMessageDescriptor *
     return AKT_ETIMEDOUT;
   }
   take(p);
-  uint64_t arrived = e->arg;
+  uint64_t arrived = akt__meta_of(e)->arg;
   char got[AKT_PROBE_FAILURE_MAX / 2];
   if (e->msg->descriptor != desc) {
     describe(e, got, sizeof got);

@@ -47,8 +47,8 @@ static void probe_sink(akt__cell *c, akt__env *env) {
   }
   if (sys->tracing)
     akt__trace(sys, AKT_EV_DELIVER, akt__self(c)->id, env->sender ? env->sender->id : 0,
-               env->msg->descriptor->name, env->hash, 0, p->name);
-  env->arg = sys->backend->ops->now(sys->backend); /* arrival time, for within() */
+               env->msg->descriptor->name, akt__env_hash(env), 0, p->name);
+  akt__meta_of(env)->arg = sys->backend->ops->now(sys->backend); /* arrival time, for within() */
   atomic_store_explicit(&env->node.next, NULL, memory_order_relaxed);
   if (p->qtail)
     atomic_store_explicit(&p->qtail->node.next, &env->node, memory_order_relaxed);
@@ -176,7 +176,7 @@ void akt__probe_reply(akt_probe *p, const ProtobufCMessage *msg, const char *fil
   if (!last || !last->sender)
     failf(p, file, line, "probe %s: reply with no message or sender to reply to", p->name);
   int rc = (last->flags & AKT__ENV_REQUEST)
-               ? akt__send(last->sender, msg, p->pid, last->corr, AKT__ENV_REPLY)
+               ? akt__send(last->sender, msg, p->pid, akt__env_corr(last), AKT__ENV_REPLY)
                : akt__send(last->sender, msg, p->pid, 0, 0);
   if (send_failed(rc)) failf(p, file, line, "probe %s: reply failed: %s", p->name, akt_errname(rc));
 }
@@ -184,7 +184,8 @@ void akt__probe_reply(akt_probe *p, const ProtobufCMessage *msg, const char *fil
 void akt__probe_forward(akt_probe *p, akt_pid *to, const char *file, int line) {
   akt__env *last = p->last;
   if (!last) failf(p, file, line, "probe %s: forward with no message received", p->name);
-  int rc = akt__send(to, last->msg, last->sender, last->corr, last->flags & AKT__ENV_REQUEST);
+  int rc =
+      akt__send(to, last->msg, last->sender, akt__env_corr(last), last->flags & AKT__ENV_REQUEST);
   if (send_failed(rc)) failf(p, file, line, "probe %s: forward failed: %s", p->name, akt_errname(rc));
 }
 

@@ -206,7 +206,7 @@ static int handle_user(akt__cell *c, akt__env *env, int timed) {
   }
   if (sys->tracing)
     akt__trace(sys, AKT_EV_DELIVER, akt__self(c)->id, env->sender ? env->sender->id : 0,
-               msg->descriptor->name, env->hash, 0, NULL);
+               msg->descriptor->name, akt__env_hash(env), 0, NULL);
   if (msg->descriptor == &akt__poison_pill__descriptor) {
     akt__env_free(env);
     akt__cell_begin_stop(c);

@@ -18,10 +18,11 @@
 typedef struct akt_system akt_system;
 
 /* Envelope flags. */
-#define AKT__ENV_REQUEST 0x1u /* the sender awaits a reply carrying `corr` */
-#define AKT__ENV_REPLY 0x2u   /* a reply to the receiver's request `corr` */
-#define AKT__ENV_TIMER 0x4u   /* a timer message; `arg` is the timer generation */
+#define AKT__ENV_REQUEST 0x1u /* the sender awaits a reply carrying the meta's corr */
+#define AKT__ENV_REPLY 0x2u   /* a reply to the receiver's request (meta's corr) */
+#define AKT__ENV_TIMER 0x4u   /* a timer message; the meta's arg is the timer generation */
 #define AKT__ENV_REDELIVERED 0x8u /* unstashed: already accepted once */
+#define AKT__ENV_HASHED 0x10u /* the meta's hash is set (the receiver's backend traces) */
 
 /* System message kinds (0 = a user message). System messages go to their
  * own queue and are processed before user messages. */
@@ -42,6 +43,16 @@ typedef enum akt__sys_kind {
   AKT__SYS_KIND_MAX
 } akt__sys_kind;
 
+/* An envelope is laid out so that a plain tell of a small message touches
+ * one cache line. Pool blocks are 64-byte aligned; the header below is 32
+ * bytes and the message copy follows it, so a header and a message of up
+ * to 32 bytes share the block's first line. Fields a plain tell does not
+ * need (akt__env_meta) live after the copy, in the next line for a small
+ * message, and are written only when used: a tell's sender writes one line
+ * that the receiver then reads, instead of the two or three it took when
+ * those fields were in the header (tell: ~45 ns instead of ~58 on the
+ * bench machine, docs/performance.md). Each meta field says when it is
+ * valid; read it only then. */
 typedef struct akt__env akt__env;
 struct akt__env {
   union {
@@ -49,34 +60,69 @@ struct akt__env {
     void *link;               /* what a custom mailbox may use instead */
   };
   akt_pid *sender;            /* one reference, or NULL */
-  akt_pid *ref;               /* system-message pid argument (one reference), or NULL */
   const ProtobufCMessage *msg;/* the receiver's copy (in `payload`), NULL for system messages */
-  uint64_t corr;              /* correlation id of a request/reply, 0 if none */
-  uint64_t arg;               /* system-message or timer argument */
-  uint64_t hash;              /* xxh3 of the packed message when the backend traces, else 0 */
-  uint32_t flags;             /* AKT__ENV_* */
+  uint16_t flags;             /* AKT__ENV_* */
   uint8_t sys;                /* akt__sys_kind */
   uint8_t pool_class;         /* where the memory goes back (util/pool.h) */
-  uint16_t reserved;
+  uint32_t meta_off;          /* offset of the akt__env_meta from the envelope */
   max_align_t payload[];      /* the message copy */
 };
+
+_Static_assert(sizeof(akt__env) == 32 && offsetof(akt__env, payload) == 32,
+               "an envelope's header is half a cache line");
+
+/* The rest of an envelope (see above). */
+typedef struct akt__env_meta {
+  uint64_t corr;  /* correlation id: valid with AKT__ENV_REQUEST or AKT__ENV_REPLY;
+                   * for a system message, zeroed or its argument (a failure's source) */
+  uint64_t arg;   /* system-message argument (zeroed for system messages), timer
+                   * generation (AKT__ENV_TIMER), or whatever the envelope's
+                   * final owner keeps there (a probe: the arrival time) */
+  uint64_t hash;  /* xxh3 of the packed message: valid with AKT__ENV_HASHED */
+  akt_pid *ref;   /* system-message pid argument, one reference or NULL: valid
+                   * (zeroed) for system messages only */
+} akt__env_meta;
+
+/* The meta part of `env`. */
+static inline akt__env_meta *akt__meta_of(const akt__env *env) {
+  return (akt__env_meta *)((char *)(uintptr_t)env + env->meta_off);
+}
+
+/* The correlation id of a request or reply, else 0. */
+static inline uint64_t akt__env_corr(const akt__env *env) {
+  return (env->flags & (AKT__ENV_REQUEST | AKT__ENV_REPLY)) ? akt__meta_of(env)->corr : 0;
+}
+
+/* Adds `flags` (AKT__ENV_*) to env's; when they include AKT__ENV_REQUEST or
+ * AKT__ENV_REPLY, stores `corr` as the correlation id (the meta is written
+ * only then). */
+static inline void akt__env_add_flags(akt__env *env, uint32_t flags, uint64_t corr) {
+  env->flags = (uint16_t)(env->flags | flags);
+  if (flags & (AKT__ENV_REQUEST | AKT__ENV_REPLY)) akt__meta_of(env)->corr = corr;
+}
+
+/* The message hash when the receiver's backend traces, else 0. */
+static inline uint64_t akt__env_hash(const akt__env *env) {
+  return (env->flags & AKT__ENV_HASHED) ? akt__meta_of(env)->hash : 0;
+}
 
 /* Allocates an envelope carrying a deep copy of `msg` for a receiver in
  * `sys` (the copy is hashed when sys's backend traces). Returns 0 and *out,
  * or AKT_EINVAL, AKT_ENOMEM, AKT_ELIMIT (too large or too deep). The caller
- * owns the envelope; `sender` and `ref` start NULL. */
+ * owns the envelope; `sender` starts NULL, no flag is set and the meta is
+ * not initialized (see akt__env_meta). */
 int akt__env_new_msg(akt_system *sys, const ProtobufCMessage *msg, akt__env **out);
 
-/* Allocates a system message of kind `kind`. Returns NULL when out of
- * memory. */
+/* Allocates a system message of kind `kind` with meta arg `arg` (the rest
+ * of its meta zeroed). Returns NULL when out of memory. */
 akt__env *akt__env_new_sys(akt__sys_kind kind, uint64_t arg);
 
-/* Frees `env` and releases its sender and ref. NULL is a no-op. Inline:
+/* Frees `env` and releases its sender and (system messages) ref. NULL is a no-op. Inline:
  * every message ends here. */
 static inline void akt__env_free(akt__env *env) {
   if (!env) return;
   if (env->sender) akt_pid_release(env->sender);
-  if (env->ref) akt_pid_release(env->ref);
+  if (env->sys && akt__meta_of(env)->ref) akt_pid_release(akt__meta_of(env)->ref);
   akt__pool_free(env, env->pool_class);
 }
 

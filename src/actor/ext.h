@@ -86,7 +86,7 @@ void akt__request_on_timeout(akt__cell *c);
 /* Handles a TIMER_FIRE system message for generation `gen`. */
 void akt__timer_on_fire(akt__cell *c, uint64_t gen);
 
-/* Decides whether a timer message (AKT__ENV_TIMER, generation env->arg) is
+/* Decides whether a timer message (AKT__ENV_TIMER, generation in the meta's arg) is
  * still wanted; returns 1 to deliver it. Updates one-shot bookkeeping. */
 int akt__timer_accept(akt__cell *c, akt__env *env);
 

@@ -73,7 +73,7 @@ static void finish_stop(akt__cell *c) {
   if (parent) {
     akt__env *done = akt__env_new_sys(AKT__SYS_CHILD_DONE, akt__self(c)->id);
     if (done) {
-      done->ref = akt_pid_retain(akt__self(c));
+      akt__meta_of(done)->ref = akt_pid_retain(akt__self(c));
       akt__cell_post_sys(parent, done);
     } else {
       akt__log(sys, AKT_LOG_ERROR, "out of memory reporting %s's termination", akt__self(c)->path);
@@ -103,7 +103,7 @@ void akt__cell_begin_stop(akt__cell *c) {
 }
 
 static void child_done(akt__cell *c, akt__env *env) {
-  akt__supervise_child_done(c, env->arg);
+  akt__supervise_child_done(c, akt__meta_of(env)->arg);
   if (atomic_load_explicit(&c->life, memory_order_acquire) != AKT__LIFE_STOPPING) return;
   akt__sys_lock(c->sys);
   uint32_t nchildren = c->nchildren;
@@ -159,9 +159,9 @@ void akt__cell_handle_sys(akt__cell *c, akt__env *env) {
       break;
     case AKT__SYS_TIMER_FIRE:
       if (life == AKT__LIFE_RUNNING) {
-        akt__trace(c->sys, AKT_EV_TIMER, akt__self(c)->id, 0, NULL, env->arg, TIMER_KIND_ACTOR,
-                   NULL);
-        akt__timer_on_fire(c, env->arg);
+        akt__trace(c->sys, AKT_EV_TIMER, akt__self(c)->id, 0, NULL, akt__meta_of(env)->arg,
+                   TIMER_KIND_ACTOR, NULL);
+        akt__timer_on_fire(c, akt__meta_of(env)->arg);
       }
       break;
     case AKT__SYS_PASSIVATE_CHECK:
@@ -171,10 +171,10 @@ void akt__cell_handle_sys(akt__cell *c, akt__env *env) {
       }
       break;
     case AKT__SYS_WATCH:
-      akt__watch_on_watch(c, env->ref);
+      akt__watch_on_watch(c, akt__meta_of(env)->ref);
       break;
     case AKT__SYS_UNWATCH:
-      akt__watch_on_unwatch(c, env->ref);
+      akt__watch_on_unwatch(c, akt__meta_of(env)->ref);
       break;
     case AKT__SYS_FAILED:
       akt__supervise_on_failed(c, env);
@@ -183,7 +183,8 @@ void akt__cell_handle_sys(akt__cell *c, akt__env *env) {
       if (life == AKT__LIFE_RUNNING) akt__supervise_on_resume(c);
       break;
     case AKT__SYS_RESTART:
-      if (life == AKT__LIFE_RUNNING) akt__supervise_on_restart(c, (int)(int64_t)env->arg);
+      if (life == AKT__LIFE_RUNNING)
+        akt__supervise_on_restart(c, (int)(int64_t)akt__meta_of(env)->arg);
       break;
     default:
       break;

@@ -21,7 +21,7 @@ void akt__passivate_arm(akt__cell *c, akt_duration delay) {
     akt__log(c->sys, AKT_LOG_ERROR, "out of memory arming passivation of %s", akt__self(c)->path);
     return;
   }
-  env->ref = akt_pid_retain(akt__self(c));
+  akt__meta_of(env)->ref = akt_pid_retain(akt__self(c));
   akt_backend *b = c->sys->backend;
   akt__inflight_add(c->sys);
   if (b->ops->timer_start(b, delay, akt__timer_post_cb, env, 0, &x->passivate_timer) != 0) {

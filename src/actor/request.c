@@ -24,9 +24,9 @@ akt__cell_ext *akt__cell_ext_get(akt__cell *c) {
 void akt__timer_post_cb(void *arg, uint64_t cookie) {
   (void)cookie;
   akt__env *env = arg;
-  akt_pid *target = env->ref;
+  akt_pid *target = akt__meta_of(env)->ref;
   akt_system *sys = target->sys;
-  env->ref = NULL;
+  akt__meta_of(env)->ref = NULL;
   akt__cell_post_sys(target->cell, env);
   akt_pid_release(target);
   akt__inflight_done(sys);
@@ -48,7 +48,7 @@ static int arm_for(akt__cell *c, akt__cell_ext *x, uint64_t due) {
   }
   akt__env *tenv = akt__env_new_sys(AKT__SYS_REQ_TIMEOUT, 0);
   if (!tenv) return AKT_ENOMEM;
-  tenv->ref = akt_pid_retain(akt__self(c));
+  akt__meta_of(tenv)->ref = akt_pid_retain(akt__self(c));
   uint64_t now = b->ops->now(b);
   akt__inflight_add(sys);
   int rc = b->ops->timer_start(b, due > now ? due - now : 0, akt__timer_post_cb, tenv, 0,
@@ -109,14 +109,14 @@ static int take_pending(akt__cell *c, uint64_t corr, akt__pending *out) {
 void akt__request_on_reply(akt__cell *c, akt__env *env) {
   akt__pending p;
   if (atomic_load_explicit(&c->life, memory_order_acquire) != AKT__LIFE_RUNNING ||
-      !take_pending(c, env->corr, &p)) {
+      !take_pending(c, akt__env_corr(env), &p)) {
     akt__dead_letter(c->sys, akt__self(c), env, "late reply");
     return;
   }
   akt_system *sys = c->sys;
   if (sys->tracing)
     akt__trace(sys, AKT_EV_DELIVER, akt__self(c)->id, env->sender ? env->sender->id : 0,
-               env->msg->descriptor->name, env->hash, 0, "reply");
+               env->msg->descriptor->name, akt__env_hash(env), 0, "reply");
   c->cur = env;
   atomic_fetch_add_explicit(&sys->processed, 1, memory_order_relaxed);
   int rc = p.fn(c, env->msg, 0, p.arg);
@@ -190,7 +190,7 @@ static void ask_sink(akt__cell *c, akt__env *env) {
   }
   if (sys->tracing)
     akt__trace(sys, AKT_EV_DELIVER, akt__self(c)->id, env->sender ? env->sender->id : 0,
-               env->msg->descriptor->name, env->hash, 0, "ask reply");
+               env->msg->descriptor->name, akt__env_hash(env), 0, "ask reply");
   sys->backend->ops->wake(sys->backend);
 }
 

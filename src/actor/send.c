@@ -16,7 +16,7 @@ int akt__route(akt_pid *to, akt__env *env) {
   }
   if (sys->tracing)
     akt__trace(sys, AKT_EV_SEND, to->id, env->sender ? env->sender->id : 0,
-               env->msg->descriptor->name, env->hash, 0, NULL);
+               env->msg->descriptor->name, akt__env_hash(env), 0, NULL);
   return akt__cell_post(c, env);
 }
 
@@ -30,8 +30,7 @@ int akt__send(akt_pid *to, const ProtobufCMessage *msg, akt_pid *sender, uint64_
   int rc = akt__env_new_msg(to->sys, msg, &env);
   if (rc) return rc;
   env->sender = akt_pid_retain(sender);
-  env->corr = corr;
-  env->flags = flags;
+  akt__env_add_flags(env, flags, corr);
   return akt__route(to, env);
 }
 
@@ -51,7 +50,7 @@ int akt_reply(akt_ctx *ctx, const ProtobufCMessage *msg) {
   akt__env *cur = ctx->cur;
   if (!cur || !cur->sender) return AKT_ENOSENDER;
   if (cur->flags & AKT__ENV_REQUEST)
-    return akt__send(cur->sender, msg, akt__self(ctx), cur->corr, AKT__ENV_REPLY);
+    return akt__send(cur->sender, msg, akt__self(ctx), akt__env_corr(cur), AKT__ENV_REPLY);
   return akt__send(cur->sender, msg, akt__self(ctx), 0, 0);
 }
 
@@ -59,5 +58,5 @@ int akt_forward(akt_ctx *ctx, akt_pid *to) {
   if (!ctx || !to) return AKT_EINVAL;
   akt__env *cur = ctx->cur;
   if (!cur || !cur->msg) return AKT_ENOSENDER;
-  return akt__send(to, cur->msg, cur->sender, cur->corr, cur->flags & AKT__ENV_REQUEST);
+  return akt__send(to, cur->msg, cur->sender, akt__env_corr(cur), cur->flags & AKT__ENV_REQUEST);
 }

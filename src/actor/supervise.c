@@ -65,8 +65,8 @@ void akt__cell_fail(akt__cell *c, int code, akt_failure_source source) {
     akt__cell_begin_stop(c);
     return;
   }
-  env->corr = (uint64_t)source;
-  env->ref = akt_pid_retain(akt__self(c));
+  akt__meta_of(env)->corr = (uint64_t)source;
+  akt__meta_of(env)->ref = akt_pid_retain(akt__self(c));
   akt__cell_post_sys(parent, env);
 }
 
@@ -217,7 +217,7 @@ static void restart_later(akt__cell *c, const akt_supervisor *sup, akt__cell *ch
   for (size_t i = 0; i < n; i++) {
     akt__env *env = akt__env_new_sys(AKT__SYS_RESTART, (uint64_t)(int64_t)code);
     if (!env) continue;
-    env->ref = akt_pid_retain(akt__self(list[i]));
+    akt__meta_of(env)->ref = akt_pid_retain(akt__self(list[i]));
     uint64_t id;
     akt__inflight_add(c->sys);
     if (b->ops->timer_start(b, delay, akt__timer_post_cb, env, 0, &id) != 0) {
@@ -230,7 +230,7 @@ static void restart_later(akt__cell *c, const akt_supervisor *sup, akt__cell *ch
 }
 
 void akt__supervise_on_failed(akt__cell *c, akt__env *env) {
-  akt_pid *child_pid = env->ref;
+  akt_pid *child_pid = akt__meta_of(env)->ref;
   akt__cell *child = child_pid ? child_pid->cell : NULL;
   if (!child || child->parent != akt__self(c) ||
       atomic_load_explicit(&child->life, memory_order_acquire) != AKT__LIFE_RUNNING ||
@@ -239,9 +239,11 @@ void akt__supervise_on_failed(akt__cell *c, akt__env *env) {
   akt_system *sys = c->sys;
   const akt_supervisor *sup = c->ext && c->ext->opts.supervisor ? c->ext->opts.supervisor
                                                                  : &default_supervisor;
-  int code = (int)(int64_t)env->arg;
+  int code = (int)(int64_t)akt__meta_of(env)->arg;
   akt__restart_stats *st = stats_for(c, child_pid->id);
-  akt_failure f = {.code = code, .source = (akt_failure_source)env->corr, .child = child_pid,
+  akt_failure f = {.code = code,
+                   .source = (akt_failure_source)akt__meta_of(env)->corr,
+                   .child = child_pid,
                    .restarts = st ? st->count : 0};
   akt_directive d = sup->decider ? sup->decider(&f, sup->decider_arg) : akt_default_decider(&f, NULL);
   if (d == AKT_DIRECTIVE_ESCALATE && (c->kind & AKT__KIND_GUARDIAN)) {

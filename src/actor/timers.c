@@ -32,7 +32,7 @@ static akt__atimer *find_gen(akt__cell_ext *x, uint64_t gen) {
 static int arm(akt__cell *c, akt__atimer *t, akt_duration delay) {
   akt__env *fire = akt__env_new_sys(AKT__SYS_TIMER_FIRE, t->gen);
   if (!fire) return AKT_ENOMEM;
-  fire->ref = akt_pid_retain(akt__self(c));
+  akt__meta_of(fire)->ref = akt_pid_retain(akt__self(c));
   akt_system *sys = c->sys;
   akt__inflight_add(sys);
   int rc = sys->backend->ops->timer_start(sys->backend, delay, akt__timer_post_cb, fire, 0,
@@ -133,8 +133,8 @@ void akt__timer_on_fire(akt__cell *c, uint64_t gen) {
     akt__log(c->sys, AKT_LOG_ERROR, "timer %llu of %s lost a tick: %s",
              (unsigned long long)t->key, akt__self(c)->path, akt_strerror(rc));
   } else {
-    env->flags = AKT__ENV_TIMER;
-    env->arg = gen;
+    env->flags |= AKT__ENV_TIMER;
+    akt__meta_of(env)->arg = gen;
     akt__cell_post(c, env);
   }
   if (t->interval) {
@@ -146,7 +146,7 @@ void akt__timer_on_fire(akt__cell *c, uint64_t gen) {
 }
 
 int akt__timer_accept(akt__cell *c, akt__env *env) {
-  akt__atimer *t = find_gen(c->ext, env->arg);
+  akt__atimer *t = find_gen(c->ext, akt__meta_of(env)->arg);
   if (!t) return 0;
   if (!t->interval) {
     /* A one-shot timer ends when its message is received. */

@@ -95,7 +95,7 @@ static int post_watch(akt_pid *watcher, akt_pid *target, akt__sys_kind kind) {
   }
   akt__env *env = akt__env_new_sys(kind, 0);
   if (!env) return AKT_ENOMEM;
-  env->ref = akt_pid_retain(watcher);
+  akt__meta_of(env)->ref = akt_pid_retain(watcher);
   akt__cell_post_sys(target->cell, env);
   return 0;
 }

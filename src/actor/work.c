@@ -35,7 +35,6 @@ void akt__works_orphan(akt_system *sys) {
     w->to = w->sender = NULL;
     if (w->result) {
       w->result->sender = NULL;
-      w->result->ref = NULL;
     }
   }
   sys->works = NULL;

@@ -225,8 +225,7 @@ void akt__remote_deliver(akt__remote *r, akt__rx_cache *rx, const akt__env_view 
     return;
   }
   env->sender = rx_sender(r, rx, v);
-  env->corr = v->corr;
-  env->flags = v->flags & (AKT__ENV_REQUEST | AKT__ENV_REPLY);
+  akt__env_add_flags(env, v->flags & (AKT__ENV_REQUEST | AKT__ENV_REPLY), v->corr);
   /* A Terminated from a watched remote actor ends that watch here — also
    * when the watcher itself is gone by now. */
   if (desc == &akt__terminated__descriptor && env->sender && !env->sender->cell) {

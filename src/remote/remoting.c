@@ -250,8 +250,7 @@ int akt__remote_send_msg(akt_system *sys, akt_pid *to, const ProtobufCMessage *m
   akt__env *env;
   if (akt__env_new_msg(sys, msg, &env) == 0) {
     env->sender = akt_pid_retain(sender);
-    env->corr = corr;
-    env->flags = flags;
+    akt__env_add_flags(env, flags, corr);
     akt__dead_letter(sys, to, env, why);
   }
   return rc;
@@ -259,7 +258,7 @@ int akt__remote_send_msg(akt_system *sys, akt_pid *to, const ProtobufCMessage *m
 
 int akt__remote_send(akt_system *sys, akt_pid *to, akt__env *env) {
   const char *why;
-  int rc = send_packed(sys, to, env->msg, env->sender, env->corr, env->flags, &why);
+  int rc = send_packed(sys, to, env->msg, env->sender, akt__env_corr(env), env->flags, &why);
   if (rc == 0 || rc == AKT_EFULL)
     akt__env_free(env);
   else

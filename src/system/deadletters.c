@@ -53,7 +53,7 @@ void akt__dead_letter(akt_system *sys, akt_pid *target, akt__env *env, const cha
   atomic_fetch_add_explicit(&sys->dead_letters, 1, memory_order_relaxed);
   const char *type = env->msg ? env->msg->descriptor->name : "(system)";
   akt__trace(sys, AKT_EV_DEAD_LETTER, target ? target->id : 0,
-             env->sender ? env->sender->id : 0, type, env->hash, 0, reason);
+             env->sender ? env->sender->id : 0, type, akt__env_hash(env), 0, reason);
   akt__log(sys, AKT_LOG_DEBUG, "dead letter: %s to %s: %s", type, target ? target->path : "?",
            reason);
   publish(sys, target, env, reason);

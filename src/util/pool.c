@@ -27,15 +27,32 @@ static _Atomic uint64_t mallocs;
 static size_t class_size(unsigned c) { return (size_t)64 << c; }
 
 /* A zeroed block of `size` bytes (a multiple of AKT__POOL_ALIGN) aligned
- * to AKT__POOL_ALIGN, or NULL. For magazines and caches only: objects come
- * from plain malloc, since posix_memalign costs several times as much and a
- * burst (a receiver falling far behind) allocates millions of them. */
+ * to AKT__POOL_ALIGN, or NULL: magazines and caches. */
 static void *aligned_block(size_t size) {
   void *p;
   if (posix_memalign(&p, AKT__POOL_ALIGN, size) != 0) return NULL;
   memset(p, 0, size);
   return p;
 }
+
+/* A new object of class c, aligned to a cache line so that its first line
+ * holds exactly its first 64 bytes (an envelope's header and a small
+ * message, envelope.h). Over-allocated from malloc and aligned by hand,
+ * the malloc'd address kept just before the object: posix_memalign costs
+ * several times as much, and a burst (a receiver falling far behind: the
+ * fanin workload) allocates millions of objects. NULL when out of memory. */
+static void *object_new(unsigned c) {
+  char *raw = malloc(class_size(c) + AKT__POOL_ALIGN + sizeof(void *));
+  if (!raw) return NULL;
+  uintptr_t at = ((uintptr_t)raw + sizeof(void *) + AKT__POOL_ALIGN - 1) &
+                 ~(uintptr_t)(AKT__POOL_ALIGN - 1);
+  void **obj = (void **)at;
+  obj[-1] = raw;
+  return obj;
+}
+
+/* Frees an object from object_new. */
+static void object_free(void *obj) { free(((void **)obj)[-1]); }
 
 /* Puts a magazine into the depot (full or empty), or frees it and its
  * objects when the depot holds enough. */
@@ -54,7 +71,7 @@ static void depot_put(unsigned c, magazine *m) {
   }
   pthread_mutex_unlock(&d->lock);
   if (m) {
-    for (uint32_t i = 0; i < m->n; i++) free(m->objs[i]);
+    for (uint32_t i = 0; i < m->n; i++) object_free(m->objs[i]);
     free(m);
   }
 }
@@ -130,7 +147,7 @@ void *akt__pool_alloc_slow(size_t size, uint8_t *cls) {
     if (m && m->n) return m->objs[--m->n];
   }
   atomic_fetch_add_explicit(&mallocs, 1, memory_order_relaxed);
-  return malloc(class_size(c));
+  return object_new(c);
 }
 
 void akt__pool_free_slow(void *p, uint8_t cls) {
@@ -142,7 +159,7 @@ void akt__pool_free_slow(void *p, uint8_t cls) {
   unsigned c = cls;
   cache *k = my_cache();
   if (!k) {
-    free(p);
+    object_free(p);
     return;
   }
   magazine *m = k->loaded[c];
@@ -163,7 +180,7 @@ void akt__pool_free_slow(void *p, uint8_t cls) {
     m = depot_take(c, 0);
     if (!m) m = aligned_block(sizeof *m);
     if (!m) {
-      free(p);
+      object_free(p);
       return;
     }
     m->n = 0;

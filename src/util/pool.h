@@ -34,11 +34,14 @@
  * ~100k envelopes, and each one freed to malloc and allocated again costs
  * as much as the whole send (class 128: 131072 objects). */
 #define AKT__POOL_DEPOT_BYTES ((size_t)16 << 20)
-/* An allocation prefetches, for writing, the block handed out this many
- * allocations later. Blocks come back from the receivers' threads, so the
- * first write to one is a cache miss on another core; started early, it is
- * over by the time the sender fills the block, instead of stalling the
- * sender's next atomic (which waits for all earlier stores). */
+/* An allocation prefetches, for writing, the first line of the block
+ * handed out this many allocations later. Blocks come back from the
+ * receivers' threads, so the first write to one is a cache miss on another
+ * core; started early, it is over by the time the sender fills the block,
+ * instead of stalling the sender's next atomic (which waits for all earlier
+ * stores). Only the first line: a small envelope's second line is written
+ * only when its meta is needed (envelope.h), and taking it from the
+ * receiver for nothing would cost as much as the miss saved. */
 #ifndef AKT__POOL_PREFETCH
 #define AKT__POOL_PREFETCH 4
 #endif
@@ -91,7 +94,8 @@ static inline void akt__prefetch_w(const void *p) {
 #endif
 }
 
-/* Allocates `size` bytes (aligned for any type). Writes the block's class
+/* Allocates `size` bytes, aligned to a cache line (AKT__POOL_ALIGN) when
+ * size <= AKT__POOL_MAX_SIZE, else for any type. Writes the block's class
  * to *cls (pass it back to akt__pool_free). Returns NULL when out of memory. */
 static inline void *akt__pool_alloc(size_t size, uint8_t *cls) {
   akt__pool_cache *k = akt__pool_tls;
@@ -100,11 +104,7 @@ static inline void *akt__pool_alloc(size_t size, uint8_t *cls) {
     akt__pool_mag *m = k->loaded[c];
     if (m != NULL && m->n > 0) {
       uint32_t n = --m->n;
-      if (n >= AKT__POOL_PREFETCH) {
-        const char *next = m->objs[n - AKT__POOL_PREFETCH];
-        akt__prefetch_w(next);
-        if (c > 0) akt__prefetch_w(next + 64);
-      }
+      if (n >= AKT__POOL_PREFETCH) akt__prefetch_w(m->objs[n - AKT__POOL_PREFETCH]);
       *cls = (uint8_t)c;
       return m->objs[n];
     }
