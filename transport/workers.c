@@ -3,6 +3,7 @@
 
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "akt/error.h"
 #include "transport/uv_backend.h"
@@ -159,8 +160,9 @@ int akt__uv_workers_linger(akt__uv_workers *w, unsigned round, unsigned found) {
 
 int akt__uv_workers_start(akt__uv_workers *w, unsigned count) {
   w->threads = calloc(count, sizeof *w->threads);
-  w->workers = calloc(count, sizeof *w->workers);
+  w->workers = aligned_alloc(_Alignof(akt__uv_worker), count * sizeof *w->workers);
   if (w->threads == NULL || w->workers == NULL) goto fail_threads;
+  memset(w->workers, 0, count * sizeof *w->workers);
   if (pthread_mutex_init(&w->mu, NULL) != 0) goto fail_threads;
   if (pthread_cond_init(&w->cv, NULL) != 0) goto fail_mu;
   atomic_init(&w->peek, NULL);

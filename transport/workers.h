@@ -42,8 +42,11 @@
 
 typedef struct akt__uv_workers akt__uv_workers;
 
+/* One per thread, each on its own cache line(s): a worker writes its slot
+ * and linger state on every turn, and two workers' structs in one line
+ * would make each turn a miss on the other's core. */
 typedef struct akt__uv_worker {
-  akt__uv_workers *pool;
+  _Alignas(64) akt__uv_workers *pool;
   akt_runnable *slot; /* this worker's next runnable; touched by it alone */
   unsigned slot_runs; /* slot runs in a row */
   uint64_t linger_until;  /* when the current linger ends (akt__uv_workers_linger) */
