@@ -44,9 +44,10 @@ typedef enum akt__sys_kind {
 } akt__sys_kind;
 
 /* An envelope is laid out so that a plain tell of a small message touches
- * one cache line. Pool blocks are 64-byte aligned; the header below is 32
- * bytes and the message copy follows it, so a header and a message of up
- * to 32 bytes share the block's first line. Fields a plain tell does not
+ * one cache line. Pool blocks (every envelope up to 1 KiB) are 64-byte
+ * aligned; the header below is 32 bytes and the message copy follows it,
+ * so a header and a message of up to 32 bytes share the block's first
+ * line. Fields a plain tell does not
  * need (akt__env_meta) live after the copy, in the next line for a small
  * message, and are written only when used: a tell's sender writes one line
  * that the receiver then reads, instead of the two or three it took when
@@ -109,8 +110,8 @@ static inline uint64_t akt__env_hash(const akt__env *env) {
 /* Allocates an envelope carrying a deep copy of `msg` for a receiver in
  * `sys` (the copy is hashed when sys's backend traces). Returns 0 and *out,
  * or AKT_EINVAL, AKT_ENOMEM, AKT_ELIMIT (too large or too deep). The caller
- * owns the envelope; `sender` starts NULL, no flag is set and the meta is
- * not initialized (see akt__env_meta). */
+ * owns the envelope; `sender` starts NULL, no flag but AKT__ENV_HASHED is
+ * set, and the rest of the meta is not initialized (see akt__env_meta). */
 int akt__env_new_msg(akt_system *sys, const ProtobufCMessage *msg, akt__env **out);
 
 /* Allocates a system message of kind `kind` with meta arg `arg` (the rest
