@@ -116,6 +116,17 @@ static int uvb_wait(akt_backend *b, int (*ready)(void *arg), void *arg, uint64_t
   /* Blocking a backend thread would stall the very work being waited for. */
   if (akt__uv_thread_marker != NULL) return AKT_ESTATE;
   if (ready == NULL) return AKT_EINVAL;
+  /* Poll first, for at most AKT__UV_WAIT_SPIN_NS: an ask's reply usually
+   * comes within a few microseconds, and sleeping on the condition variable
+   * costs a futex wait here, a futex wake in the replying worker and two
+   * context switches (ask: ~2.1 us sleeping, ~1 us polling). */
+  uint64_t spin_until = akt__uv_now_ns() + AKT__UV_WAIT_SPIN_NS;
+  if (deadline < spin_until) spin_until = deadline;
+  for (unsigned i = 1;; i++) {
+    if (ready(arg)) return 0;
+    if (i % 16 == 0 && akt__uv_now_ns() >= spin_until) break;
+    akt__uv_cpu_relax();
+  }
   int rc;
   pthread_mutex_lock(&u->wait_mu);
   u->waiters++;

@@ -12,12 +12,6 @@
  * a __tls_get_addr call on the schedule and linger paths). */
 static _Thread_local akt__uv_worker *current __attribute__((tls_model("initial-exec")));
 
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 /* Appends r to the shared FIFO (lock held). */
 static void fifo_push(akt__uv_workers *w, akt_runnable *r) {
   r->next = NULL;
@@ -67,7 +61,7 @@ static akt_runnable *next_runnable(akt__uv_worker *me) {
     if (r == NULL && spin > 0 && atomic_load_explicit(&w->peek, memory_order_acquire) == NULL) {
       if (spin_until == 0) spin_until = akt__uv_now_ns() + AKT__UV_SPIN_NS;
       if ((spin & 15) != 0 || akt__uv_now_ns() < spin_until) {
-        cpu_relax();
+        akt__uv_cpu_relax();
         continue;
       }
     }
@@ -153,7 +147,7 @@ int akt__uv_workers_linger(akt__uv_workers *w, unsigned round, unsigned found) {
   /* The yield (a no-op when nothing else is runnable here) matters when
    * threads outnumber cores: the producer this worker waits for may itself
    * be waiting for this core. */
-  for (unsigned i = 0; i < me->linger_pauses; i++) cpu_relax();
+  for (unsigned i = 0; i < me->linger_pauses; i++) akt__uv_cpu_relax();
   sched_yield();
   return 1;
 }

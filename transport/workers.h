@@ -34,11 +34,19 @@
 
 #define AKT__UV_SLOT_TURNS 32    /* slot runs before the FIFO is served */
 #define AKT__UV_SPIN_NS 20000    /* how long a worker out of work polls before sleeping */
+#define AKT__UV_WAIT_SPIN_NS 20000 /* how long a blocking wait (ask) polls before sleeping */
 #define AKT__UV_LINGER_NS 20000  /* how long a runnable out of work may poll its own queue */
 #define AKT__UV_LINGER_PAUSES_MIN 4  /* pauses (then a yield) between two such polls: */
 #define AKT__UV_LINGER_PAUSES_MAX 64 /* adapted between these bounds (~0.1-1.7 us on x86-64) */
 #define AKT__UV_LINGER_BATCH 8       /* ... so that a poll finds about this many messages */
 #define AKT__UV_LINGER_MIN_FOUND 2   /* a linger starts only after this many messages */
+
+/* A spin-wait hint to the CPU (PAUSE on x86). */
+static inline void akt__uv_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
 
 typedef struct akt__uv_workers akt__uv_workers;
 
