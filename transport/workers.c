@@ -38,9 +38,11 @@ static akt_runnable *fifo_pop(akt__uv_workers *w) {
 static void push_shared(akt__uv_workers *w, akt_runnable *r) {
   pthread_mutex_lock(&w->mu);
   fifo_push(w, r);
-  /* Busy and spinning workers find it on their own; one runnable needs
-   * one sleeper at most. */
-  if (w->idle > 0) pthread_cond_signal(&w->cv);
+  /* A spinning worker will take it (and wake a sleeper if more is queued,
+   * see next_runnable); busy workers come back to the FIFO on their own.
+   * Otherwise one runnable needs one sleeper at most. */
+  if (w->idle > 0 && atomic_load_explicit(&w->spinning, memory_order_relaxed) == 0)
+    pthread_cond_signal(&w->cv);
   pthread_mutex_unlock(&w->mu);
 }
 
@@ -54,12 +56,15 @@ static akt_runnable *next_runnable(akt__uv_worker *me) {
     return r;
   }
   me->slot_runs = 0;
-  uint64_t spin_until = 0;
+  uint64_t spin_until = 0; /* non-zero: this worker counts in w->spinning */
   for (int spin = 0;; spin++) {
     /* Poll without the lock for a while: a worker that sleeps must be
      * woken with a system call, which costs more than the poll. */
     if (r == NULL && spin > 0 && atomic_load_explicit(&w->peek, memory_order_acquire) == NULL) {
-      if (spin_until == 0) spin_until = akt__uv_now_ns() + AKT__UV_SPIN_NS;
+      if (spin_until == 0) {
+        spin_until = akt__uv_now_ns() + AKT__UV_SPIN_NS;
+        atomic_fetch_add_explicit(&w->spinning, 1, memory_order_relaxed);
+      }
       if ((spin & 15) != 0 || akt__uv_now_ns() < spin_until) {
         akt__uv_cpu_relax();
         continue;
@@ -73,20 +78,32 @@ static akt_runnable *next_runnable(akt__uv_worker *me) {
         fifo_push(w, me->slot);
         me->slot = NULL;
       }
+      if (spin_until != 0 &&
+          atomic_fetch_sub_explicit(&w->spinning, 1, memory_order_relaxed) == 1 &&
+          w->head != NULL && w->idle > 0) {
+        /* Pushers counted on this spinner, which takes one runnable:
+         * the rest needs a sleeper. */
+        pthread_cond_signal(&w->cv);
+      }
       pthread_mutex_unlock(&w->mu);
       return shared;
     }
     if (me->slot != NULL) {
+      if (spin_until != 0) atomic_fetch_sub_explicit(&w->spinning, 1, memory_order_relaxed);
       pthread_mutex_unlock(&w->mu);
       r = me->slot;
       me->slot = NULL;
       return r;
     }
     if (w->stop) {
+      if (spin_until != 0) atomic_fetch_sub_explicit(&w->spinning, 1, memory_order_relaxed);
       pthread_mutex_unlock(&w->mu);
       return NULL;
     }
     if (spin_until != 0 && akt__uv_now_ns() >= spin_until) {
+      /* No longer spinning (under the lock, so a push either sees this
+       * or is seen by the FIFO check above). */
+      atomic_fetch_sub_explicit(&w->spinning, 1, memory_order_relaxed);
       w->idle++;
       while (w->head == NULL && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
       w->idle--;
@@ -160,6 +177,7 @@ int akt__uv_workers_start(akt__uv_workers *w, unsigned count) {
   if (pthread_mutex_init(&w->mu, NULL) != 0) goto fail_threads;
   if (pthread_cond_init(&w->cv, NULL) != 0) goto fail_mu;
   atomic_init(&w->peek, NULL);
+  atomic_init(&w->spinning, 0);
   w->count = 0;
   for (unsigned i = 0; i < count; i++) {
     w->workers[i].pool = w;

@@ -70,6 +70,10 @@ struct akt__uv_workers {
   pthread_cond_t cv;
   akt_runnable *head, *tail;
   unsigned idle; /* workers sleeping on cv */
+  /* Workers polling the FIFO before they sleep: a push wakes a sleeper
+   * only when none polls (a wake-up costs a system call on the pusher's
+   * side and a thread competing for the cores on the other). */
+  _Atomic unsigned spinning;
   int stop;
   _Atomic(akt_runnable *) peek; /* head, readable without the lock (spinning) */
 };
