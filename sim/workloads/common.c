@@ -1,6 +1,7 @@
 /* akt — helpers shared by the built-in workloads. */
 #include "sim/workloads/common.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,3 +34,18 @@ const akt_workload *const akt_builtin_workloads[] = {
     &akt__wl_pingpong,    &akt__wl_pingpong_udp,  &akt__wl_bank, &akt__wl_remote_watch,
     &akt__wl_supervision, &akt__wl_buggy_counter, NULL,
 };
+
+void akt__wl_violation(akt__wl_violations *v, const char *fmt, ...) {
+  if (v->count++ != 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(v->first, sizeof v->first, fmt, ap);
+  va_end(ap);
+}
+
+int akt__wl_violations_why(const akt__wl_violations *v, const char *what, char *why) {
+  if (!v->count) return 0;
+  snprintf(why, AKT_SCENARIO_WHY_MAX, "%llu %s; first: %s", (unsigned long long)v->count, what,
+           v->first);
+  return 1;
+}

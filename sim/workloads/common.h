@@ -34,6 +34,21 @@ static inline akt_scenario *akt__wl_sc(akt_ctx *ctx) {
   return (akt_scenario *)(uintptr_t)akt_ctx_arg(ctx);
 }
 
+/* A safety oracle's findings: how many violations, and the first one in
+ * words. */
+typedef struct akt__wl_violations {
+  uint64_t count;
+  char first[300];
+} akt__wl_violations;
+
+/* Counts a violation; the first one's description (printf-style) is kept. */
+void akt__wl_violation(akt__wl_violations *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A check's verdict: 0 when there was no violation, else 1 with `why` set
+ * to "<count> <what>; first: <first>". */
+int akt__wl_violations_why(const akt__wl_violations *v, const char *what, char *why);
+
 /* Seconds, for messages. */
 static inline double akt__wl_s(uint64_t ns) { return (double)ns / 1e9; }
 

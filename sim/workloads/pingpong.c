@@ -12,8 +12,7 @@ typedef struct pp_state {
   uint64_t last[MAX_NODES];    /* the highest pong seq from node j */
   uint64_t pongs[MAX_NODES];
   uint64_t last_at[MAX_NODES]; /* world time of the last pong from node j */
-  uint64_t violations;
-  char first[256];
+  akt__wl_violations order;    /* pongs out of order or twice */
 } pp_state;
 
 typedef struct pinger {
@@ -55,11 +54,10 @@ static int pinger_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
     uint32_t j = pong->node;
     if (j == 0 || j >= akt_scenario_nodes(sc)) return 0;
     if (pong->seq <= st->last[j]) {
-      if (st->violations++ == 0)
-        snprintf(st->first, sizeof st->first,
-                 "pong %llu from node%u arrived after pong %llu at t=%.3fs (%s)",
-                 (unsigned long long)pong->seq, j, (unsigned long long)st->last[j],
-                 akt__wl_s(akt_scenario_now(sc)), pong->seq == st->last[j] ? "duplicate" : "reordered");
+      akt__wl_violation(&st->order, "pong %llu from node%u arrived after pong %llu at t=%.3fs (%s)",
+                        (unsigned long long)pong->seq, j, (unsigned long long)st->last[j],
+                        akt__wl_s(akt_scenario_now(sc)),
+                        pong->seq == st->last[j] ? "duplicate" : "reordered");
       return 0;
     }
     st->last[j] = pong->seq;
@@ -96,10 +94,7 @@ static int node_start(akt_scenario *sc, size_t i, akt_backend *b) {
 
 static int check_in_order(akt_scenario *sc, char *why) {
   pp_state *st = akt_scenario_state(sc);
-  if (!st->violations) return 0;
-  snprintf(why, AKT_SCENARIO_WHY_MAX, "%llu pongs out of order or twice; first: %s",
-           (unsigned long long)st->violations, st->first);
-  return 1;
+  return akt__wl_violations_why(&st->order, "pongs out of order or twice", why);
 }
 
 static int check_resume(akt_scenario *sc, char *why) {

@@ -42,8 +42,7 @@ typedef struct pu_state {
   uint64_t pongs[MAX_NODES];
   uint64_t last_at[MAX_NODES]; /* world time of the last pong from node j */
   uint8_t oracle[MAX_NODES][ORACLE_SEQS / 8]; /* bit seq: node j applied it */
-  uint64_t violations;
-  char first[256];
+  akt__wl_violations twice; /* pings applied twice */
 } pu_state;
 
 static akt_addr node_addr(size_t j) {
@@ -146,9 +145,9 @@ static int ponger_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
   st->applied[j]++;
   if (seq < ORACLE_SEQS) {
     uint8_t *bit = &st->oracle[j][seq / 8], mask = (uint8_t)(1u << (seq % 8));
-    if ((*bit & mask) && st->violations++ == 0)
-      snprintf(st->first, sizeof st->first, "node%zu applied ping %llu twice (again at t=%.3fs)",
-               j, (unsigned long long)seq, akt__wl_s(akt_scenario_now(sc)));
+    if (*bit & mask)
+      akt__wl_violation(&st->twice, "node%zu applied ping %llu twice (again at t=%.3fs)", j,
+                        (unsigned long long)seq, akt__wl_s(akt_scenario_now(sc)));
     *bit |= mask;
   }
   Aktsim__Pong pong = AKTSIM__PONG__INIT;
@@ -188,10 +187,7 @@ static void node_down(akt_scenario *sc, size_t i) {
 
 static int check_once(akt_scenario *sc, char *why) {
   pu_state *st = akt_scenario_state(sc);
-  if (!st->violations) return 0;
-  snprintf(why, AKT_SCENARIO_WHY_MAX, "%llu pings applied twice; first: %s",
-           (unsigned long long)st->violations, st->first);
-  return 1;
+  return akt__wl_violations_why(&st->twice, "pings applied twice", why);
 }
 
 static int check_resume(akt_scenario *sc, char *why) {

@@ -30,8 +30,8 @@ typedef struct slot {
 
 typedef struct rw_state {
   slot s[MAX_NODES][SLOTS];
-  uint64_t spurious, terminated;
-  char first[300];
+  uint64_t terminated;
+  akt__wl_violations spurious; /* Terminated for a live target after the quiet period settled */
 } rw_state;
 
 static uint32_t targets(akt_scenario *sc) {
@@ -215,11 +215,11 @@ static int watcher_terminated(akt_ctx *ctx, const Akt__Terminated *t) {
         g->unwatched = 1; /* its node was unreachable: fine during faults */
         uint64_t settled = akt_scenario_quiet_start(sc) +
                            (uint64_t)akt_scenario_param(sc, "settle", AKT_SECONDS(6));
-        if (now > settled && st->spurious++ == 0)
-          snprintf(st->first, sizeof st->first,
-                   "Terminated for node%zu/t%zu generation %u at t=%.3fs, but it is alive "
-                   "(the quiet period settled at t=%.3fs)",
-                   j, k, ws->gen, akt__wl_s(now), akt__wl_s(settled));
+        if (now > settled)
+          akt__wl_violation(&st->spurious,
+                            "Terminated for node%zu/t%zu generation %u at t=%.3fs, but it is "
+                            "alive (the quiet period settled at t=%.3fs)",
+                            j, k, ws->gen, akt__wl_s(now), akt__wl_s(settled));
       }
       akt_pid_release(ws->pid);
       ws->pid = NULL;
@@ -266,10 +266,7 @@ static void node_down(akt_scenario *sc, size_t i) {
 
 static int check_spurious(akt_scenario *sc, char *why) {
   rw_state *st = akt_scenario_state(sc);
-  if (!st->spurious) return 0;
-  snprintf(why, AKT_SCENARIO_WHY_MAX, "%llu spurious Terminated; first: %s",
-           (unsigned long long)st->spurious, st->first);
-  return 1;
+  return akt__wl_violations_why(&st->spurious, "spurious Terminated", why);
 }
 
 static int check_delivered(akt_scenario *sc, char *why) {
