@@ -89,7 +89,8 @@ static akt_runnable *next_runnable(akt__uv_worker *me) {
       return shared;
     }
     if (me->slot != NULL) {
-      if (spin_until != 0) atomic_fetch_sub_explicit(&w->spinning, 1, memory_order_relaxed);
+      /* Only this worker fills its slot, so a slot here was there on entry:
+       * this worker never polled (spin_until is 0). */
       pthread_mutex_unlock(&w->mu);
       r = me->slot;
       me->slot = NULL;
