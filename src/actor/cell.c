@@ -44,7 +44,7 @@ akt__cell *akt__cell_new(akt_system *sys, uint64_t id, const char *path, const a
   atomic_init(&c->sched, AKT__SCHED_IDLE);
   atomic_init(&c->life, AKT__LIFE_STARTING);
   atomic_init(&c->syshead, NULL);
-  akt__mpsc_init2(&c->uhead, &c->mbox.user);
+  akt__mailq_init(&c->uhead, &c->mbox.user);
   c->sys = sys;
   c->def = def;
   c->started_at = sys->backend->ops->now(sys->backend);
@@ -79,12 +79,22 @@ int akt__cell_post(akt__cell *c, akt__env *env) {
       return rc;
     }
     atomic_fetch_add_explicit(&c->uhead.pushed, 1, memory_order_relaxed);
-  } else {
-    /* Queued and counted in one locked instruction (see mpsc.h). */
-    akt__mpsc_push2(&c->uhead, &env->node, 1);
+  } else if (akt__mailq_push_ptr(&c->uhead, &c->mbox.user, env) != 0) {
+    /* Queued and counted in one locked instruction (see mailq.h). */
+    akt__env_free(env);
+    return AKT_ENOMEM;
   }
   cell_schedule(c);
   return 0;
+}
+
+void *akt__cell_claim(akt__cell *c, unsigned nslots) {
+  return akt__mailq_claim(&c->uhead, &c->mbox.user, nslots);
+}
+
+void akt__cell_publish(akt__cell *c, akt__env *env, unsigned nslots) {
+  akt__mailq_publish(env, nslots);
+  cell_schedule(c);
 }
 
 void akt__cell_post_sys(akt__cell *c, akt__env *env) {
@@ -133,14 +143,8 @@ static inline akt__env *pop_user(akt__cell *c) {
   } else if (c->kind & AKT__KIND_CUSTOM_MBOX) {
     env = (akt__env *)c->mbox.custom.type->pop(c->mbox.custom.mb);
   } else {
-    env = (akt__env *)akt__mpsc_pop2(&c->uhead, &c->mbox.user);
-    /* The tail is now the next envelope (or the stub): start loading its
-     * header and the start of its message while this one is handled, so
-     * the walk down the list overlaps the work instead of stalling on one
-     * cache miss per message. A prefetch never faults. */
-    const char *next = (const char *)c->mbox.user.tail;
-    __builtin_prefetch(next);
-    __builtin_prefetch(next + 64);
+    int inl; /* an inline envelope says so in its pool_class */
+    env = akt__mailq_pop(&c->uhead, &c->mbox.user, &inl);
   }
   /* One writer (the turn): a plain increment, no locked instruction. */
   if (env)
@@ -160,7 +164,10 @@ void akt__cell_dispose(akt__cell *c) {
     next = e->link;
     akt__env_free(e);
   }
-  if (c->kind & AKT__KIND_CUSTOM_MBOX) c->mbox.custom.type->destroy(c->mbox.custom.mb);
+  if (c->kind & AKT__KIND_CUSTOM_MBOX)
+    c->mbox.custom.type->destroy(c->mbox.custom.mb);
+  else
+    akt__mailq_destroy(&c->uhead, &c->mbox.user);
   if (c->ext) {
     akt__cell_ext *x = c->ext;
     for (uint32_t i = 0; i < x->nstash; i++) akt__env_free(x->stash[i]);
@@ -175,7 +182,7 @@ void akt__cell_dispose(akt__cell *c) {
 static int user_nonempty(akt__cell *c) {
   if (c->ext && c->ext->front_head) return 1;
   if (c->kind & AKT__KIND_CUSTOM_MBOX) return c->mbox.custom.type->size(c->mbox.custom.mb) > 0;
-  return akt__mpsc_maybe_nonempty2(&c->uhead, &c->mbox.user);
+  return akt__mailq_maybe_nonempty(&c->uhead, &c->mbox.user);
 }
 
 void akt__cell_drain(akt__cell *c) {
@@ -310,6 +317,8 @@ static void cell_run(akt_runnable *r) {
     sys->backend->ops->schedule(sys->backend, &c->runnable);
     return;
   }
+  /* An idle actor holds no mailbox segment (mailq.h). */
+  if (!(c->kind & AKT__KIND_CUSTOM_MBOX)) akt__mailq_release_idle(&c->uhead, &c->mbox.user);
   atomic_store_explicit(&c->sched, AKT__SCHED_IDLE, memory_order_seq_cst);
   if (cell_has_work(c)) {
     uint8_t expected = AKT__SCHED_IDLE;

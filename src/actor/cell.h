@@ -22,7 +22,7 @@
 #include "akt/supervisor.h"
 #include "akt/backend.h"
 #include "src/actor/envelope.h"
-#include "src/actor/mpsc.h"
+#include "src/actor/mailq.h"
 
 typedef struct akt_ctx akt__cell; /* the cell is the turn's context */
 typedef struct akt__cell_ext akt__cell_ext;
@@ -93,9 +93,9 @@ struct akt_ctx {
   uint64_t started_at;        /* backend time of the spawn (read by metrics only) */
   /* Written by every sender (the producers). Its `pushed` counts the user
    * messages accepted by the mailbox, custom mailboxes included. On
-   * x86-64 the head must be 16-byte aligned (see mpsc.h): the cell follows
+   * x86-64 the head must be 16-byte aligned (see mailq.h): the cell follows
    * the 40-byte PID in a malloc'd block, and started_at pads it to 48. */
-  akt__mpsc_head uhead;       /* the default mailbox's head */
+  akt__mailq_head uhead;      /* the default mailbox's head */
 
   /* Cold: written at spawn, hand-offs to the backend and tree changes. */
   akt_runnable runnable;      /* what the backend schedules */
@@ -128,7 +128,7 @@ struct akt_ctx {
 
   /* Written by the actor's turns (the consumer). */
   union {
-    akt__mpsc_tail user;      /* the default mailbox's consumer part */
+    akt__mailq_tail user;     /* the default mailbox's consumer part */
     struct {
       const akt_mailbox_type *type;
       void *mb;
@@ -181,9 +181,20 @@ void akt__pid_track_remote(akt_system *sys, akt_pid *pid);
 akt__cell *akt__cell_new(akt_system *sys, uint64_t id, const char *path, const akt_actor_def *def);
 
 /* Queues a user envelope on a cell and makes sure it runs (or hands it to
- * the sink). Takes ownership of env, also on failure. Returns 0, or
- * AKT_EFULL when a bounded mailbox refused it (env freed, counted). */
+ * the sink). Takes ownership of env, also on failure. Returns 0,
+ * AKT_EFULL when a bounded mailbox refused it (env freed, counted), or
+ * AKT_ENOMEM (env freed). */
 int akt__cell_post(akt__cell *c, akt__env *env);
+
+/* Claims `nslots` (1..AKT__MAILQ_MAX_CLAIM) slots in the default mailbox of
+ * `c` (not a sink, no custom mailbox) for an inline envelope, counting one
+ * message; NULL when out of memory. Fill them with an envelope of pool
+ * class AKT__ENV_INLINE, then call akt__cell_publish. */
+void *akt__cell_claim(akt__cell *c, unsigned nslots);
+
+/* Makes the inline envelope written into claimed slots visible to the
+ * receiver and makes sure the receiver runs. */
+void akt__cell_publish(akt__cell *c, akt__env *env, unsigned nslots);
 
 /* Queues a system envelope on a cell and makes sure it runs. Takes
  * ownership of env. */

@@ -24,37 +24,26 @@ uint64_t akt__msg_hash(const ProtobufCMessage *msg) {
   return h;
 }
 
-/* Where the meta goes after a message copy of `size` bytes: in the line
- * after the header's for a small message (see envelope.h), else right
- * after the copy. */
-static size_t meta_offset(size_t size) {
-  size_t padded = (size + 15) & ~(size_t)15;
-  return sizeof(akt__env) + (padded < 32 ? 32 : padded);
+int akt__env_measure(const ProtobufCMessage *msg, size_t *size, int *flat) {
+  if (!msg) return AKT_EINVAL;
+  const ProtobufCMessageDescriptor *d = msg->descriptor;
+  *flat = d && d->magic == PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC && akt__msg_is_flat(d);
+  if (*flat) {
+    *size = d->sizeof_message;
+    return 0;
+  }
+  return akt__msg_copy_size(msg, size);
 }
 
-int akt__env_new_msg(akt_system *sys, const ProtobufCMessage *msg, akt__env **out) {
-  if (!msg || !out) return AKT_EINVAL;
-  const ProtobufCMessageDescriptor *d = msg->descriptor;
-  size_t size;
-  int flat = d && d->magic == PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC && akt__msg_is_flat(d);
-  if (flat) {
-    size = d->sizeof_message;
-  } else {
-    int rc = akt__msg_copy_size(msg, &size);
-    if (rc) return rc;
-  }
-  size_t meta_off = meta_offset(size);
-  if (meta_off > UINT32_MAX - sizeof(akt__env_meta)) return AKT_ELIMIT;
-  uint8_t cls;
-  akt__env *env = akt__pool_alloc(meta_off + sizeof(akt__env_meta), &cls);
-  if (!env) return AKT_ENOMEM;
+void akt__env_init_copy(akt__env *env, const ProtobufCMessage *msg, size_t size, int flat,
+                        uint8_t cls) {
   /* The header only: the meta stays untouched (and its line with it)
    * unless a field of it is needed. */
   env->sender = NULL;
   env->flags = 0;
   env->sys = AKT__SYS_NONE;
   env->pool_class = cls;
-  env->meta_off = (uint32_t)meta_off;
+  env->meta_off = (uint32_t)akt__env_meta_offset(size);
   if (flat) {
     /* The copy of a flat message (see akt__msg_is_flat), inline. */
     ProtobufCMessage *m = memcpy(env->payload, msg, size);
@@ -64,12 +53,42 @@ int akt__env_new_msg(akt_system *sys, const ProtobufCMessage *msg, akt__env **ou
   } else {
     env->msg = akt__msg_copy_into(msg, env->payload);
   }
+}
+
+int akt__env_new_msg(akt_system *sys, const ProtobufCMessage *msg, akt__env **out) {
+  if (!msg || !out) return AKT_EINVAL;
+  size_t size;
+  int flat;
+  int rc = akt__env_measure(msg, &size, &flat);
+  if (rc) return rc;
+  size_t meta_off = akt__env_meta_offset(size);
+  if (meta_off > UINT32_MAX - sizeof(akt__env_meta)) return AKT_ELIMIT;
+  uint8_t cls;
+  akt__env *env = akt__pool_alloc(meta_off + sizeof(akt__env_meta), &cls);
+  if (!env) return AKT_ENOMEM;
+  akt__env_init_copy(env, msg, size, flat, cls);
   if (sys && sys->tracing) {
     akt__meta_of(env)->hash = akt__msg_hash(msg);
     env->flags |= AKT__ENV_HASHED;
   }
   *out = env;
   return 0;
+}
+
+akt__env *akt__env_detach(akt__env *env) {
+  if (env->pool_class != AKT__ENV_INLINE) return env;
+  akt__env *copy;
+  if (akt__env_new_msg(NULL, env->msg, &copy) != 0) return NULL;
+  copy->sender = env->sender;
+  env->sender = NULL;
+  copy->flags = env->flags;
+  /* Only the meta fields its flags make valid (an inline envelope has a
+   * meta only when one is). */
+  if (env->flags & (AKT__ENV_REQUEST | AKT__ENV_REPLY))
+    akt__meta_of(copy)->corr = akt__meta_of(env)->corr;
+  if (env->flags & AKT__ENV_HASHED) akt__meta_of(copy)->hash = akt__meta_of(env)->hash;
+  akt__env_free(env);
+  return copy;
 }
 
 akt__env *akt__env_new_sys(akt__sys_kind kind, uint64_t arg) {

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "akt/pid.h"
+#include "src/actor/mailq.h"
 #include "src/actor/mpsc.h"
 #include "src/util/pool.h"
 
@@ -23,6 +24,10 @@ typedef struct akt_system akt_system;
 #define AKT__ENV_TIMER 0x4u   /* a timer message; the meta's arg is the timer generation */
 #define AKT__ENV_REDELIVERED 0x8u /* unstashed: already accepted once */
 #define AKT__ENV_HASHED 0x10u /* the meta's hash is set (the receiver's backend traces) */
+
+/* The pool_class of an envelope written into its receiver's mailbox slots
+ * (mailq.h): its memory is valid until the receiver's next pop. */
+#define AKT__ENV_INLINE 0xfeu
 
 /* System message kinds (0 = a user message). System messages go to their
  * own queue and are processed before user messages. */
@@ -57,14 +62,15 @@ typedef enum akt__sys_kind {
 typedef struct akt__env akt__env;
 struct akt__env {
   union {
-    akt__mpsc_node node;      /* first: the default mailbox links envelopes through it */
-    void *link;               /* what a custom mailbox may use instead */
+    akt__mpsc_node node;      /* first: custom mailboxes link envelopes through it */
+    void *link;               /* or this, as do the stash and the system queue */
+    _Atomic uint64_t slot_word; /* an inline envelope's (AKT__ENV_INLINE) slot word (mailq.h) */
   };
   akt_pid *sender;            /* one reference, or NULL */
   const ProtobufCMessage *msg;/* the receiver's copy (in `payload`), NULL for system messages */
   uint16_t flags;             /* AKT__ENV_* */
   uint8_t sys;                /* akt__sys_kind */
-  uint8_t pool_class;         /* where the memory goes back (util/pool.h) */
+  uint8_t pool_class;         /* where the memory goes back (util/pool.h), or AKT__ENV_INLINE */
   uint32_t meta_off;          /* offset of the akt__env_meta from the envelope */
   max_align_t payload[];      /* the message copy */
 };
@@ -114,6 +120,28 @@ static inline uint64_t akt__env_hash(const akt__env *env) {
  * set, and the rest of the meta is not initialized (see akt__env_meta). */
 int akt__env_new_msg(akt_system *sys, const ProtobufCMessage *msg, akt__env **out);
 
+/* The size of msg's copy in an envelope (*size) and whether it is flat (a
+ * plain memcpy, msgcopy.h). Returns 0, AKT_EINVAL or AKT_ELIMIT. */
+int akt__env_measure(const ProtobufCMessage *msg, size_t *size, int *flat);
+
+/* Where the meta goes after a message copy of `size` bytes: in the line
+ * after the header's for a small message, else right after the copy. */
+static inline size_t akt__env_meta_offset(size_t size) {
+  size_t padded = (size + 15) & ~(size_t)15;
+  return sizeof(akt__env) + (padded < 32 ? 32 : padded);
+}
+
+/* Writes into `env` a header (no sender, no flags, a user message of pool
+ * class `cls`) and the copy of msg measured by akt__env_measure. */
+void akt__env_init_copy(akt__env *env, const ProtobufCMessage *msg, size_t size, int flat,
+                        uint8_t cls);
+
+/* An envelope the caller may keep beyond the current turn: `env` itself,
+ * or for an inline envelope a pooled copy that takes over its sender and
+ * valid meta fields (env is freed; its message stays readable until the
+ * receiver's next pop). Returns NULL when out of memory (env untouched). */
+akt__env *akt__env_detach(akt__env *env);
+
 /* Allocates a system message of kind `kind` with meta arg `arg` (the rest
  * of its meta zeroed). Returns NULL when out of memory. */
 akt__env *akt__env_new_sys(akt__sys_kind kind, uint64_t arg);
@@ -124,7 +152,8 @@ static inline void akt__env_free(akt__env *env) {
   if (!env) return;
   if (env->sender) akt_pid_release(env->sender);
   if (env->sys && akt__meta_of(env)->ref) akt_pid_release(akt__meta_of(env)->ref);
-  akt__pool_free(env, env->pool_class);
+  /* An inline envelope's slots go back with their segment (mailq.h). */
+  if (env->pool_class != AKT__ENV_INLINE) akt__pool_free(env, env->pool_class);
 }
 
 /* The envelope holding message copy `m` (which must come from an envelope). */

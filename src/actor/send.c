@@ -20,12 +20,59 @@ int akt__route(akt_pid *to, akt__env *env) {
   return akt__cell_post(c, env);
 }
 
+/* send_inline's answer when the message must take the general path. */
+#define NOT_INLINE 1
+
+/* Copies msg straight into slots of the receiver's default mailbox
+ * (mailq.h): a local receiver without a sink or custom mailbox. Returns 0,
+ * an AKT_E* code, or NOT_INLINE for a terminated receiver (the general
+ * path makes the dead letter) or an envelope too large for a claim. */
+static int send_inline(akt_pid *to, const ProtobufCMessage *msg, akt_pid *sender, uint64_t corr,
+                       uint32_t flags) {
+  akt__cell *c = to->cell;
+  akt_system *sys = to->sys;
+  if (atomic_load_explicit(&c->life, memory_order_acquire) == AKT__LIFE_TERMINATED)
+    return NOT_INLINE;
+  size_t size;
+  int flat;
+  int rc = akt__env_measure(msg, &size, &flat);
+  if (rc) return rc;
+  /* The meta only when a field of it is set: a plain tell of a message of
+   * up to 32 bytes then takes one slot, one cache line. */
+  int meta = flags != 0 || sys->tracing;
+  size_t bytes =
+      meta ? akt__env_meta_offset(size) + sizeof(akt__env_meta) : sizeof(akt__env) + size;
+  size_t nslots = (bytes + AKT__MAILQ_SLOT_BYTES - 1) / AKT__MAILQ_SLOT_BYTES;
+  if (nslots > AKT__MAILQ_MAX_CLAIM) return NOT_INLINE;
+  uint64_t hash = 0;
+  if (sys->tracing) {
+    hash = akt__msg_hash(msg);
+    akt__trace(sys, AKT_EV_SEND, to->id, sender ? sender->id : 0, msg->descriptor->name, hash, 0,
+               NULL);
+  }
+  akt__env *env = akt__cell_claim(c, (unsigned)nslots);
+  if (!env) return AKT_ENOMEM;
+  akt__env_init_copy(env, msg, size, flat, AKT__ENV_INLINE);
+  env->sender = akt_pid_retain(sender);
+  if (sys->tracing) {
+    akt__meta_of(env)->hash = hash;
+    env->flags |= AKT__ENV_HASHED;
+  }
+  akt__env_add_flags(env, flags, corr);
+  akt__cell_publish(c, env, (unsigned)nslots);
+  return 0;
+}
+
 int akt__send(akt_pid *to, const ProtobufCMessage *msg, akt_pid *sender, uint64_t corr,
                     uint32_t flags) {
   if (!to || !msg) return AKT_EINVAL;
   /* A remote PID: the message is packed straight into the peer's queue;
    * an envelope would only be made to be packed and freed. */
   if (!to->cell) return akt__remote_send_msg(to->sys, to, msg, sender, corr, flags);
+  if (!(to->cell->kind & (AKT__KIND_SINK | AKT__KIND_CUSTOM_MBOX))) {
+    int rc = send_inline(to, msg, sender, corr, flags);
+    if (rc != NOT_INLINE) return rc;
+  }
   akt__env *env;
   int rc = akt__env_new_msg(to->sys, msg, &env);
   if (rc) return rc;

@@ -161,7 +161,7 @@ int akt_actor_get_metrics(akt_pid *pid, akt_actor_metrics *out) {
   if (!pid || !out) return AKT_EINVAL;
   akt__cell *c = pid->cell;
   if (!c) return AKT_ENOTSUP;
-  uint64_t enq = akt__mpsc_pushed(&c->uhead);
+  uint64_t enq = akt__mailq_pushed(&c->uhead);
   uint64_t done = atomic_load_explicit(&c->processed, memory_order_relaxed);
   out->processed = done;
   out->mailbox_size = enq > done ? enq - done : 0;

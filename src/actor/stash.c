@@ -30,6 +30,9 @@ int akt_stash(akt_ctx *ctx) {
     x->stash = n;
     x->cap_stash = cap;
   }
+  /* It outlives the turn: out of the mailbox's slots (mailq.h). */
+  env = akt__env_detach(env);
+  if (!env) return AKT_ENOMEM;
   /* It was accepted once (timer generation, watch): do not check again. */
   env->flags = (env->flags & ~AKT__ENV_TIMER) | AKT__ENV_REDELIVERED;
   x->stash[x->nstash++] = env;

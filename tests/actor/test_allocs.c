@@ -116,7 +116,10 @@ static void pingpong_allocates_nothing_per_message(void **state) {
     long during = atomic_load(&allocations) - before;
     if (round > 0) {
       print_message("pingpong round %d: %ld allocations for %d messages\n", round, during, BURST);
-      assert_true(during <= allowance(BURST));
+      /* Plus one: the round's last message goes to the probe, which keeps
+       * its envelope (a pool block; the bounces themselves travel in the
+       * mailboxes' slots and leave no block behind to reuse). */
+      assert_true(during <= allowance(BURST) + 1);
     }
   }
   akt_testkit_free(tk);

@@ -1,0 +1,131 @@
+/* akt — the default mailbox: a segmented queue of inline envelopes (internal).
+ *
+ * A sender claims consecutive 64-byte slots in the receiver's current
+ * segment (4 KiB) and writes its envelope into them: there is no separate
+ * allocation, and the receiver reads its messages from consecutive cache
+ * lines. That is what makes tell fast whatever the two cores' distance:
+ * the consumer's next address never depends on what it just read, so the
+ * core and its prefetcher fetch the following lines while the current
+ * message is handled. A linked list of pooled envelopes (the design this
+ * replaced, still used by mpsc.h's custom mailboxes) waits for one
+ * cross-core cache miss per message; on the bench machine that was 20 ns
+ * or 60-150 ns depending on where the two vCPUs ran (docs/performance.md).
+ *
+ * Claiming is one locked instruction: the head is the producers' segment
+ * and slot index plus the push count, in one 16-byte word updated with
+ * `lock cmpxchg16b` on x86-64 (elsewhere a compare-exchange of the first
+ * word and a locked add). A sender then writes its envelope and publishes
+ * it by storing its slot word (the envelope's first 8 bytes: its number of
+ * slots and kind) with release order. Envelopes that already exist (system
+ * code, timers, unstashed or remote messages) are queued by pointer, in an
+ * indirect slot.
+ *
+ * The consumer handles an inline envelope where it lies and never writes
+ * to the slots: the sender that takes a recycled segment zeroes the slot
+ * words its last use wrote. An inline envelope's memory is valid until the
+ * consumer's next pop; one that must outlive its turn (a stash) is copied
+ * out (akt__env_detach). A fully read segment is recycled when the
+ * consumer moves past it, and the segment in use when the actor goes idle
+ * is given back (akt__mailq_release_idle), so an idle actor holds no
+ * segment. Segments are recycled through a per-thread cache and a shared
+ * depot, like the envelope pool (util/pool.h): none is allocated per
+ * message in steady state.
+ */
+#ifndef AKT_ACTOR_MAILQ_H
+#define AKT_ACTOR_MAILQ_H
+
+#include <assert.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AKT__MAILQ_SEG_BYTES 4096u
+#define AKT__MAILQ_SLOT_BYTES 64u
+#define AKT__MAILQ_SLOTS (AKT__MAILQ_SEG_BYTES / AKT__MAILQ_SLOT_BYTES) /* slot 0: header */
+/* The most slots one inline envelope takes (1 KiB); larger ones are queued
+ * by pointer. */
+#define AKT__MAILQ_MAX_CLAIM 16u
+
+/* How long a pop polls for a message claimed but not yet published before
+ * it reports nothing: looks after 1, 2, 4, ... up to this many pause
+ * instructions (127 in all, a few microseconds at most). */
+#define AKT__MAILQ_PUBLISH_SPINS 64u
+
+/* Slot word kinds (the low two bits; the slot count is above them). */
+#define AKT__MAILQ_INLINE 1u   /* an envelope starts here */
+#define AKT__MAILQ_INDIRECT 2u /* the next 8 bytes point to an envelope */
+
+/* A segment: a header line, then slots 1..AKT__MAILQ_SLOTS-1. */
+typedef struct akt__mailq_seg akt__mailq_seg;
+struct akt__mailq_seg {
+  _Alignas(64) _Atomic(akt__mailq_seg *) next; /* set once, by the sender that ended it */
+  _Atomic uint32_t end;                        /* slots claimed in it (valid once next is set) */
+  akt__mailq_seg *cache_next;                  /* in a segment cache */
+  unsigned dirty;                              /* free: slots 1..dirty-1 may hold words */
+};
+
+/* The producers' part: a segment pointer (4096-aligned) or-ed with the next
+ * free slot index, and the number of counted pushes. 16-byte aligned. */
+typedef struct akt__mailq_head {
+  _Atomic uint64_t at;
+  _Atomic uint64_t pushed;
+} akt__mailq_head;
+
+/* The consumer's part: its segment or-ed with its slot index (0 when it
+ * holds no segment), and the first segment a sender installed after the
+ * consumer gave its segment back. */
+typedef struct akt__mailq_tail {
+  uint64_t at;
+  _Atomic(akt__mailq_seg *) first;
+} akt__mailq_tail;
+
+/* Sets up an empty queue (no segment). */
+void akt__mailq_init(akt__mailq_head *h, akt__mailq_tail *t);
+
+/* Claims `nslots` (1..AKT__MAILQ_MAX_CLAIM) consecutive slots and counts
+ * one push; returns their memory (nslots * 64 bytes, 64-byte aligned, the
+ * first 8 bytes zero) for the caller to fill and publish with
+ * akt__mailq_publish, or NULL when out of memory. A full barrier. Any
+ * thread. */
+void *akt__mailq_claim(akt__mailq_head *h, akt__mailq_tail *t, unsigned nslots);
+
+/* Publishes claimed slots holding an inline envelope of `nslots` slots
+ * (`slots` as returned by akt__mailq_claim). */
+static inline void akt__mailq_publish(void *slots, unsigned nslots) {
+  atomic_store_explicit((_Atomic uint64_t *)slots, ((uint64_t)nslots << 2) | AKT__MAILQ_INLINE,
+                        memory_order_release);
+}
+
+/* Queues an existing object `p` (an envelope) by pointer and counts one
+ * push. Returns 0, or -1 when out of memory. Any thread. */
+int akt__mailq_push_ptr(akt__mailq_head *h, akt__mailq_tail *t, void *p);
+
+/* The oldest message: an inline envelope (in its slots) or a pointer
+ * queued with akt__mailq_push_ptr; *inl says which. NULL when the queue is
+ * empty or its oldest message is still being written. An inline
+ * envelope's memory is the consumer's until its next pop (or
+ * akt__mailq_release_idle), and not to be used afterwards. Consumer
+ * only. */
+void *akt__mailq_pop(akt__mailq_head *h, akt__mailq_tail *t, int *inl);
+
+/* Non-zero when the queue holds a message or a claim is in progress.
+ * Consumer only; the head is read seq_cst (see cell.c's idle protocol). */
+int akt__mailq_maybe_nonempty(akt__mailq_head *h, akt__mailq_tail *t);
+
+/* When everything queued has been popped, gives the consumer's segment
+ * back so an idle receiver holds none. Consumer only, with no inline
+ * envelope in use. */
+void akt__mailq_release_idle(akt__mailq_head *h, akt__mailq_tail *t);
+
+/* Frees the queue's segments; pops first (nothing may be queued). */
+void akt__mailq_destroy(akt__mailq_head *h, akt__mailq_tail *t);
+
+/* Counted pushes so far (any thread; a snapshot). */
+static inline uint64_t akt__mailq_pushed(const akt__mailq_head *h) {
+  return atomic_load_explicit(&((akt__mailq_head *)(uintptr_t)h)->pushed, memory_order_relaxed);
+}
+
+/* Segments taken from malloc so far (for tests: none in steady state). */
+uint64_t akt__mailq_seg_mallocs(void);
+
+#endif
