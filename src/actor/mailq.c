@@ -1,140 +1,19 @@
 /* akt — the default mailbox's segmented queue (see mailq.h). */
 #include "src/actor/mailq.h"
 
-#include <pthread.h>
-#include <stdlib.h>
-#include <string.h>
+#include "src/actor/mailseg.h"
 
-#define SEG_MASK ((uint64_t)AKT__MAILQ_SEG_BYTES - 1)
-/* Segments a thread keeps for itself, and the shared depot's limit. */
-#define CACHE_SEGS 8u
-#define DEPOT_SEGS 4096u
+#define SEG_MASK ((uint64_t)AKT__MAILQ_SEG_ALIGN - 1)
 
-_Static_assert(sizeof(akt__mailq_seg) <= AKT__MAILQ_SLOT_BYTES, "a segment's header fits slot 0");
-_Static_assert(AKT__MAILQ_MAX_CLAIM < AKT__MAILQ_SLOTS, "a claim fits a fresh segment");
-
-/* ---- segment cache ----------------------------------------------------------- */
-
-typedef struct seg_cache {
-  akt__mailq_seg *top;
-  unsigned n;
-} seg_cache;
-
-static struct {
-  pthread_mutex_t lock;
-  akt__mailq_seg *top;
-  unsigned n;
-} depot = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
-static _Thread_local seg_cache *tls_cache;
-static pthread_key_t cache_key;
-static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static _Atomic uint64_t seg_mallocs;
-
-/* Puts a clean segment in the depot, or frees it when the depot is full. */
-static void depot_put(akt__mailq_seg *s) {
-  pthread_mutex_lock(&depot.lock);
-  if (depot.n < DEPOT_SEGS) {
-    s->cache_next = depot.top;
-    depot.top = s;
-    depot.n++;
-    s = NULL;
-  }
-  pthread_mutex_unlock(&depot.lock);
-  free(s);
-}
-
-/* A thread ends: its segments go to the depot. */
-static void cache_release(void *p) {
-  seg_cache *k = p;
-  while (k->top) {
-    akt__mailq_seg *s = k->top;
-    k->top = s->cache_next;
-    depot_put(s);
-  }
-  free(k);
-  tls_cache = NULL;
-}
-
-static void make_key(void) { pthread_key_create(&cache_key, cache_release); }
-
-static seg_cache *my_cache(void) {
-  if (tls_cache) return tls_cache;
-  pthread_once(&key_once, make_key);
-  seg_cache *k = calloc(1, sizeof *k);
-  if (!k) return NULL;
-  pthread_setspecific(cache_key, k);
-  tls_cache = k;
-  return k;
-}
-
-/* Zeroes the slot words a recycled segment's last use wrote (slots
- * 1..dirty-1) and resets its header. The sender that starts a segment does
- * it, not the receiver after each message: the receiver then never writes
- * a slot's line (a message's memory stays intact until its next pop), and
- * the sender takes the lines back from the receiver's cache in one burst
- * rather than one miss per message. A segment given back after one message
- * (an actor that idles between messages) costs one or two stores. */
-static akt__mailq_seg *seg_clean(akt__mailq_seg *s) {
-  for (unsigned i = 1; i < s->dirty; i++)
-    atomic_store_explicit((_Atomic uint64_t *)(void *)((char *)s + i * AKT__MAILQ_SLOT_BYTES), 0,
-                          memory_order_relaxed);
-  s->dirty = 1;
-  atomic_store_explicit(&s->next, NULL, memory_order_relaxed);
-  atomic_store_explicit(&s->end, 0, memory_order_relaxed);
-  return s;
-}
-
-/* A clean segment (all slot words zero, no next): from this thread's cache,
- * the depot, or malloc. NULL when out of memory. */
-static akt__mailq_seg *seg_alloc(void) {
-  seg_cache *k = my_cache();
-  akt__mailq_seg *s = NULL;
-  if (k && k->top) {
-    s = k->top;
-    k->top = s->cache_next;
-    k->n--;
-    return seg_clean(s);
-  }
-  pthread_mutex_lock(&depot.lock);
-  if (depot.top) {
-    s = depot.top;
-    depot.top = s->cache_next;
-    depot.n--;
-  }
-  pthread_mutex_unlock(&depot.lock);
-  if (s) return seg_clean(s);
-  void *p;
-  if (posix_memalign(&p, AKT__MAILQ_SEG_BYTES, AKT__MAILQ_SEG_BYTES) != 0) return NULL;
-  s = p;
-  memset(s, 0, AKT__MAILQ_SEG_BYTES);
-  s->dirty = 1;
-  atomic_fetch_add_explicit(&seg_mallocs, 1, memory_order_relaxed);
-  return s;
-}
-
-/* Recycles a segment whose slots below `used` were claimed (seg_alloc
- * cleans them). */
-static void seg_free(akt__mailq_seg *s, unsigned used) {
-  s->dirty = used;
-  seg_cache *k = my_cache();
-  if (k && k->n < CACHE_SEGS) {
-    s->cache_next = k->top;
-    k->top = s;
-    k->n++;
-    return;
-  }
-  depot_put(s);
-}
-
-uint64_t akt__mailq_seg_mallocs(void) { return atomic_load(&seg_mallocs); }
+_Static_assert(AKT__MAILQ_MAX_CLAIM < AKT__MAILQ_SLOTS, "a claim fits the largest segment");
 
 /* ---- the queue ----------------------------------------------------------------- */
 
 static inline akt__mailq_seg *seg_of(uint64_t at) {
   return (akt__mailq_seg *)(uintptr_t)(at & ~SEG_MASK);
 }
-/* A position is a segment's address or-ed with a slot index (0..64: 64 is
- * the segment's end, so not a byte offset). */
+/* A position is a segment's address or-ed with a slot index (0..cap: cap
+ * is the segment's end, so not a byte offset). */
 static inline unsigned idx_of(uint64_t at) { return (unsigned)(at & SEG_MASK); }
 static inline uint64_t at_of(akt__mailq_seg *s, unsigned idx) {
   return (uint64_t)(uintptr_t)s | idx;
@@ -187,15 +66,23 @@ void *akt__mailq_claim(akt__mailq_head *h, akt__mailq_tail *t, unsigned nslots) 
   for (;;) {
     akt__mailq_seg *s = seg_of(at);
     unsigned idx = idx_of(at);
-    if (s && idx + nslots <= AKT__MAILQ_SLOTS) {
+    if (s && idx + nslots <= s->cap) {
       if (head_cas(h, &at, &pushed, at + nslots, pushed + 1)) {
-        if (fresh) seg_free(fresh, 1);
+        if (fresh) akt__mailseg_free(fresh, 1);
         return slot_at(at);
       }
       continue;
     }
-    /* No segment, or no room left in it: start a new one. */
-    if (!fresh && !(fresh = seg_alloc())) return NULL;
+    /* No segment, or no room left in it: start a new one, twice the size
+     * of the last (the smallest after an empty queue). */
+    unsigned cls = s ? s->cls + (s->cls + 1u < AKT__MAILSEG_CLASSES) : 0;
+    unsigned need = akt__mailseg_class_for(nslots);
+    if (cls < need) cls = need;
+    if (fresh && fresh->cls != cls) {
+      akt__mailseg_free(fresh, 1);
+      fresh = NULL;
+    }
+    if (!fresh && !(fresh = akt__mailseg_alloc(cls))) return NULL;
     if (head_cas(h, &at, &pushed, at_of(fresh, 1 + nslots), pushed + 1)) {
       if (s) {
         /* The consumer reads `end` once it sees `next`. */
@@ -235,8 +122,8 @@ static inline void cpu_relax(void) {
  * the slot word, 0 if it is still unpublished. */
 static uint64_t wait_publish(akt__mailq_head *h, uint64_t at) {
   if (atomic_load_explicit(&h->at, memory_order_relaxed) == at) return 0; /* empty */
-  _Atomic uint64_t *word = idx_of(at) < AKT__MAILQ_SLOTS ? word_at(at) : NULL;
   akt__mailq_seg *s = seg_of(at);
+  _Atomic uint64_t *word = idx_of(at) < s->cap ? word_at(at) : NULL;
   /* Each look takes the line the sender is writing away from it: look
    * after 1, 2, 4, ... pauses. */
   for (unsigned pauses = 1; pauses <= AKT__MAILQ_PUBLISH_SPINS; pauses *= 2) {
@@ -260,8 +147,8 @@ void *akt__mailq_pop(akt__mailq_head *h, akt__mailq_tail *t, int *inl) {
   }
   for (int waited = 0;;) {
     unsigned idx = idx_of(at);
-    uint64_t w =
-        idx < AKT__MAILQ_SLOTS ? atomic_load_explicit(word_at(at), memory_order_acquire) : 0;
+    akt__mailq_seg *s = seg_of(at);
+    uint64_t w = idx < s->cap ? atomic_load_explicit(word_at(at), memory_order_acquire) : 0;
     if (!w && !waited) {
       w = wait_publish(h, at);
       waited = 1;
@@ -277,11 +164,10 @@ void *akt__mailq_pop(akt__mailq_head *h, akt__mailq_tail *t, int *inl) {
     }
     /* Nothing at idx: the end of the queue, a claim still being written,
      * or the end of this segment. */
-    akt__mailq_seg *s = seg_of(at);
     akt__mailq_seg *next = atomic_load_explicit(&s->next, memory_order_acquire);
     unsigned end = atomic_load_explicit(&s->end, memory_order_relaxed);
     if (!next || idx < end) return NULL;
-    seg_free(s, end);
+    akt__mailseg_free(s, end);
     at = t->at = at_of(next, 1);
     waited = 0;
   }
@@ -293,7 +179,7 @@ int akt__mailq_maybe_nonempty(akt__mailq_head *h, akt__mailq_tail *t) {
     if (atomic_load_explicit(&t->first, memory_order_acquire)) return 1;
     return atomic_load_explicit(&h->at, memory_order_seq_cst) != 0;
   }
-  if (idx_of(at) < AKT__MAILQ_SLOTS && atomic_load_explicit(word_at(at), memory_order_acquire))
+  if (idx_of(at) < seg_of(at)->cap && atomic_load_explicit(word_at(at), memory_order_acquire))
     return 1;
   return atomic_load_explicit(&h->at, memory_order_seq_cst) != at;
 }
@@ -307,7 +193,7 @@ void akt__mailq_release_idle(akt__mailq_head *h, akt__mailq_tail *t) {
   if (hat != at) return;
   uint64_t pushed = atomic_load_explicit(&h->pushed, memory_order_relaxed);
   if (!head_cas(h, &hat, &pushed, 0, pushed)) return;
-  seg_free(seg_of(at), idx_of(at));
+  akt__mailseg_free(seg_of(at), idx_of(at));
   t->at = 0;
 }
 
@@ -317,8 +203,8 @@ void akt__mailq_destroy(akt__mailq_head *h, akt__mailq_tail *t) {
   while (s) {
     akt__mailq_seg *next = atomic_load_explicit(&s->next, memory_order_relaxed);
     unsigned used = next ? atomic_load_explicit(&s->end, memory_order_relaxed)
-                         : seg_of(hat) == s ? idx_of(hat) : AKT__MAILQ_SLOTS;
-    seg_free(s, used);
+                         : seg_of(hat) == s ? idx_of(hat) : s->cap;
+    akt__mailseg_free(s, used);
     s = next;
   }
   akt__mailq_init(h, t);

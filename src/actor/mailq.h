@@ -1,7 +1,8 @@
 /* akt — the default mailbox: a segmented queue of inline envelopes (internal).
  *
  * A sender claims consecutive 64-byte slots in the receiver's current
- * segment (4 KiB) and writes its envelope into them: there is no separate
+ * segment (256 bytes to 4 KiB, mailseg.h) and writes its envelope into
+ * them: there is no separate
  * allocation, and the receiver reads its messages from consecutive cache
  * lines. That is what makes tell fast whatever the two cores' distance:
  * the consumer's next address never depends on what it just read, so the
@@ -27,9 +28,7 @@
  * out (akt__env_detach). A fully read segment is recycled when the
  * consumer moves past it, and the segment in use when the actor goes idle
  * is given back (akt__mailq_release_idle), so an idle actor holds no
- * segment. Segments are recycled through a per-thread cache and a shared
- * depot, like the envelope pool (util/pool.h): none is allocated per
- * message in steady state.
+ * segment; segments are recycled (mailseg.h).
  */
 #ifndef AKT_ACTOR_MAILQ_H
 #define AKT_ACTOR_MAILQ_H
@@ -39,9 +38,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AKT__MAILQ_SEG_BYTES 4096u
+typedef struct akt__mailq_seg akt__mailq_seg; /* mailseg.h */
+
 #define AKT__MAILQ_SLOT_BYTES 64u
-#define AKT__MAILQ_SLOTS (AKT__MAILQ_SEG_BYTES / AKT__MAILQ_SLOT_BYTES) /* slot 0: header */
+#define AKT__MAILQ_SLOTS 64u /* in the largest segment (4 KiB), slot 0 its header */
 /* The most slots one inline envelope takes (1 KiB); larger ones are queued
  * by pointer. */
 #define AKT__MAILQ_MAX_CLAIM 16u
@@ -55,17 +55,9 @@
 #define AKT__MAILQ_INLINE 1u   /* an envelope starts here */
 #define AKT__MAILQ_INDIRECT 2u /* the next 8 bytes point to an envelope */
 
-/* A segment: a header line, then slots 1..AKT__MAILQ_SLOTS-1. */
-typedef struct akt__mailq_seg akt__mailq_seg;
-struct akt__mailq_seg {
-  _Alignas(64) _Atomic(akt__mailq_seg *) next; /* set once, by the sender that ended it */
-  _Atomic uint32_t end;                        /* slots claimed in it (valid once next is set) */
-  akt__mailq_seg *cache_next;                  /* in a segment cache */
-  unsigned dirty;                              /* free: slots 1..dirty-1 may hold words */
-};
-
-/* The producers' part: a segment pointer (4096-aligned) or-ed with the next
- * free slot index, and the number of counted pushes. 16-byte aligned. */
+/* The producers' part: a segment pointer (AKT__MAILQ_SEG_ALIGN-aligned)
+ * or-ed with the next free slot index, and the number of counted pushes.
+ * 16-byte aligned. */
 typedef struct akt__mailq_head {
   _Atomic uint64_t at;
   _Atomic uint64_t pushed;

@@ -8,6 +8,7 @@
 
 #include "../support/both.h"
 #include "src/actor/mailq.h"
+#include "src/actor/mailseg.h"
 
 /* A test message in its slots: the slot word, then who sent it. */
 typedef struct item {
@@ -21,6 +22,12 @@ typedef struct queue {
   _Alignas(16) akt__mailq_head h;
   akt__mailq_tail t;
 } queue;
+
+/* The producers' current segment. */
+static akt__mailq_seg *head_seg(queue *q) {
+  uint64_t at = atomic_load(&q->h.at);
+  return (akt__mailq_seg *)(uintptr_t)(at & ~(uint64_t)(AKT__MAILQ_SEG_ALIGN - 1));
+}
 
 static void fill_item(item *it, uint32_t producer, uint32_t seq, unsigned nslots) {
   it->producer = producer;
@@ -92,8 +99,9 @@ static void a_claim_still_being_written_holds_back_the_queue(void **state) {
   int inl;
   /* Fill the first segment but for one slot, claim it without publishing,
    * then publish a message that lands in the next segment. */
-  unsigned room = AKT__MAILQ_SLOTS - 1;
-  for (unsigned i = 0; i + 1 < room; i++) send_item(&q, 1, i, 1);
+  send_item(&q, 1, 0, 1);
+  unsigned room = head_seg(&q)->cap - 1u; /* slots besides the header */
+  for (unsigned i = 1; i + 1 < room; i++) send_item(&q, 1, i, 1);
   item *slow = akt__mailq_claim(&q.h, &q.t, 1);
   assert_non_null(slow);
   send_item(&q, 1, room, 2); /* does not fit: a new segment */
@@ -115,6 +123,40 @@ static void a_claim_still_being_written_holds_back_the_queue(void **state) {
   assert_non_null(it);
   assert_int_equal(it->seq, room);
   check_item(it);
+  assert_null(akt__mailq_pop(&q.h, &q.t, &inl));
+  akt__mailq_destroy(&q.h, &q.t);
+}
+
+static void segments_start_small_and_double(void **state) {
+  (void)state;
+  queue q;
+  akt__mailq_init(&q.h, &q.t);
+  int inl;
+  /* One queued message holds the smallest segment: 256 bytes. */
+  send_item(&q, 1, 0, 1);
+  assert_int_equal(head_seg(&q)->cap, 4);
+  assert_non_null(akt__mailq_pop(&q.h, &q.t, &inl));
+  akt__mailq_release_idle(&q.h, &q.t);
+  /* A stream: each segment twice the last, up to 64 slots (4 KiB). */
+  static const unsigned want[8] = {4, 8, 16, 32, 64, 64, 64, 64};
+  akt__mailq_seg *last = NULL;
+  unsigned n = 0;
+  uint32_t sent = 0;
+  while (n < 8) {
+    send_item(&q, 1, sent++, 1);
+    akt__mailq_seg *s = head_seg(&q);
+    if (s != last) {
+      assert_int_equal(s->cap, want[n]);
+      assert_int_equal((uintptr_t)s % AKT__MAILQ_SEG_ALIGN, 0);
+      n++;
+      last = s;
+    }
+  }
+  for (uint32_t i = 0; i < sent; i++) {
+    item *it = akt__mailq_pop(&q.h, &q.t, &inl);
+    assert_non_null(it);
+    assert_int_equal(it->seq, i);
+  }
   assert_null(akt__mailq_pop(&q.h, &q.t, &inl));
   akt__mailq_destroy(&q.h, &q.t);
 }
@@ -264,6 +306,7 @@ int main(void) {
       cmocka_unit_test(an_empty_queue_holds_no_segment),
       cmocka_unit_test(claims_of_any_size_come_out_in_order_across_segments),
       cmocka_unit_test(a_claim_still_being_written_holds_back_the_queue),
+      cmocka_unit_test(segments_start_small_and_double),
       cmocka_unit_test(pointers_and_inline_envelopes_share_one_order),
       cmocka_unit_test(an_idle_queue_gives_its_segment_back),
       cmocka_unit_test(destroy_frees_what_was_never_popped),
