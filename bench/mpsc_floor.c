@@ -1,10 +1,12 @@
 /* mpsc-floor — what one producer thread → one consumer thread costs on this
- * machine with akt's mailbox structure and nothing else: 128-byte nodes
+ * machine with a linked-list mailbox and nothing else — the structure of
+ * akt's default mailbox before the segmented queue (src/actor/mailq.h),
+ * still used by custom mailboxes, and a gauge of this VM's cross-core
+ * latency phases (docs/performance.md): 128-byte nodes
  * written by the producer (`--write` bytes of them), Vyukov's intrusive
  * MPSC push (one exchange) and pop, nodes recycled through per-thread
  * magazines of 64 and a locked depot, the consumer spinning with pauses
- * when the queue is empty. No actor, envelope, message copy or scheduling:
- * the floor the `tell` workload sits on (docs/performance.md).
+ * when the queue is empty. No actor, envelope, message copy or scheduling.
  *
  *   mpsc-floor [--count N] [--write BYTES] [--prefetch D] [--reps R]
  *
