@@ -237,18 +237,25 @@ static int handle_user(akt__cell *c, akt__env *env, int timed) {
   return 1;
 }
 
-/* May user messages be handled now? */
-static int accepts_user(akt__cell *c) {
-  return atomic_load_explicit(&c->life, memory_order_acquire) == AKT__LIFE_RUNNING &&
-         !(c->flags & AKT__CELL_SUSPENDED);
-}
+/* What a turn knows of its own state as it ends, taken before it marks
+ * the cell IDLE: after that store a sender may schedule the cell and
+ * another worker run it, so fields only the turn owns (the mailbox
+ * position, flags, the extension) must not be read any more. */
+typedef struct turn_end {
+  uint64_t pos;  /* the default mailbox's position (akt__mailq_position) */
+  int suspended; /* AKT__CELL_SUSPENDED */
+  int front;     /* unstashed messages wait in the front queue */
+} turn_end;
 
-/* Is there work a new turn should do? */
-static int cell_has_work(akt__cell *c) {
+/* Is there work a new turn should do? Reads only what senders write. */
+static int cell_has_work(akt__cell *c, const turn_end *e) {
   if (atomic_load_explicit(&c->syshead, memory_order_seq_cst) != NULL) return 1;
-  if (accepts_user(c) ||
-      atomic_load_explicit(&c->life, memory_order_acquire) == AKT__LIFE_TERMINATED)
-    return user_nonempty(c);
+  uint32_t life = atomic_load_explicit(&c->life, memory_order_acquire);
+  if ((life == AKT__LIFE_RUNNING && !e->suspended) || life == AKT__LIFE_TERMINATED) {
+    if (e->front) return 1;
+    if (c->kind & AKT__KIND_CUSTOM_MBOX) return c->mbox.custom.type->size(c->mbox.custom.mb) > 0;
+    return akt__mailq_moved(&c->uhead, e->pos);
+  }
   return 0;
 }
 
@@ -276,7 +283,7 @@ static void cell_run(akt_runnable *r) {
       akt__cell_drain(c);
       break;
     }
-    if (life != AKT__LIFE_RUNNING || (c->flags & AKT__CELL_SUSPENDED)) break; /* !accepts_user */
+    if (life != AKT__LIFE_RUNNING || (c->flags & AKT__CELL_SUSPENDED)) break; /* they wait */
     if (budget == 0) {
       spent = 1;
       break;
@@ -317,10 +324,15 @@ static void cell_run(akt_runnable *r) {
     sys->backend->ops->schedule(sys->backend, &c->runnable);
     return;
   }
-  /* An idle actor holds no mailbox segment (mailq.h). */
-  if (!(c->kind & AKT__KIND_CUSTOM_MBOX)) akt__mailq_release_idle(&c->uhead, &c->mbox.user);
+  turn_end e = {.suspended = (c->flags & AKT__CELL_SUSPENDED) != 0,
+                .front = c->ext && c->ext->front_head};
+  if (!(c->kind & AKT__KIND_CUSTOM_MBOX)) {
+    /* An idle actor holds no mailbox segment (mailq.h). */
+    akt__mailq_release_idle(&c->uhead, &c->mbox.user);
+    e.pos = akt__mailq_position(&c->mbox.user);
+  }
   atomic_store_explicit(&c->sched, AKT__SCHED_IDLE, memory_order_seq_cst);
-  if (cell_has_work(c)) {
+  if (cell_has_work(c, &e)) {
     uint8_t expected = AKT__SCHED_IDLE;
     if (atomic_compare_exchange_strong(&c->sched, &expected, AKT__SCHED_QUEUED)) {
       /* Keep this turn's PID reference and in-flight unit for the next. */

@@ -38,13 +38,18 @@ static inline int head_cas(akt__mailq_head *h, uint64_t *at, uint64_t *pushed, u
                    : "memory", "cc");
   return ok;
 #else
+  /* `at` alone describes the queue's state, so a position that comes back
+   * (ABA) is still the right one to claim from. */
   if (!atomic_compare_exchange_strong_explicit(&h->at, at, nat, memory_order_seq_cst,
-                                               memory_order_relaxed)) {
+                                               memory_order_acquire)) {
     *pushed = atomic_load_explicit(&h->pushed, memory_order_relaxed);
     return 0;
   }
   if (npushed != *pushed)
     atomic_fetch_add_explicit(&h->pushed, npushed - *pushed, memory_order_relaxed);
+  /* A full barrier, as lock cmpxchg16b is: the sender's next load (the
+   * cell's sched) must not be ordered before this store (cell.c). */
+  atomic_thread_fence(memory_order_seq_cst);
   return 1;
 #endif
 }
@@ -59,8 +64,12 @@ void akt__mailq_init(akt__mailq_head *h, akt__mailq_tail *t) {
 
 void *akt__mailq_claim(akt__mailq_head *h, akt__mailq_tail *t, unsigned nslots) {
   assert(nslots >= 1 && nslots <= AKT__MAILQ_MAX_CLAIM);
-  /* Plain loads may be stale: the compare-exchange checks both words. */
-  uint64_t at = atomic_load_explicit(&h->at, memory_order_relaxed);
+  /* The loads may be stale (the compare-exchange checks both words), and
+   * the segment they name may have been recycled since: segments are
+   * never freed (mailseg.h), so its header still reads as a segment of
+   * the same size. Acquire: the header was written before the segment's
+   * address was published in the head. */
+  uint64_t at = atomic_load_explicit(&h->at, memory_order_acquire);
   uint64_t pushed = atomic_load_explicit(&h->pushed, memory_order_relaxed);
   akt__mailq_seg *fresh = NULL;
   for (;;) {
@@ -171,17 +180,6 @@ void *akt__mailq_pop(akt__mailq_head *h, akt__mailq_tail *t, int *inl) {
     at = t->at = at_of(next, 1);
     waited = 0;
   }
-}
-
-int akt__mailq_maybe_nonempty(akt__mailq_head *h, akt__mailq_tail *t) {
-  uint64_t at = t->at;
-  if (!at) {
-    if (atomic_load_explicit(&t->first, memory_order_acquire)) return 1;
-    return atomic_load_explicit(&h->at, memory_order_seq_cst) != 0;
-  }
-  if (idx_of(at) < seg_of(at)->cap && atomic_load_explicit(word_at(at), memory_order_acquire))
-    return 1;
-  return atomic_load_explicit(&h->at, memory_order_seq_cst) != at;
 }
 
 void akt__mailq_release_idle(akt__mailq_head *h, akt__mailq_tail *t) {

@@ -100,9 +100,24 @@ int akt__mailq_push_ptr(akt__mailq_head *h, akt__mailq_tail *t, void *p);
  * only. */
 void *akt__mailq_pop(akt__mailq_head *h, akt__mailq_tail *t, int *inl);
 
+/* The consumer's position: what akt__mailq_moved compares the head with.
+ * Consumer only. */
+static inline uint64_t akt__mailq_position(const akt__mailq_tail *t) { return t->at; }
+
+/* Non-zero when a sender has claimed anything since the consumer stood at
+ * `pos` (akt__mailq_position) with everything before it popped: the queue
+ * is not empty, or a claim is in progress. Reads only the head (seq_cst:
+ * cell.c's idle protocol), never a segment, so any thread may ask: a
+ * turn that has just marked its actor idle is no longer its consumer. */
+static inline int akt__mailq_moved(akt__mailq_head *h, uint64_t pos) {
+  return atomic_load_explicit(&h->at, memory_order_seq_cst) != pos;
+}
+
 /* Non-zero when the queue holds a message or a claim is in progress.
- * Consumer only; the head is read seq_cst (see cell.c's idle protocol). */
-int akt__mailq_maybe_nonempty(akt__mailq_head *h, akt__mailq_tail *t);
+ * Consumer only. */
+static inline int akt__mailq_maybe_nonempty(akt__mailq_head *h, akt__mailq_tail *t) {
+  return akt__mailq_moved(h, akt__mailq_position(t));
+}
 
 /* When everything queued has been popped, gives the consumer's segment
  * back so an idle receiver holds none. Consumer only, with no inline

@@ -7,10 +7,8 @@
 
 #include "src/actor/mailq.h"
 
-/* Segments a thread keeps per size, and the bytes the depot keeps per size
- * (a burst: a sender far ahead of its receiver). */
+/* Segments a thread keeps per size; the rest go to the depot. */
 #define CACHE_SEGS 8u
-#define DEPOT_BYTES ((size_t)16 << 20)
 
 _Static_assert(sizeof(akt__mailq_seg) <= AKT__MAILQ_SLOT_BYTES, "a segment's header fits slot 0");
 _Static_assert((4u << (AKT__MAILSEG_CLASSES - 1)) == AKT__MAILQ_SLOTS, "the largest class");
@@ -23,7 +21,6 @@ typedef struct seg_cache {
 static struct {
   pthread_mutex_t lock;
   akt__mailq_seg *top[AKT__MAILSEG_CLASSES];
-  size_t n[AKT__MAILSEG_CLASSES];
 } depot = {.lock = PTHREAD_MUTEX_INITIALIZER};
 static _Thread_local seg_cache *tls_cache;
 static pthread_key_t cache_key;
@@ -32,18 +29,13 @@ static _Atomic uint64_t seg_mallocs;
 
 static size_t class_bytes(unsigned cls) { return (size_t)AKT__MAILQ_SLOT_BYTES << (2 + cls); }
 
-/* Puts a segment in the depot, or frees it when the depot holds enough. */
+/* Puts a segment in the depot (for good: see mailseg.h). */
 static void depot_put(akt__mailq_seg *s) {
   unsigned c = s->cls;
   pthread_mutex_lock(&depot.lock);
-  if (depot.n[c] < DEPOT_BYTES / class_bytes(c)) {
-    s->cache_next = depot.top[c];
-    depot.top[c] = s;
-    depot.n[c]++;
-    s = NULL;
-  }
+  s->cache_next = depot.top[c];
+  depot.top[c] = s;
   pthread_mutex_unlock(&depot.lock);
-  free(s);
 }
 
 /* A thread ends: its segments go to the depot. */
@@ -98,10 +90,7 @@ akt__mailq_seg *akt__mailseg_alloc(unsigned cls) {
     return clean(s);
   }
   pthread_mutex_lock(&depot.lock);
-  if ((s = depot.top[cls]) != NULL) {
-    depot.top[cls] = s->cache_next;
-    depot.n[cls]--;
-  }
+  if ((s = depot.top[cls]) != NULL) depot.top[cls] = s->cache_next;
   pthread_mutex_unlock(&depot.lock);
   if (s) return clean(s);
   void *p;

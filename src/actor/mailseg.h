@@ -8,6 +8,11 @@
  * AKT__MAILQ_SEG_ALIGN so a position (segment | slot index) fits one word.
  * Free segments go to a per-thread cache and a shared depot per size, like
  * the envelope pool (util/pool.h): a stream of messages allocates none.
+ * Unlike the pool's blocks they are never given back to malloc: a sender
+ * may read the header of a segment it found in a stale head after the
+ * receiver recycled it (its compare-exchange then fails), so a segment's
+ * memory stays a segment of the same size for good — type-stable memory,
+ * as in slab allocators. The memory kept is the most ever queued at once.
  */
 #ifndef AKT_ACTOR_MAILSEG_H
 #define AKT_ACTOR_MAILSEG_H
