@@ -2,6 +2,7 @@
  * segments, claims in progress, pointer slots, giving the segment back when
  * idle, and four racing producers. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -301,6 +302,147 @@ static void racing_producers_keep_their_own_order(void **state) {
   akt__mailq_destroy(&r->q.h, &r->q.t);
 }
 
+/* ---- queues handed between workers ------------------------------------------- */
+
+/* Several queues, each run by at most one worker at a time, handed around
+ * through an idle flag and a run queue the way cell.c does it: a turn
+ * gives its segment back, notes its position, marks the queue idle and
+ * takes it back if anything was claimed since; a sender claims, publishes
+ * and schedules the queue when it finds it idle. Nothing may be lost,
+ * reordered per sender, or read after its segment was recycled. */
+enum { HQ = 3, HP = 3, HW = 2, HPER = 40000, HBUDGET = 7 };
+
+typedef struct hq {
+  _Alignas(16) akt__mailq_head h;
+  akt__mailq_tail t;
+  _Atomic int sched; /* 0 idle, 1 queued or running */
+  uint32_t next[HP]; /* per sender: the turn's alone */
+} hq;
+
+static struct {
+  hq q[HQ];
+  pthread_mutex_t lock; /* the run queue */
+  int runq[HQ + 1];
+  unsigned head, tail;
+  _Atomic long got;
+  _Atomic int go, senders_done;
+  uint32_t id[HP];
+} hand = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void hand_schedule(int k) {
+  pthread_mutex_lock(&hand.lock);
+  hand.runq[hand.tail++ % (HQ + 1)] = k;
+  pthread_mutex_unlock(&hand.lock);
+}
+
+static int hand_take(void) {
+  int k = -1;
+  pthread_mutex_lock(&hand.lock);
+  if (hand.head != hand.tail) k = hand.runq[hand.head++ % (HQ + 1)];
+  pthread_mutex_unlock(&hand.lock);
+  return k;
+}
+
+static void *hand_sender(void *arg) {
+  uint32_t id = *(uint32_t *)arg;
+  while (!atomic_load(&hand.go)) {
+  }
+  for (uint32_t i = 0; i < HPER; i++) {
+    for (int k = 0; k < HQ; k++) {
+      hq *q = &hand.q[k];
+      unsigned n = 1 + (i * 7 + id * 3 + (unsigned)k) % AKT__MAILQ_MAX_CLAIM;
+      if (i % 3) n = 1; /* mostly one slot, as tells are */
+      item *it = akt__mailq_claim(&q->h, &q->t, n);
+      if (!it) abort();
+      fill_item(it, id, i, n);
+      akt__mailq_publish(it, n);
+      int idle = 0;
+      if (atomic_load_explicit(&q->sched, memory_order_relaxed) == 0 &&
+          atomic_compare_exchange_strong(&q->sched, &idle, 1))
+        hand_schedule(k);
+    }
+  }
+  atomic_fetch_add(&hand.senders_done, 1);
+  return NULL;
+}
+
+/* One turn of queue k; returns non-zero on a lost or damaged message. */
+static int hand_turn(int k) {
+  hq *q = &hand.q[k];
+  for (int b = 0; b < HBUDGET; b++) {
+    int inl;
+    item *it = akt__mailq_pop(&q->h, &q->t, &inl);
+    if (!it) break;
+    if (!inl || it->producer >= HP || it->seq != q->next[it->producer]) return 1;
+    const uint32_t *rest = (const uint32_t *)(const void *)((const char *)it + sizeof *it);
+    size_t m = (it->nslots * AKT__MAILQ_SLOT_BYTES - sizeof *it) / sizeof *rest;
+    for (size_t j = 0; j < m; j++)
+      if (rest[j] != it->fill) return 1;
+    q->next[it->producer]++;
+    atomic_fetch_add(&hand.got, 1);
+  }
+  akt__mailq_release_idle(&q->h, &q->t);
+  uint64_t pos = akt__mailq_position(&q->t);
+  atomic_store_explicit(&q->sched, 0, memory_order_seq_cst);
+  int idle = 0;
+  if (akt__mailq_moved(&q->h, pos) && atomic_compare_exchange_strong(&q->sched, &idle, 1))
+    hand_schedule(k);
+  return 0;
+}
+
+/* Polls the run queue until every message arrived. When the senders are
+ * done and no message arrives anywhere for this many polls in a row while
+ * some are missing, a wake-up was lost. */
+#define HAND_STALL_POLLS 2000000L
+
+static void *hand_worker(void *arg) {
+  _Atomic int *bad = arg;
+  long idle_polls = 0, seen = -1, got;
+  while ((got = atomic_load(&hand.got)) < (long)HQ * HP * HPER && !atomic_load(bad)) {
+    if (got != seen) {
+      seen = got;
+      idle_polls = 0;
+    }
+    int k = hand_take();
+    if (k < 0) {
+      if (atomic_load(&hand.senders_done) == HP && ++idle_polls > HAND_STALL_POLLS)
+        atomic_store(bad, 2);
+      sched_yield(); /* the other worker may need this core (or the lock) */
+      continue;
+    }
+    if (hand_turn(k)) atomic_store(bad, 1);
+  }
+  return NULL;
+}
+
+static void queues_handed_between_workers_lose_nothing(void **state) {
+  (void)state;
+  for (int k = 0; k < HQ; k++) {
+    akt__mailq_init(&hand.q[k].h, &hand.q[k].t);
+    atomic_store(&hand.q[k].sched, 0);
+  }
+  _Atomic int bad = 0;
+  pthread_t s[HP], w[HW];
+  for (uint32_t i = 0; i < HP; i++) {
+    hand.id[i] = i;
+    assert_int_equal(pthread_create(&s[i], NULL, hand_sender, &hand.id[i]), 0);
+  }
+  for (int i = 0; i < HW; i++)
+    assert_int_equal(pthread_create(&w[i], NULL, hand_worker, (void *)&bad), 0);
+  atomic_store(&hand.go, 1);
+  for (int i = 0; i < HP; i++) pthread_join(s[i], NULL);
+  for (int i = 0; i < HW; i++) pthread_join(w[i], NULL);
+  assert_int_equal(atomic_load(&bad), 0); /* 1: lost or damaged, 2: a lost wake-up */
+  assert_int_equal(atomic_load(&hand.got), (long)HQ * HP * HPER);
+  for (int k = 0; k < HQ; k++) {
+    hq *q = &hand.q[k];
+    for (int p = 0; p < HP; p++) assert_int_equal(q->next[p], HPER);
+    assert_int_equal(akt__mailq_pushed(&q->h), (uint64_t)HP * HPER);
+    assert_false(akt__mailq_maybe_nonempty(&q->h, &q->t));
+    akt__mailq_destroy(&q->h, &q->t);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(an_empty_queue_holds_no_segment),
@@ -311,6 +453,7 @@ int main(void) {
       cmocka_unit_test(an_idle_queue_gives_its_segment_back),
       cmocka_unit_test(destroy_frees_what_was_never_popped),
       cmocka_unit_test(racing_producers_keep_their_own_order),
+      cmocka_unit_test(queues_handed_between_workers_lose_nothing),
   };
   return cmocka_run_group_tests_name("actor/mailq", tests, NULL, NULL);
 }
