@@ -77,6 +77,33 @@ static void a_sent_message_is_a_copy(void **state) {
   akt_testkit_free(tk);
 }
 
+static void messages_of_every_size_arrive_whole_and_in_order(void **state) {
+  /* From one slot of the echo's mailbox to the most one claim takes
+   * (1 KiB), and larger ones, queued there by pointer: interleaved, in
+   * order, each a copy of what was sent. */
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_probe *p = akt_probe_new(tk, "p");
+  akt_pid *e = akt_testkit_spawn(tk, "echo", &echo_def);
+  static char text[2048];
+  for (size_t len = 0; len <= 2000; len += 97) {
+    memset(text, 'a' + (int)(len % 26), len);
+    text[len] = '\0';
+    Cmd c = CMD__INIT;
+    c.op = text;
+    c.n = (int64_t)len;
+    akt_probe_tell(p, e, &c.base);
+  }
+  memset(text, '#', sizeof text - 1); /* the copies must not see this */
+  for (size_t len = 0; len <= 2000; len += 97) {
+    const Cmd *got = (const Cmd *)akt_probe_expect_msg(p, &cmd__descriptor, 0);
+    assert_int_equal(got->n, (int64_t)len);
+    assert_int_equal(strlen(got->op), len);
+    for (size_t i = 0; i < len; i++) assert_int_equal(got->op[i], 'a' + (int)(len % 26));
+  }
+  akt_testkit_free(tk);
+}
+
 static void ask_returns_the_reply(void **state) {
   (void)state;
   akt_testkit *tk = TK_NEW();
@@ -294,6 +321,7 @@ static void bad_arguments_are_einval(void **state) {
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(messages_from_one_sender_keep_their_order),
     cmocka_unit_test(a_sent_message_is_a_copy),
+    cmocka_unit_test(messages_of_every_size_arrive_whole_and_in_order),
     cmocka_unit_test(ask_returns_the_reply),
     cmocka_unit_test(ask_times_out_and_a_late_reply_is_a_dead_letter),
     cmocka_unit_test(request_continuation_gets_the_reply),
