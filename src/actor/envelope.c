@@ -55,12 +55,8 @@ void akt__env_init_copy(akt__env *env, const ProtobufCMessage *msg, size_t size,
   }
 }
 
-int akt__env_new_msg(akt_system *sys, const ProtobufCMessage *msg, akt__env **out) {
-  if (!msg || !out) return AKT_EINVAL;
-  size_t size;
-  int flat;
-  int rc = akt__env_measure(msg, &size, &flat);
-  if (rc) return rc;
+int akt__env_new_measured(akt_system *sys, const ProtobufCMessage *msg, size_t size, int flat,
+                          akt__env **out) {
   size_t meta_off = akt__env_meta_offset(size);
   if (meta_off > UINT32_MAX - sizeof(akt__env_meta)) return AKT_ELIMIT;
   uint8_t cls;
@@ -73,6 +69,15 @@ int akt__env_new_msg(akt_system *sys, const ProtobufCMessage *msg, akt__env **ou
   }
   *out = env;
   return 0;
+}
+
+int akt__env_new_msg(akt_system *sys, const ProtobufCMessage *msg, akt__env **out) {
+  if (!msg || !out) return AKT_EINVAL;
+  size_t size;
+  int flat;
+  int rc = akt__env_measure(msg, &size, &flat);
+  if (rc) return rc;
+  return akt__env_new_measured(sys, msg, size, flat, out);
 }
 
 akt__env *akt__env_detach(akt__env *env) {

@@ -131,6 +131,11 @@ static inline size_t akt__env_meta_offset(size_t size) {
   return sizeof(akt__env) + (padded < 32 ? 32 : padded);
 }
 
+/* akt__env_new_msg for a message already measured with akt__env_measure
+ * (`size`, `flat`). Same return codes. */
+int akt__env_new_measured(akt_system *sys, const ProtobufCMessage *msg, size_t size, int flat,
+                          akt__env **out);
+
 /* Writes into `env` a header (no sender, no flags, a user message of pool
  * class `cls`) and the copy of msg measured by akt__env_measure. */
 void akt__env_init_copy(akt__env *env, const ProtobufCMessage *msg, size_t size, int flat,

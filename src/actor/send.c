@@ -23,20 +23,17 @@ int akt__route(akt_pid *to, akt__env *env) {
 /* send_inline's answer when the message must take the general path. */
 #define NOT_INLINE 1
 
-/* Copies msg straight into slots of the receiver's default mailbox
- * (mailq.h): a local receiver without a sink or custom mailbox. Returns 0,
- * an AKT_E* code, or NOT_INLINE for a terminated receiver (the general
- * path makes the dead letter) or an envelope too large for a claim. */
-static int send_inline(akt_pid *to, const ProtobufCMessage *msg, akt_pid *sender, uint64_t corr,
-                       uint32_t flags) {
+/* Copies msg, measured as `size` and `flat` (akt__env_measure), straight
+ * into slots of the receiver's default mailbox (mailq.h): a local receiver
+ * without a sink or custom mailbox. Returns 0, AKT_ENOMEM, or NOT_INLINE
+ * for a terminated receiver (the general path makes the dead letter) or an
+ * envelope too large for a claim. */
+static int send_inline(akt_pid *to, const ProtobufCMessage *msg, size_t size, int flat,
+                       akt_pid *sender, uint64_t corr, uint32_t flags) {
   akt__cell *c = to->cell;
   akt_system *sys = to->sys;
   if (atomic_load_explicit(&c->life, memory_order_acquire) == AKT__LIFE_TERMINATED)
     return NOT_INLINE;
-  size_t size;
-  int flat;
-  int rc = akt__env_measure(msg, &size, &flat);
-  if (rc) return rc;
   /* The meta only when a field of it is set: a plain tell of a message of
    * up to 32 bytes then takes one slot, one cache line. */
   int meta = flags != 0 || sys->tracing;
@@ -69,12 +66,16 @@ int akt__send(akt_pid *to, const ProtobufCMessage *msg, akt_pid *sender, uint64_
   /* A remote PID: the message is packed straight into the peer's queue;
    * an envelope would only be made to be packed and freed. */
   if (!to->cell) return akt__remote_send_msg(to->sys, to, msg, sender, corr, flags);
+  size_t size;
+  int flat;
+  int rc = akt__env_measure(msg, &size, &flat);
+  if (rc) return rc;
   if (!(to->cell->kind & (AKT__KIND_SINK | AKT__KIND_CUSTOM_MBOX))) {
-    int rc = send_inline(to, msg, sender, corr, flags);
+    rc = send_inline(to, msg, size, flat, sender, corr, flags);
     if (rc != NOT_INLINE) return rc;
   }
   akt__env *env;
-  int rc = akt__env_new_msg(to->sys, msg, &env);
+  rc = akt__env_new_measured(to->sys, msg, size, flat, &env);
   if (rc) return rc;
   env->sender = akt_pid_retain(sender);
   akt__env_add_flags(env, flags, corr);
