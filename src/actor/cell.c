@@ -178,13 +178,6 @@ void akt__cell_dispose(akt__cell *c) {
   }
 }
 
-/* May the user queues hold something? Consumer only. */
-static int user_nonempty(akt__cell *c) {
-  if (c->ext && c->ext->front_head) return 1;
-  if (c->kind & AKT__KIND_CUSTOM_MBOX) return c->mbox.custom.type->size(c->mbox.custom.mb) > 0;
-  return akt__mailq_maybe_nonempty(&c->uhead, &c->mbox.user);
-}
-
 void akt__cell_drain(akt__cell *c) {
   akt__env *env;
   const char *reason = (c->flags & AKT__CELL_PASSIVATED) ? "passivated" : "terminated";
@@ -247,15 +240,28 @@ typedef struct turn_end {
   int front;     /* unstashed messages wait in the front queue */
 } turn_end;
 
-/* Is there work a new turn should do? Reads only what senders write. */
+/* The turn's snapshot of its own state. Consumer only. */
+static turn_end turn_end_of(akt__cell *c) {
+  turn_end e = {.suspended = (c->flags & AKT__CELL_SUSPENDED) != 0,
+                .front = c->ext && c->ext->front_head};
+  if (!(c->kind & AKT__KIND_CUSTOM_MBOX)) e.pos = akt__mailq_position(&c->mbox.user);
+  return e;
+}
+
+/* May the user queues hold something, given the turn's snapshot `e`? */
+static int user_waiting(akt__cell *c, const turn_end *e) {
+  if (e->front) return 1;
+  if (c->kind & AKT__KIND_CUSTOM_MBOX) return c->mbox.custom.type->size(c->mbox.custom.mb) > 0;
+  return akt__mailq_moved(&c->uhead, e->pos);
+}
+
+/* Is there work a new turn should do? Reads only `e` and what senders
+ * write. */
 static int cell_has_work(akt__cell *c, const turn_end *e) {
   if (atomic_load_explicit(&c->syshead, memory_order_seq_cst) != NULL) return 1;
   uint32_t life = atomic_load_explicit(&c->life, memory_order_acquire);
-  if ((life == AKT__LIFE_RUNNING && !e->suspended) || life == AKT__LIFE_TERMINATED) {
-    if (e->front) return 1;
-    if (c->kind & AKT__KIND_CUSTOM_MBOX) return c->mbox.custom.type->size(c->mbox.custom.mb) > 0;
-    return akt__mailq_moved(&c->uhead, e->pos);
-  }
+  if ((life == AKT__LIFE_RUNNING && !e->suspended) || life == AKT__LIFE_TERMINATED)
+    return user_waiting(c, e);
   return 0;
 }
 
@@ -314,7 +320,8 @@ static void cell_run(akt_runnable *r) {
     if (c->ext && c->ext->opts.passivate_after)
       c->ext->last_active = sys->backend->ops->now(sys->backend);
   }
-  if (spent && user_nonempty(c)) {
+  turn_end e = turn_end_of(c);
+  if (spent && user_waiting(c, &e)) {
     /* Still QUEUED, with more to do: hand the cell straight back (keeping
      * the turn's PID reference and in-flight unit). Passing through IDLE
      * would open a window in which a sender finds the cell idle and
@@ -324,10 +331,9 @@ static void cell_run(akt_runnable *r) {
     sys->backend->ops->schedule(sys->backend, &c->runnable);
     return;
   }
-  turn_end e = {.suspended = (c->flags & AKT__CELL_SUSPENDED) != 0,
-                .front = c->ext && c->ext->front_head};
   if (!(c->kind & AKT__KIND_CUSTOM_MBOX)) {
-    /* An idle actor holds no mailbox segment (mailq.h). */
+    /* An idle actor holds no mailbox segment (mailq.h); that moves its
+     * position. */
     akt__mailq_release_idle(&c->uhead, &c->mbox.user);
     e.pos = akt__mailq_position(&c->mbox.user);
   }
