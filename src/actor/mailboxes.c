@@ -57,7 +57,7 @@ static akt_mail *unbounded_pop(void *mb) {
 static size_t unbounded_size(void *mb) {
   unbounded *u = mb;
   uint64_t popped = atomic_load_explicit(&u->popped, memory_order_relaxed);
-  uint64_t pushed = akt__mpsc_pushed(&u->q.head);
+  uint64_t pushed = akt__mpsc_pushed(&u->q);
   return pushed > popped ? (size_t)(pushed - popped) : 0;
 }
 
