@@ -132,7 +132,4 @@ static inline uint64_t akt__mailq_pushed(const akt__mailq_head *h) {
   return atomic_load_explicit(&((akt__mailq_head *)(uintptr_t)h)->pushed, memory_order_relaxed);
 }
 
-/* Segments taken from malloc so far (for tests: none in steady state). */
-uint64_t akt__mailq_seg_mallocs(void);
-
 #endif

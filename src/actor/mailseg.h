@@ -49,4 +49,7 @@ akt__mailq_seg *akt__mailseg_alloc(unsigned cls);
 /* Recycles a segment whose slots below `used` were claimed. */
 void akt__mailseg_free(akt__mailq_seg *s, unsigned used);
 
+/* Segments taken from malloc so far (for tests: none in steady state). */
+uint64_t akt__mailq_seg_mallocs(void);
+
 #endif
