@@ -9,6 +9,12 @@
  * workers. Rows of peer runtimes (bench/peers/run.sh) can be merged in with
  * --peers to print ratios.
  *
+ * Results of several runs merge too: --peers may be given more than once,
+ * for peers' rows or this program's own --tsv output, and --no-run only
+ * merges. A workload and runtime with several rows is reported as their
+ * median. `./dev bench --peers` uses this to alternate rounds of the peers
+ * and of akt (docs/performance.md: why).
+ *
  * Reading the table: every ratio is akt/peer, whatever the metric. For the
  * metrics where lower is better (ns_per_msg, ns_per_op, bytes_per_actor) a
  * ratio below 1 means akt did better; for the rates, where higher is
@@ -57,7 +63,7 @@ typedef struct row {
   double value;
 } row;
 
-static row rows[256];
+static row rows[1024];
 static size_t nrows;
 
 static void add_row(const char *wl, const char *rt, const char *metric, double v) {
@@ -149,7 +155,8 @@ static int run_runtime(const char *runtime, unsigned workers, const bench_params
   return rc;
 }
 
-static int read_peers(const char *path) {
+/* Reads rows (workload, runtime, metric, value; tabs) from a file. */
+static int read_rows(const char *path) {
   FILE *f = fopen(path, "r");
   if (!f) {
     fprintf(stderr, "akt-bench: cannot read %s: %s\n", path, strerror(errno));
@@ -166,10 +173,26 @@ static int read_peers(const char *path) {
   return 0;
 }
 
-static const row *find(const char *wl, const char *rt) {
+/* The value of workload `wl` on runtime `rt`: the median of its rows (the
+ * upper middle one of an even number, as measure() takes). Returns 0 when
+ * there is none. */
+static int value_of(const char *wl, const char *rt, double *out) {
+  double v[sizeof rows / sizeof rows[0]];
+  size_t n = 0;
   for (size_t i = 0; i < nrows; i++)
-    if (!strcmp(rows[i].workload, wl) && !strcmp(rows[i].runtime, rt)) return &rows[i];
-  return NULL;
+    if (!strcmp(rows[i].workload, wl) && !strcmp(rows[i].runtime, rt)) v[n++] = rows[i].value;
+  if (n == 0) return 0;
+  qsort(v, n, sizeof v[0], cmp_double);
+  *out = v[n / 2];
+  return 1;
+}
+
+/* Is row i the first of its workload and runtime? */
+static int first_of_its_kind(size_t i) {
+  for (size_t j = 0; j < i; j++)
+    if (!strcmp(rows[j].workload, rows[i].workload) && !strcmp(rows[j].runtime, rows[i].runtime))
+      return 0;
+  return 1;
 }
 
 /* Large values (the rates) print without decimals. */
@@ -189,23 +212,21 @@ static void print_table(int with_peers) {
   printf("\n");
   for (size_t i = 0; i < NWORKLOADS; i++) {
     const workload *w = &workloads[i];
-    int any = 0;
-    for (size_t r = 0; r < nrt; r++) any |= find(w->name, runtimes[r]) != NULL;
+    double v[5];
+    int has[5], any = 0;
+    for (size_t r = 0; r < nrt; r++) any |= has[r] = value_of(w->name, runtimes[r], &v[r]);
     if (!any) continue;
     printf("%-17s %-16s", w->name, w->metric);
     for (size_t r = 0; r < nrt; r++) {
-      const row *x = find(w->name, runtimes[r]);
-      if (x)
-        print_value(x->value);
+      if (has[r])
+        print_value(v[r]);
       else
         printf(" %12s", "n/a");
     }
     if (with_peers) {
-      const row *a = find(w->name, "akt");
       for (int k = 3; k < 5; k++) {
-        const row *peer = find(w->name, runtimes[k]);
-        if (a && peer && peer->value > 0)
-          printf(" %10.2f", a->value / peer->value);
+        if (has[0] && has[k] && v[k] > 0)
+          printf(" %10.2f", v[0] / v[k]);
         else
           printf(" %10s", "n/a");
       }
@@ -219,7 +240,8 @@ static void print_table(int with_peers) {
 
 static void usage(FILE *f, const char *prog) {
   fprintf(f,
-          "usage: %s [--tsv] [--quick] [--reps N] [--only W1,W2] [--runtime R] [--peers FILE]\n"
+          "usage: %s [--tsv] [--quick] [--reps N] [--only W1,W2] [--runtime R] [--peers FILE]...\n"
+          "       [--no-run]\n"
           "Runs akt's benchmarks and prints the median of each.\n"
           "  --tsv          one line per result: workload, runtime, metric, value (tabs)\n"
           "  --quick        a tenth of the operations, one repetition (a smoke run)\n"
@@ -228,7 +250,10 @@ static void usage(FILE *f, const char *prog) {
           "                 memory,threadring,remote-tell,remote-ask,sim,testkit-wait,\n"
           "                 sim-cluster,sim-cluster-speed)\n"
           "  --runtime R    only runtime R: akt, akt-1w or akt-sim\n"
-          "  --peers FILE   merge peer results (TSV from bench/peers/run.sh): ratios\n"
+          "  --peers FILE   merge results from FILE (TSV from bench/peers/run.sh, or this\n"
+          "                 program's --tsv output); ratios to the peers. May be repeated;\n"
+          "                 several rows of one workload and runtime give their median\n"
+          "  --no-run       run nothing: only report the rows merged with --peers\n"
           "remote-tell and remote-ask run between this process and a second akt-bench\n"
           "that it starts as node B (loopback TCP) and ends when they are done.\n",
           prog);
@@ -242,15 +267,17 @@ int main(int argc, char **argv) {
                     .memory_actors = 100000, .threadring_hops = 1000000,
                     .threadring_size = 503, .sim_seconds = 20, .remote_tell = 1000000,
                     .remote_ask = 20000, .reps = 5};
-  int tsv = 0, quick = 0;
-  const char *only = NULL, *runtime = NULL, *peers = NULL;
+  int tsv = 0, quick = 0, run = 1;
+  const char *only = NULL, *runtime = NULL, *peers[16];
+  size_t npeers = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--tsv")) tsv = 1;
     else if (!strcmp(argv[i], "--quick")) quick = 1;
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc) p.reps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
     else if (!strcmp(argv[i], "--runtime") && i + 1 < argc) runtime = argv[++i];
-    else if (!strcmp(argv[i], "--peers") && i + 1 < argc) peers = argv[++i];
+    else if (!strcmp(argv[i], "--peers") && i + 1 < argc && npeers < 16) peers[npeers++] = argv[++i];
+    else if (!strcmp(argv[i], "--no-run")) run = 0;
     else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       usage(stdout, argv[0]);
       return 0;
@@ -267,23 +294,32 @@ int main(int argc, char **argv) {
     p.reps = 1;
   }
   int rc = 0;
-  if (!rc && (!runtime || !strcmp(runtime, "akt"))) rc = run_runtime("akt", 0, &p, only);
-  if (!rc && (!runtime || !strcmp(runtime, "akt-1w"))) rc = run_runtime("akt-1w", 1, &p, only);
-  for (size_t i = 0; !rc && i < NWORKLOADS; i++) {
-    const workload *w = &workloads[i];
-    if (!w->sim_fn || !selected(w->name, only) || (runtime && strcmp(runtime, "akt-sim"))) continue;
-    double v;
-    rc = measure(w, "akt-sim", NULL, NULL, &p, &v);
-    if (!rc) add_row(w->name, "akt-sim", w->metric, v);
+  if (run) {
+    if (!runtime || !strcmp(runtime, "akt")) rc = run_runtime("akt", 0, &p, only);
+    if (!rc && (!runtime || !strcmp(runtime, "akt-1w"))) rc = run_runtime("akt-1w", 1, &p, only);
+    for (size_t i = 0; !rc && i < NWORKLOADS; i++) {
+      const workload *w = &workloads[i];
+      if (!w->sim_fn || !selected(w->name, only) || (runtime && strcmp(runtime, "akt-sim")))
+        continue;
+      double v;
+      rc = measure(w, "akt-sim", NULL, NULL, &p, &v);
+      if (!rc) add_row(w->name, "akt-sim", w->metric, v);
+    }
   }
   if (rc) return 1;
-  if (peers && read_peers(peers)) return 1;
+  for (size_t i = 0; i < npeers; i++)
+    if (read_rows(peers[i])) return 1;
   if (tsv) {
-    for (size_t i = 0; i < nrows; i++)
-      printf("%s\t%s\t%s\t%.1f\n", rows[i].workload, rows[i].runtime, rows[i].metric,
-             rows[i].value);
+    for (size_t i = 0; i < nrows; i++) {
+      double v;
+      if (first_of_its_kind(i) && value_of(rows[i].workload, rows[i].runtime, &v))
+        printf("%s\t%s\t%s\t%.1f\n", rows[i].workload, rows[i].runtime, rows[i].metric, v);
+    }
   } else {
-    print_table(peers != NULL);
+    int with_peers = 0;
+    for (size_t i = 0; i < nrows; i++)
+      with_peers |= !strcmp(rows[i].runtime, "caf") || !strcmp(rows[i].runtime, "erlang");
+    print_table(with_peers);
   }
   return 0;
 }

@@ -2,14 +2,19 @@
 # Builds and runs akt's peer benchmarks: the same workloads on CAF 0.17 and
 # on Erlang/OTP, so that akt's numbers have something to be read against.
 #
-#   sh bench/peers/run.sh BUILD_DIR [--quick]
+#   sh bench/peers/run.sh BUILD_DIR [--quick] [--reps N] [--only W1,W2,...]
 #
-# Compiles caf/caf_bench.cpp and erlang/erlang_bench.erl into BUILD_DIR, runs
+# Compiles caf/caf_bench.cpp and erlang/erlang_bench.erl into BUILD_DIR
+# (again only when a source is newer than what it built), runs
 # both (Erlang twice: the local workloads, then remote-tell and remote-ask
 # between two distributed nodes on loopback, for which it starts epmd if
 # none runs and stops it afterwards), and prints only their result lines on
 # stdout,
 #   workload<TAB>runtime<TAB>metric<TAB>value
+# Each workload runs once as a warm-up, then 5 times (--quick: once, with a
+# tenth of the operations; --reps N: N times), and its median is the row.
+# --only runs only the workloads it names (akt-bench's names; others are
+# ignored).
 # with progress and diagnostics on stderr. A peer that cannot be built or
 # run gets one line on stderr saying why, and its rows are absent (the
 # caller prints n/a for them). The script does not install anything: the
@@ -23,19 +28,42 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 say() { printf '%s\n' "peers: $*" >&2; }
 
 usage() {
-  printf '%s\n' "usage: sh bench/peers/run.sh BUILD_DIR [--quick]" >&2
+  printf '%s\n' "usage: sh bench/peers/run.sh BUILD_DIR [--quick] [--reps N] [--only W1,W2,...]" >&2
   exit 2
 }
 
 [ $# -ge 1 ] || usage
 BUILD=$1
+shift
 QUICK=""
-case "${2:-}" in
-  --quick) QUICK=1 ;;
-  "") ;;
-  *) usage ;;
-esac
-[ $# -le 2 ] || usage
+REPS=""
+ONLY=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --reps)
+      [ $# -ge 2 ] || usage
+      case "$2" in '' | *[!0-9]*) usage ;; esac
+      if [ "$2" -lt 1 ] || [ "$2" -gt 1000 ]; then usage; fi
+      REPS=$2
+      shift
+      ;;
+    --only)
+      [ $# -ge 2 ] || usage
+      ONLY=",$2,"
+      shift
+      ;;
+    *) usage ;;
+  esac
+  shift
+done
+
+# The workloads of list $@ that --only selects (all without --only).
+pick() {
+  for w in "$@"; do
+    case "$ONLY" in "" | *",$w,"*) printf '%s ' "$w" ;; esac
+  done
+}
 mkdir -p "$BUILD" || { say "cannot create $BUILD"; exit 2; }
 BUILD=$(cd "$BUILD" && pwd)
 
@@ -73,6 +101,11 @@ run_peer() {
   esac
 }
 
+# Is build output $1 missing, or older than its source $2?
+stale() {
+  [ ! -f "$1" ] || [ -n "$(find "$2" -newer "$1")" ]
+}
+
 # -- CAF ----------------------------------------------------------------------
 
 run_caf() {
@@ -85,23 +118,27 @@ run_caf() {
     say "caf: CAF headers not found (/usr/include/caf); install libcaf-dev"
     return
   fi
-  say "caf: compiling"
-  # Debian's libcaf-dev has no pkg-config file; the headers are in the
-  # default include path and libcaf_core.so in the default library path.
-  if ! "$CXX" -O2 -std=c++17 -o "$BUILD/caf_bench" "$HERE/caf/caf_bench.cpp" \
-      -lcaf_core -pthread 2>"$BUILD/caf_build.log"; then
-    say "caf: compilation failed (see $BUILD/caf_build.log)"
-    return
+  if stale "$BUILD/caf_bench" "$HERE/caf/caf_bench.cpp"; then
+    say "caf: compiling"
+    # Debian's libcaf-dev has no pkg-config file; the headers are in the
+    # default include path and libcaf_core.so in the default library path.
+    if ! "$CXX" -O2 -std=c++17 -o "$BUILD/caf_bench" "$HERE/caf/caf_bench.cpp" \
+        -lcaf_core -pthread 2>"$BUILD/caf_build.log"; then
+      rm -f "$BUILD/caf_bench"
+      say "caf: compilation failed (see $BUILD/caf_build.log)"
+      return
+    fi
   fi
-  flag=${QUICK:+--quick}
+  flag="${QUICK:+--quick}${REPS:+ --reps $REPS}"
   # `memory` runs in a process of its own: it limits malloc to one arena,
   # which the other workloads should not run under.
+  todo=$(pick tell pingpong request ask fanin spawn)
   # shellcheck disable=SC2086
-  run_peer caf "$BUILD/caf_bench" $flag tell pingpong request ask fanin spawn
+  [ -n "$todo" ] && run_peer caf "$BUILD/caf_bench" $flag $todo
   # shellcheck disable=SC2086
-  run_peer caf-memory "$BUILD/caf_bench" $flag memory
+  [ -n "$(pick memory)" ] && run_peer caf-memory "$BUILD/caf_bench" $flag memory
   # shellcheck disable=SC2086
-  run_peer caf-threadring "$BUILD/caf_bench" $flag threadring
+  [ -n "$(pick threadring)" ] && run_peer caf-threadring "$BUILD/caf_bench" $flag threadring
 }
 
 # -- Erlang -------------------------------------------------------------------
@@ -111,22 +148,33 @@ run_erlang() {
     say "erlang: erl/erlc not found; install erlang-base"
     return
   fi
-  say "erlang: compiling"
-  if ! erlc -o "$BUILD" "$HERE/erlang/erlang_bench.erl" >"$BUILD/erlang_build.log" 2>&1; then
-    say "erlang: compilation failed (see $BUILD/erlang_build.log)"
-    return
+  beam="$BUILD/erlang_bench.beam"
+  if stale "$beam" "$HERE/erlang/erlang_bench.erl"; then
+    say "erlang: compiling"
+    if ! erlc -o "$BUILD" "$HERE/erlang/erlang_bench.erl" >"$BUILD/erlang_build.log" 2>&1; then
+      rm -f "$beam"
+      say "erlang: compilation failed (see $BUILD/erlang_build.log)"
+      return
+    fi
   fi
   mode=full
   [ -n "$QUICK" ] && mode=quick
+  # erl would read "--reps" as a flag of its own: the program takes reps=N.
+  [ -n "$REPS" ] && mode="$mode reps=$REPS"
   # Not distributed: every workload but the remote ones.
-  run_peer erlang erl -noshell -pa "$BUILD" -run erlang_bench main "$mode"
+  todo=$(pick tell pingpong request ask fanin spawn memory threadring)
+  # shellcheck disable=SC2086
+  [ -n "$todo" ] && run_peer erlang erl -noshell -pa "$BUILD" -run erlang_bench main $mode $todo
+  todo=$(pick remote-tell remote-ask)
+  [ -n "$todo" ] || return
   # Erlang distribution: node A here (it starts node B with the peer
   # module), named on 127.0.0.1 so that no DNS is involved, with a cookie
   # of this run's own.
   ensure_epmd || return
   cookie="akt_bench_$$_$(od -An -N8 -tx8 /dev/urandom | tr -d ' \n')"
+  # shellcheck disable=SC2086
   run_peer erlang-remote erl -noshell -start_epmd false -name "akt_bench_a_$$@127.0.0.1" \
-    -setcookie "$cookie" -pa "$BUILD" -run erlang_bench main "$mode" remote-tell remote-ask
+    -setcookie "$cookie" -pa "$BUILD" -run erlang_bench main $mode $todo
 }
 
 # epmd, the Erlang port mapper, must run for distributed nodes to find each

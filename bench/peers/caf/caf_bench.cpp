@@ -4,11 +4,11 @@
 // Build (Debian 12, libcaf-dev 0.17.6 ships no pkg-config file):
 //   g++ -O2 -std=c++17 -o caf_bench caf_bench.cpp -lcaf_core -pthread
 // Run:
-//   caf_bench [--quick] [--workers N] [WORKLOAD...]
+//   caf_bench [--quick] [--reps N] [--workers N] [WORKLOAD...]
 // WORKLOAD is one of tell pingpong request ask fanin spawn memory threadring;
 // none means all of them, in that order. Each workload runs once as a
 // warm-up and then 5 times (1 with --quick, which also divides every count
-// by 10); the median goes to stdout as one line
+// by 10; N times with --reps N); the median goes to stdout as one line
 //   workload<TAB>caf<TAB>metric<TAB>value
 // and nothing else goes to stdout. Progress and failures go to stderr. The
 // exit status is 1 if any workload failed its check, 2 on bad arguments.
@@ -535,7 +535,8 @@ bool run_workload(caf::actor_system& sys, const params& p, const workload& w) {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: caf_bench [--quick] [--workers N] [WORKLOAD...]\n"
+  std::fprintf(stderr, "usage: caf_bench [--quick] [--reps N] [--workers N] "
+                       "[WORKLOAD...]\n"
                        "WORKLOAD: tell pingpong request ask fanin spawn memory "
                        "threadring\n");
   return 2;
@@ -547,6 +548,7 @@ int main(int argc, char** argv) {
   params p;
   bool quick = false;
   long workers = 0;
+  long reps = 0; // 0: the default (p.reps, or 1 with --quick)
   std::vector<const workload*> todo;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
@@ -554,6 +556,10 @@ int main(int argc, char** argv) {
     } else if (std::strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
       workers = std::strtol(argv[++i], nullptr, 10);
       if (workers < 1)
+        return usage();
+    } else if (std::strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
+      reps = std::strtol(argv[++i], nullptr, 10);
+      if (reps < 1 || reps > 1000)
         return usage();
     } else if (auto w = find_workload(argv[i])) {
       todo.push_back(w);
@@ -570,6 +576,8 @@ int main(int argc, char** argv) {
       *c /= 10;
     p.reps = 1;
   }
+  if (reps > 0)
+    p.reps = static_cast<int>(reps);
   bool measures_memory = std::find(todo.begin(), todo.end(),
                                    find_workload("memory"))
                          != todo.end();

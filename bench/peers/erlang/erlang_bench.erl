@@ -6,6 +6,7 @@
 %%   erlc -o BUILD_DIR erlang_bench.erl
 %%   erl -noshell -pa BUILD_DIR -run erlang_bench main full [WORKLOAD...]
 %%   erl -noshell -pa BUILD_DIR -run erlang_bench main quick [WORKLOAD...]
+%%   erl -noshell -pa BUILD_DIR -run erlang_bench main full reps=N [WORKLOAD...]
 %% WORKLOAD is one of tell pingpong request ask fanin spawn memory threadring
 %% remote-tell remote-ask; none means all of them, in that order (the remote
 %% ones only when the node is distributed).
@@ -16,7 +17,8 @@
 %%       -run erlang_bench main full remote-tell remote-ask
 %% and it starts node B itself with OTP's peer module (`erl -name` with the
 %% same cookie, on 127.0.0.1), which ends with node A. Each workload runs once as a
-%% warm-up and then 5 times ("quick": once, with every count divided by 10);
+%% warm-up and then 5 times ("quick": once, with every count divided by 10;
+%% "reps=N": N times; not "--reps", which erl would take for its own flag);
 %% the median goes to stdout as one line
 %%   workload<TAB>erlang<TAB>metric<TAB>value
 %% and nothing else goes to stdout. Progress and failures go to stderr. The
@@ -76,7 +78,18 @@ remote_workload(_) -> false.
 
 main() -> main(["full"]).
 
+main([ModeArg, "reps=" ++ RepsArg | Names]) when ModeArg =:= "full"; ModeArg =:= "quick" ->
+    case string:to_integer(RepsArg) of
+        {Reps, ""} when Reps >= 1, Reps =< 1000 -> run(ModeArg, Reps, Names);
+        _ -> usage()
+    end;
 main([ModeArg | Names]) when ModeArg =:= "full"; ModeArg =:= "quick" ->
+    run(ModeArg, default, Names);
+main(_) -> usage().
+
+%% Runs the named workloads (all when none), each a warm-up and then Reps
+%% times (default: the mode's).
+run(ModeArg, Reps, Names) ->
     Mode = list_to_atom(ModeArg),
     All = workloads(),
     Todo = case Names of
@@ -92,21 +105,24 @@ main([ModeArg | Names]) when ModeArg =:= "full"; ModeArg =:= "quick" ->
                       erlang:system_info(schedulers_online),
                       case Mode of quick -> ", quick"; full -> "" end]),
             Remote = [W || W = {Name, _, _} <- Todo, remote_workload(Name)],
+            P0 = case Reps of
+                     default -> params(Mode);
+                     _ -> (params(Mode))#{reps := Reps}
+                 end,
             {P, Peer} = case Remote of
-                            [] -> {params(Mode), none};
-                            _ -> with_peer(params(Mode))
+                            [] -> {P0, none};
+                            _ -> with_peer(P0)
                         end,
             Ok = lists:foldl(fun(W, Acc) -> run_workload(P, W) and Acc end,
                              true, Todo),
             stop_peer(Peer),
             halt(case Ok of true -> 0; false -> 1 end)
-    end;
-main(_) -> usage().
+    end.
 
 usage() ->
     io:format(standard_error,
               "usage: erl -noshell -pa DIR -run erlang_bench main full|quick "
-              "[WORKLOAD...]~n", []),
+              "[reps=N] [WORKLOAD...]~n", []),
     halt(2).
 
 progress(Fmt, Args) ->
