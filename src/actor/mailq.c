@@ -122,25 +122,23 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-/* Nothing at position `at`, but the producers are past it: a sender is
- * between its claim and its publish (copying its message), or has ended
- * the segment and is about to link the next. Waits a little for either,
- * rather than report an empty queue: a receiver that keeps up with its
- * sender would otherwise end its turn on nearly every message and be
- * scheduled again (tell: ~1 turn per 6 messages, 2.5x slower). Returns
- * the slot word, 0 if it is still unpublished. */
+/* Nothing at slot position `at` (inside its segment), but the producers
+ * are past it: a sender is between its claim and its publish (copying its
+ * message), or has ended the segment there and links the next. Waits a
+ * little for either, rather than report an empty queue: a receiver that
+ * keeps up with its sender would otherwise end its turn on nearly every
+ * message and be scheduled again (tell: ~1 turn per 6 messages, 2.5x
+ * slower). Returns the slot word, 0 if it is still unpublished. */
 static uint64_t wait_publish(akt__mailq_head *h, uint64_t at) {
   if (atomic_load_explicit(&h->at, memory_order_relaxed) == at) return 0; /* empty */
   akt__mailq_seg *s = seg_of(at);
-  _Atomic uint64_t *word = idx_of(at) < s->cap ? word_at(at) : NULL;
+  _Atomic uint64_t *word = word_at(at);
   /* Each look takes the line the sender is writing away from it: look
    * after 1, 2, 4, ... pauses. */
   for (unsigned pauses = 1; pauses <= AKT__MAILQ_PUBLISH_SPINS; pauses *= 2) {
     for (unsigned i = 0; i < pauses; i++) cpu_relax();
-    if (word) {
-      uint64_t w = atomic_load_explicit(word, memory_order_acquire);
-      if (w) return w;
-    }
+    uint64_t w = atomic_load_explicit(word, memory_order_acquire);
+    if (w) return w;
     if (atomic_load_explicit(&s->next, memory_order_acquire)) return 0;
   }
   return 0;
@@ -157,10 +155,19 @@ void *akt__mailq_pop(akt__mailq_head *h, akt__mailq_tail *t, int *inl) {
   for (int waited = 0;;) {
     unsigned idx = idx_of(at);
     akt__mailq_seg *s = seg_of(at);
-    uint64_t w = idx < s->cap ? atomic_load_explicit(word_at(at), memory_order_acquire) : 0;
-    if (!w && !waited) {
-      w = wait_publish(h, at);
-      waited = 1;
+    uint64_t w = 0;
+    /* At a segment's end the next segment is linked already, or will be
+     * by the sender that has just claimed its first slots: the turn does
+     * not wait for it there, but looks again after its linger (cell.c).
+     * Waiting read the head, the line every sender writes, once per
+     * segment: 5% of tell, in 774 pairs of runs alternating with and
+     * without it. */
+    if (idx < s->cap) {
+      w = atomic_load_explicit(word_at(at), memory_order_acquire);
+      if (!w && !waited) {
+        w = wait_publish(h, at);
+        waited = 1;
+      }
     }
     if (w) {
       t->at = at + (w >> 2);
