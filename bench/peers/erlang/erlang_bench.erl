@@ -436,8 +436,9 @@ with_peer(P) ->
                                   host => "127.0.0.1", longnames => true,
                                   args => Args}) of
                 {ok, Peer, Node} ->
-                    progress("node B is ~s", [Node]),
-                    {P#{peer_node => Node}, Peer};
+                    OsPid = rpc:call(Node, os, getpid, []),
+                    progress("node B is ~s (OS pid ~s)", [Node, OsPid]),
+                    {P#{peer_node => Node}, {Peer, OsPid}};
                 Other ->
                     progress("cannot start node B: ~p", [Other]),
                     {P, none}
@@ -448,8 +449,23 @@ with_peer(P) ->
             end
     end.
 
+%% Stops node B and waits (up to 10 s) for its OS process to end: peer:stop
+%% returns while node B is still shutting down, for a second or more of
+%% CPU, which the runtime measured next (akt, in ./dev bench's rounds)
+%% would share the machine with.
 stop_peer(none) -> ok;
-stop_peer(Peer) -> catch peer:stop(Peer), ok.
+stop_peer({Peer, OsPid}) ->
+    catch peer:stop(Peer),
+    wait_gone(OsPid, 200).
+
+wait_gone(_, 0) ->
+    progress("node B still runs 10 s after it was stopped", []);
+wait_gone(OsPid, N) when is_list(OsPid) ->
+    case os:cmd("kill -0 " ++ OsPid ++ " 2>/dev/null && echo alive") of
+        "alive\n" -> timer:sleep(50), wait_gone(OsPid, N - 1);
+        _ -> ok
+    end;
+wait_gone(_, _) -> ok.
 
 peer_node(#{peer_node := Node}) -> Node;
 peer_node(_) -> check(false, "no node B (see above)").
