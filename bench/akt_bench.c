@@ -67,7 +67,13 @@ static row rows[1024];
 static size_t nrows;
 
 static void add_row(const char *wl, const char *rt, const char *metric, double v) {
-  if (nrows >= sizeof rows / sizeof rows[0]) return;
+  if (nrows >= sizeof rows / sizeof rows[0]) {
+    static int warned;
+    if (!warned++)
+      fprintf(stderr, "akt-bench: more than %zu result rows; the rest are left out\n",
+              sizeof rows / sizeof rows[0]);
+    return;
+  }
   row *r = &rows[nrows++];
   snprintf(r->workload, sizeof r->workload, "%s", wl);
   snprintf(r->runtime, sizeof r->runtime, "%s", rt);
