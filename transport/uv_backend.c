@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "akt/error.h"
+#include "src/util/cpu.h"
 #include "transport/net.h"
 
 _Thread_local const void *akt__uv_thread_marker;
@@ -125,7 +126,7 @@ static int uvb_wait(akt_backend *b, int (*ready)(void *arg), void *arg, uint64_t
   for (unsigned i = 1;; i++) {
     if (ready(arg)) return 0;
     if (i % 16 == 0 && akt__uv_now_ns() >= spin_until) break;
-    akt__uv_cpu_relax();
+    akt__cpu_relax();
   }
   int rc;
   pthread_mutex_lock(&u->wait_mu);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "akt/error.h"
+#include "src/util/cpu.h"
 #include "transport/uv_backend.h"
 
 /* The worker running on this thread, if any (initial-exec: reached without
@@ -66,7 +67,7 @@ static akt_runnable *next_runnable(akt__uv_worker *me) {
         atomic_fetch_add_explicit(&w->spinning, 1, memory_order_relaxed);
       }
       if ((spin & 15) != 0 || akt__uv_now_ns() < spin_until) {
-        akt__uv_cpu_relax();
+        akt__cpu_relax();
         continue;
       }
     }
@@ -165,7 +166,7 @@ int akt__uv_workers_linger(akt__uv_workers *w, unsigned round, unsigned found) {
   /* The yield (a no-op when nothing else is runnable here) matters when
    * threads outnumber cores: the producer this worker waits for may itself
    * be waiting for this core. */
-  for (unsigned i = 0; i < me->linger_pauses; i++) akt__uv_cpu_relax();
+  for (unsigned i = 0; i < me->linger_pauses; i++) akt__cpu_relax();
   sched_yield();
   return 1;
 }

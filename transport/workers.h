@@ -41,13 +41,6 @@
 #define AKT__UV_LINGER_BATCH 8       /* ... so that a poll finds about this many messages */
 #define AKT__UV_LINGER_MIN_FOUND 2   /* a linger starts only after this many messages */
 
-/* A spin-wait hint to the CPU (PAUSE on x86). */
-static inline void akt__uv_cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 typedef struct akt__uv_workers akt__uv_workers;
 
 /* One per thread, each on its own cache line(s): a worker writes its slot

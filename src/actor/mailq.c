@@ -2,6 +2,7 @@
 #include "src/actor/mailq.h"
 
 #include "src/actor/mailseg.h"
+#include "src/util/cpu.h"
 
 #define SEG_MASK ((uint64_t)AKT__MAILQ_SEG_ALIGN - 1)
 
@@ -113,15 +114,6 @@ int akt__mailq_push_ptr(akt__mailq_head *h, akt__mailq_tail *t, void *p) {
   return 0;
 }
 
-/* A short pause in a polling loop. */
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ volatile("yield");
-#endif
-}
-
 /* Nothing at slot position `at` (inside its segment), but the producers
  * are past it: a sender is between its claim and its publish (copying its
  * message), or has ended the segment there and links the next. Waits a
@@ -136,7 +128,7 @@ static uint64_t wait_publish(akt__mailq_head *h, uint64_t at) {
   /* Each look takes the line the sender is writing away from it: look
    * after 1, 2, 4, ... pauses. */
   for (unsigned pauses = 1; pauses <= AKT__MAILQ_PUBLISH_SPINS; pauses *= 2) {
-    for (unsigned i = 0; i < pauses; i++) cpu_relax();
+    for (unsigned i = 0; i < pauses; i++) akt__cpu_relax();
     uint64_t w = atomic_load_explicit(word, memory_order_acquire);
     if (w) return w;
     if (atomic_load_explicit(&s->next, memory_order_acquire)) return 0;
