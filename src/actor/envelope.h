@@ -12,7 +12,6 @@
 #include <stdint.h>
 
 #include "akt/pid.h"
-#include "src/actor/mailq.h"
 #include "src/actor/mpsc.h"
 #include "src/util/pool.h"
 

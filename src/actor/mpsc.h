@@ -58,8 +58,7 @@ static inline akt__mpsc_node *akt__mpsc_swap_head(akt__mpsc *q, akt__mpsc_node *
   unsigned char ok;
   do {
     __asm__ volatile("lock cmpxchg16b %1\n\tsete %0"
-                     : "=q"(ok), "+m"(*q), "+a"(lo),
-                       "+d"(hi)
+                     : "=q"(ok), "+m"(*q), "+a"(lo), "+d"(hi)
                      : "b"((uint64_t)(uintptr_t)n), "c"(hi + counted)
                      : "memory", "cc");
   } while (!ok);
