@@ -1,10 +1,20 @@
 /* akt — the simulated world: clock, stepping, nodes. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "akt/error.h"
 #include "sim/world.h"
+
+/* What a failed assertion adds while this world runs on the thread: the
+ * seed and the virtual time, so that the failure can be replayed. */
+static void report(void *arg, FILE *f) {
+  const akt_sim_world *w = arg;
+  fprintf(f, "akt: in a simulated world: seed=0x%" PRIx64 " t=%" PRIu64 ".%09" PRIu64
+             "s (virtual), step %" PRIu64 "; the same seed replays it\n",
+          w->opts.seed, w->now / 1000000000u, w->now % 1000000000u, w->steps);
+}
 
 int akt_sim_world_new(const akt_sim_options *opts, akt_sim_world **out) {
   if (!out) return AKT_EINVAL;
@@ -30,12 +40,18 @@ int akt_sim_world_new(const akt_sim_options *opts, akt_sim_world **out) {
       return AKT_EBACKEND;
     }
   }
+  akt__assert_reporter mine = {report, w};
+  akt__assert_set_reporter(&mine, &w->prev_reporter);
   *out = w;
   return 0;
 }
 
 void akt_sim_world_free(akt_sim_world *w) {
   if (!w) return;
+  /* Another world's reporter is not restored: that world may be gone
+   * already (worlds need not be freed in the reverse order of creation). */
+  if (akt__assert_get_reporter().arg == w)
+    akt__assert_set_reporter(w->prev_reporter.fn == report ? NULL : &w->prev_reporter, NULL);
   akt__sim_net_free(w);
   for (size_t i = 0; i < w->nnodes; i++) {
     free(w->nodes[i]->deferred); /* deferred events are dropped, as queued ones */

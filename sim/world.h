@@ -7,6 +7,7 @@
 #include <xxhash.h>
 
 #include "akt/sim.h"
+#include "src/util/assert.h"
 #include "src/util/rng.h"
 #include "src/util/u64set.h"
 
@@ -71,6 +72,9 @@ struct akt_sim_world {
   XXH3_state_t *digest;
   FILE *trace_file;
   uint64_t records;
+  /* The assertion reporter this world replaced on its thread (restored by
+   * akt_sim_world_free when this world's is still the current one). */
+  akt__assert_reporter prev_reporter;
 };
 
 /* Events (events.c). Push returns 0 or AKT_ENOMEM. */

@@ -34,6 +34,19 @@ void akt_testkit_replay_hint(akt_testkit *tk, char *buf, size_t size) {
            program_invocation_name, tk->test);
 }
 
+/* What a failed assertion adds while a testkit runs on the thread: the
+ * seed, the time and the command that replays the test. */
+static void report(void *arg, FILE *f) {
+  akt_testkit *tk = arg;
+  char hint[512];
+  akt_testkit_replay_hint(tk, hint, sizeof hint);
+  uint64_t now = tk->world ? akt_sim_now(tk->world) : 0;
+  fprintf(f, "akt-testkit: in test %s, seed=0x%" PRIx64 "%s t=%" PRIu64 ".%09" PRIu64
+             "s (virtual)\n  replay: %s\n",
+          tk->test, tk->seed, tk->world ? "," : " (libuv; time not shown)", now / 1000000000u,
+          now % 1000000000u, hint);
+}
+
 /* What a failure report needs, copied so the testkit can be freed first. */
 typedef struct fail_info {
   uint64_t seed, now;
@@ -117,6 +130,8 @@ akt_testkit *akt__testkit_new(const akt_testkit_options *opts, const char *test,
     rc = akt_system_new(name, tk->backends[i], &so, &tk->systems[i]);
     if (rc) fail_setup(file, line, "creating a system", rc);
   }
+  akt__assert_reporter mine = {report, tk};
+  akt__assert_set_reporter(&mine, &tk->prev_reporter);
   return tk;
 }
 
@@ -154,6 +169,7 @@ void akt__testkit_free(akt_testkit *tk, const char *file, int line) {
   for (size_t i = 0; i < tk->nspawned; i++) akt_pid_release(tk->spawned[i]);
   free(tk->spawned);
   for (unsigned i = 0; i < tk->nnodes; i++) akt_system_free(tk->systems[i]);
+  if (akt__assert_get_reporter().arg == tk) akt__assert_set_reporter(&tk->prev_reporter, NULL);
   akt_sim_world_free(tk->world);
   akt_uv_backend_free(tk->uv);
   free(tk);

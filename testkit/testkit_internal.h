@@ -7,6 +7,7 @@
 
 #include "akt/testkit.h"
 #include "src/actor/envelope.h"
+#include "src/util/assert.h"
 
 typedef struct probe_ignore {
   akt_probe_pred pred;
@@ -42,6 +43,7 @@ struct akt_testkit {
   akt_pid **spawned;          /* PIDs returned by akt_testkit_spawn */
   size_t nspawned, capspawned;
   akt_probe *probes;
+  akt__assert_reporter prev_reporter; /* restored by free */
 };
 
 /* Fails the current cmocka test with `what` plus time, seed and replay
