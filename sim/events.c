@@ -13,6 +13,10 @@ static int before(const akt__sim_event *a, const akt__sim_event *b) {
 }
 
 int akt__sim_push_event(akt_sim_world *w, const akt__sim_event *ev) {
+  /* Nothing is scheduled in the past: every caller computes now + a delay
+   * (saturated), or the end of a clog or an earlier arrival, all >= now. A
+   * time before now is a bug in the caller; firing it "now" would hide it. */
+  AKT_ASSERT(ev->time >= w->now);
   if (w->nheap == w->capheap) {
     size_t cap = w->capheap ? w->capheap * 2 : 256;
     akt__sim_event *h = realloc(w->heap, cap * sizeof *h);
@@ -22,6 +26,7 @@ int akt__sim_push_event(akt_sim_world *w, const akt__sim_event *ev) {
   }
   akt__sim_event e = *ev;
   e.seq = ++w->seq;
+  AKT_ASSERT(e.seq != 0); /* 2^64 events: the order would wrap */
   size_t i = w->nheap++;
   while (i > 0) {
     size_t parent = (i - 1) / 2;

@@ -205,6 +205,8 @@ static void defer_event(akt__sim_node *n, const akt__sim_event *ev) {
 void akt__sim_undefer(akt_sim_world *w, akt__sim_node *node) {
   for (size_t i = 0; i < node->ndeferred; i++) {
     akt__sim_event ev = node->deferred[i];
+    /* Deferred events are late by design (include/akt/sim.h, pause): those
+     * that came due while the node was paused fire now, at the resume. */
     if (ev.time < w->now) ev.time = w->now;
     if (akt__sim_push_event(w, &ev)) {
       fprintf(stderr, "akt-sim: out of memory resuming a node\n");
@@ -227,6 +229,11 @@ static int fire_due(akt_sim_world *w, uint64_t limit) {
       continue;
     }
     if (ev.id && !akt__u64set_remove(&w->live, ev.id)) continue; /* canceled */
+    /* An event may be due before now by at most one turn's cost: the clock
+     * does not stop inside a turn, so what came due during the last turn
+     * fires when it ends (every due event fires before the next turn).
+     * Anything older is a bug: it would fire late without a trace of why. */
+    AKT_ASSERT(ev.time >= w->now || w->now - ev.time <= w->opts.turn_cost);
     if (ev.time > w->now) w->now = ev.time;
     w->cur_node = ev.node;
     ev.fn(ev.arg, ev.cookie);
@@ -277,6 +284,7 @@ int akt_sim_run_until(akt_sim_world *w, int (*ready)(void *arg), void *arg, uint
     if (w->now >= deadline) return AKT_ETIMEDOUT;
     if (!step_until(w, deadline)) {
       /* Nothing happens before the deadline: let time pass. */
+      AKT_ASSERT(deadline > w->now);
       if (deadline != AKT_FOREVER) w->now = deadline;
       return ready && ready(arg) ? 0 : AKT_ETIMEDOUT;
     }

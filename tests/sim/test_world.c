@@ -1,11 +1,15 @@
 /* The simulated world: event order, clock, cancellation, streams, the
  * scheduler, traces. */
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../support/actors.h"
 #include "../support/both.h"
 #include "akt/sim.h"
+#include "sim/world.h"
 
 typedef struct {
   int order[16];
@@ -256,6 +260,53 @@ static void traces_are_written_and_digested(void **state) {
                       "0.000000000 n user a=0 p=0 c=0 h=0000000000000007 t=hello x=a_b\\x0ac\n");
 }
 
+static void noop_fire(void *arg, uint64_t cookie) {
+  (void)arg;
+  (void)cookie;
+}
+
+/* In a child: a world at t=1s is handed an event for t=0.5s. */
+static void push_into_the_past(void) {
+  akt_sim_options o = {.seed = 0x7e57};
+  akt_sim_world *w;
+  if (akt_sim_world_new(&o, &w)) _exit(3);
+  akt_sim_run_for(w, AKT_SECONDS(1));
+  akt__sim_event ev = {.time = AKT_MILLIS(500), .fn = noop_fire};
+  akt__sim_push_event(w, &ev);
+  _exit(0); /* not reached when the time is checked */
+}
+
+/* The event queue does not clamp an event time before now into "now": it
+ * is a bug in the caller, and the failure names the seed and the time. */
+static void an_event_before_now_is_an_assertion_failure(void **state) {
+  (void)state;
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  fflush(stderr);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(fds[0]);
+    dup2(fds[1], 2);
+    push_into_the_past();
+  }
+  close(fds[1]);
+  char buf[4096];
+  size_t got = 0;
+  ssize_t n;
+  while (got + 1 < sizeof buf && (n = read(fds[0], buf + got, sizeof buf - 1 - got)) > 0)
+    got += (size_t)n;
+  buf[got] = '\0';
+  close(fds[0]);
+  int st;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  if (!WIFSIGNALED(st)) fprintf(stderr, "child output: %s\n", buf);
+  assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+  assert_non_null(strstr(buf, "assertion failed"));
+  assert_non_null(strstr(buf, "ev->time >= w->now"));
+  assert_non_null(strstr(buf, "seed=0x7e57 t=1.000000000s"));
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(events_fire_in_time_then_insertion_order),
     cmocka_unit_test(canceled_timers_never_fire),
@@ -266,6 +317,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(names_resolve_to_nodes),
     cmocka_unit_test(ask_inside_an_actor_is_refused),
     cmocka_unit_test(traces_are_written_and_digested),
+    cmocka_unit_test(an_event_before_now_is_an_assertion_failure),
 };
 
 AKT_TEST_MAIN("sim/world", tests)
