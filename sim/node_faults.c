@@ -46,10 +46,15 @@ static uint64_t saturate(__int128 v) {
   return (uint64_t)v;
 }
 
+/* The drift the clock has gained by world time `t` (negative when slow). */
+static __int128 drift_at(const akt__sim_node *n, uint64_t t) {
+  __int128 u = (__int128)t - n->drift_since;
+  return n->drift_base + floor_div(u * n->drift_ppm, PPM);
+}
+
 uint64_t akt__sim_node_clock(const akt__sim_node *n, uint64_t t) {
-  if (!n->skew && !n->drift_ppm) return t;
-  __int128 v = (__int128)t + floor_div((__int128)t * n->drift_ppm, PPM) + n->skew;
-  return saturate(v);
+  if (!n->skew && !n->drift_ppm && !n->drift_base) return t;
+  return saturate((__int128)t + n->skew + drift_at(n, t));
 }
 
 uint64_t akt__sim_node_delay(const akt__sim_node *n, uint64_t d) {
@@ -59,11 +64,13 @@ uint64_t akt__sim_node_delay(const akt__sim_node *n, uint64_t d) {
 }
 
 uint64_t akt__sim_node_world_time(const akt__sim_node *n, uint64_t node_t) {
-  if ((!n->skew && !n->drift_ppm) || node_t == AKT_FOREVER) return node_t;
-  __int128 x = (__int128)node_t - n->skew;
-  if (x <= 0) return 0;
+  if ((!n->skew && !n->drift_ppm && !n->drift_base) || node_t == AKT_FOREVER) return node_t;
+  /* node_t = since + u + skew + base + u * drift / 1e6, with u = t - since. */
+  __int128 y = (__int128)node_t - n->skew - n->drift_base - n->drift_since;
   __int128 den = PPM + n->drift_ppm;
-  uint64_t t = saturate(-floor_div(-x * PPM, den));
+  __int128 x = (__int128)n->drift_since - floor_div(-y * PPM, den);
+  if (x <= 0) return 0;
+  uint64_t t = saturate(x);
   /* Rounding of the clock can leave the estimate a nanosecond or two off
    * (a saturated estimate is right as it is). */
   for (int i = 0; i < 4 && t > 0 && akt__sim_node_clock(n, t - 1) >= node_t; i++) t--;
@@ -148,8 +155,15 @@ int akt_sim_resume(akt_sim_world *w, akt_backend *b) {
 int akt_sim_set_clock(akt_sim_world *w, akt_backend *b, int64_t skew_ns, int32_t drift_ppm) {
   akt__sim_node *n = node_of(w, b);
   if (!n || drift_ppm <= -(int32_t)PPM) return AKT_EINVAL;
+  if (drift_ppm != n->drift_ppm) {
+    /* The new rate applies from now: what the old one gained stays. */
+    __int128 gained = drift_at(n, w->now);
+    if (gained > INT64_MAX || gained < INT64_MIN) return AKT_EINVAL;
+    n->drift_base = (int64_t)gained;
+    n->drift_since = w->now;
+    n->drift_ppm = drift_ppm;
+  }
   n->skew = skew_ns;
-  n->drift_ppm = drift_ppm;
   akt__sim_fault_trace(w, n, "clock", n->name, skew_ns, (uint64_t)(int64_t)drift_ppm);
   return 0;
 }

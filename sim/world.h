@@ -43,8 +43,14 @@ struct akt__sim_node {
   uint32_t incarnation;  /* 1 at creation, +1 per restart */
   unsigned down : 1;     /* crashed and not restarted */
   unsigned paused : 1;   /* its turns are not picked, its events are deferred */
-  int64_t skew;          /* clock: now = world + world * drift_ppm / 1e6 + skew */
+  /* Clock (node_faults.c): now = t + skew + drift_base
+   *                              + floor((t - drift_since) * drift_ppm / 1e6).
+   * A drift change folds what the old rate gained into drift_base, so the
+   * clock does not jump; a skew change is a step. */
+  int64_t skew;
   int32_t drift_ppm;
+  int64_t drift_base;    /* what earlier drift rates added, up to drift_since */
+  uint64_t drift_since;  /* world time the current rate applies from */
   akt__sim_event *deferred; /* events that came due while paused, in (time, seq) order */
   size_t ndeferred, capdeferred;
 };
@@ -94,7 +100,7 @@ void akt__sim_drop_turns(akt_sim_world *w, const akt__sim_node *node);
  * from the next step. Aborts on ENOMEM, as every lost event would. */
 void akt__sim_undefer(akt_sim_world *w, akt__sim_node *node);
 
-/* The node's clock at world time `t`: t + t * drift_ppm / 1e6 + skew,
+/* The node's clock at world time `t` (see akt__sim_node's clock fields),
  * rounded down and saturated to [0, UINT64_MAX] (node_faults.c). */
 uint64_t akt__sim_node_clock(const akt__sim_node *n, uint64_t t);
 

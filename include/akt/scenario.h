@@ -82,7 +82,8 @@ akt_system *akt_scenario_system(akt_scenario *sc, size_t i);
 
 /* The virtual time (world clock, ns) now, and when the quiet period
  * begins (the scenario's duration): faults stop, links heal, crashed nodes
- * restart, and liveness checks then give the cluster time to recover. */
+ * restart, clocks lose their skew and drift, and liveness checks then give
+ * the cluster time to recover. */
 uint64_t akt_scenario_now(akt_scenario *sc);
 uint64_t akt_scenario_quiet_start(akt_scenario *sc);
 

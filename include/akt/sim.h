@@ -247,13 +247,19 @@ int akt_sim_restart(akt_sim_world *w, akt_backend *b);
 int akt_sim_pause(akt_sim_world *w, akt_backend *b);
 int akt_sim_resume(akt_sim_world *w, akt_backend *b);
 
-/* Sets a node's clock: now = world time * (1 + drift_ppm / 1e6) + skew,
- * rounded down and saturated at 0; wall() is AKT_SIM_EPOCH_NS + now. Timers
- * and wait deadlines follow the node's clock: a delay d takes
- * ceil(d * 1e6 / (1e6 + drift_ppm)) of world time, so it never fires early
- * by the node's own clock. Changing a clock mid-run can move the node's
- * now backwards, as a stepped clock does. Returns 0 or AKT_EINVAL (drift_ppm
- * <= -1e6). */
+/* Sets a node's clock: its skew (a step: the clock reads skew_ns more than
+ * world time plus what drift has added) and its drift (a rate: from now on
+ * the clock gains drift_ppm / 1e6 per unit of world time). Changing the
+ * drift keeps the clock continuous — the new rate applies from now, what
+ * the old rate gained stays — so only a skew change moves the clock, and
+ * it may move it backwards, as a stepped clock does. A node starts with
+ * skew 0 and drift 0; now() is rounded down and saturated at 0, wall() is
+ * AKT_SIM_EPOCH_NS + now. Timers and wait deadlines follow the node's
+ * clock: a delay d takes ceil(d * 1e6 / (1e6 + drift_ppm)) of world time,
+ * so it never fires early by the node's own clock while the clock is not
+ * changed; a timer started before a change keeps its world-time deadline.
+ * Returns 0 or AKT_EINVAL (not a node of w, drift_ppm <= -1e6, or a drift
+ * gained beyond the int64 range). */
 int akt_sim_set_clock(akt_sim_world *w, akt_backend *b, int64_t skew_ns, int32_t drift_ppm);
 
 /* 1 if the node is up (not crashed), 0 otherwise; its incarnation (1 at

@@ -206,6 +206,13 @@ static int quiet(akt_scenario *sc) {
   calm.capacity = 0;
   akt_sim_link_set_all(sc->w, &calm);
   for (size_t i = 0; i < n; i++) {
+    /* Clocks too: the skew steps back to none and the rate returns to the
+     * world's (the drift already gained stays: a rate change never jumps). */
+    if (sc->skew[i] || sc->drift[i]) {
+      akt_sim_set_clock(sc->w, sc->b[i], 0, 0);
+      sc->skew[i] = 0;
+      sc->drift[i] = 0;
+    }
     if (sc->paused[i]) {
       akt_sim_resume(sc->w, sc->b[i]);
       sc->paused[i] = 0;

@@ -272,22 +272,36 @@ static uint64_t clock_scenario(void) {
   assert_int_equal(b->ops->now(b), 0); /* saturated */
   assert_int_equal(akt_sim_run_for(f.w, AKT_SECONDS(9)), 0);
   assert_int_equal(b->ops->now(b), AKT_SECONDS(7));
-  /* 10% fast: 10 s of world time read 11 s; a 1 s timer takes 1/1.1 s. */
+  /* 10% fast from now (world t=10 s; the skew step back to 0 reads 10 s):
+   * a 1 s timer takes 1/1.1 s of world time. */
   assert_int_equal(akt_sim_set_clock(f.w, b, 0, 100000), 0);
-  assert_int_equal(b->ops->now(b), AKT_SECONDS(11));
+  assert_int_equal(b->ops->now(b), AKT_SECONDS(10));
+  assert_int_equal(akt_sim_run_for(f.w, AKT_SECONDS(10)), 0);
+  assert_int_equal(b->ops->now(b), AKT_SECONDS(21)); /* 10 s + 10 s * 1.1 */
   uint64_t id, t0 = akt_sim_now(f.w), n0 = b->ops->now(b);
   assert_int_equal(b->ops->timer_start(b, AKT_SECONDS(1), clock_fire, b, 0, &id), 0);
   assert_int_equal(akt_sim_step(f.w), 1);
   assert_int_equal(akt_sim_now(f.w) - t0, UINT64_C(909090910)); /* ceil(1e9 / 1.1) */
   assert_true(b->ops->now(b) >= n0 + AKT_SECONDS(1));
   assert_true(b->ops->now(b) <= n0 + AKT_SECONDS(1) + 1);
-  /* Half speed: waiting 1 s of node time runs the world 2 s. */
-  assert_int_equal(akt_sim_set_clock(f.w, b, 0, -500000), 0);
-  t0 = akt_sim_now(f.w);
+  /* Half speed: no jump when the rate changes; waiting 1 s of node time
+   * runs the world 2 s. */
   n0 = b->ops->now(b);
+  assert_int_equal(akt_sim_set_clock(f.w, b, 0, -500000), 0);
+  assert_int_equal(b->ops->now(b), n0);
+  t0 = akt_sim_now(f.w);
   assert_int_equal(b->ops->wait(b, never, NULL, n0 + AKT_SECONDS(1)), AKT_ETIMEDOUT);
   assert_int_equal(akt_sim_now(f.w) - t0, AKT_SECONDS(2));
   assert_int_equal(b->ops->now(b), n0 + AKT_SECONDS(1));
+  /* Back to the world's rate: still no jump; the drift gained stays, and
+   * a skew is a step on top of it. */
+  n0 = b->ops->now(b);
+  assert_int_equal(akt_sim_set_clock(f.w, b, 0, 0), 0);
+  assert_int_equal(b->ops->now(b), n0);
+  assert_int_equal(akt_sim_run_for(f.w, AKT_SECONDS(1)), 0);
+  assert_int_equal(b->ops->now(b), n0 + AKT_SECONDS(1));
+  assert_int_equal(akt_sim_set_clock(f.w, b, AKT_MILLIS(250), 0), 0);
+  assert_int_equal(b->ops->now(b), n0 + AKT_SECONDS(1) + AKT_MILLIS(250));
   assert_int_equal(akt_sim_set_clock(f.w, b, 0, -1000000), AKT_EINVAL);
   assert_int_equal(akt_sim_set_clock(f.w, NULL, 0, 0), AKT_EINVAL);
   return fx_free(&f);
