@@ -48,6 +48,14 @@ typedef struct akt_workload_check {
   int (*fn)(akt_scenario *sc, char *why);
 } akt_workload_check;
 
+/* A parameter of a workload (`workload bank accounts=12`), as `list`
+ * shows it; the scenario runner refuses a file that gives a workload a
+ * parameter it does not declare. */
+typedef struct akt_workload_param {
+  const char *name;
+  const char *summary; /* one line: what it is and its default */
+} akt_workload_param;
+
 typedef struct akt_workload {
   const char *name;
   const char *summary;      /* one line, for --help */
@@ -64,6 +72,9 @@ typedef struct akt_workload {
    * a driver actor that sends on timers). Optional. */
   int (*begin)(akt_scenario *sc);
   const akt_workload_check *checks; /* terminated by a {NULL} entry */
+  /* The parameters it reads with akt_scenario_param, terminated by a
+   * {NULL} entry; NULL: undeclared (any parameter is accepted unchecked). */
+  const akt_workload_param *params;
 } akt_workload;
 
 /* The workload's shared state (state_size bytes). */

@@ -21,8 +21,9 @@ static const char usage[] =
     "                                     runs seeds S..S+N-1 (S = 1), J at a time (J = cores);\n"
     "                                     re-runs a sample and compares digests\n"
     "  check-determinism FILE --seed N    runs twice and compares the traces record by record\n"
-    "  shrink FILE --seed N [--out FILE]  reduces a failing run's faults to the fewest that still\n"
-    "                                     fail the same check; writes them as a scenario file\n"
+    "  shrink FILE --seed N [-o FILE]     reduces a failing run's faults to the fewest that still\n"
+    "                                     fail the same check the same way; writes them as a\n"
+    "                                     scenario file (default: FILE-seedN-shrunk.scn beside FILE)\n"
     "  list                               the workloads and their checks\n"
     "\n"
     "Seeds are decimal or 0x-hex. Exit codes: 0 pass, 1 a check failed, 2 a crash, an\n"
@@ -106,7 +107,14 @@ static int parse_args(int argc, char **argv, args *a) {
       a->cmd = "help";
       return 0;
     }
-    if (s[0] == '-' && s[1] == '-') {
+    if (!strcmp(s, "-o")) {
+      if (!v) {
+        fprintf(stderr, "akt-sim: -o needs a file\n");
+        return -1;
+      }
+      a->out = v;
+      i++;
+    } else if (s[0] == '-' && s[1] == '-') {
       if (!v) {
         fprintf(stderr, "akt-sim: %s needs a value\n", s);
         return -1;
@@ -238,6 +246,8 @@ static int cmd_list(const akt__cli *cli) {
     size_t n = pass ? SIZE_MAX : cli->nuser;
     for (size_t i = 0; i < n && list && list[i]; i++) {
       printf("%-16s %s\n", list[i]->name, list[i]->summary ? list[i]->summary : "");
+      for (const akt_workload_param *p = list[i]->params; p && p->name; p++)
+        printf("  param %-26s %s\n", p->name, p->summary ? p->summary : "");
       for (const akt_workload_check *c = list[i]->checks; c && c->name; c++)
         printf("  check %-26s %s\n", c->name, c->kind == AKT_CHECK_SAFETY ? "safety" : "liveness");
     }
@@ -272,18 +282,19 @@ int akt_sim_main(int argc, char **argv, const akt_workload *const *workloads, si
     return AKT__RUN_ERROR;
   }
   cli.file = a.file;
-  char err[600];
+  char err[AKT__SCN_ERR_MAX];
   if (akt__scn_load(a.file, &cli.spec, err, sizeof err) != 0) {
-    fprintf(stderr, "akt-sim: %s\n", err);
+    fprintf(stderr, "%s\n", err);
     return AKT__RUN_ERROR;
   }
   int rc = AKT__RUN_ERROR;
   cli.wl = akt__cli_workload(&cli, cli.spec.workload);
   if (!cli.wl) {
-    fprintf(stderr, "akt-sim: %s: unknown workload '%s' (see '%s list')\n", a.file,
-            cli.spec.workload, cli.prog);
+    fprintf(stderr, "%s:%u:%u: unknown workload '%s' (see '%s list')\n", a.file,
+            (unsigned)cli.spec.workload_line, (unsigned)cli.spec.workload_col, cli.spec.workload,
+            cli.prog);
   } else if (akt__run_validate(&cli.spec, cli.wl, err, sizeof err) != 0) {
-    fprintf(stderr, "akt-sim: %s\n", err);
+    fprintf(stderr, "%s\n", err);
   } else if (!strcmp(a.cmd, "run")) {
     rc = cmd_run(&cli, &a);
   } else if (sweep) {

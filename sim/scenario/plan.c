@@ -91,6 +91,15 @@ static int pick_node(builder *b, int exclude) {
   return i;
 }
 
+/* A node outside the `protect` set (not all of the nodes): drawn, then
+ * the next unprotected one after it. */
+static int pick_unprotected(builder *b, uint64_t protect) {
+  size_t n = b->spec->nodes;
+  size_t i = (size_t)akt__rng_below(&b->rng, n);
+  while (protect >> i & 1) i = (i + 1) % n;
+  return (int)i;
+}
+
 /* Resolves a swizzle at `at` lasting about `len`: clog a random subset of
  * nodes one after the other, then unclog them in another random order. */
 static void add_swizzle(builder *b, uint64_t at, uint64_t len) {
@@ -182,13 +191,15 @@ static void random_fault(builder *b, const knobs *k, uint64_t at) {
     if (k->kinds >> i & 1) kinds[nk++] = (akt__fault_kind)i;
   akt__fault_kind kind = kinds[akt__rng_below(&b->rng, nk)];
   size_t n = b->spec->nodes;
-  int protect = b->spec->random.protect;
+  uint64_t protect = b->spec->random.protect;
+  uint64_t all = (UINT64_C(1) << (n - 1) << 1) - 1;
   akt__fault f = {.at = at, .kind = kind, .node = -1, .node2 = -1};
   switch (kind) {
     case AKT__FAULT_CRASH:
     case AKT__FAULT_PAUSE: {
-      int node = pick_node(b, protect);
-      if (node == protect || b->down_until[node] > at || down_now(b, at) >= k->max_down) return;
+      if ((protect & all) == all) return; /* every node is protected */
+      int node = pick_unprotected(b, protect);
+      if (b->down_until[node] > at || down_now(b, at) >= k->max_down) return;
       uint64_t len = exp_ns(&b->rng, kind == AKT__FAULT_CRASH ? k->down : k->pause);
       f.node = node;
       add(b, &f);
@@ -344,4 +355,54 @@ void akt__plan_free(akt__plan *p) {
   free(p->faults);
   p->faults = NULL;
   p->n = 0;
+}
+
+/* The index of the fault after `i` that ends faults[i], or n if none does
+ * (or it needs no end: a clog has a duration, skews and links stay). */
+static size_t end_of(const akt__fault *f, size_t n, size_t i) {
+  const akt__fault *a = &f[i];
+  for (size_t j = i + 1; j < n; j++) {
+    const akt__fault *b = &f[j];
+    switch (a->kind) {
+      case AKT__FAULT_CRASH:
+        if (b->kind == AKT__FAULT_RESTART && b->node == a->node) return j;
+        break;
+      case AKT__FAULT_PAUSE:
+        if (b->kind == AKT__FAULT_RESUME && b->node == a->node) return j;
+        break;
+      case AKT__FAULT_CUT:
+      case AKT__FAULT_PARTITION:
+        if (b->kind == AKT__FAULT_HEAL) return j;
+        break;
+      case AKT__FAULT_HOLD:
+        if (b->kind == AKT__FAULT_RELEASE && b->node == a->node && b->node2 == a->node2) return j;
+        break;
+      default: return n;
+    }
+  }
+  return n;
+}
+
+static size_t find_root(size_t *parent, size_t i) {
+  while (parent[i] != i) i = parent[i] = parent[parent[i]];
+  return i;
+}
+
+size_t akt__plan_units(const akt__fault *faults, size_t n, size_t *unit) {
+  /* unit[] is the union-find forest first (roots are the smallest index of
+   * their unit), then the numbering. */
+  for (size_t i = 0; i < n; i++) unit[i] = i;
+  for (size_t i = 0; i < n; i++) {
+    size_t j = end_of(faults, n, i);
+    if (j == n) continue;
+    size_t a = find_root(unit, i), b = find_root(unit, j);
+    if (a < b) unit[b] = a;
+    else if (b < a) unit[a] = b;
+  }
+  for (size_t i = 0; i < n; i++) unit[i] = find_root(unit, i);
+  /* Now unit[i] is its root's index; a root comes before the other members
+   * of its unit, so its number is written before they look it up. */
+  size_t count = 0;
+  for (size_t i = 0; i < n; i++) unit[i] = unit[i] == i ? count++ : unit[unit[i]];
+  return count;
 }

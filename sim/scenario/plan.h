@@ -27,6 +27,15 @@ int akt__plan_of(const akt__fault *faults, size_t n, akt__plan *out);
 
 void akt__plan_free(akt__plan *p);
 
+/* Groups faults[0..n) (in time order, as in a plan) into units that stand
+ * or fall together when a plan is shrunk: a fault and the one that ends it
+ * — a crash and the node's next restart, a pause and its next resume, a
+ * cut or partition and the next heal, a hold and the link's next release —
+ * are one unit (a heal that ends several cuts joins them all). Writes the
+ * unit number of fault i to unit[i], numbered from 0 in the order of each
+ * unit's first fault, and returns the number of units. */
+size_t akt__plan_units(const akt__fault *faults, size_t n, size_t *unit);
+
 /* The name of a fault kind ("crash", ...). */
 const char *akt__fault_kind_name(akt__fault_kind k);
 

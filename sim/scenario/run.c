@@ -233,18 +233,64 @@ static const akt_workload_check *find_check(const akt_workload *wl, const char *
   return NULL;
 }
 
+/* Appends "FILE:LINE:COL: workload W has no KIND 'NAME' (it has: LIST)" as
+ * a line of err. */
+static void unknown(char *err, size_t size, const akt__scn_spec *spec, uint32_t line, uint32_t col,
+                    const akt_workload *wl, const char *kind, const char *name, const char *list) {
+  size_t n = strlen(err);
+  if (n + 1 < size)
+    snprintf(err + n, size - n, "%s%s:%u:%u: workload %s has no %s '%s' (it has:%s)",
+             n ? "\n" : "", spec->path, (unsigned)line, (unsigned)col, wl->name, kind, name,
+             list[0] ? list : " none");
+}
+
 int akt__run_validate(const akt__scn_spec *spec, const akt_workload *wl, char *err, size_t size) {
+  int rc = 0;
+  char list[512] = "";
+  size_t n = 0;
+  if (size) err[0] = '\0';
+  for (const akt_workload_check *c = wl->checks; c && c->name && n < sizeof list; c++)
+    n += (size_t)snprintf(list + n, sizeof list - n, " %s", c->name);
   for (size_t i = 0; i < spec->nchecks; i++) {
-    if (!find_check(wl, spec->checks[i].name)) {
-      size_t n = (size_t)snprintf(err, size, "%s: workload %s has no check '%s' (it has:", spec->path,
-                                  wl->name, spec->checks[i].name);
-      for (const akt_workload_check *c = wl->checks; c && c->name && n < size; c++)
-        n += (size_t)snprintf(err + n, size - n, " %s", c->name);
-      if (n < size) snprintf(err + n, size - n, ")");
-      return AKT_ENOENT;
-    }
+    if (find_check(wl, spec->checks[i].name)) continue;
+    unknown(err, size, spec, spec->checks[i].line, spec->checks[i].col, wl, "check",
+            spec->checks[i].name, list);
+    rc = AKT_ENOENT;
   }
-  return 0;
+  n = 0;
+  list[0] = '\0';
+  for (const akt_workload_param *p = wl->params; p && p->name && n < sizeof list; p++)
+    n += (size_t)snprintf(list + n, sizeof list - n, " %s", p->name);
+  for (size_t i = 0; wl->params && i < spec->nparams; i++) {
+    const akt_workload_param *p = wl->params;
+    while (p->name && strcmp(p->name, spec->param_names[i])) p++;
+    if (p->name) continue;
+    unknown(err, size, spec, spec->param_line[i], spec->param_col[i], wl, "parameter",
+            spec->param_names[i], list);
+    rc = AKT_ENOENT;
+  }
+  return rc;
+}
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static int is_hex(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+void akt__run_cause_class(const akt__run_result *r, char *out, size_t size) {
+  size_t n = (size_t)snprintf(out, size, "%d %s: ", r->status, r->check);
+  if (n >= size) return;
+  for (const char *p = r->why; *p && n + 1 < size;) {
+    if (!is_digit(*p)) {
+      out[n++] = *p++;
+      continue;
+    }
+    /* A number: digits, a fraction, a 0x prefix, hex digits. */
+    while (is_hex(*p) || *p == 'x' || (*p == '.' && is_digit(p[1]))) p++;
+    out[n++] = '#';
+  }
+  out[n] = '\0';
 }
 
 /* Does the scenario run this check? (All of the workload's when it names none.) */

@@ -36,8 +36,18 @@ typedef struct akt__run_opts {
 int akt__run(const akt__scn_spec *spec, const akt_workload *wl, uint64_t seed,
              const akt__plan *plan, const akt__run_opts *o, akt__run_result *out);
 
-/* Checks that every check the scenario names exists in the workload.
- * Returns 0, or AKT_ENOENT with a message in err. */
+/* The class of a failure's cause, for telling one failure from another
+ * (shrink keeps a candidate only if it fails with the same check and class):
+ * the status, the check, and its description with every number — times,
+ * counts, ids, node numbers, hex digests — written as '#', so that "node2/t1
+ * generation 3 died at t=5.830s" and "node1/t0 generation 1 died at t=8.1s"
+ * are one class, and "applied twice" and "was lost" are two. */
+void akt__run_cause_class(const akt__run_result *r, char *out, size_t size);
+
+/* Checks that every check and every parameter the scenario names exists
+ * in the workload (parameters only when the workload declares them).
+ * Returns 0, or AKT_ENOENT with every error, one per line as
+ * "FILE:LINE:COL: message", in err. */
 int akt__run_validate(const akt__scn_spec *spec, const akt_workload *wl, char *err, size_t size);
 
 #endif

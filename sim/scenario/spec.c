@@ -1,8 +1,10 @@
-/* akt — scenario files: parsing and writing (grammar in docs/scenarios.md).
+/* akt — scenario files: parsing (grammar in docs/scenarios.md; writing is
+ * spec_write.c).
  *
  * Line-based: one statement per line, words separated by blanks, '#'
  * starts a comment. Every error names the file, line and column of the
- * word at fault.
+ * word at fault, and the parser goes on to the next line after one, so a
+ * file's errors are all reported at once.
  */
 #include "sim/scenario/spec.h"
 
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "akt/error.h"
+#include "src/util/assert.h"
 
 #define LINE_MAX_BYTES 1024
 #define MAX_WORDS 32
@@ -24,25 +27,40 @@ typedef struct word {
   int col;       /* 1-based */
 } word;
 
+/* Statements that may appear once (their first line is remembered). */
+enum { ONCE_SCENARIO, ONCE_WORKLOAD, ONCE_NODES, ONCE_DURATION, ONCE_QUIET, ONCE_COOKIE,
+       ONCE_RANDOM, ONCE_MAX };
+static const char *const once_names[ONCE_MAX] = {"scenario", "workload", "nodes", "duration",
+                                                 "quiet", "cookie", "random"};
+
 typedef struct parser {
   const char *name;
   int line;
   char *err;
-  size_t errsize;
+  size_t errsize, errlen;
+  unsigned nerrors;
   akt__scn_spec *spec;
+  int once[ONCE_MAX];      /* line of the statement's first occurrence, or 0 */
+  int protect_line, protect_col;
 } parser;
 
+/* Reports an error at `col` of the current line (line 0: about the whole
+ * file) and returns AKT_EINVAL. Messages past AKT__SCN_MAX_ERRORS are only
+ * counted. */
 static int errorf(parser *p, int col, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int errorf(parser *p, int col, const char *fmt, ...) {
+  if (p->nerrors++ >= AKT__SCN_MAX_ERRORS || p->errlen + 1 >= p->errsize) return AKT_EINVAL;
   char msg[300];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  if (p->line == 0) /* about the whole file */
-    snprintf(p->err, p->errsize, "%s: %s", p->name, msg);
-  else
-    snprintf(p->err, p->errsize, "%s:%d:%d: %s", p->name, p->line, col, msg);
+  char *at = p->err + p->errlen;
+  size_t room = p->errsize - p->errlen;
+  const char *sep = p->errlen ? "\n" : "";
+  int n = p->line == 0 ? snprintf(at, room, "%s%s: %s", sep, p->name, msg)
+                       : snprintf(at, room, "%s%s:%d:%d: %s", sep, p->name, p->line, col, msg);
+  p->errlen += n < 0 ? 0 : (size_t)n < room ? (size_t)n : room - 1;
   return AKT_EINVAL;
 }
 
@@ -183,11 +201,14 @@ static int need(parser *p, const word *w, int n, int want, const char *usage) {
   return 0;
 }
 
-static int parse_fault(parser *p, const word *w, int n, uint64_t at) {
+/* The fault in w[0..n) at time `at`, whose time word is at column
+ * `at_col`. */
+static int parse_fault(parser *p, const word *w, int n, uint64_t at, int at_col) {
   akt__scn_spec *s = p->spec;
   if (s->nfaults >= AKT__SCN_MAX_FAULTS)
     return errorf(p, w[0].col, "too many faults (at most %d)", AKT__SCN_MAX_FAULTS);
-  akt__fault f = {.at = at, .node = -1, .node2 = -1};
+  akt__fault f = {.at = at, .node = -1, .node2 = -1, .line = (uint32_t)p->line,
+                  .col = (uint32_t)at_col};
   const char *k = w[0].s;
   int rc = 0;
   if (!strcmp(k, "crash") || !strcmp(k, "restart") || !strcmp(k, "pause") || !strcmp(k, "resume")) {
@@ -253,8 +274,10 @@ static int parse_fault(parser *p, const word *w, int n, uint64_t at) {
     int di = 2;
     if (n > 3) {
       if ((rc = parse_node(p, &w[2], &f.node2))) return rc;
+      if (f.node == f.node2) return errorf(p, w[2].col, "a link joins two different nodes");
       di = 3;
     }
+    if (n > di + 1) return errorf(p, w[di + 1].col, "unexpected '%s'", w[di + 1].s);
     uint64_t d;
     if (parse_duration(w[di].s, &d)) return errorf(p, w[di].col, "bad duration '%s'", w[di].s);
     f.value = (int64_t)d;
@@ -271,6 +294,7 @@ static int parse_fault(parser *p, const word *w, int n, uint64_t at) {
     if (strcmp(w[1].s, "all") != 0) {
       if ((rc = need(p, w, n, 3, "link NODE NODE OPTIONS"))) return rc;
       if ((rc = parse_node(p, &w[1], &f.node)) || (rc = parse_node(p, &w[2], &f.node2))) return rc;
+      if (f.node == f.node2) return errorf(p, w[2].col, "a link joins two different nodes");
       i = 3;
     }
     for (; i < n; i++)
@@ -321,9 +345,23 @@ static int parse_random(parser *p, const word *w, int n) {
       if (end == v || (*end && strcmp(end, "/s")) || r->rate < 0 || r->rate > 1000)
         return errorf(p, vcol, "bad rate '%s' (faults per second, e.g. 0.5)", v);
     } else if (!strncmp(w[i].s, "protect=", 8)) {
-      word nw = {v, vcol};
-      int rc = parse_node(p, &nw, &r->protect);
-      if (rc) return rc;
+      /* protect=node0,node2 (and protect= again adds more) */
+      char buf[256];
+      snprintf(buf, sizeof buf, "%s", v);
+      int col = vcol;
+      if (!p->protect_line) {
+        p->protect_line = p->line;
+        p->protect_col = vcol;
+      }
+      for (char *t = buf, *next; t; t = next) {
+        next = strchr(t, ',');
+        if (next) *next++ = '\0';
+        word nw = {t, col};
+        int node, rc = parse_node(p, &nw, &node);
+        if (rc) return rc;
+        r->protect |= UINT64_C(1) << node;
+        col += (int)strlen(t) + 1;
+      }
     } else {
       return errorf(p, w[i].col, "unknown random option '%.*s' (kinds, rate, protect)",
                     (int)(eq - w[i].s), w[i].s);
@@ -336,12 +374,20 @@ static int parse_statement(parser *p, word *w, int n) {
   akt__scn_spec *s = p->spec;
   const char *k = w[0].s;
   int rc;
+  for (int i = 0; i < ONCE_MAX; i++) {
+    if (strcmp(k, once_names[i]) != 0) continue;
+    if (p->once[i])
+      return errorf(p, w[0].col, "'%s' is given twice (first on line %d)", k, p->once[i]);
+    p->once[i] = p->line;
+  }
   if (!strcmp(k, "scenario")) {
     if ((rc = need(p, w, n, 2, "a name"))) return rc;
     snprintf(s->name, sizeof s->name, "%s", w[1].s);
   } else if (!strcmp(k, "workload")) {
     if ((rc = need(p, w, n, 2, "a workload name"))) return rc;
     snprintf(s->workload, sizeof s->workload, "%s", w[1].s);
+    s->workload_line = (uint32_t)p->line;
+    s->workload_col = (uint32_t)w[1].col;
     for (int i = 2; i < n; i++) {
       const char *eq = strchr(w[i].s, '=');
       if (!eq || eq == w[i].s) return errorf(p, w[i].col, "expected NAME=NUMBER, got '%s'", w[i].s);
@@ -354,7 +400,13 @@ static int parse_statement(parser *p, word *w, int n) {
         v = (int64_t)d;
         s->param_is_duration[s->nparams] = 1;
       }
+      for (size_t j = 0; j < s->nparams; j++)
+        if ((size_t)(eq - w[i].s) == strlen(s->param_names[j]) &&
+            !strncmp(s->param_names[j], w[i].s, (size_t)(eq - w[i].s)))
+          return errorf(p, w[i].col, "parameter '%.*s' is given twice", (int)(eq - w[i].s), w[i].s);
       snprintf(s->param_names[s->nparams], AKT__SCN_WORD_MAX, "%.*s", (int)(eq - w[i].s), w[i].s);
+      s->param_line[s->nparams] = (uint32_t)p->line;
+      s->param_col[s->nparams] = (uint32_t)w[i].col;
       s->param_values[s->nparams++] = v;
     }
   } else if (!strcmp(k, "nodes")) {
@@ -381,7 +433,7 @@ static int parse_statement(parser *p, word *w, int n) {
     if ((rc = need(p, w, n, 3, "at TIME FAULT ..."))) return rc;
     if (!s->nodes) return errorf(p, w[0].col, "'nodes' must come before the faults");
     if (parse_duration(w[1].s, &at)) return errorf(p, w[1].col, "bad time '%s' (e.g. 2.5s)", w[1].s);
-    return parse_fault(p, w + 2, n - 2, at);
+    return parse_fault(p, w + 2, n - 2, at, w[1].col);
   } else if (!strcmp(k, "random")) {
     return parse_random(p, w, n);
   } else if (!strcmp(k, "check")) {
@@ -389,6 +441,8 @@ static int parse_statement(parser *p, word *w, int n) {
     if (s->nchecks >= AKT__SCN_MAX_CHECKS) return errorf(p, w[1].col, "too many checks");
     akt__check_ref *c = &s->checks[s->nchecks];
     snprintf(c->name, sizeof c->name, "%s", w[1].s);
+    c->line = (uint32_t)p->line;
+    c->col = (uint32_t)w[1].col;
     if (n > 2) {
       if (strcmp(w[2].s, "within") || n < 4) return errorf(p, w[2].col, "expected 'within DURATION'");
       if (parse_duration(w[3].s, &c->within)) return errorf(p, w[3].col, "bad duration '%s'", w[3].s);
@@ -414,66 +468,90 @@ static void sort_faults(akt__fault *f, size_t n) {
   }
 }
 
+/* Splits `buf` into words at blanks. Returns the count, or -1 after
+ * reporting a line with too many words. */
+static int split_words(parser *p, char *buf, word *w) {
+  int n = 0;
+  for (char *c = buf; *c;) {
+    while (*c && isspace((unsigned char)*c)) c++;
+    if (!*c) break;
+    if (n == MAX_WORDS) {
+      errorf(p, (int)(c - buf) + 1, "too many words on one line (at most %d)", MAX_WORDS);
+      return -1;
+    }
+    w[n].s = c;
+    w[n].col = (int)(c - buf) + 1;
+    n++;
+    while (*c && !isspace((unsigned char)*c)) c++;
+    if (*c) *c++ = '\0';
+  }
+  return n;
+}
+
+/* The checks that need the whole file: required statements, faults inside
+ * the run, protected nodes that exist. */
+static void check_whole(parser *p) {
+  akt__scn_spec *s = p->spec;
+  p->line = 0;
+  if (!s->workload[0]) errorf(p, 0, "no 'workload' line");
+  if (!s->nodes) errorf(p, 0, "no 'nodes' line");
+  if (!s->duration) errorf(p, 0, "no 'duration' line");
+  for (size_t i = 0; s->duration && i < s->nfaults; i++) {
+    const akt__fault *f = &s->faults[i];
+    /* parse_node checked every node against 'nodes', which comes first. */
+    AKT_ASSERT(f->node < (int)s->nodes && f->node2 < (int)s->nodes);
+    if (f->at < s->duration) continue;
+    p->line = (int)f->line;
+    errorf(p, (int)f->col,
+           "a fault at %.3fs is not before 'duration' (%.3fs, line %d): faults stop when the "
+           "quiet period begins",
+           (double)f->at / 1e9, (double)s->duration / 1e9, p->once[ONCE_DURATION]);
+  }
+  if (s->nodes && s->random.protect >> (s->nodes - 1) >> 1) {
+    p->line = p->protect_line;
+    errorf(p, p->protect_col, "protect names a node beyond 'nodes %zu'", s->nodes);
+  }
+  p->line = 0;
+}
+
 int akt__scn_parse(const char *name, const char *text, akt__scn_spec *out, char *err,
                    size_t errsize) {
   memset(out, 0, sizeof *out);
+  if (errsize) err[0] = '\0';
   snprintf(out->path, sizeof out->path, "%s", name);
   snprintf(out->cookie, sizeof out->cookie, "akt-sim");
-  out->random.protect = -1;
   out->quiet = AKT_SECONDS(10);
   out->faults = calloc(AKT__SCN_MAX_FAULTS, sizeof *out->faults);
   if (!out->faults) return AKT_ENOMEM;
   parser p = {.name = name, .err = err, .errsize = errsize, .spec = out};
-  const char *line = text;
-  int rc = 0;
-  while (*line && rc == 0) {
+  for (const char *next = text; *next;) {
     p.line++;
-    const char *eol = strchr(line, '\n');
-    size_t len = eol ? (size_t)(eol - line) : strlen(line);
+    const char *start = next, *eol = strchr(start, '\n');
+    size_t len = eol ? (size_t)(eol - start) : strlen(start);
+    next = eol ? eol + 1 : start + len;
     char buf[LINE_MAX_BYTES];
     if (len >= sizeof buf) {
-      rc = errorf(&p, 1, "line longer than %d bytes", LINE_MAX_BYTES - 1);
-      break;
+      errorf(&p, 1, "line longer than %d bytes", LINE_MAX_BYTES - 1);
+      continue;
     }
-    memcpy(buf, line, len);
+    memcpy(buf, start, len);
     buf[len] = '\0';
     char *hash = strchr(buf, '#');
     if (hash) *hash = '\0';
     word w[MAX_WORDS];
-    int n = 0;
-    for (char *c = buf; *c;) {
-      while (*c && isspace((unsigned char)*c)) c++;
-      if (!*c) break;
-      if (n == MAX_WORDS) {
-        rc = errorf(&p, (int)(c - buf) + 1, "too many words on one line");
-        break;
-      }
-      w[n].s = c;
-      w[n].col = (int)(c - buf) + 1;
-      n++;
-      while (*c && !isspace((unsigned char)*c)) c++;
-      if (*c) *c++ = '\0';
-    }
-    if (rc == 0 && n > 0) rc = parse_statement(&p, w, n);
-    line = eol ? eol + 1 : line + len;
+    int n = split_words(&p, buf, w);
+    if (n > 0) parse_statement(&p, w, n); /* an error is reported; go on */
   }
-  if (rc == 0) {
-    p.line = 0;
-    if (!out->workload[0]) rc = errorf(&p, 0, "no 'workload' line");
-    else if (!out->nodes) rc = errorf(&p, 0, "no 'nodes' line");
-    else if (!out->duration) rc = errorf(&p, 0, "no 'duration' line");
+  check_whole(&p);
+  if (p.nerrors > AKT__SCN_MAX_ERRORS && p.errlen + 1 < p.errsize)
+    snprintf(p.err + p.errlen, p.errsize - p.errlen, "\n%s: and %u more errors", name,
+             p.nerrors - AKT__SCN_MAX_ERRORS);
+  if (p.nerrors) {
+    akt__scn_free(out);
+    return AKT_EINVAL;
   }
-  if (rc == 0) {
-    for (size_t i = 0; i < out->nfaults; i++) {
-      const akt__fault *f = &out->faults[i];
-      if ((size_t)f->node >= out->nodes && f->node >= 0) rc = AKT_EINVAL;
-      if ((size_t)f->node2 >= out->nodes && f->node2 >= 0) rc = AKT_EINVAL;
-    }
-    if (rc) snprintf(err, errsize, "%s: a fault names a node beyond 'nodes %zu'", name, out->nodes);
-    sort_faults(out->faults, out->nfaults);
-  }
-  if (rc) akt__scn_free(out);
-  return rc;
+  sort_faults(out->faults, out->nfaults);
+  return 0;
 }
 
 int akt__scn_load(const char *path, akt__scn_spec *out, char *err, size_t errsize) {
@@ -510,129 +588,6 @@ int akt__scn_load(const char *path, akt__scn_spec *out, char *err, size_t errsiz
   int rc = akt__scn_parse(path, text, out, err, errsize);
   free(text);
   return rc;
-}
-
-static void duration_text(uint64_t ns, char *buf, size_t size) {
-  if (ns % 1000000000u == 0) snprintf(buf, size, "%" PRIu64 "s", ns / 1000000000u);
-  else if (ns % 1000000u == 0) snprintf(buf, size, "%" PRIu64 "ms", ns / 1000000u);
-  else if (ns % 1000u == 0) snprintf(buf, size, "%" PRIu64 "us", ns / 1000u);
-  else snprintf(buf, size, "%" PRIu64 "ns", ns);
-}
-
-static void link_text(const akt_sim_link_faults *l, char *buf, size_t size) {
-  char a[32], b[32], c[32];
-  size_t n = 0;
-  buf[0] = '\0';
-  if (l->kind == AKT_SIM_LATENCY_UNIFORM) {
-    duration_text(l->latency, a, sizeof a);
-    duration_text(l->latency_max, b, sizeof b);
-    n += (size_t)snprintf(buf + n, size - n, " latency=uniform:%s..%s", a, b);
-  } else if (l->kind == AKT_SIM_LATENCY_EXPONENTIAL) {
-    duration_text(l->latency, a, sizeof a);
-    duration_text(l->latency_mean, b, sizeof b);
-    duration_text(l->latency_max, c, sizeof c);
-    n += (size_t)snprintf(buf + n, size - n, " latency=exp:%s:%s%s%s", a, b,
-                          l->latency_max ? ":" : "", l->latency_max ? c : "");
-  } else if (l->latency) {
-    duration_text(l->latency, a, sizeof a);
-    n += (size_t)snprintf(buf + n, size - n, " latency=%s", a);
-  }
-  if (n < size && l->loss_ppm) n += (size_t)snprintf(buf + n, size - n, " loss=%g", l->loss_ppm / 1e6);
-  if (n < size && l->dup_ppm) n += (size_t)snprintf(buf + n, size - n, " dup=%g", l->dup_ppm / 1e6);
-  if (n < size && l->reorder) {
-    duration_text(l->reorder, a, sizeof a);
-    n += (size_t)snprintf(buf + n, size - n, " reorder=%s", a);
-  }
-  if (n < size && l->capacity) snprintf(buf + n, size - n, " capacity=%zu", l->capacity);
-}
-
-void akt__scn_fault_text(const akt__fault *f, char *buf, size_t size) {
-  char at[32], d[32], opts[256];
-  duration_text(f->at, at, sizeof at);
-  switch (f->kind) {
-    case AKT__FAULT_CRASH: snprintf(buf, size, "at %s crash node%d", at, f->node); break;
-    case AKT__FAULT_RESTART: snprintf(buf, size, "at %s restart node%d", at, f->node); break;
-    case AKT__FAULT_PAUSE: snprintf(buf, size, "at %s pause node%d", at, f->node); break;
-    case AKT__FAULT_RESUME: snprintf(buf, size, "at %s resume node%d", at, f->node); break;
-    case AKT__FAULT_SKEW:
-      duration_text((uint64_t)(f->value < 0 ? -f->value : f->value), d, sizeof d);
-      snprintf(buf, size, "at %s skew node%d %s%s", at, f->node, f->value < 0 ? "-" : "", d);
-      break;
-    case AKT__FAULT_DRIFT:
-      snprintf(buf, size, "at %s drift node%d %" PRId64 "ppm", at, f->node, f->value);
-      break;
-    case AKT__FAULT_CUT:
-      snprintf(buf, size, "at %s cut node%d node%d%s", at, f->node, f->node2, f->oneway ? " oneway" : "");
-      break;
-    case AKT__FAULT_HEAL: snprintf(buf, size, "at %s heal", at); break;
-    case AKT__FAULT_PARTITION:
-      if (f->shape == AKT__SHAPE_ISOLATE) {
-        size_t n = (size_t)snprintf(buf, size, "at %s partition isolate", at);
-        for (int i = 0; i < 64 && n < size; i++)
-          if (f->mask >> i & 1) n += (size_t)snprintf(buf + n, size - n, " node%d", i);
-      } else
-        snprintf(buf, size, "at %s partition %s", at, f->shape == AKT__SHAPE_RING ? "ring" : "halves");
-      break;
-    case AKT__FAULT_CLOG:
-      duration_text((uint64_t)f->value, d, sizeof d);
-      if (f->node2 >= 0)
-        snprintf(buf, size, "at %s clog node%d node%d %s", at, f->node, f->node2, d);
-      else
-        snprintf(buf, size, "at %s clog node%d %s", at, f->node, d);
-      break;
-    case AKT__FAULT_SWIZZLE:
-      duration_text((uint64_t)f->value, d, sizeof d);
-      snprintf(buf, size, "at %s swizzle %s", at, d);
-      break;
-    case AKT__FAULT_HOLD: snprintf(buf, size, "at %s hold node%d node%d", at, f->node, f->node2); break;
-    case AKT__FAULT_RELEASE:
-      snprintf(buf, size, "at %s release node%d node%d", at, f->node, f->node2);
-      break;
-    case AKT__FAULT_LINK:
-      link_text(&f->link, opts, sizeof opts);
-      if (f->node >= 0)
-        snprintf(buf, size, "at %s link node%d node%d%s", at, f->node, f->node2, opts);
-      else
-        snprintf(buf, size, "at %s link all%s", at, opts);
-      break;
-    default: snprintf(buf, size, "# unknown fault"); break;
-  }
-}
-
-int akt__scn_write(const akt__scn_spec *s, const char *path, const char *header) {
-  FILE *f = fopen(path, "w");
-  if (!f) return AKT_EBACKEND;
-  char d[32], q[32], opts[256];
-  if (header) fprintf(f, "%s", header);
-  if (s->name[0]) fprintf(f, "scenario %s\n", s->name);
-  fprintf(f, "workload %s", s->workload);
-  for (size_t i = 0; i < s->nparams; i++) {
-    if (s->param_is_duration[i]) {
-      duration_text((uint64_t)s->param_values[i], d, sizeof d);
-      fprintf(f, " %s=%s", s->param_names[i], d);
-    } else {
-      fprintf(f, " %s=%" PRId64, s->param_names[i], s->param_values[i]);
-    }
-  }
-  duration_text(s->duration, d, sizeof d);
-  duration_text(s->quiet, q, sizeof q);
-  fprintf(f, "\nnodes %zu\nduration %s\nquiet %s\ncookie %s\n", s->nodes, d, q, s->cookie);
-  link_text(&s->link, opts, sizeof opts);
-  if (opts[0]) fprintf(f, "link%s\n", opts);
-  for (size_t i = 0; i < s->nfaults; i++) {
-    char line[512];
-    akt__scn_fault_text(&s->faults[i], line, sizeof line);
-    fprintf(f, "%s\n", line);
-  }
-  for (size_t i = 0; i < s->nchecks; i++) {
-    if (s->checks[i].within) {
-      duration_text(s->checks[i].within, d, sizeof d);
-      fprintf(f, "check %s within %s\n", s->checks[i].name, d);
-    } else {
-      fprintf(f, "check %s\n", s->checks[i].name);
-    }
-  }
-  return fclose(f) == 0 ? 0 : AKT_EBACKEND;
 }
 
 int akt__scn_copy(const akt__scn_spec *from, akt__scn_spec *to) {

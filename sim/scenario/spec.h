@@ -12,6 +12,8 @@
 #define AKT__SCN_MAX_CHECKS 32
 #define AKT__SCN_MAX_ARGS 8
 #define AKT__SCN_WORD_MAX 64
+#define AKT__SCN_MAX_ERRORS 20   /* errors reported per file; the rest are counted */
+#define AKT__SCN_ERR_MAX 4096    /* bytes for a file's error messages */
 
 typedef enum akt__fault_kind {
   AKT__FAULT_CRASH = 1,   /* node */
@@ -48,6 +50,7 @@ typedef struct akt__fault {
   akt__partition_shape shape;
   int64_t value;              /* duration ns, skew ns, drift ppm, split seed */
   akt_sim_link_faults link;   /* AKT__FAULT_LINK */
+  uint32_t line, col;         /* where its time is in the file (0: made by a plan) */
 } akt__fault;
 
 /* The random fault profile's switches (knobs are drawn from the seed). */
@@ -55,21 +58,24 @@ typedef struct akt__random_profile {
   int enabled;
   uint32_t kinds;             /* bit per akt__fault_kind allowed; 0 = all */
   double rate;                /* faults per virtual second; 0 = drawn */
-  int protect;                /* node index never crashed or paused (-1: none) */
+  uint64_t protect;           /* nodes never crashed or paused (bit per node) */
 } akt__random_profile;
 
 typedef struct akt__check_ref {
   char name[AKT__SCN_WORD_MAX];
   uint64_t within;            /* liveness: how long after the quiet period begins */
+  uint32_t line, col;         /* where the name is in the file */
 } akt__check_ref;
 
 typedef struct akt__scn_spec {
   char path[512];             /* the file it came from */
   char name[AKT__SCN_WORD_MAX];
   char workload[AKT__SCN_WORD_MAX];
+  uint32_t workload_line, workload_col; /* where the workload's name is */
   char param_names[AKT_SCENARIO_MAX_PARAMS][AKT__SCN_WORD_MAX];
   int64_t param_values[AKT_SCENARIO_MAX_PARAMS];
   uint8_t param_is_duration[AKT_SCENARIO_MAX_PARAMS]; /* written back as a duration */
+  uint32_t param_line[AKT_SCENARIO_MAX_PARAMS], param_col[AKT_SCENARIO_MAX_PARAMS];
   size_t nparams;
   size_t nodes;
   uint64_t duration, quiet;
@@ -82,9 +88,12 @@ typedef struct akt__scn_spec {
   size_t nchecks;
 } akt__scn_spec;
 
-/* Parses scenario text (name used in messages). On error writes
- * "FILE:LINE:COL: message" to err and returns AKT_EINVAL (or AKT_ENOMEM).
- * The spec is owned by the caller: akt__scn_free. */
+/* Parses scenario text (name used in messages). On errors writes every
+ * one of them (up to AKT__SCN_MAX_ERRORS, then how many more), one per
+ * line as "FILE:LINE:COL: message" (or "FILE: message" about the whole
+ * file), to err (errsize bytes, AKT__SCN_ERR_MAX is enough) and returns
+ * AKT_EINVAL (or AKT_ENOMEM). On success the spec is owned by the caller:
+ * akt__scn_free. */
 int akt__scn_parse(const char *name, const char *text, akt__scn_spec *out, char *err,
                    size_t errsize);
 

@@ -286,6 +286,16 @@ static const akt_workload_check checks[] = {
     {NULL, 0, NULL},
 };
 
+static const akt_workload_param params[] = {
+    {"accounts", "accounts, spread over the nodes (default 10)"},
+    {"initial", "money each account starts with (default 1000)"},
+    {"transfers", "transfers the teller makes (default 300)"},
+    {"window", "transfers open at once (default 4)"},
+    {"pace", "time between the teller's steps (default 50ms)"},
+    {"timeout", "how long a request waits before it is retried (default 500ms)"},
+    {NULL, NULL},
+};
+
 const akt_workload akt__wl_bank = {
     .name = "bank",
     .summary = "transfers between accounts on every node with retried, deduplicated debits and credits",
@@ -293,4 +303,5 @@ const akt_workload akt__wl_bank = {
     .node_start = node_start,
     .node_down = node_down,
     .checks = checks,
+    .params = params,
 };

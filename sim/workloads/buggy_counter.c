@@ -132,6 +132,13 @@ static const akt_workload_check checks[] = {
     {NULL, 0, NULL},
 };
 
+static const akt_workload_param params[] = {
+    {"incs", "increments the client makes (default 200)"},
+    {"timeout", "how long the client waits for an ack before retrying (default 1s)"},
+    {"pace", "time between increments (default 50ms)"},
+    {NULL, NULL},
+};
+
 const akt_workload akt__wl_buggy_counter = {
     .name = "buggy-counter",
     .summary = "DELIBERATELY BUGGY: retried increments without deduplication (for the docs' walkthrough)",
@@ -139,4 +146,5 @@ const akt_workload akt__wl_buggy_counter = {
     .node_start = node_start,
     .node_down = node_down,
     .checks = checks,
+    .params = params,
 };

@@ -118,10 +118,16 @@ static const akt_workload_check checks[] = {
     {NULL, 0, NULL},
 };
 
+static const akt_workload_param params[] = {
+    {"interval", "time between pings (default 20ms)"},
+    {NULL, NULL},
+};
+
 const akt_workload akt__wl_pingpong = {
     .name = "pingpong",
     .summary = "node0 pings every node on a timer; pongs arrive in order, once, and resume after faults",
     .state_size = sizeof(pp_state),
     .node_start = node_start,
     .checks = checks,
+    .params = params,
 };

@@ -212,6 +212,12 @@ static const akt_workload_check checks[] = {
     {NULL, 0, NULL},
 };
 
+static const akt_workload_param params[] = {
+    {"interval", "time between pings (default 20ms)"},
+    {"dedupe", "1: pongers drop duplicate and stale pings; 0: they apply every copy (default 1)"},
+    {NULL, NULL},
+};
+
 const akt_workload akt__wl_pingpong_udp = {
     .name = "pingpong-udp",
     .summary = "node0 pings every node by datagram: duplicates and reordering reach the pongers, "
@@ -220,4 +226,5 @@ const akt_workload akt__wl_pingpong_udp = {
     .node_start = node_start,
     .node_down = node_down,
     .checks = checks,
+    .params = params,
 };

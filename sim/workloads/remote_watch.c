@@ -310,6 +310,12 @@ static const akt_workload_check checks[] = {
     {NULL, 0, NULL},
 };
 
+static const akt_workload_param params[] = {
+    {"targets", "watched targets per node, at most 8 (default 3)"},
+    {"settle", "time after the quiet period begins by which reconnections are done (default 6s)"},
+    {NULL, NULL},
+};
+
 const akt_workload akt__wl_remote_watch = {
     .name = "remote-watch",
     .summary = "node0 watches targets on other nodes: every death is reported, no live one after heal",
@@ -317,4 +323,5 @@ const akt_workload akt__wl_remote_watch = {
     .node_start = node_start,
     .node_down = node_down,
     .checks = checks,
+    .params = params,
 };

@@ -278,6 +278,11 @@ static const akt_workload_check checks[] = {
     {NULL, 0, NULL},
 };
 
+static const akt_workload_param params[] = {
+    {"boom", "time between the chaos actor's failures (default 300ms)"},
+    {NULL, NULL},
+};
+
 const akt_workload akt__wl_supervision = {
     .name = "supervision",
     .summary = "a supervision tree per node with failing workers, under crashes and restarts",
@@ -285,4 +290,5 @@ const akt_workload akt__wl_supervision = {
     .node_start = node_start,
     .node_down = node_down,
     .checks = checks,
+    .params = params,
 };

@@ -11,7 +11,7 @@
 #include "sim/scenario/run.h"
 
 static void parse_ok(const char *text, akt__scn_spec *out) {
-  char err[600] = "";
+  char err[AKT__SCN_ERR_MAX] = "";
   int rc = akt__scn_parse("t.scn", text, out, err, sizeof err);
   if (rc) fprintf(stderr, "unexpected parse error: %s\n", err);
   assert_int_equal(rc, 0);
@@ -19,7 +19,7 @@ static void parse_ok(const char *text, akt__scn_spec *out) {
 
 static void expect_error(const char *text, const char *where, const char *what) {
   akt__scn_spec s;
-  char err[600] = "";
+  char err[AKT__SCN_ERR_MAX] = "";
   assert_int_equal(akt__scn_parse("t.scn", text, &s, err, sizeof err), AKT_EINVAL);
   if (!strstr(err, where) || !strstr(err, what)) fprintf(stderr, "got: %s\n", err);
   assert_non_null(strstr(err, where));
@@ -44,6 +44,75 @@ static void errors_name_file_line_and_column(void **state) {
   expect_error("workload bank\nnodes 2\nduration 5s\nat 1s partition isolate node0 node1\n",
                "t.scn:4:", "partitions nothing");
   expect_error("workload bank\n  frobnicate 3\n", "t.scn:2:3:", "unknown statement");
+  /* A fault at or after the duration would never apply: faults stop when
+   * the quiet period begins (the duration may come after the faults). */
+  expect_error("workload bank\nnodes 3\nat 5s crash node1\nduration 5s\n", "t.scn:3:4:",
+               "a fault at 5.000s is not before 'duration' (5.000s, line 4)");
+  expect_error("workload bank\nnodes 3\nduration 5s\nat 7s heal\n", "t.scn:4:4:",
+               "not before 'duration'");
+  expect_error("workload bank\nnodes 3\nduration 5s\nquiet 2s\nduration 6s\n", "t.scn:5:1:",
+               "'duration' is given twice (first on line 3)");
+  expect_error("workload bank\nnodes 3\nnodes 4\nduration 5s\n", "t.scn:3:1:",
+               "'nodes' is given twice");
+  expect_error("workload bank\nnodes 3\nduration 5s\nat 1s clog node0 node0 1s\n", "t.scn:4:18:",
+               "a link joins two different nodes");
+  expect_error("workload bank\nnodes 3\nduration 5s\nat 1s link node2 node2 loss=1%\n",
+               "t.scn:4:18:", "a link joins two different nodes");
+  expect_error("workload bank\nnodes 3\nduration 5s\nat 1s cut node1 node1\n", "t.scn:4:17:",
+               "a link joins two different nodes");
+  expect_error("workload bank a=1 a=2\nnodes 3\nduration 5s\n", "t.scn:1:19:",
+               "parameter 'a' is given twice");
+  expect_error("random protect=node1,node4\nworkload bank\nnodes 3\nduration 5s\n", "t.scn:1:16:",
+               "protect names a node beyond 'nodes 3'");
+}
+
+/* A file's errors are all reported, each with its place, not only the
+ * first; past AKT__SCN_MAX_ERRORS they are counted. */
+static void every_error_in_a_file_is_reported(void **state) {
+  (void)state;
+  akt__scn_spec s;
+  char err[AKT__SCN_ERR_MAX] = "";
+  const char *text = "workload bank\nnodes 3\nduration ten\nat 1s crash node7\n"
+                     "at 2s clog node1 node1 1s\nfrobnicate\n";
+  assert_int_equal(akt__scn_parse("t.scn", text, &s, err, sizeof err), AKT_EINVAL);
+  const char *want[] = {"t.scn:3:10: bad duration 'ten'", "t.scn:4:13: no node7",
+                        "t.scn:5:18: a link joins", "t.scn:6:1: unknown statement",
+                        "t.scn: no 'duration' line"};
+  const char *at = err;
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    const char *hit = strstr(at, want[i]);
+    if (!hit) fprintf(stderr, "missing '%s' in:\n%s\n", want[i], err);
+    assert_non_null(hit); /* in file order, one per line */
+    at = hit;
+  }
+  char many[4096] = "workload bank\nnodes 2\nduration 1s\n";
+  for (int i = 0; i < AKT__SCN_MAX_ERRORS + 5; i++) strcat(many, "bogus\n");
+  assert_int_equal(akt__scn_parse("t.scn", many, &s, err, sizeof err), AKT_EINVAL);
+  assert_non_null(strstr(err, "t.scn: and 5 more errors"));
+}
+
+/* Parameters and checks a workload does not have are errors with their
+ * place, every one of them. */
+static void unknown_parameters_and_checks_are_reported_where_they_are(void **state) {
+  (void)state;
+  const akt_workload *wl = NULL;
+  for (size_t k = 0; akt_builtin_workloads[k]; k++)
+    if (!strcmp(akt_builtin_workloads[k]->name, "bank")) wl = akt_builtin_workloads[k];
+  assert_non_null(wl);
+  akt__scn_spec s;
+  parse_ok("workload bank accounts=4 transfer=9 pace=1ms windw=2\nnodes 3\nduration 5s\n"
+           "check total-conserved\ncheck all-setled\n",
+           &s);
+  char err[AKT__SCN_ERR_MAX];
+  assert_int_equal(akt__run_validate(&s, wl, err, sizeof err), AKT_ENOENT);
+  assert_non_null(strstr(err, "t.scn:5:7: workload bank has no check 'all-setled' (it has:"));
+  assert_non_null(strstr(err, "t.scn:1:26: workload bank has no parameter 'transfer' (it has: "
+                              "accounts initial transfers window pace timeout)"));
+  assert_non_null(strstr(err, "t.scn:1:46: workload bank has no parameter 'windw'"));
+  akt__scn_free(&s);
+  parse_ok("workload bank accounts=4 transfers=9\nnodes 3\nduration 5s\ncheck all-settled\n", &s);
+  assert_int_equal(akt__run_validate(&s, wl, err, sizeof err), 0);
+  akt__scn_free(&s);
 }
 
 static void parses_every_statement(void **state) {
@@ -78,7 +147,7 @@ static void parses_every_statement(void **state) {
   assert_int_equal(s.faults[1].oneway, 1);
   assert_int_equal(s.faults[4].mask, 6);
   assert_int_equal(s.random.enabled, 1);
-  assert_int_equal(s.random.protect, 0);
+  assert_int_equal(s.random.protect, 1);
   assert_int_equal(s.nchecks, 2);
   assert_int_equal(s.checks[1].within, AKT_SECONDS(3));
   akt__scn_free(&s);
@@ -97,7 +166,7 @@ static void written_scenarios_parse_back_the_same(void **state) {
   assert_true(fd >= 0);
   close(fd);
   assert_int_equal(akt__scn_write(&s, path, "# header\n"), 0);
-  char err[600];
+  char err[AKT__SCN_ERR_MAX];
   assert_int_equal(akt__scn_load(path, &back, err, sizeof err), 0);
   unlink(path);
   assert_int_equal(back.nfaults, s.nfaults);
@@ -142,6 +211,75 @@ static void plans_come_from_the_seed(void **state) {
   akt__plan_free(&b);
   akt__plan_free(&c);
   akt__scn_free(&s);
+}
+
+/* Several nodes may be protected: none of them is ever crashed or paused. */
+static void protected_nodes_never_crash_or_pause(void **state) {
+  (void)state;
+  akt__scn_spec s;
+  parse_ok("workload bank\nnodes 5\nduration 60s\nrandom kinds=crash,pause rate=2 "
+           "protect=node0,node3 protect=node4\n",
+           &s);
+  assert_int_equal(s.random.protect, 0x19);
+  size_t hit[5] = {0};
+  for (uint64_t seed = 1; seed <= 20; seed++) {
+    akt__plan p;
+    assert_int_equal(akt__plan_make(&s, seed, &p), 0);
+    for (size_t i = 0; i < p.n; i++)
+      if (p.faults[i].kind == AKT__FAULT_CRASH || p.faults[i].kind == AKT__FAULT_PAUSE)
+        hit[p.faults[i].node]++;
+    akt__plan_free(&p);
+  }
+  assert_int_equal(hit[0] + hit[3] + hit[4], 0);
+  assert_true(hit[1] > 0 && hit[2] > 0);
+  akt__scn_free(&s);
+}
+
+/* Shrink units: a fault and the fault that ends it stand or fall together. */
+static void a_fault_and_its_end_are_one_unit(void **state) {
+  (void)state;
+  akt__scn_spec s;
+  parse_ok("workload bank\nnodes 4\nduration 60s\n"
+           "at 1s crash node1\n"          /* 0: unit 0 */
+           "at 2s pause node2\n"          /* 1: unit 1 */
+           "at 3s cut node0 node3\n"      /* 2: unit 2, with the heal at 6s */
+           "at 4s restart node1\n"        /* 3: unit 0 */
+           "at 4s partition ring\n"       /* 4: unit 2 (the same heal) */
+           "at 5s clog node2 1s\n"        /* 5: unit 3 */
+           "at 6s heal\n"                 /* 6: unit 2 */
+           "at 7s hold node0 node1\n"     /* 7: unit 4 */
+           "at 8s hold node1 node0\n"     /* 8: unit 5 */
+           "at 9s release node1 node0\n"  /* 9: unit 5 */
+           "at 10s resume node2\n"        /* 10: unit 1 */
+           "at 11s crash node1\n",        /* 11: unit 6 (no restart) */
+           &s);
+  size_t unit[12];
+  assert_int_equal(akt__plan_units(s.faults, s.nfaults, unit), 7);
+  const size_t want[12] = {0, 1, 2, 0, 2, 3, 2, 4, 5, 5, 1, 6};
+  assert_memory_equal(unit, want, sizeof want);
+  akt__scn_free(&s);
+}
+
+/* Failures are the same when the check and the words of the cause are:
+ * numbers do not count. */
+static void cause_classes_ignore_numbers(void **state) {
+  (void)state;
+  akt__run_result a = {.status = AKT__RUN_LIVENESS, .check = "terminated-delivered"},
+                  b = a, c = a, d = a;
+  snprintf(a.why, sizeof a.why, "node2/t1 generation 3 died at t=5.830s while watched (7 in all)");
+  snprintf(b.why, sizeof b.why, "node1/t0 generation 12 died at t=18.1s while watched (0x1f in all)");
+  snprintf(c.why, sizeof c.why, "node1/t0 generation 12 was never watched");
+  snprintf(d.check, sizeof d.check, "no-spurious-terminated");
+  snprintf(d.why, sizeof d.why, "%s", a.why);
+  char ca[600], cb[600], cc[600], cd[600];
+  akt__run_cause_class(&a, ca, sizeof ca);
+  akt__run_cause_class(&b, cb, sizeof cb);
+  akt__run_cause_class(&c, cc, sizeof cc);
+  akt__run_cause_class(&d, cd, sizeof cd);
+  assert_string_equal(ca, cb);
+  assert_string_equal(ca, "3 terminated-delivered: node#/t# generation # died at t=#s while watched (# in all)");
+  assert_string_not_equal(ca, cc);
+  assert_string_not_equal(ca, cd);
 }
 
 static void random_shapes_resolve_into_explicit_faults(void **state) {
@@ -287,6 +425,11 @@ static void remote_watch_survives_the_watchers_crash(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(errors_name_file_line_and_column),
+      cmocka_unit_test(every_error_in_a_file_is_reported),
+      cmocka_unit_test(unknown_parameters_and_checks_are_reported_where_they_are),
+      cmocka_unit_test(protected_nodes_never_crash_or_pause),
+      cmocka_unit_test(a_fault_and_its_end_are_one_unit),
+      cmocka_unit_test(cause_classes_ignore_numbers),
       cmocka_unit_test(parses_every_statement),
       cmocka_unit_test(written_scenarios_parse_back_the_same),
       cmocka_unit_test(plans_come_from_the_seed),

@@ -50,7 +50,7 @@ static int same_files(const char *a, const char *b) {
 }
 
 static void load(const char *path, akt__scn_spec *spec, const akt_workload **wl) {
-  char err[600];
+  char err[AKT__SCN_ERR_MAX];
   int rc = akt__scn_load(path, spec, err, sizeof err);
   if (rc) fprintf(stderr, "%s\n", err);
   assert_int_equal(rc, 0);
