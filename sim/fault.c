@@ -15,6 +15,8 @@
 #include "akt/error.h"
 #include "sim/net.h"
 
+/* The partition record's text: longer (many nodes, long names) is cut. */
+#define PARTITION_TEXT_MAX 1024
 #define PPM 1000000u
 
 /* ---- draws ------------------------------------------------------------------ */
@@ -184,12 +186,21 @@ int akt_sim_partition(akt_sim_world *w, const uint32_t *group, size_t n) {
   for (uint32_t i = 0; i < n; i++)
     for (uint32_t j = 0; j < n; j++)
       if (group[i] != group[j] && !akt__sim_link_get(w, i, j)) return AKT_ENOMEM;
-  char text[512];
+  /* The record names the sides: "node0,node1|node2", each group in the
+   * order of its first node (a reader of the trace needs no node order). */
+  char text[PARTITION_TEXT_MAX];
   size_t pos = 0;
-  for (size_t i = 0; i < n && pos + 12 < sizeof text; i++)
-    pos += (size_t)snprintf(text + pos, sizeof text - pos, "%s%u", i ? "." : "",
-                            (unsigned)group[i]);
-  akt__sim_fault_trace(w, NULL, "partition", n ? text : "-", (int64_t)n, XXH3_64bits(group, n * sizeof *group));
+  for (size_t i = 0; i < n && pos < sizeof text; i++) {
+    size_t first = 0;
+    while (group[first] != group[i]) first++;
+    if (first < i) continue; /* its group is written already */
+    for (size_t j = i; j < n && pos < sizeof text; j++)
+      if (group[j] == group[i])
+        pos += (size_t)snprintf(text + pos, sizeof text - pos, "%s%s",
+                                j == i ? (i ? "|" : "") : ",", w->nodes[j]->name);
+  }
+  akt__sim_fault_trace(w, NULL, "partition", n ? text : "-", (int64_t)n,
+                       XXH3_64bits(group, n * sizeof *group));
   for (uint32_t i = 0; i < n; i++)
     for (uint32_t j = 0; j < n; j++) {
       if (i == j) continue;

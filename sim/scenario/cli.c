@@ -1,4 +1,5 @@
-/* akt — akt-sim's command line: run, sweep, check-determinism, shrink, list. */
+/* akt — akt-sim's command line: run, sweep, check-determinism, shrink,
+ * diff, view, list. */
 #include "sim/scenario/cli.h"
 
 #include <errno.h>
@@ -8,6 +9,8 @@
 #include <unistd.h>
 
 #include "akt/error.h"
+#include "sim/scenario/diff.h"
+#include "sim/view/view.h"
 
 static const char usage[] =
     "usage: %s COMMAND [ARGS]\n"
@@ -16,15 +19,25 @@ static const char usage[] =
     "replayable byte for byte from a seed.\n"
     "\n"
     "commands:\n"
-    "  run FILE --seed N [--trace FILE]   one run: banner, faults, result, digest\n"
-    "  sweep FILE --seeds N [--from S] [--jobs J]\n"
+    "  run FILE --seed N [--trace FILE] [--html FILE]\n"
+    "                                     one run: banner, faults, result, digest; --html also\n"
+    "                                     writes the run's sequence chart (see view)\n"
+    "  sweep FILE --seeds N [--from S] [--jobs J] [--recheck F]\n"
     "                                     runs seeds S..S+N-1 (S = 1), J at a time (J = cores);\n"
-    "                                     re-runs a sample and compares digests\n"
-    "  check-determinism FILE --seed N    runs twice and compares the traces record by record\n"
+    "                                     failures grouped by check; then runs a fraction F of\n"
+    "                                     the seeds (default 5%%, at least one) again in fresh\n"
+    "                                     processes and compares digests\n"
+    "  check-determinism FILE --seed N [--context K]\n"
+    "                                     runs the seed here and in a fresh process (another\n"
+    "                                     address layout) and compares the traces record by record\n"
     "  shrink FILE --seed N [-o FILE]     reduces a failing run's faults to the fewest that still\n"
     "                                     fail the same check the same way; writes them as a\n"
     "                                     scenario file (default: FILE-seedN-shrunk.scn beside FILE)\n"
-    "  list                               the workloads and their checks\n"
+    "  diff A.trace B.trace [--context K] the first record where two traces differ, after the K\n"
+    "                                     equal records before it (K = 5); exit 0 equal, 1 not\n"
+    "  view TRACE [-o FILE.html]          a message sequence chart of a trace as one\n"
+    "                                     self-contained HTML file (default: TRACE.html)\n"
+    "  list                               the workloads, their parameters and checks\n"
     "\n"
     "Seeds are decimal or 0x-hex. Exit codes: 0 pass, 1 a check failed, 2 a crash, an\n"
     "assertion or an error (bad file, bad arguments), 3 a liveness check failed.\n";
@@ -52,7 +65,7 @@ void akt__cli_replay(const akt__cli *cli, FILE *f, uint64_t seed) {
           cli->file, seed, s, seed);
 }
 
-static const char *status_word(int status) {
+const char *akt__cli_status_word(int status) {
   switch (status) {
     case AKT__RUN_PASS: return "PASS";
     case AKT__RUN_FAIL: return "FAIL";
@@ -71,7 +84,7 @@ void akt__cli_result(const akt__cli *cli, FILE *f, uint64_t seed, const akt__run
     fprintf(f, "\n");
     return;
   }
-  fprintf(f, "%s seed=%" PRIu64, status_word(r->status), seed);
+  fprintf(f, "%s seed=%" PRIu64, akt__cli_status_word(r->status), seed);
   if (r->check[0]) fprintf(f, " check=%s", r->check);
   fprintf(f, " at t=%.3fs: %s\n", (double)r->at / 1e9, r->why);
   fprintf(f, "  digest=%016" PRIx64 " records=%" PRIu64 " real=%.2fs\n", r->digest, r->records,
@@ -81,9 +94,10 @@ void akt__cli_result(const akt__cli *cli, FILE *f, uint64_t seed, const akt__run
 /* ---- arguments -------------------------------------------------------------------- */
 
 typedef struct args {
-  const char *cmd, *file, *trace, *out;
+  const char *cmd, *file, *file2, *trace, *out, *html;
   uint64_t seed, seeds, from;
-  unsigned jobs;
+  unsigned jobs, context;
+  double recheck;
   int have_seed, have_seeds;
 } args;
 
@@ -96,9 +110,22 @@ static int parse_u64(const char *s, uint64_t *out) {
   return 0;
 }
 
+/* "5%", "0.05" → 0.05; -1 when it is not a fraction in [0, 1]. */
+static double parse_fraction(const char *s) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || errno) return -1;
+  if (!strcmp(end, "%")) v /= 100;
+  else if (*end) return -1;
+  return v >= 0 && v <= 1 ? v : -1;
+}
+
 static int parse_args(int argc, char **argv, args *a) {
   memset(a, 0, sizeof *a);
   a->from = 1;
+  a->context = AKT__DIFF_CONTEXT;
+  a->recheck = AKT__RECHECK_DEFAULT;
   for (int i = 1; i < argc; i++) {
     const char *s = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -107,38 +134,39 @@ static int parse_args(int argc, char **argv, args *a) {
       a->cmd = "help";
       return 0;
     }
-    if (!strcmp(s, "-o")) {
-      if (!v) {
-        fprintf(stderr, "akt-sim: -o needs a file\n");
-        return -1;
-      }
-      a->out = v;
-      i++;
-    } else if (s[0] == '-' && s[1] == '-') {
-      if (!v) {
-        fprintf(stderr, "akt-sim: %s needs a value\n", s);
-        return -1;
-      }
-      i++;
-      if (!strcmp(s, "--trace")) a->trace = v;
-      else if (!strcmp(s, "--out")) a->out = v;
-      else if (parse_u64(v, &n)) {
-        fprintf(stderr, "akt-sim: %s: '%s' is not a number\n", s, v);
-        return -1;
-      } else if (!strcmp(s, "--seed")) a->seed = n, a->have_seed = 1;
-      else if (!strcmp(s, "--seeds")) a->seeds = n, a->have_seeds = 1;
-      else if (!strcmp(s, "--from")) a->from = n;
-      else if (!strcmp(s, "--jobs") && n >= 1 && n <= 256) a->jobs = (unsigned)n;
+    if (s[0] != '-') {
+      if (!a->cmd) a->cmd = s;
+      else if (!a->file) a->file = s;
+      else if (!a->file2) a->file2 = s;
       else {
-        fprintf(stderr, "akt-sim: unknown option %s (or bad value)\n", s);
+        fprintf(stderr, "akt-sim: unexpected argument '%s'\n", s);
         return -1;
       }
-    } else if (!a->cmd) {
-      a->cmd = s;
-    } else if (!a->file) {
-      a->file = s;
-    } else {
-      fprintf(stderr, "akt-sim: unexpected argument '%s'\n", s);
+      continue;
+    }
+    if (!v) {
+      fprintf(stderr, "akt-sim: %s needs a value\n", s);
+      return -1;
+    }
+    i++;
+    if (!strcmp(s, "--trace")) a->trace = v;
+    else if (!strcmp(s, "-o") || !strcmp(s, "--out")) a->out = v;
+    else if (!strcmp(s, "--html")) a->html = v;
+    else if (!strcmp(s, "--recheck")) {
+      if ((a->recheck = parse_fraction(v)) < 0) {
+        fprintf(stderr, "akt-sim: --recheck: '%s' is not a fraction (0.05 or 5%%)\n", v);
+        return -1;
+      }
+    } else if (parse_u64(v, &n)) {
+      fprintf(stderr, "akt-sim: %s: '%s' is not a number\n", s, v);
+      return -1;
+    } else if (!strcmp(s, "--seed")) a->seed = n, a->have_seed = 1;
+    else if (!strcmp(s, "--seeds")) a->seeds = n, a->have_seeds = 1;
+    else if (!strcmp(s, "--from")) a->from = n;
+    else if (!strcmp(s, "--jobs") && n >= 1 && n <= AKT__SWEEP_MAX_JOBS) a->jobs = (unsigned)n;
+    else if (!strcmp(s, "--context") && n <= AKT__DIFF_CONTEXT_MAX) a->context = (unsigned)n;
+    else {
+      fprintf(stderr, "akt-sim: unknown option %s (or bad value)\n", s);
       return -1;
     }
   }
@@ -156,6 +184,19 @@ static void banner(const akt__cli *cli, uint64_t seed, const akt__plan *plan) {
   if (plan->knobs[0]) printf("  random profile (drawn from the seed): %s\n", plan->knobs);
 }
 
+/* Writes the sequence chart of `trace` to `html`; prints what it did. */
+static int write_view(const char *trace, const char *html, const char *title) {
+  char err[512];
+  akt__view_stats st;
+  if (akt__view_write(trace, html, title, &st, err, sizeof err) != 0) {
+    fprintf(stderr, "akt-sim: %s\n", err);
+    return AKT__RUN_ERROR;
+  }
+  printf("view: %s (%" PRIu64 " records, %zu lanes, %zu messages, %zu faults)\n", html,
+         st.records, st.lanes, st.arrows, st.bands);
+  return 0;
+}
+
 static int cmd_run(akt__cli *cli, const args *a) {
   akt__plan plan;
   int rc = akt__plan_make(&cli->spec, a->seed, &plan);
@@ -163,81 +204,28 @@ static int cmd_run(akt__cli *cli, const args *a) {
     fprintf(stderr, "akt-sim: %s: making the fault plan failed: %s\n", cli->file, akt_strerror(rc));
     return AKT__RUN_ERROR;
   }
+  /* --html without --trace: the chart needs a trace, kept beside it. */
+  char trace[600];
+  const char *tpath = a->trace;
+  if (!tpath && a->html) {
+    snprintf(trace, sizeof trace, "%s.trace", a->html);
+    tpath = trace;
+  }
   banner(cli, a->seed, &plan);
-  akt__run_opts o = {.trace_path = a->trace, .log = stdout, .progress = isatty(1)};
+  akt__run_opts o = {.trace_path = tpath, .log = stdout, .progress = isatty(1)};
   akt__run_result r;
   int status = akt__job_run(&cli->spec, cli->wl, a->seed, &plan, &o, &r);
   akt__plan_free(&plan);
   akt__cli_result(cli, stdout, a->seed, &r);
-  if (a->trace) printf("trace: %s\n", a->trace);
+  if (tpath) printf("trace: %s\n", tpath);
+  if (a->html) {
+    char title[700];
+    snprintf(title, sizeof title, "%s --seed %" PRIu64 ": %s%s%s", cli->file, a->seed,
+             akt__cli_status_word(r.status), r.check[0] ? " " : "", r.check);
+    if (write_view(tpath, a->html, title) != 0 && status == AKT__RUN_PASS) status = AKT__RUN_ERROR;
+  }
   if (status != AKT__RUN_PASS) akt__cli_replay(cli, stdout, a->seed);
   return status;
-}
-
-/* Reads a whole text file (traces are compared line by line). */
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "r");
-  if (!f) return NULL;
-  size_t cap = 1 << 16, n = 0;
-  char *buf = malloc(cap);
-  size_t got;
-  while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-    n += got;
-    if (n + 1 == cap) {
-      char *nb = realloc(buf, cap *= 2);
-      if (!nb) free(buf);
-      buf = nb;
-    }
-  }
-  fclose(f);
-  if (buf) buf[n] = '\0';
-  *len = n;
-  return buf;
-}
-
-/* Prints the first record where two traces differ. Returns 1 if they do. */
-static int first_difference(const char *a, size_t alen, const char *b, size_t blen) {
-  size_t line = 1, i = 0, start = 0;
-  while (i < alen && i < blen && a[i] == b[i]) {
-    if (a[i] == '\n') line++, start = i + 1;
-    i++;
-  }
-  if (i == alen && i == blen) return 0;
-  const char *ea = memchr(a + start, '\n', alen - start), *eb = memchr(b + start, '\n', blen - start);
-  int la = (int)((ea ? (size_t)(ea - a) : alen) - start), lb = (int)((eb ? (size_t)(eb - b) : blen) - start);
-  printf("the traces differ at record %zu:\n  run 1: %.*s\n  run 2: %.*s\n", line, la,
-         start < alen ? a + start : "(end of trace)", lb, start < blen ? b + start : "(end of trace)");
-  return 1;
-}
-
-static int cmd_determinism(akt__cli *cli, const args *a) {
-  char path[2][64];
-  const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-  akt__run_result r[2];
-  for (int k = 0; k < 2; k++) {
-    snprintf(path[k], sizeof path[k], "%.40s/akt-sim-XXXXXX", dir);
-    int fd = mkstemp(path[k]);
-    if (fd < 0) {
-      fprintf(stderr, "akt-sim: cannot create a trace file in %s: %s\n", dir, strerror(errno));
-      return AKT__RUN_ERROR;
-    }
-    close(fd);
-    akt__run_opts o = {.trace_path = path[k]};
-    akt__job_run(&cli->spec, cli->wl, a->seed, NULL, &o, &r[k]);
-  }
-  size_t la = 0, lb = 0;
-  char *ta = slurp(path[0], &la), *tb = slurp(path[1], &lb);
-  int differ = !ta || !tb || first_difference(ta, la, tb, lb) || r[0].digest != r[1].digest ||
-               r[0].status != r[1].status;
-  printf("%s seed=%" PRIu64 ": run 1 digest=%016" PRIx64 " (%" PRIu64 " records, %s), run 2 digest=%016" PRIx64
-         " (%" PRIu64 " records, %s)\n",
-         differ ? "NONDETERMINISTIC" : "deterministic", a->seed, r[0].digest, r[0].records,
-         status_word(r[0].status), r[1].digest, r[1].records, status_word(r[1].status));
-  free(ta);
-  free(tb);
-  unlink(path[0]);
-  unlink(path[1]);
-  return differ ? AKT__RUN_FAIL : AKT__RUN_PASS;
 }
 
 static int cmd_list(const akt__cli *cli) {
@@ -255,7 +243,29 @@ static int cmd_list(const akt__cli *cli) {
   return 0;
 }
 
+/* The commands on trace files (no scenario). */
+static int trace_command(const args *a) {
+  if (!strcmp(a->cmd, "diff")) {
+    if (!a->file || !a->file2) {
+      fprintf(stderr, "akt-sim: diff needs two trace files\n");
+      return AKT__RUN_ERROR;
+    }
+    int rc = akt__trace_diff(stdout, a->file, a->file2, "A", "B", a->context);
+    if (rc == 0) printf("the traces are equal\n");
+    return rc < 0 ? AKT__RUN_ERROR : rc;
+  }
+  if (!a->file || a->file2) {
+    fprintf(stderr, "akt-sim: view needs one trace file\n");
+    return AKT__RUN_ERROR;
+  }
+  char out[600];
+  if (a->out) snprintf(out, sizeof out, "%s", a->out);
+  else snprintf(out, sizeof out, "%s.html", a->file);
+  return write_view(a->file, out, a->file);
+}
+
 int akt_sim_main(int argc, char **argv, const akt_workload *const *workloads, size_t n) {
+  if (argc > 1 && !strcmp(argv[1], "__run")) return akt__job_child_main(argc, argv, workloads, n);
   const char *prog = getenv("AKT_SIM_PROG");
   akt__cli cli = {.prog = prog && *prog ? prog : argv[0], .user = workloads, .nuser = n};
   args a;
@@ -265,15 +275,18 @@ int akt_sim_main(int argc, char **argv, const akt_workload *const *workloads, si
     return a.cmd ? 0 : AKT__RUN_ERROR;
   }
   if (!strcmp(a.cmd, "list")) return cmd_list(&cli);
+  if (!strcmp(a.cmd, "diff") || !strcmp(a.cmd, "view")) return trace_command(&a);
   int known = !strcmp(a.cmd, "run") || !strcmp(a.cmd, "sweep") ||
               !strcmp(a.cmd, "check-determinism") || !strcmp(a.cmd, "shrink");
   if (!known) {
-    fprintf(stderr, "akt-sim: unknown command '%s' (run, sweep, check-determinism, shrink, list)\n",
+    fprintf(stderr,
+            "akt-sim: unknown command '%s' (run, sweep, check-determinism, shrink, diff, view, "
+            "list)\n",
             a.cmd);
     return AKT__RUN_ERROR;
   }
-  if (!a.file) {
-    fprintf(stderr, "akt-sim: %s needs a scenario file\n", a.cmd);
+  if (!a.file || a.file2) {
+    fprintf(stderr, "akt-sim: %s needs one scenario file\n", a.cmd);
     return AKT__RUN_ERROR;
   }
   int sweep = !strcmp(a.cmd, "sweep");
@@ -282,6 +295,7 @@ int akt_sim_main(int argc, char **argv, const akt_workload *const *workloads, si
     return AKT__RUN_ERROR;
   }
   cli.file = a.file;
+  cli.context = a.context;
   char err[AKT__SCN_ERR_MAX];
   if (akt__scn_load(a.file, &cli.spec, err, sizeof err) != 0) {
     fprintf(stderr, "%s\n", err);
@@ -299,9 +313,10 @@ int akt_sim_main(int argc, char **argv, const akt_workload *const *workloads, si
     rc = cmd_run(&cli, &a);
   } else if (sweep) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    rc = akt__cli_sweep(&cli, a.from, a.seeds, a.jobs ? a.jobs : cores > 0 ? (unsigned)cores : 1);
+    rc = akt__cli_sweep(&cli, a.from, a.seeds, a.jobs ? a.jobs : cores > 0 ? (unsigned)cores : 1,
+                        a.recheck);
   } else if (!strcmp(a.cmd, "check-determinism")) {
-    rc = cmd_determinism(&cli, &a);
+    rc = akt__cli_check_determinism(&cli, a.seed);
   } else {
     rc = akt__cli_shrink(&cli, a.seed, a.out);
   }

@@ -315,7 +315,9 @@ static int run_check(akt_scenario *sc, const akt_workload_check *c) {
     r->at = akt_sim_now(sc->w);
     snprintf(r->check, sizeof r->check, "%s", c->name);
     snprintf(r->why, sizeof r->why, "%s", why[0] ? why : "(no details)");
-    akt_sim_note(sc->w, NULL, "check-failed", c->name, 0);
+    char note[AKT__SCN_WORD_MAX + AKT_SCENARIO_WHY_MAX + 2];
+    snprintf(note, sizeof note, "%s: %s", c->name, r->why);
+    akt_sim_note(sc->w, NULL, "check-failed", note, 0);
   }
   return 1;
 }
