@@ -224,14 +224,15 @@ window.addEventListener("error", function (e) {
       var y0 = Math.max(-2, y(b.start)), y1 = Math.min(H + 2, y(Math.max(b.end, b.start + 1)));
       var ks = bandCols(b);
       if (!ks.length) return;
+      /* One band across its lanes: a node's (its actors' too), a link's
+       * two ends and what lies between, or every lane. */
+      var k0 = Math.min.apply(null, ks), k1 = Math.max.apply(null, ks);
       var h = Math.max(2, y1 - y0).toFixed(1);
       parts.push('<g class="band ' + b.kind + '" data-b="' + b.idx + '">');
-      ks.forEach(function (k) {
-        parts.push('<rect x="' + (colX(k) - laneW / 2 + 3).toFixed(1) + '" y="' + y0.toFixed(1) +
-          '" width="' + (laneW - 6).toFixed(1) + '" height="' + h + '"/>');
-      });
+      parts.push('<rect x="' + (colX(k0) - laneW / 2 + 3).toFixed(1) + '" y="' + y0.toFixed(1) +
+        '" width="' + (laneW * (k1 - k0 + 1) - 6).toFixed(1) + '" height="' + h + '"/>');
       var label = b.kind + (b.kind === "crash" || b.kind === "pause" ? "" : " " + b.label);
-      parts.push('<text x="' + (colX(ks[0]) - laneW / 2 + 6).toFixed(1) + '" y="' +
+      parts.push('<text x="' + (colX(k0) - laneW / 2 + 6).toFixed(1) + '" y="' +
         Math.max(10, y0 + 11).toFixed(1) + '">' + esc(label) + "</text></g>");
     });
   }

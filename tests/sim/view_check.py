@@ -110,8 +110,9 @@ def check_page(page, fragment, lanes, arrows, profile, shot=None):
     return dom
 
 
-def run(cmd, want):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=TIMEOUT)
+def run(cmd, want, cwd=None):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=TIMEOUT,
+                       cwd=cwd)
     if p.returncode != want:
         fail("%s exited %d, expected %d:\n%s" %
              (" ".join(cmd), p.returncode, want, p.stdout.decode(errors="replace")))
@@ -144,9 +145,9 @@ def main():
         # A real failing run: the deliberately buggy counter, seed 6, around
         # the clog that makes it count a retried increment twice
         # (docs/scenarios.md shows this screenshot).
-        page = os.path.join(outdir, "buggy-counter-6.html")
-        out = run([sim, "run", os.path.join(scenarios, "buggy-counter.scn"), "--seed", "6",
-                   "--html", page], 1)
+        page = os.path.abspath(os.path.join(outdir, "buggy-counter-6.html"))
+        out = run([os.path.abspath(sim), "run", os.path.join("scenarios", "buggy-counter.scn"),
+                   "--seed", "6", "--html", page], 1, cwd=os.path.dirname(os.path.abspath(scenarios)))
         if "check=count-exact" not in out:
             fail("buggy-counter seed 6 did not fail count-exact:\n" + out)
         dom = check_page(page, "from=1.55&to=3.05", 2, None, profile,
