@@ -110,17 +110,6 @@ static int parse_u64(const char *s, uint64_t *out) {
   return 0;
 }
 
-/* "5%", "0.05" → 0.05; -1 when it is not a fraction in [0, 1]. */
-static double parse_fraction(const char *s) {
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (end == s || errno) return -1;
-  if (!strcmp(end, "%")) v /= 100;
-  else if (*end) return -1;
-  return v >= 0 && v <= 1 ? v : -1;
-}
-
 static int parse_args(int argc, char **argv, args *a) {
   memset(a, 0, sizeof *a);
   a->from = 1;
@@ -153,7 +142,7 @@ static int parse_args(int argc, char **argv, args *a) {
     else if (!strcmp(s, "-o") || !strcmp(s, "--out")) a->out = v;
     else if (!strcmp(s, "--html")) a->html = v;
     else if (!strcmp(s, "--recheck")) {
-      if ((a->recheck = parse_fraction(v)) < 0) {
+      if (akt__scn_parse_fraction(v, &a->recheck)) {
         fprintf(stderr, "akt-sim: --recheck: '%s' is not a fraction (0.05 or 5%%)\n", v);
         return -1;
       }

@@ -107,15 +107,22 @@ static int parse_int(const char *s, int64_t *out) {
   return 0;
 }
 
-/* "0.2", "20%" → parts per million. */
-static int parse_prob(const char *s, uint32_t *ppm) {
+int akt__scn_parse_fraction(const char *s, double *out) {
   char *end;
   errno = 0;
   double v = strtod(s, &end);
   if (end == s || errno) return -1;
   if (!strcmp(end, "%")) v /= 100;
   else if (*end) return -1;
-  if (v < 0 || v > 1) return -1;
+  if (!(v >= 0 && v <= 1)) return -1;
+  *out = v;
+  return 0;
+}
+
+/* "0.2", "20%" → parts per million. */
+static int parse_prob(const char *s, uint32_t *ppm) {
+  double v;
+  if (akt__scn_parse_fraction(s, &v)) return -1;
   *ppm = (uint32_t)(v * 1e6 + 0.5);
   return 0;
 }

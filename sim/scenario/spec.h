@@ -109,6 +109,9 @@ int akt__scn_copy(const akt__scn_spec *from, akt__scn_spec *to);
 
 void akt__scn_free(akt__scn_spec *spec);
 
+/* Parses a fraction, "0.05" or "5%", into [0, 1]. Returns 0 or -1. */
+int akt__scn_parse_fraction(const char *s, double *out);
+
 /* Formats a fault as a scenario line (without the trailing newline). */
 void akt__scn_fault_text(const akt__fault *f, char *buf, size_t size);
 

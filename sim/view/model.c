@@ -23,6 +23,24 @@ const char *const akt__view_kind_names[AKT__VK_MAX] = {
     [AKT__VK_DIRECTIVE] = "directive", [AKT__VK_RESUME] = "resume", [AKT__VK_PASSIVATE] = "passivate",
 };
 
+/* Makes room for one more element in array p (n used of *cap, elements
+ * of `size` bytes), doubling from `first`. Returns the array, moved or
+ * not; on ENOMEM the old one, unchanged, with *oom set. */
+static void *grow(void *p, size_t n, size_t *cap, size_t size, size_t first, int *oom) {
+  if (n < *cap) return p;
+  size_t c = *cap ? *cap * 2 : first;
+  void *q = realloc(p, c * size);
+  if (!q) {
+    *oom = 1;
+    return p;
+  }
+  *cap = c;
+  return q;
+}
+
+/* GROW(arr, n, cap, first, oom): grow() for a typed array member. */
+#define GROW(arr, n, cap, first, oom) ((arr) = grow((arr), (n), &(cap), sizeof *(arr), (first), (oom)))
+
 /* ---- interned strings -------------------------------------------------------------- */
 
 static int strs_grow(akt__vstrs *t) {
@@ -48,13 +66,8 @@ static int32_t intern(akt__vstrs *t, const char *s, size_t len) {
     const char *x = t->s[t->slot[h] - 1];
     if (strlen(x) == len && !memcmp(x, s, len)) return t->slot[h] - 1;
   }
-  if (t->n == t->cap) {
-    size_t cap = t->cap ? t->cap * 2 : 256;
-    char **ns = realloc(t->s, cap * sizeof *ns);
-    if (!ns) return -1;
-    t->s = ns;
-    t->cap = cap;
-  }
+  int oom = 0;
+  if (GROW(t->s, t->n, t->cap, 256, &oom), oom) return -1;
   char *copy = malloc(len + 1);
   if (!copy) return -1;
   memcpy(copy, s, len);
@@ -132,13 +145,8 @@ static qslot *queue_find(queues *q, uint64_t k0, uint64_t k1, uint64_t k2, uint6
 
 /* Appends an entry to `s`'s queue; returns it, or NULL on ENOMEM. */
 static qentry *queue_push(queues *q, qslot *s, int32_t rec) {
-  if (q->ne == q->cape) {
-    size_t cap = q->cape ? q->cape * 2 : 1024;
-    qentry *e = realloc(q->e, cap * sizeof *e);
-    if (!e) return NULL;
-    q->e = e;
-    q->cape = cap;
-  }
+  int oom = 0;
+  if (GROW(q->e, q->ne, q->cape, 1024, &oom), oom) return NULL;
   int32_t i = (int32_t)q->ne++;
   q->e[i] = (qentry){.rec = rec, .next = -1};
   if (s->tail >= 0) q->e[s->tail].next = i;
@@ -169,31 +177,18 @@ typedef struct builder {
   queues paths;    /* counters only: (kind, src, sender, dst) */
   queues actors;   /* (lane, actor id) -> its path (interned), kept in `sent` */
   int oom;
-  int32_t dash;    /* interned "-" */
 } builder;
 
 static int push_arrow(builder *b, akt__varrow a) {
   akt__view_model *m = b->m;
-  if (m->narrows == m->caparrows) {
-    size_t cap = m->caparrows ? m->caparrows * 2 : 1024;
-    akt__varrow *n = realloc(m->arrows, cap * sizeof *n);
-    if (!n) return b->oom = 1, AKT_ENOMEM;
-    m->arrows = n;
-    m->caparrows = cap;
-  }
+  if (GROW(m->arrows, m->narrows, m->caparrows, 1024, &b->oom), b->oom) return AKT_ENOMEM;
   m->arrows[m->narrows++] = a;
   return 0;
 }
 
 static int push_mark(builder *b, int32_t rec, uint8_t cls) {
   akt__view_model *m = b->m;
-  if (m->nmarks == m->capmarks) {
-    size_t cap = m->capmarks ? m->capmarks * 2 : 256;
-    akt__vmark *n = realloc(m->marks, cap * sizeof *n);
-    if (!n) return b->oom = 1, AKT_ENOMEM;
-    m->marks = n;
-    m->capmarks = cap;
-  }
+  if (GROW(m->marks, m->nmarks, m->capmarks, 256, &b->oom), b->oom) return AKT_ENOMEM;
   m->marks[m->nmarks++] = (akt__vmark){rec, cls};
   return 0;
 }
@@ -201,13 +196,7 @@ static int push_mark(builder *b, int32_t rec, uint8_t cls) {
 static akt__vband *push_band(builder *b, uint8_t kind, int32_t rec, int32_t la, int32_t lb,
                              int32_t label) {
   akt__view_model *m = b->m;
-  if (m->nbands == m->capbands) {
-    size_t cap = m->capbands ? m->capbands * 2 : 64;
-    akt__vband *n = realloc(m->bands, cap * sizeof *n);
-    if (!n) return b->oom = 1, NULL;
-    m->bands = n;
-    m->capbands = cap;
-  }
+  if (GROW(m->bands, m->nbands, m->capbands, 64, &b->oom), b->oom) return NULL;
   akt__vband *x = &m->bands[m->nbands++];
   *x = (akt__vband){.start = m->rec[rec].t, .end = UINT64_MAX, .lane_a = la, .lane_b = lb,
                     .rec = rec, .label = label, .kind = kind};
@@ -221,9 +210,7 @@ static int32_t lane_of(builder *b, const char *name, size_t len) {
   if (s < 0) return b->oom = 1, -1;
   for (size_t i = 0; i < m->nlanes; i++)
     if (m->lanes[i] == s) return (int32_t)i;
-  int32_t *n = realloc(m->lanes, (m->nlanes + 1) * sizeof *n);
-  if (!n) return b->oom = 1, -1;
-  m->lanes = n;
+  if (GROW(m->lanes, m->nlanes, m->caplanes, 16, &b->oom), b->oom) return -1;
   m->lanes[m->nlanes] = s;
   return (int32_t)m->nlanes++;
 }
@@ -646,8 +633,7 @@ int akt__view_model_build(akt__view_model *m, const char *buf, size_t len, size_
   if (lines > AKT__VIEW_MAX_RECORDS) return AKT_ELIMIT;
   builder b = {.m = m};
   m->rec = calloc(lines ? lines : 1, sizeof *m->rec);
-  b.dash = m->rec ? intern_z(&m->strs, "-") : -1;
-  int rc = b.dash < 0 ? AKT_ENOMEM : 0;
+  int rc = m->rec ? 0 : AKT_ENOMEM;
   for (size_t off = 0; rc == 0 && off < len;) {
     const char *eol = memchr(buf + off, '\n', len - off);
     size_t n = eol ? (size_t)(eol - (buf + off)) : len - off;

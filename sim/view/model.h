@@ -115,7 +115,7 @@ typedef struct akt__view_model {
   size_t nrec;
   akt__vstrs strs;
   int32_t *lanes;        /* lane i's name (interned) */
-  size_t nlanes;
+  size_t nlanes, caplanes;
   akt__varrow *arrows;
   size_t narrows, caparrows;
   akt__vband *bands;

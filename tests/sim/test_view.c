@@ -40,14 +40,19 @@ static const char *label(const akt__view_model *m, const akt__varrow *a) {
   return akt__view_str(m, a->label);
 }
 
-/* view-small.trace: records are numbered from 0 below (line - 1). */
+/* Builds the model of view-small.trace; returns the text (free it after
+ * the model). Records are numbered from 0 below (line - 1). */
+static char *load_small(akt__view_model *m) {
+  size_t len, bad;
+  char *buf = slurp(VIEW_DATA "/view-small.trace", &len);
+  assert_int_equal(akt__view_model_build(m, buf, len, &bad), 0);
+  return buf;
+}
+
 static void the_model_pairs_sends_with_arrivals(void **state) {
   (void)state;
-  size_t len;
-  char *buf = slurp(VIEW_DATA "/view-small.trace", &len);
   akt__view_model m;
-  size_t bad;
-  assert_int_equal(akt__view_model_build(&m, buf, len, &bad), 0);
+  char *buf = load_small(&m);
   assert_int_equal(m.nrec, 32);
   assert_int_equal(m.nlanes, 3);
   assert_string_equal(akt__view_str(&m, m.lanes[0]), "node0");
@@ -99,11 +104,8 @@ static void the_model_pairs_sends_with_arrivals(void **state) {
 
 static void faults_are_bands_and_changes_are_highlighted(void **state) {
   (void)state;
-  size_t len;
-  char *buf = slurp(VIEW_DATA "/view-small.trace", &len);
   akt__view_model m;
-  size_t bad;
-  assert_int_equal(akt__view_model_build(&m, buf, len, &bad), 0);
+  char *buf = load_small(&m);
   assert_int_equal(m.nbands, 2);
   assert_int_equal(m.bands[0].kind, AKT__VB_CRASH);
   assert_int_equal(m.bands[0].lane_a, 1);
