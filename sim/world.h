@@ -83,7 +83,8 @@ struct akt_sim_world {
   akt__assert_reporter prev_reporter;
 };
 
-/* Events (events.c). Push returns 0 or AKT_ENOMEM. */
+/* Events (events.c). Push returns 0 or AKT_ENOMEM; an event time before
+ * now is an assertion failure (it would fire late with no trace of why). */
 int akt__sim_push_event(akt_sim_world *w, const akt__sim_event *ev);
 void akt__sim_pop_event(akt_sim_world *w, akt__sim_event *out);
 
