@@ -25,6 +25,9 @@
 #define DAY (24 * HOUR)
 
 static tls_certs certs;
+/* When certificates are checked; 0 (the system clock) for files made by
+ * the openssl commands of docs/security.md (--files). */
+static int64_t verify_at = T0 + HOUR;
 
 /* ---- two engines in memory ------------------------------------------------------------ */
 
@@ -90,7 +93,7 @@ static akt__tls_config cfg(const char *cert, const char *key, const char *peer, 
                            .key_file = key,
                            .peer_name = peer,
                            .mutual = mutual,
-                           .verify_time = T0 + HOUR,
+                           .verify_time = verify_at,
                            .seeded = 1,
                            .seed = 1};
 }
@@ -652,7 +655,35 @@ static int teardown(void **state) {
   return 0;
 }
 
-int main(void) {
+/* --files DIR: the files docs/security.md's commands made (see
+ * docs_security_check.sh). */
+static void the_documented_certificates_complete_a_mutual_handshake(void **state) {
+  (void)state;
+  end c, s;
+  pair(&c, &s, client_cfg(), server_cfg());
+  assert_true(akt__tls_done(c.t) && akt__tls_done(s.t));
+  assert_int_equal(akt__tls_write(c.t, (const uint8_t *)"hello", 5), 0);
+  deliver(&c, &s);
+  assert_int_equal(s.plain.len, 5);
+  end_free(&c);
+  end_free(&s);
+}
+
+static int files_main(const char *dir) {
+  snprintf(certs.ca, sizeof certs.ca, "%s/ca.pem", dir);
+  snprintf(certs.node0_cert, sizeof certs.node0_cert, "%s/node0.pem", dir);
+  snprintf(certs.node0_key, sizeof certs.node0_key, "%s/node0.key", dir);
+  snprintf(certs.node1_cert, sizeof certs.node1_cert, "%s/node1.pem", dir);
+  snprintf(certs.node1_key, sizeof certs.node1_key, "%s/node1.key", dir);
+  verify_at = 0;
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(the_documented_certificates_complete_a_mutual_handshake),
+  };
+  return cmocka_run_group_tests_name("docs-security", tests, NULL, NULL);
+}
+
+int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], "--files") == 0) return files_main(argv[2]);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_mutual_handshake_succeeds_and_carries_data_both_ways),
       cmocka_unit_test(tls_1_2_is_the_floor_and_1_3_is_preferred),
