@@ -200,6 +200,11 @@ static int bin_eq(ProtobufCBinaryData b, const char *s) {
   return b.len == strlen(s) && memcmp(b.data, s, b.len) == 0;
 }
 
+/* A C string as protobuf bytes (borrowed: for packing only). */
+static ProtobufCBinaryData bin(const char *s) {
+  return (ProtobufCBinaryData){strlen(s), (uint8_t *)(uintptr_t)s};
+}
+
 static void bin_copy(char *dst, ProtobufCBinaryData b) {
   memcpy(dst, b.data, b.len);
   dst[b.len] = '\0';
@@ -261,7 +266,7 @@ static void emit(akt__auth *a, const uint8_t *frame, size_t len) {
 static void emit_result(akt__auth *a, int accepted, const char *reason, const uint8_t *mac) {
   Akt__Auth__Result r = AKT__AUTH__RESULT__INIT;
   r.accepted = accepted;
-  if (reason) r.reason = (ProtobufCBinaryData){strlen(reason), (uint8_t *)(uintptr_t)reason};
+  if (reason) r.reason = bin(reason);
   if (mac) r.mac = (ProtobufCBinaryData){AKT__AUTH_MAC, (uint8_t *)(uintptr_t)mac};
   Akt__Auth__AuthFrame f = AKT__AUTH__AUTH_FRAME__INIT;
   f.kind_case = AKT__AUTH__AUTH_FRAME__KIND_RESULT;
@@ -309,10 +314,10 @@ static void write_hello(akt__auth *a) {
   Akt__Auth__Hello h = AKT__AUTH__HELLO__INIT;
   h.magic = AKT__AUTH_MAGIC;
   h.version = a->version;
-  h.channel = (ProtobufCBinaryData){strlen(a->channel), (uint8_t *)a->channel};
-  h.to_system = (ProtobufCBinaryData){strlen(a->expect_system), (uint8_t *)a->expect_system};
-  h.system = (ProtobufCBinaryData){strlen(a->self.system), (uint8_t *)a->self.system};
-  h.address = (ProtobufCBinaryData){strlen(a->self.address), (uint8_t *)a->self.address};
+  h.channel = bin(a->channel);
+  h.to_system = bin(a->expect_system);
+  h.system = bin(a->self.system);
+  h.address = bin(a->self.address);
   h.incarnation = a->self.incarnation;
   h.conn_seq = a->conn_seq;
   h.nonce = (ProtobufCBinaryData){AKT__AUTH_NONCE, a->nonce};
@@ -432,8 +437,8 @@ static int on_hello(akt__auth *a, const Akt__Auth__Hello *h, const uint8_t *fram
   a->hello_len = len;
 
   Akt__Auth__Challenge c = AKT__AUTH__CHALLENGE__INIT;
-  c.system = (ProtobufCBinaryData){strlen(a->self.system), (uint8_t *)a->self.system};
-  c.address = (ProtobufCBinaryData){strlen(a->self.address), (uint8_t *)a->self.address};
+  c.system = bin(a->self.system);
+  c.address = bin(a->self.address);
   c.incarnation = a->self.incarnation;
   c.nonce = (ProtobufCBinaryData){AKT__AUTH_NONCE, a->nonce};
   Akt__Auth__AuthFrame f = AKT__AUTH__AUTH_FRAME__INIT;
@@ -594,6 +599,8 @@ static int tls_record(const uint8_t p[AKT__AUTH_PREFIX]) {
 
 int akt__auth_feed(akt__auth *a, const uint8_t *data, size_t len, size_t *used) {
   AKT_ASSERT(a && (data || len == 0));
+  /* Fed before akt__auth_init succeeded: a caller bug. */
+  AKT_ASSERT(a->state >= AKT__AUTH_I_WAIT_CHALLENGE && a->state <= AKT__AUTH_FAILED);
   size_t u = 0;
   akt__auth_inbox *in = &a->in;
   while (u < len && a->state != AKT__AUTH_DONE && a->state != AKT__AUTH_FAILED) {

@@ -92,6 +92,26 @@ static void run(side *i, side *a) {
 
 static int done(const side *s) { return akt__auth_get_state(s->a) == AKT__AUTH_DONE; }
 
+/* An initiator and an acceptor that authenticated each other. */
+static void authenticated(side **i, side **a) {
+  *i = side_new(AKT__AUTH_INITIATOR, 1);
+  *a = side_new(AKT__AUTH_ACCEPTOR, 2);
+  side_start(*i);
+  side_start(*a);
+  run(*i, *a);
+  assert_true(done(*i) && done(*a));
+}
+
+/* Writes f with its length prefix into buf; returns the bytes written. */
+static size_t frame_bytes(const Akt__Auth__AuthFrame *f, uint8_t *buf) {
+  size_t n = akt__auth__auth_frame__pack(f, buf + AKT__AUTH_PREFIX);
+  assert_true(n <= AKT__AUTH_MAX_FRAME);
+  buf[0] = buf[1] = 0;
+  buf[2] = (uint8_t)(n >> 8);
+  buf[3] = (uint8_t)n;
+  return AKT__AUTH_PREFIX + n;
+}
+
 /* Frame k (0-based) of what a side wrote: its prefix and body. */
 static const uint8_t *frame_at(const side *s, int k, size_t *len) {
   size_t at = 0;
@@ -115,10 +135,8 @@ static int feed_all(side *s, const uint8_t *p, size_t len) {
 
 static void two_sides_with_the_same_cookie_authenticate_each_other(void **state) {
   (void)state;
-  side *i = side_new(AKT__AUTH_INITIATOR, 1), *a = side_new(AKT__AUTH_ACCEPTOR, 2);
-  side_start(i);
-  side_start(a);
-  run(i, a);
+  side *i, *a;
+  authenticated(&i, &a);
   assert_true(done(i));
   assert_true(done(a));
   uint64_t seq = 0;
@@ -149,11 +167,8 @@ static int contains(const uint8_t *hay, size_t n, const void *needle, size_t m) 
 
 static void the_cookie_never_crosses_the_wire(void **state) {
   (void)state;
-  side *i = side_new(AKT__AUTH_INITIATOR, 1), *a = side_new(AKT__AUTH_ACCEPTOR, 2);
-  side_start(i);
-  side_start(a);
-  run(i, a);
-  assert_true(done(i) && done(a));
+  side *i, *a;
+  authenticated(&i, &a);
   /* Neither the cookie nor any 8-byte piece of it. */
   for (size_t k = 0; k + 8 <= strlen(COOKIE); k++) {
     assert_false(contains(i->sent, i->sent_len, COOKIE + k, 8));
@@ -213,10 +228,8 @@ static void an_acceptor_with_another_cookie_cannot_pass_for_the_peer(void **stat
   f.kind_case = AKT__AUTH__AUTH_FRAME__KIND_RESULT;
   f.result = &r;
   uint8_t buf[256];
-  size_t n = akt__auth__auth_frame__pack(&f, buf + 4);
-  buf[0] = buf[1] = buf[2] = 0;
-  buf[3] = (uint8_t)n;
-  assert_int_equal(feed_all(i, buf, n + 4), AKT_EREFUSED);
+  size_t n = frame_bytes(&f, buf);
+  assert_int_equal(feed_all(i, buf, n), AKT_EREFUSED);
   assert_non_null(strstr(akt__auth_error(i->a), "accepted without proving the cookie"));
   assert_null(akt__auth_get_session(i->a));
   side_free(i);
@@ -227,10 +240,8 @@ static void an_acceptor_with_another_cookie_cannot_pass_for_the_peer(void **stat
 
 static void a_captured_exchange_replayed_to_the_acceptor_is_refused(void **state) {
   (void)state;
-  side *i = side_new(AKT__AUTH_INITIATOR, 1), *a = side_new(AKT__AUTH_ACCEPTOR, 2);
-  side_start(i);
-  side_start(a);
-  run(i, a);
+  side *i, *a;
+  authenticated(&i, &a);
   assert_true(done(a));
   /* An eavesdropper replays the initiator's Hello and Proof, byte for
    * byte, to the same node later: its new nonce makes the proof stale. */
@@ -259,11 +270,8 @@ static void the_acceptors_proof_does_not_pass_as_the_initiators(void **state) {
   /* Same transcript twice (same random bytes on both sides): the
    * acceptor's proof from the first run, sent as a Proof in the second,
    * must fail, while the initiator's own proof passes (the control). */
-  side *i = side_new(AKT__AUTH_INITIATOR, 1), *a = side_new(AKT__AUTH_ACCEPTOR, 2);
-  side_start(i);
-  side_start(a);
-  run(i, a);
-  assert_true(done(i) && done(a));
+  side *i, *a;
+  authenticated(&i, &a);
   size_t rlen;
   const uint8_t *result = frame_at(a, 1, &rlen);
   Akt__Auth__AuthFrame *rf = akt__auth__auth_frame__unpack(NULL, rlen - 4, result + 4);
@@ -275,9 +283,7 @@ static void the_acceptors_proof_does_not_pass_as_the_initiators(void **state) {
   pf.kind_case = AKT__AUTH__AUTH_FRAME__KIND_PROOF;
   pf.proof = &p;
   uint8_t buf[128];
-  size_t n = akt__auth__auth_frame__pack(&pf, buf + 4);
-  buf[0] = buf[1] = buf[2] = 0;
-  buf[3] = (uint8_t)n;
+  size_t n = frame_bytes(&pf, buf);
   akt__auth__auth_frame__free_unpacked(rf, NULL);
 
   size_t hlen;
@@ -285,7 +291,7 @@ static void the_acceptors_proof_does_not_pass_as_the_initiators(void **state) {
   side *again = side_new(AKT__AUTH_ACCEPTOR, 2);
   side_start(again);
   assert_int_equal(feed_all(again, hello, hlen), 0);
-  assert_int_equal(feed_all(again, buf, n + 4), AKT_EREFUSED);
+  assert_int_equal(feed_all(again, buf, n), AKT_EREFUSED);
   side *control = side_new(AKT__AUTH_ACCEPTOR, 2);
   side_start(control);
   size_t plen;
@@ -326,12 +332,9 @@ static void messages_reflected_back_to_their_sender_are_refused(void **state) {
   cf.kind_case = AKT__AUTH__AUTH_FRAME__KIND_CHALLENGE;
   cf.challenge = &c;
   uint8_t buf[AKT__AUTH_OUT_MAX];
-  size_t n = akt__auth__auth_frame__pack(&cf, buf + 4);
-  buf[0] = buf[1] = 0;
-  buf[2] = (uint8_t)(n >> 8);
-  buf[3] = (uint8_t)n;
+  size_t n = frame_bytes(&cf, buf);
   akt__auth__auth_frame__free_unpacked(hf, NULL);
-  assert_int_equal(feed_all(i2, buf, n + 4), AKT_EREFUSED);
+  assert_int_equal(feed_all(i2, buf, n), AKT_EREFUSED);
   assert_non_null(strstr(akt__auth_error(i2->a), "own nonce or identity"));
 
   /* An acceptor sent a Hello that claims to come from itself. */
@@ -354,11 +357,8 @@ static void a_change_to_any_byte_of_the_exchange_is_refused(void **state) {
   (void)state;
   /* Record a good exchange, then replay it with one byte flipped, for
    * every byte of Hello and Challenge: no altered exchange completes. */
-  side *i = side_new(AKT__AUTH_INITIATOR, 1), *a = side_new(AKT__AUTH_ACCEPTOR, 2);
-  side_start(i);
-  side_start(a);
-  run(i, a);
-  assert_true(done(i) && done(a));
+  side *i, *a;
+  authenticated(&i, &a);
   size_t hlen, clen;
   const uint8_t *hello = frame_at(i, 0, &hlen);
   const uint8_t *challenge = frame_at(a, 0, &clen);
@@ -469,13 +469,10 @@ static void a_proof_is_bound_to_the_claimed_identity_and_connection(void **state
     if (field == 1) hf->hello->incarnation = 12;
     if (field == 2) hf->hello->conn_seq = 1000;
     uint8_t buf[AKT__AUTH_OUT_MAX];
-    size_t n = akt__auth__auth_frame__pack(hf, buf + 4);
+    size_t n = frame_bytes(hf, buf);
     hf->hello->address = own; /* what free_unpacked frees */
     akt__auth__auth_frame__free_unpacked(hf, NULL);
-    buf[0] = buf[1] = 0;
-    buf[2] = (uint8_t)(n >> 8);
-    buf[3] = (uint8_t)n;
-    assert_int_equal(feed_all(a, buf, n + 4), 0);
+    assert_int_equal(feed_all(a, buf, n), 0);
     assert_int_equal(pass(a, i), 0);
     assert_int_equal(pass(i, a), AKT_EREFUSED);
     assert_null(akt__auth_peer(a->a, NULL));
@@ -557,10 +554,8 @@ static void each_connection_gets_its_own_session_key(void **state) {
 
 static void frame_tags_refuse_tampered_replayed_and_reflected_frames(void **state) {
   (void)state;
-  side *i = side_new(AKT__AUTH_INITIATOR, 1), *a = side_new(AKT__AUTH_ACCEPTOR, 2);
-  side_start(i);
-  side_start(a);
-  run(i, a);
+  side *i, *a;
+  authenticated(&i, &a);
   const akt__auth_session *si = akt__auth_get_session(i->a), *sa = akt__auth_get_session(a->a);
   uint8_t frame[] = "a batch of envelopes";
   uint8_t tag[AKT__AUTH_TAG];
@@ -673,14 +668,11 @@ static void garbage_and_misplaced_frames_are_protocol_errors(void **state) {
   Akt__Auth__AuthFrame *hf = akt__auth__auth_frame__unpack(NULL, len - 4, out + 4);
   hf->hello->nonce.len = 8;
   uint8_t buf[AKT__AUTH_OUT_MAX];
-  size_t n = akt__auth__auth_frame__pack(hf, buf + 4);
+  size_t n = frame_bytes(hf, buf);
   akt__auth__auth_frame__free_unpacked(hf, NULL);
-  buf[0] = buf[1] = 0;
-  buf[2] = (uint8_t)(n >> 8);
-  buf[3] = (uint8_t)n;
   a = side_new(AKT__AUTH_ACCEPTOR, 2);
   side_start(a);
-  assert_int_equal(feed_all(a, buf, n + 4), AKT_EPROTO);
+  assert_int_equal(feed_all(a, buf, n), AKT_EPROTO);
   assert_non_null(strstr(akt__auth_error(a->a), "nonce has 8 bytes"));
   side_free(a);
   side_free(i);
