@@ -79,8 +79,8 @@ typedef enum akt_tls_client_auth {
                              the connecting side is (start refuses this without one) */
 } akt_tls_client_auth;
 
-/* TLS protocol versions (0 = the default, TLS 1.2; 1.3 is preferred
- * whenever both sides have it). */
+/* TLS protocol versions for min_version (their wire values). 0 means
+ * AKT_TLS_1_2; 1.3 is used whenever both sides have it. */
 #define AKT_TLS_1_2 0x0303
 #define AKT_TLS_1_3 0x0304
 
@@ -100,7 +100,7 @@ typedef struct akt_tls_options {
    * private to the cluster. */
   const char *peer_name;
   akt_tls_client_auth client_auth;
-  int min_version;       /* AKT_TLS_1_2 (0) or AKT_TLS_1_3 */
+  int min_version;       /* 0 or AKT_TLS_1_2: 1.2 at least; AKT_TLS_1_3: 1.3 only */
 } akt_tls_options;
 
 /* ---- what peers may do ------------------------------------------------------------ */
