@@ -2,7 +2,7 @@
  * same encoder the remoting uses (akt__frame_encode, akt__frame_batch).
  *
  * usage: akt-fuzz-gen-corpus OUTDIR
- * writes OUTDIR/frame/, OUTDIR/handshake/ and OUTDIR/dispatch/ (made if
+ * writes OUTDIR/frame/, OUTDIR/handshake/, OUTDIR/dispatch/ and OUTDIR/auth/ (made if
  * missing; files of the same name are replaced, others left alone). The
  * committed seeds in fuzz/corpus/ come from
  *   build/fuzz/akt-fuzz-gen-corpus fuzz/corpus
@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "akt/actor.pb-c.h"
+#include "akt/auth.pb-c.h"
 #include "akt/remote.pb-c.h"
 #include "fuzz.pb-c.h"
 #include "fuzz/harness.h"
@@ -506,6 +507,101 @@ static void dispatch_seeds(const akt_fuzz_world *fw) {
   akt__buf_free(&s);
 }
 
+/* ---- auth --------------------------------------------------------------------- */
+
+/* Moves what `from` wrote into *s (and, when `to` is given, feeds it). */
+static void auth_take(akt__auth *from, akt__auth *to, akt__buf *s) {
+  size_t len;
+  const uint8_t *out = akt__auth_take_output(from, &len);
+  if (!out) die("auth: nothing written");
+  ok(akt__buf_put(s, out, len), "put");
+  if (to && akt__auth_feed(to, s->data + s->len - len, len, NULL) != 0) die("auth: refused");
+}
+
+static void auth_frame(akt__buf *s, const Akt__Auth__AuthFrame *f) {
+  uint8_t body[AKT__AUTH_MAX_FRAME];
+  size_t n = akt__auth__auth_frame__get_packed_size(f);
+  if (n > sizeof body) die("auth: frame too large");
+  akt__auth__auth_frame__pack(f, body);
+  put_raw_prefix(s, (uint32_t)n);
+  ok(akt__buf_put(s, body, n), "put");
+}
+
+/* The auth target feeds one stream to an acceptor and to an initiator:
+ * seeds hold what a real peer sends either (made by the harness's own
+ * sides, so the proofs are right), cut in various ways, and broken. */
+static void auth_seeds(void) {
+  akt__auth *i = calloc(1, sizeof *i), *a = calloc(1, sizeof *a);
+  if (!i || !a) die("out of memory");
+  akt_fuzz_auth_sides(i, a);
+  akt__buf hello = {0}, challenge = {0}, proof = {0}, result = {0}, s = {0};
+  auth_take(i, a, &hello);
+  auth_take(a, i, &challenge);
+  auth_take(i, a, &proof);
+  auth_take(a, i, &result);
+  if (akt__auth_get_state(i) != AKT__AUTH_DONE || akt__auth_get_state(a) != AKT__AUTH_DONE)
+    die("auth: the sides did not authenticate");
+
+  /* To the acceptor: Hello, Proof, then the first bytes of what follows. */
+  ok(akt__buf_put(&s, hello.data, hello.len), "put");
+  ok(akt__buf_put(&s, proof.data, proof.len), "put");
+  heartbeat(&s, 1, 0);
+  seed("auth", "acceptor-exchange", 0, &s);
+  seed("auth", "acceptor-exchange-bytewise", 1, &s);
+  seed("auth", "acceptor-exchange-pieces", 9, &s);
+  seed("auth", "hello", 0, &hello);
+  /* A wrong proof. */
+  s.len = 0;
+  ok(akt__buf_put(&s, hello.data, hello.len), "put");
+  ok(akt__buf_put(&s, proof.data, proof.len), "put");
+  s.data[s.len - 1] ^= 0x40;
+  seed("auth", "acceptor-wrong-proof", 0, &s);
+  /* To the initiator: Challenge, Result. */
+  s.len = 0;
+  ok(akt__buf_put(&s, challenge.data, challenge.len), "put");
+  ok(akt__buf_put(&s, result.data, result.len), "put");
+  seed("auth", "initiator-exchange", 0, &s);
+  seed("auth", "initiator-exchange-pieces", 5, &s);
+  /* A refusal. */
+  s.len = 0;
+  Akt__Auth__Result r = AKT__AUTH__RESULT__INIT;
+  r.reason = (ProtobufCBinaryData){strlen("authentication failed"),
+                                   (uint8_t *)"authentication failed"};
+  Akt__Auth__AuthFrame f = AKT__AUTH__AUTH_FRAME__INIT;
+  f.kind_case = AKT__AUTH__AUTH_FRAME__KIND_RESULT;
+  f.result = &r;
+  auth_frame(&s, &f);
+  seed("auth", "refusal", 0, &s);
+  /* Not auth at all: a TLS ClientHello's first bytes, akt's handshake
+   * without authentication, an oversize prefix, unknown fields. */
+  s.len = 0;
+  static const uint8_t tls[] = {0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4, 0x03, 0x03};
+  ok(akt__buf_put(&s, tls, sizeof tls), "put");
+  seed("auth", "tls-client-hello", 0, &s);
+  s.len = 0;
+  handshake(&s);
+  seed("auth", "old-handshake", 0, &s);
+  s.len = 0;
+  put_raw_prefix(&s, AKT__AUTH_MAX_FRAME + 1);
+  seed("auth", "oversize", 0, &s);
+  s.len = 0;
+  put_raw_prefix(&s, AKT__AUTH_MAX_FRAME);
+  for (unsigned k = 0; k < AKT__AUTH_MAX_FRAME / 2; k++) {
+    uint8_t unknown[2] = {15 << 3, 1};
+    ok(akt__buf_put(&s, unknown, 2), "put");
+  }
+  seed("auth", "unknown-fields", 0, &s);
+  akt__buf_free(&hello);
+  akt__buf_free(&challenge);
+  akt__buf_free(&proof);
+  akt__buf_free(&result);
+  akt__buf_free(&s);
+  akt__auth_clear(i);
+  akt__auth_clear(a);
+  free(i);
+  free(a);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
@@ -516,6 +612,7 @@ int main(int argc, char **argv) {
   init_messages();
   frame_seeds();
   handshake_seeds();
+  auth_seeds();
   akt_fuzz_world fw;
   akt_fuzz_world_up(&fw, 2);
   dispatch_seeds(&fw);

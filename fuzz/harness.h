@@ -20,6 +20,7 @@
 #include "akt/akt.h"
 #include "akt/remote.h"
 #include "akt/sim.h"
+#include "src/remote/auth.h"
 
 /* The simulated world every target that needs one is built from: node0
  * runs the system under test; node1 (dispatch only) is the peer that the
@@ -43,6 +44,12 @@
 int akt_fuzz_frame(const uint8_t *data, size_t len);
 int akt_fuzz_handshake(const uint8_t *data, size_t len);
 int akt_fuzz_dispatch(const uint8_t *data, size_t len);
+int akt_fuzz_auth(const uint8_t *data, size_t len);
+
+/* The auth target's two sides as it sets them up (fixed random bytes, so
+ * fixed nonces): node1 initiating to node0 (its Hello written, not yet
+ * taken) and node0 accepting. gen_corpus.c makes the seeds with them. */
+void akt_fuzz_auth_sides(akt__auth *initiator, akt__auth *acceptor);
 
 typedef struct akt_fuzz_target {
   const char *name;  /* "frame": also the corpus folder and the driver's suffix */

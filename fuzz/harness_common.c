@@ -16,6 +16,7 @@ const akt_fuzz_target akt_fuzz_targets[] = {
     {"frame", akt_fuzz_frame},
     {"handshake", akt_fuzz_handshake},
     {"dispatch", akt_fuzz_dispatch},
+    {"auth", akt_fuzz_auth},
     {NULL, NULL},
 };
 
