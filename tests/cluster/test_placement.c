@@ -99,15 +99,15 @@ typedef struct walk_stats {
 
 /* Runs `events` random joins and leaves (even odds, within [lo, hi]
  * members) from a random view, and adds what each moved to *s. */
-static void walk(uint32_t partitions, uint32_t lo, uint32_t hi, size_t events, uint64_t seed,
-                 walk_stats *s) {
+static void walk(const akt__partition_config *cfg, uint32_t lo, uint32_t hi, size_t events,
+                 uint64_t seed, walk_stats *s) {
+  uint32_t partitions = cfg->partitions;
   akt__rng rng;
   akt__rng_seed(&rng, seed);
   view *v = calloc(1, sizeof *v);
   assert_non_null(v);
-  akt__partition_config cfg = {.partitions = partitions};
   view_fill(v, &rng, lo + akt__rng_below(&rng, hi - lo + 1));
-  akt__partition_table *before = build(&cfg, v, NULL);
+  akt__partition_table *before = build(cfg, v, NULL);
   s->moves = realloc(s->moves, (s->events + events) * sizeof *s->moves);
   assert_non_null(s->moves);
   for (size_t e = 0; e < events; e++) {
@@ -123,7 +123,7 @@ static void walk(uint32_t partitions, uint32_t lo, uint32_t hi, size_t events, u
       view_remove(v, i);
       bigger = v->n + 1;
     }
-    akt__partition_table *after = build(&cfg, v, NULL);
+    akt__partition_table *after = build(cfg, v, NULL);
     size_t moved;
     int rc = akt__partition_diff(before, after, NULL, 0, &moved);
     assert_true(rc == 0 || rc == AKT_ELIMIT);
@@ -170,22 +170,34 @@ typedef struct band {
 static const band BANDS[] = {{2, 8}, {8, 16}, {16, 32}, {32, 64}, {2, 64}};
 enum { NBANDS = sizeof BANDS / sizeof BANDS[0] };
 
-static void measure(uint32_t partitions, band b, size_t walks, size_t events, walk_stats *s) {
+static void measure(const akt__partition_config *cfg, band b, size_t walks, size_t events,
+                    walk_stats *s) {
   memset(s, 0, sizeof *s);
   for (size_t w = 0; w < walks; w++)
-    walk(partitions, b.lo, b.hi, events, 1000 * partitions + 100 * b.lo + b.hi + w, s);
+    walk(cfg, b.lo, b.hi, events, 1000 * cfg->partitions + 100 * b.lo + b.hi + w, s);
 }
 
+/* `--report [--load PCT] [PARTITIONS...]`: the table docs/placement.md
+ * quotes. */
 static int report(int argc, char **argv) {
+  uint32_t load_pct = AKT_PARTITION_LOAD_PCT_DEFAULT;
+  if (argc >= 2 && strcmp(argv[0], "--load") == 0) {
+    load_pct = (uint32_t)strtoul(argv[1], NULL, 10);
+    argc -= 2;
+    argv += 2;
+  }
+  printf("load bound %u%%\n", load_pct);
   printf(
       "partitions  members  events  moved/(P/N): mean    p99    max   "
       "moved/needed: mean    max   max load/avg\n");
   for (int a = 0; a < argc || a == 0; a++) {
-    uint32_t partitions = argc ? (uint32_t)strtoul(argv[a], NULL, 10) : AKT_PARTITIONS_DEFAULT;
+    akt__partition_config cfg = {
+        .partitions = argc ? (uint32_t)strtoul(argv[a], NULL, 10) : AKT_PARTITIONS_DEFAULT,
+        .load_pct = load_pct};
     for (size_t i = 0; i < NBANDS; i++) {
       walk_stats s;
-      measure(partitions, BANDS[i], 10, 400, &s);
-      printf("%10u  %3u..%-3u  %6zu  %17.3f %6.3f %6.3f  %18.3f %6.3f  %12.3f\n", partitions,
+      measure(&cfg, BANDS[i], 10, 400, &s);
+      printf("%10u  %3u..%-3u  %6zu  %17.3f %6.3f %6.3f  %18.3f %6.3f  %12.3f\n", cfg.partitions,
              BANDS[i].lo, BANDS[i].hi, s.events, s.move_sum / s.events, percentile(&s, 0.99),
              s.move_max, s.need_sum / s.events, s.need_max, s.load_max);
       free(s.moves);
@@ -564,7 +576,8 @@ static void movement_and_load_stay_within_their_bounds_over_seeded_walks(void **
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     walk_stats s;
-    measure(cases[i].partitions, cases[i].b, cases[i].walks, cases[i].events, &s);
+    akt__partition_config cfg = {.partitions = cases[i].partitions};
+    measure(&cfg, cases[i].b, cases[i].walks, cases[i].events, &s);
     double mean = s.move_sum / (double)s.events;
     print_message("P=%u N=%u..%u: %zu events, moved/(P/N) mean %.3f max %.3f, load/avg max %.3f\n",
                   cases[i].partitions, cases[i].b.lo, cases[i].b.hi, s.events, mean, s.move_max,
