@@ -334,18 +334,12 @@ const char *akt__partition_table_member_id(const akt__partition_table *t, size_t
   return t->ids[member];
 }
 
+static const char *table_id(const void *arg, size_t i) {
+  return ((const akt__partition_table *)arg)->ids[i];
+}
+
 long akt__partition_table_find(const akt__partition_table *t, const char *id) {
-  size_t lo = 0, hi = t->nmembers;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int c = strcmp(t->ids[mid], id);
-    if (c == 0) return (long)mid;
-    if (c < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return -1;
+  return akt__placement_search_id(t, t->nmembers, table_id, id);
 }
 
 uint32_t akt__partition_table_load(const akt__partition_table *t, size_t member) {

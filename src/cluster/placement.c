@@ -103,13 +103,12 @@ int akt__placement_oldest(const akt__member *view, size_t n, const akt__roles *n
   return 0;
 }
 
-/* Position of `id` among the sorted candidates, or -1. */
-static long find_candidate(const akt__member *view, const uint32_t *idx, size_t count,
-                           const char *id) {
+long akt__placement_search_id(const void *arg, size_t count,
+                              const char *(*id_at)(const void *arg, size_t i), const char *id) {
   size_t lo = 0, hi = count;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    int c = strcmp(view[idx[mid]].id, id);
+    int c = strcmp(id_at(arg, mid), id);
     if (c == 0) return (long)mid;
     if (c < 0)
       lo = mid + 1;
@@ -119,21 +118,30 @@ static long find_candidate(const akt__member *view, const uint32_t *idx, size_t 
   return -1;
 }
 
-/* A uniform draw below `bound` (> 0) from `random`: Lemire's multiply-shift
- * with rejection, so no candidate is favoured. */
+/* The sorted candidates of a view, as akt__placement_search_id reads them. */
+typedef struct candidates {
+  const akt__member *view;
+  const uint32_t *idx;
+} candidates;
+
+static const char *candidate_id(const void *arg, size_t i) {
+  const candidates *c = arg;
+  return c->view[c->idx[i]].id;
+}
+
+/* Position of `id` among the sorted candidates, or -1. */
+static long find_candidate(const akt__member *view, const uint32_t *idx, size_t count,
+                           const char *id) {
+  candidates c = {view, idx};
+  return akt__placement_search_id(&c, count, candidate_id, id);
+}
+
+/* A uniform draw below `bound` from one number of `random`: Lemire's
+ * multiply-shift. Without rejection its bias is below bound / 2^64, which
+ * for at most AKT__PLACEMENT_MEMBERS_MAX candidates is under 2^-54, and a
+ * choice then costs exactly one draw. */
 static uint64_t draw_below(akt__random_fn random, void *arg, uint64_t bound) {
-  uint64_t x = random(arg);
-  __uint128_t m = (__uint128_t)x * bound;
-  uint64_t low = (uint64_t)m;
-  if (low < bound) {
-    uint64_t threshold = -bound % bound;
-    while (low < threshold) {
-      x = random(arg);
-      m = (__uint128_t)x * bound;
-      low = (uint64_t)m;
-    }
-  }
-  return (uint64_t)(m >> 64);
+  return (uint64_t)(((__uint128_t)random(arg) * bound) >> 64);
 }
 
 static int choose_owner(const akt__member *view, const uint32_t *idx, size_t count,

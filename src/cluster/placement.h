@@ -85,6 +85,11 @@ int akt__roles_check(const akt__roles *roles);
 /* 1 if `have` contains every name in `need` (NULL need: always 1). */
 int akt__roles_cover(const akt__roles *have, const akt__roles *need);
 
+/* Binary search: the position of `id` among `count` ids sorted bytewise,
+ * the i-th of which is id_at(arg, i); -1 if it is not there. */
+long akt__placement_search_id(const void *arg, size_t count,
+                              const char *(*id_at)(const void *arg, size_t i), const char *id);
+
 /* The oldest candidate for `need`: the up member with the smallest age, the
  * smallest id among equal ages — where a cluster singleton runs. Writes its
  * index into view to *chosen. Returns 0; AKT_ENOENT if no member qualifies;
@@ -130,8 +135,8 @@ typedef struct akt__placement_request {
  *   LOCAL         the member whose id is req->local_id;
  *   ROUND_ROBIN   candidate number (*cursor mod candidates) in id order,
  *                 then *cursor is incremented;
- *   RANDOM        candidate number (uniform draw below candidates), drawn
- *                 from req->random without modulo bias;
+ *   RANDOM        candidate number (random * candidates) >> 64, from one
+ *                 draw of req->random (uniform up to a bias below 2^-54);
  *   LEAST_LOADED  the candidate with the smallest req->loads entry; among
  *                 equals, the one that ranks highest for the key.
  * Returns 0; AKT_ENOENT if no member qualifies (for LOCAL: the local member

@@ -28,8 +28,10 @@
 
 enum { WALK_MAX = 128, ID_LEN = 64 };
 
-/* A view the tests own: ids and roles live here. */
+/* A view the tests own: ids and roles live here, and the seeded generator
+ * its ids and the tests' other draws come from. */
 typedef struct view {
+  akt__rng rng;
   char ids[WALK_MAX][ID_LEN];
   akt__member m[WALK_MAX];
   size_t n;
@@ -44,10 +46,10 @@ static const akt__roles NEED_DB = {ROLE_DB, 1};
 static const akt__roles NEED_WEB_DB = {ROLE_WEB_DB, 2};
 
 /* Adds an up member with a fresh id; returns its index. */
-static size_t view_add(view *v, akt__rng *rng) {
+static size_t view_add(view *v) {
   assert_true(v->n < WALK_MAX);
   size_t i = v->n++;
-  uint64_t r = akt__rng_next(rng);
+  uint64_t r = akt__rng_next(&v->rng);
   snprintf(v->ids[i], ID_LEN, "node-%llu@10.%u.%u.%u:7946#%u", (unsigned long long)v->next,
            (unsigned)(r & 255), (unsigned)((r >> 8) & 255), (unsigned)((r >> 16) & 255),
            (unsigned)((r >> 24) & 7) + 1);
@@ -65,9 +67,17 @@ static void view_remove(view *v, size_t i) {
   v->m[i].id = v->ids[i];
 }
 
-static void view_fill(view *v, akt__rng *rng, size_t n) {
+static void view_fill(view *v, size_t n) {
   v->n = 0;
-  while (v->n < n) view_add(v, rng);
+  while (v->n < n) view_add(v);
+}
+
+/* An empty view whose generator starts from `seed` (free it). */
+static view *view_new(uint64_t seed) {
+  view *v = calloc(1, sizeof *v);
+  assert_non_null(v);
+  akt__rng_seed(&v->rng, seed);
+  return v;
 }
 
 static akt__partition_table *build(const akt__partition_config *cfg, const view *v,
@@ -102,23 +112,20 @@ typedef struct walk_stats {
 static void walk(const akt__partition_config *cfg, uint32_t lo, uint32_t hi, size_t events,
                  uint64_t seed, walk_stats *s) {
   uint32_t partitions = cfg->partitions;
-  akt__rng rng;
-  akt__rng_seed(&rng, seed);
-  view *v = calloc(1, sizeof *v);
-  assert_non_null(v);
-  view_fill(v, &rng, lo + akt__rng_below(&rng, hi - lo + 1));
+  view *v = view_new(seed);
+  view_fill(v, lo + akt__rng_below(&v->rng, hi - lo + 1));
   akt__partition_table *before = build(cfg, v, NULL);
   s->moves = realloc(s->moves, (s->events + events) * sizeof *s->moves);
   assert_non_null(s->moves);
   for (size_t e = 0; e < events; e++) {
-    int join = v->n < hi && (v->n == lo || akt__rng_below(&rng, 2) == 0);
+    int join = v->n < hi && (v->n == lo || akt__rng_below(&v->rng, 2) == 0);
     char left[ID_LEN] = "";
     size_t bigger;
     if (join) {
-      view_add(v, &rng);
+      view_add(v);
       bigger = v->n;
     } else {
-      size_t i = akt__rng_below(&rng, v->n);
+      size_t i = akt__rng_below(&v->rng, v->n);
       memcpy(left, v->ids[i], ID_LEN);
       view_remove(v, i);
       bigger = v->n + 1;
@@ -322,15 +329,12 @@ static void the_table_is_the_greedy_matching_of_scored_pairs(void **state) {
       /* partitions, load_pct, members */
       {271, 125, 1},  {271, 125, 2}, {271, 125, 7},   {271, 125, 64}, {271, 100, 13},
       {271, 100, 64}, {61, 150, 40}, {1021, 110, 33}, {5, 125, 9},    {271, 1000, 3}};
-  akt__rng rng;
-  akt__rng_seed(&rng, 16);
-  view *v = calloc(1, sizeof *v);
+  view *v = view_new(16);
   const char **want = malloc(1021 * sizeof *want);
-  assert_non_null(v);
   assert_non_null(want);
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     for (int round = 0; round < 3; round++) {
-      view_fill(v, &rng, shapes[s][2]);
+      view_fill(v, shapes[s][2]);
       akt__partition_config cfg = {.partitions = shapes[s][0], .load_pct = shapes[s][1]};
       akt__partition_table *t = build(&cfg, v, NULL);
       reference_owners(v, shapes[s][0], shapes[s][1], want);
@@ -346,14 +350,11 @@ static void the_table_is_the_greedy_matching_of_scored_pairs(void **state) {
 
 static void every_partition_has_one_owner_within_the_load_bound(void **state) {
   (void)state;
-  akt__rng rng;
-  akt__rng_seed(&rng, 7);
-  view *v = calloc(1, sizeof *v);
-  assert_non_null(v);
+  view *v = view_new(7);
   static const uint32_t pcts[] = {100, 110, 125, 200};
   for (size_t n = 1; n <= 100; n += (n < 10 ? 1 : 9)) {
     for (size_t k = 0; k < 4; k++) {
-      view_fill(v, &rng, n);
+      view_fill(v, n);
       akt__partition_config cfg = {.load_pct = pcts[k]};
       akt__partition_table *t = build(&cfg, v, NULL);
       uint32_t cap = akt__partition_table_cap(t);
@@ -379,11 +380,8 @@ static void every_partition_has_one_owner_within_the_load_bound(void **state) {
 
 static void the_table_is_the_same_whatever_the_order_of_the_view(void **state) {
   (void)state;
-  akt__rng rng;
-  akt__rng_seed(&rng, 3);
-  view *v = calloc(1, sizeof *v);
-  assert_non_null(v);
-  view_fill(v, &rng, 40);
+  view *v = view_new(3);
+  view_fill(v, 40);
   v->m[5].up = 0; /* members that are not up may sit anywhere too */
   v->m[17].up = 0;
   akt__partition_table *first = build(NULL, v, NULL);
@@ -392,7 +390,7 @@ static void the_table_is_the_same_whatever_the_order_of_the_view(void **state) {
     akt__member shuffled[WALK_MAX];
     memcpy(shuffled, v->m, v->n * sizeof shuffled[0]);
     for (size_t i = v->n - 1; i > 0; i--) {
-      size_t j = akt__rng_below(&rng, i + 1);
+      size_t j = akt__rng_below(&v->rng, i + 1);
       akt__member tmp = shuffled[i];
       shuffled[i] = shuffled[j];
       shuffled[j] = tmp;
@@ -521,21 +519,18 @@ static void member_ids_carry_name_address_and_incarnation(void **state) {
  * joiner's. The bound is what costs more. */
 static void without_a_binding_bound_only_the_leaver_or_joiner_moves(void **state) {
   (void)state;
-  akt__rng rng;
-  akt__rng_seed(&rng, 11);
-  view *v = calloc(1, sizeof *v);
-  assert_non_null(v);
+  view *v = view_new(11);
   /* 10 * 271 / n >= 271 for n <= 10: the cap never binds. */
   akt__partition_config cfg = {.load_pct = 1000};
-  view_fill(v, &rng, 6);
+  view_fill(v, 6);
   akt__partition_table *before = build(&cfg, v, NULL);
   for (int e = 0; e < 200; e++) {
-    int join = v->n < 10 && (v->n == 2 || akt__rng_below(&rng, 2));
+    int join = v->n < 10 && (v->n == 2 || akt__rng_below(&v->rng, 2));
     char who[ID_LEN];
     if (join) {
-      memcpy(who, v->ids[view_add(v, &rng)], ID_LEN);
+      memcpy(who, v->ids[view_add(v)], ID_LEN);
     } else {
-      size_t i = akt__rng_below(&rng, v->n);
+      size_t i = akt__rng_below(&v->rng, v->n);
       memcpy(who, v->ids[i], ID_LEN);
       view_remove(v, i);
     }
@@ -592,11 +587,8 @@ static void movement_and_load_stay_within_their_bounds_over_seeded_walks(void **
 
 static void successors_follow_the_owner_in_score_order(void **state) {
   (void)state;
-  akt__rng rng;
-  akt__rng_seed(&rng, 5);
-  view *v = calloc(1, sizeof *v);
-  assert_non_null(v);
-  view_fill(v, &rng, 9);
+  view *v = view_new(5);
+  view_fill(v, 9);
   akt__partition_config cfg = {.successors = 3, .load_pct = 1000};
   akt__partition_table *t = build(&cfg, v, NULL);
   assert_int_equal(akt__partition_table_successors(t), 3);
@@ -629,12 +621,12 @@ static void successors_follow_the_owner_in_score_order(void **state) {
   akt__partition_table_release(t);
 
   /* Never more successors than other members. */
-  view_fill(v, &rng, 2);
+  view_fill(v, 2);
   t = build(&cfg, v, NULL);
   assert_int_equal(akt__partition_table_successors(t), 1);
   assert_true(akt__partition_table_successor(t, 0, 0) != akt__partition_table_owner(t, 0));
   akt__partition_table_release(t);
-  view_fill(v, &rng, 1);
+  view_fill(v, 1);
   t = build(&cfg, v, NULL);
   assert_int_equal(akt__partition_table_successors(t), 0);
   akt__partition_table_release(t);
@@ -645,13 +637,10 @@ static void successors_follow_the_owner_in_score_order(void **state) {
 
 static void a_diff_lists_exactly_the_changed_owners_in_batches(void **state) {
   (void)state;
-  akt__rng rng;
-  akt__rng_seed(&rng, 21);
-  view *v = calloc(1, sizeof *v);
-  assert_non_null(v);
-  view_fill(v, &rng, 12);
+  view *v = view_new(21);
+  view_fill(v, 12);
   akt__partition_table *before = build(NULL, v, NULL);
-  view_add(v, &rng);
+  view_add(v);
   view_remove(v, 3);
   akt__partition_table *after = build(NULL, v, NULL);
 
@@ -755,21 +744,18 @@ static void the_cache_shares_a_table_per_view_and_requirement(void **state) {
 
 static void the_cache_evicts_the_least_recently_used_table(void **state) {
   (void)state;
-  akt__rng rng;
-  akt__rng_seed(&rng, 9);
-  view *v = calloc(1, sizeof *v);
-  assert_non_null(v);
+  view *v = view_new(9);
   akt__partition_cache c;
   akt__partition_config cfg = {.partitions = 61};
   assert_int_equal(akt__partition_cache_init(&c, &cfg), 0);
   akt__partition_table *first, *t;
-  view_fill(v, &rng, 3);
+  view_fill(v, 3);
   assert_int_equal(akt__partition_cache_get(&c, v->m, v->n, NULL, &first), 0);
   assert_int_equal(akt__partition_table_partitions(first), 61);
   /* Fill every other slot with the views of later joins, using the first
    * table again in between so that it stays recent. */
   for (int i = 0; i < AKT__PARTITION_CACHE_TABLES; i++) {
-    view_add(v, &rng);
+    view_add(v);
     assert_int_equal(akt__partition_cache_get(&c, v->m, v->n, NULL, &t), 0);
     akt__partition_table_release(t);
     view v3 = *v;
