@@ -322,6 +322,7 @@ static akt__lin_result run(search *s, const akt__lin_options *opt) {
       int fresh = memo_add(&s->memo, s->bits, next_state);
       if (fresh < 0) return AKT__LIN_GAVE_UP;
       if (fresh) {
+        AKT_ASSERT(s->depth < s->h->n); /* each operation is linearized once */
         s->stack_op[s->depth] = i;
         s->stack_state[s->depth] = state;
         s->depth++;
@@ -646,7 +647,7 @@ void akt__lin_report_print(const akt__lin_report *r, const akt__lin_op *ops, FIL
   fprintf(f,
           "lincheck: these %zu fail whatever the key's other %zu did (each may take effect at "
           "any time, or not at all)%s:\n",
-          r->nwitness, r->weakened, r->minimal ? "" : " — not shrunk to the end");
+          r->nwitness, r->weakened, r->minimal ? "" : "; not shrunk to the end");
   fprintf(f, "  %6s %6s  %-28s %12s %12s\n", "op", "client", "operation", "call", "return");
   for (size_t k = 0; k < r->nwitness; k++) {
     const akt__lin_op *o = &ops[r->witness[k]];

@@ -372,6 +372,7 @@ int akt__partition_table_matches(const akt__partition_table *t, const akt__membe
 }
 
 int akt__partition_table_for_roles(const akt__partition_table *t, const akt__roles *need) {
+  if (need && akt__roles_check(need)) return 0;
   size_t n = need ? need->n : 0;
   if (n != t->nneed) return 0;
   /* Both are sets of distinct names of one size: equal if one covers the

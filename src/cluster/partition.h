@@ -113,7 +113,8 @@ int akt__partition_table_matches(const akt__partition_table *t, const akt__membe
                                  const uint32_t *idx, size_t count);
 
 /* 1 if `t` was computed for requirement `need` (as a set: order does not
- * matter; NULL and the empty set are the same). */
+ * matter; NULL and the empty set are the same); 0 if not, or if `need` is
+ * malformed (see akt__roles_check). */
 int akt__partition_table_for_roles(const akt__partition_table *t, const akt__roles *need);
 
 /* A hash of what the table was computed from (candidate ids, requirement,

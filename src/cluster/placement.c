@@ -83,6 +83,7 @@ int akt__placement_candidates(const akt__member *view, size_t n, const akt__role
     if (i > 0 && strcmp(view[idx[i - 1]].id, m->id) == 0) return AKT_EINVAL;
     if (m->up && akt__roles_cover(&m->roles, need)) idx[kept++] = idx[i];
   }
+  AKT_ASSERT(kept <= n);
   *count = kept;
   return 0;
 }
@@ -175,8 +176,19 @@ static int choose_least_loaded(const akt__member *view, const uint32_t *idx, siz
   return 0;
 }
 
+static int choose(const akt__member *view, size_t n, const akt__placement_request *req,
+                  size_t *chosen);
+
 int akt__placement_choose(const akt__member *view, size_t n, const akt__placement_request *req,
                           size_t *chosen) {
+  int rc = choose(view, n, req, chosen);
+  /* Whatever the choice, it is an up member of this view. */
+  AKT_ASSERT(rc != 0 || (*chosen < n && view[*chosen].up));
+  return rc;
+}
+
+static int choose(const akt__member *view, size_t n, const akt__placement_request *req,
+                  size_t *chosen) {
   uint32_t idx[AKT__PLACEMENT_MEMBERS_MAX];
   size_t count;
   if (!req || !chosen) return AKT_EINVAL;
