@@ -46,7 +46,10 @@ extern "C" {
 #define AKT_REMOTE_DEFAULT_SEND_QUEUE (64u << 20)  /* bytes queued for one peer */
 #define AKT_REMOTE_DEFAULT_HEARTBEAT AKT_MILLIS(500)
 #define AKT_REMOTE_DEFAULT_FAILURE AKT_SECONDS(3)  /* silence before a peer is unreachable */
+#define AKT_REMOTE_DEFAULT_BACKOFF_MIN AKT_MILLIS(100) /* first reconnect delay */
+#define AKT_REMOTE_DEFAULT_BACKOFF_MAX AKT_SECONDS(5)  /* reconnect delay cap */
 #define AKT_REMOTE_MAX_COOKIE 256
+#define AKT_REMOTE_MAX_NAME_LIMIT 65535            /* the largest max_name accepted */
 
 /* Options for akt_remote_start. Zero fields take the defaults. */
 typedef struct akt_remote_options {
@@ -59,8 +62,9 @@ typedef struct akt_remote_options {
   size_t send_queue;         /* AKT_REMOTE_DEFAULT_SEND_QUEUE */
   akt_duration heartbeat;    /* AKT_REMOTE_DEFAULT_HEARTBEAT */
   akt_duration failure;      /* AKT_REMOTE_DEFAULT_FAILURE */
-  akt_duration backoff_min;  /* first reconnect delay; default 100 ms */
-  akt_duration backoff_max;  /* reconnect delay cap; default 5 s */
+  akt_duration backoff_min;  /* AKT_REMOTE_DEFAULT_BACKOFF_MIN */
+  akt_duration backoff_max;  /* AKT_REMOTE_DEFAULT_BACKOFF_MAX */
+  const char *listen_host;   /* address to listen on; NULL = host */
 } akt_remote_options;
 
 /* Counters of a system's remoting. */

@@ -230,10 +230,9 @@ void akt__remote_deliver(akt__remote *r, akt__rx_cache *rx, const akt__env_view 
    * when the watcher itself is gone by now. */
   if (desc == &akt__terminated__descriptor && env->sender && !env->sender->cell) {
     rx_names n;
-    pthread_mutex_lock(&r->mu);
-    akt__endpoint *ep = akt__endpoint_get(r, akt__remote_pid_node(env->sender));
-    pthread_mutex_unlock(&r->mu);
-    if (ep && names_of(rx, v, &n) == 0)
+    akt__endpoint *ep;
+    if (akt__endpoint_get(r, akt__remote_pid_node(env->sender), &ep) == 0 &&
+        names_of(rx, v, &n) == 0)
       akt__endpoint_unwatch_path(ep, n.target, v->target_id, env->sender);
   }
   int owned;
