@@ -485,10 +485,15 @@ static akt__conn *conn_new(akt__remote *r, akt_stream *s, akt__endpoint *ep) {
 
 void akt__conn_accept(akt__remote *r, akt_stream *s) {
   akt_backend *b = r->sys->backend;
-  /* Not before akt_remote_start made remoting whole (the listener opens
-   * earlier, to learn its port): a peer that connects that soon retries. */
-  akt__conn *c = akt__remote_state(r) == AKT__REMOTE_RUNNING ? conn_new(r, s, NULL) : NULL;
+  akt__rmutex_lock(&r->mu);
+  int state = akt__remote_state(r);
+  int park = state == AKT__REMOTE_STARTING && r->nparked < AKT__PARKED_MAX;
+  if (park) r->parked[r->nparked++] = s;
+  akt__rmutex_unlock(&r->mu);
+  if (park) return;
+  akt__conn *c = state == AKT__REMOTE_RUNNING ? conn_new(r, s, NULL) : NULL;
   if (!c) {
+    if (state == AKT__REMOTE_STARTING) AKT__RSTAT(r, handshakes_refused, 1);
     b->ops->stream_close(b, s);
     return;
   }
@@ -501,6 +506,29 @@ void akt__conn_accept(akt__remote *r, akt_stream *s) {
   conn_link(c);
   AKT__RSTAT(r, connections_accepted, 1);
   arm(c);
+}
+
+/* Takes the parked streams out of r (into out[], returns how many). */
+static uint32_t take_parked(akt__remote *r, akt_stream **out) {
+  akt__rmutex_lock(&r->mu);
+  uint32_t n = r->nparked;
+  memcpy(out, r->parked, n * sizeof *out);
+  r->nparked = 0;
+  akt__rmutex_unlock(&r->mu);
+  return n;
+}
+
+void akt__conns_serve_parked(akt__remote *r) {
+  akt_stream *parked[AKT__PARKED_MAX];
+  uint32_t n = take_parked(r, parked);
+  for (uint32_t i = 0; i < n; i++) akt__conn_accept(r, parked[i]);
+}
+
+void akt__conns_close_parked(akt__remote *r) {
+  akt_backend *b = r->sys->backend;
+  akt_stream *parked[AKT__PARKED_MAX];
+  uint32_t n = take_parked(r, parked);
+  for (uint32_t i = 0; i < n; i++) b->ops->stream_close(b, parked[i]);
 }
 
 int akt__conn_connect(akt__endpoint *ep) {
@@ -523,7 +551,7 @@ int akt__conn_connect(akt__endpoint *ep) {
   }
   akt__inflight_add(r->sys);
   conn_link(c);
-  c->seq = ++ep->conn_seq;
+  c->seq = ep->dials;
   ep->conn = c;
   AKT__RSTAT(r, connections_opened, 1);
   akt__trace(r->sys, AKT_EV_NET, 0, 0, "connect", 0, 0, ep->node);

@@ -474,15 +474,15 @@ static void schedule_retry(akt__endpoint *ep) {
 
 /* The connection, or opening it, ended with `code` (endpoint lock held):
  * idle again, reconnecting after a backoff while something waits to be
- * sent. Returns the watches this ends, for the caller to terminate once
+ * sent or a thread waits for the connection. Returns the watches this ends, for the caller to terminate once
  * it released the locks. */
 static ended_watches lost(akt__endpoint *ep, int code) {
   ended_watches gone = take_watches(ep);
   ep->attempts++;
-  ep->failures++;
+  ep->failed_dial = ep->dials;
   ep->last_error = code ? code : AKT_ECLOSED;
   set_state(ep, AKT__EP_IDLE);
-  if (pending(ep)) schedule_retry(ep);
+  if (pending(ep) || ep->waiters) schedule_retry(ep);
   wake_waiters(ep);
   return gone;
 }
@@ -491,6 +491,7 @@ static ended_watches lost(akt__endpoint *ep, int code) {
  * Returns the watches a failure ends (see lost). */
 static ended_watches dial(akt__endpoint *ep) {
   AKT_ASSERT(ep->state == AKT__EP_CONNECTING && !ep->conn);
+  ep->dials++;
   int rc = stopped(ep) ? AKT_ESTOPPED : akt__conn_connect(ep);
   if (rc == 0) return (ended_watches){0};
   if (rc != AKT_ESTOPPED)
@@ -586,23 +587,32 @@ void akt__endpoint_on_inbound_down(akt__endpoint *ep, akt__conn *c, const char *
 
 /* ---- waiting for a connection ------------------------------------------------ */
 
+/* A wait counts only the attempts (dials) made after it began: one made
+ * before may fail for a reason gone since (the peer was still starting).
+ * When that one fails, the waiter's presence makes the endpoint try again
+ * (lost). */
 typedef struct await_open {
   akt__endpoint *ep;
-  uint64_t failures; /* ep->failures when the wait began */
+  uint64_t first; /* the first dial that counts */
 } await_open;
+
+/* Whether the wait is over (endpoint lock held). */
+static int await_over(const await_open *a) {
+  return a->ep->state == AKT__EP_OPEN || a->ep->failed_dial >= a->first || stopped(a->ep);
+}
 
 static int opened_or_failed(void *arg) {
   await_open *a = arg;
   akt__rmutex_lock(&a->ep->mu);
-  int done = a->ep->state == AKT__EP_OPEN || a->ep->failures != a->failures || stopped(a->ep);
+  int over = await_over(a);
   akt__rmutex_unlock(&a->ep->mu);
-  return done;
+  return over;
 }
 
 int akt__endpoint_await_open(akt__endpoint *ep, uint64_t deadline) {
   akt_backend *b = ep->r->sys->backend;
   akt__rmutex_lock(&ep->mu);
-  await_open a = {.ep = ep, .failures = ep->failures};
+  await_open a = {.ep = ep, .first = ep->dials + 1};
   ep->waiters++;
   if (ep->state == AKT__EP_IDLE) connect_request(ep);
   akt__rmutex_unlock(&ep->mu);
@@ -611,11 +621,12 @@ int akt__endpoint_await_open(akt__endpoint *ep, uint64_t deadline) {
   AKT_ASSERT(ep->waiters > 0);
   ep->waiters--;
   if (rc == 0) {
-    /* Ready: open now, or an attempt failed since (failures only grow),
+    /* Over: open now, or a counted dial failed (failed_dial only grows),
      * or remoting stopped. */
+    AKT_ASSERT(await_over(&a));
     if (ep->state == AKT__EP_OPEN)
       rc = 0;
-    else if (ep->failures != a.failures)
+    else if (ep->failed_dial >= a.first)
       rc = ep->last_error;
     else
       rc = AKT_ESTOPPED;

@@ -73,9 +73,10 @@ struct akt__endpoint {
   akt__ep_timer retry;      /* reconnects after a backoff */
   akt__ep_timer flush;      /* the writer's retry while the stream is full */
   uint64_t incarnation;     /* the peer's, once known */
-  uint64_t conn_seq;        /* our outbound connections to the peer so far */
-  uint64_t failures;        /* connections that ended before or after opening */
-  int last_error;           /* why the last of them ended */
+  uint64_t dials;           /* connections we began to open so far: the
+                               newest one's number (Handshake.conn_seq) */
+  uint64_t failed_dial;     /* the number of the dial whose connection ended last */
+  int last_error;           /* why it ended */
   uint32_t waiters;         /* threads in akt__endpoint_await_open */
   akt__conn *inbound;       /* the peer's newest connection to us, or NULL */
   uint64_t in_incarnation, in_seq; /* ... its incarnation and number */

@@ -161,9 +161,15 @@ uint8_t *akt__env_out_write(uint8_t *dst, const akt__env_out *e, const ProtobufC
 
 /* ---- the system's remoting (remoting.c) ---------------------------------- */
 
-/* Remoting's lifecycle: forward only. Accepted connections are served only
- * while RUNNING; sends are refused once STOPPING. */
+/* Remoting's lifecycle: forward only. Connections are served only while
+ * RUNNING (those accepted while STARTING wait); sends are refused once
+ * STOPPING. STARTING -> RUNNING happens under the remoting lock. */
 enum { AKT__REMOTE_STARTING = 0, AKT__REMOTE_RUNNING = 1, AKT__REMOTE_STOPPING = 2 };
+
+/* Streams accepted while remoting starts (the listener opens first, to
+ * learn its port) wait, not started, until it runs: at most this many;
+ * more are refused (counted in handshakes_refused). */
+#define AKT__PARKED_MAX 16
 
 struct akt__remote {
   akt_system *sys;
@@ -183,6 +189,8 @@ struct akt__remote {
   uint32_t rpid_cap, rpid_count;
   const akt_actor_def **kinds;
   uint32_t nkinds, cap_kinds;
+  akt_stream *parked[AKT__PARKED_MAX]; /* accepted while STARTING */
+  uint32_t nparked;
   akt_pid *actor;             /* /system/remoting (set before publication) */
   akt_remote_stats stats;     /* updated with atomics (see stat_add) */
 };
@@ -288,9 +296,16 @@ void akt__remote_deliver(akt__remote *r, akt__rx_cache *rx, const akt__env_view 
 
 /* ---- connections (conn.c) ------------------------------------------------- */
 
-/* Accepts an inbound stream (I/O context). Refused (the stream closed)
- * until remoting runs, and once it stops. */
+/* Accepts an inbound stream (I/O context): served while remoting runs,
+ * parked while it starts (see AKT__PARKED_MAX), closed once it stops. */
 void akt__conn_accept(akt__remote *r, akt_stream *s);
+
+/* Serves the streams parked while remoting started (I/O context, once it
+ * runs). */
+void akt__conns_serve_parked(akt__remote *r);
+
+/* Closes the streams parked while remoting started (a failed start). */
+void akt__conns_close_parked(akt__remote *r);
 
 /* Opens the outbound connection of `ep` and sends its Handshake (I/O
  * context, endpoint lock held, the endpoint connecting without a

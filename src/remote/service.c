@@ -210,6 +210,35 @@ static int listen_on(akt__remote *r) {
   return 0;
 }
 
+/* Serves what was accepted while remoting started (on the I/O context). */
+static void serve_parked(void *arg, uint64_t cookie) {
+  (void)cookie;
+  akt__remote *r = arg;
+  akt__conns_serve_parked(r);
+  akt__inflight_done(r->sys);
+}
+
+/* STARTING -> RUNNING, under the remoting lock so that an accept either
+ * parks before it or is served after it; then the parked streams are
+ * handed to the I/O context. */
+static void running(akt__remote *r) {
+  akt__rmutex_lock(&r->mu);
+  int from = atomic_load_explicit(&r->state, memory_order_relaxed);
+  int parked = r->nparked > 0;
+  /* A shutdown that found remoting published may have begun already. */
+  if (from == AKT__REMOTE_STARTING)
+    atomic_store_explicit(&r->state, AKT__REMOTE_RUNNING, memory_order_release);
+  akt__rmutex_unlock(&r->mu);
+  if (!parked) return;
+  akt_backend *b = r->sys->backend;
+  uint64_t id;
+  akt__inflight_add(r->sys);
+  if (b->ops->timer_start(b, 0, serve_parked, r, 0, &id) != 0) {
+    akt__inflight_done(r->sys);
+    akt__conns_close_parked(r); /* the peers reconnect */
+  }
+}
+
 int akt_remote_start(akt_system *sys, const akt_remote_options *opts) {
   if (!sys) return AKT_EINVAL;
   if (akt__remote_of(sys)) return AKT_ESTATE;
@@ -246,13 +275,13 @@ int akt_remote_start(akt_system *sys, const akt_remote_options *opts) {
       akt_stop(r->actor);
       akt_pid_release(r->actor);
     }
-    if (r->listener) b->ops->listener_close(b, r->listener);
+    if (r->listener) b->ops->listener_close(b, r->listener); /* no accept after it */
+    akt__conns_close_parked(r);
     akt__rmutex_destroy(&r->mu);
     free(r);
     return rc;
   }
-  AKT_ASSERT_TRANSITION("remoting state", AKT__REMOTE_STARTING, AKT__REMOTE_RUNNING, 1);
-  atomic_store_explicit(&r->state, AKT__REMOTE_RUNNING, memory_order_release);
+  running(r);
   akt__log(sys, AKT_LOG_INFO, "remoting: %s listening on %s:%u", r->node,
            r->listen_host[0] ? r->listen_host : "(any)", (unsigned)r->port);
   return 0;
