@@ -299,13 +299,26 @@ static void an_unknown_type_is_a_dead_letter_there(void **state) {
   register_test_types(f.a, 0);
   register_test_types(f.b, 1); /* B does not know Ping */
   akt_probe *pb = akt_probe_new_on(f.tk, 1, "pb");
+  akt_probe *dead = akt_probe_new_on(f.tk, 1, "dead");
+  assert_int_equal(akt_subscribe(akt_probe_pid(dead), AKT_TOPIC_DEAD_LETTER), 0);
   akt_pid *to = remote_of(f.a, akt_probe_pid(pb));
   Ping ping = PING__INIT;
+  ping.n = 7;
   Note note = NOTE__INIT;
   note.text = "after";
   akt_tell(to, &ping.base);
   akt_tell(to, &note.base);
   akt_probe_expect_equal(pb, &note.base, AKT_SECONDS(2)); /* the Ping never arrived */
+  /* ... and B published it on its event stream, bytes and all. */
+  const Akt__DeadLetter *d = (const Akt__DeadLetter *)akt_probe_expect_msg(
+      dead, &akt__dead_letter__descriptor, AKT_SECONDS(2));
+  assert_string_equal(d->type, "Ping");
+  assert_string_equal(d->target, akt_pid_path(akt_probe_pid(pb)));
+  assert_string_equal(d->reason, "unknown type Ping");
+  Ping *copy = ping__unpack(NULL, d->payload.len, d->payload.data);
+  assert_non_null(copy);
+  assert_int_equal(copy->n, 7);
+  ping__free_unpacked(copy, NULL);
   akt_remote_stats st;
   akt_remote_get_stats(f.b, &st);
   assert_int_equal(st.unknown_types, 1);
