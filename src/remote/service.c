@@ -174,9 +174,9 @@ static int options_init(akt__remote *r, const akt_remote_options *opts) {
 }
 
 /* Listens on listen_host:port and settles the advertised host: when none
- * was given, the host the listener reports, if it names this node (the
- * simulator reports the node's name). Returns 0 or the error, saying why
- * in the log. */
+ * was given, the host the listener reports (the simulator reports the
+ * node's name). A wildcard is not an address peers can use. Returns 0 or
+ * the error, saying why in the log. */
 static int listen_on(akt__remote *r) {
   akt_backend *b = r->sys->backend;
   akt_addr addr;
@@ -197,15 +197,14 @@ static int listen_on(akt__remote *r) {
   rc = b->ops->listener_addr(b, r->listener, &bound);
   if (rc) return rc;
   r->port = bound.port;
-  if (r->host[0] == '\0') {
-    if (is_wildcard(bound.host)) {
-      akt__log(r->sys, AKT_LOG_ERROR,
-               "remoting: no address to give peers: listening on %s names no host, and "
-               "neither akt_remote_options.host nor the system's host does",
-               bound.host[0] ? bound.host : "(any)");
-      return AKT_EINVAL;
-    }
-    snprintf(r->host, sizeof r->host, "%s", bound.host);
+  if (r->host[0] == '\0') snprintf(r->host, sizeof r->host, "%s", bound.host);
+  if (is_wildcard(r->host)) {
+    akt__log(r->sys, AKT_LOG_ERROR,
+             "remoting: no address to give peers: %s is where to listen, not an address of "
+             "this node; set akt_remote_options.host (or the system's host) to this node's "
+             "address, and listen_host to listen everywhere",
+             r->host[0] ? r->host : "(any)");
+    return AKT_EINVAL;
   }
   return 0;
 }
