@@ -97,6 +97,7 @@ static void conn_unlink(akt__conn *c) {
 /* Frees what the connection owns and the connection (unlinked, no timer
  * armed that could still fire). */
 static void conn_free(akt__conn *c) {
+  AKT_ASSERT(!c->timer_armed && !c->prev && !c->next);
   akt__framer_free(&c->framer);
   akt__rx_cache_free(&c->rx);
   free(c->views);
@@ -595,7 +596,10 @@ void akt__conns_free_all(akt__remote *r) {
   akt_backend *b = r->sys->backend;
   for (akt__conn *c = r->conns, *next; c; c = next) {
     next = c->next;
+    /* The dropped system's timers do not fire: whatever cancel says. */
     if (c->timer_armed) b->ops->timer_cancel(b, c->timer_id);
+    c->timer_armed = 0;
+    c->prev = c->next = NULL;
     conn_free(c);
   }
   r->conns = NULL;

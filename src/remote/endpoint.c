@@ -235,6 +235,8 @@ void akt__endpoint_unwatch_path(akt__endpoint *ep, const char *watcher_path, uin
 /* Bytes waiting to be written: queued, and taken by the writer but not
  * written yet (endpoint lock held). */
 static size_t pending(const akt__endpoint *ep) {
+  AKT_ASSERT(ep->out_head <= ep->out.len);
+  AKT_ASSERT(ep->queue.len == 0 || ep->queue.len >= AKT__EP_GAP);
   return (ep->queue.len ? ep->queue.len - AKT__EP_GAP : 0) + (ep->out.len - ep->out_head);
 }
 
@@ -321,19 +323,25 @@ static void retry_flush(akt__endpoint *ep) {
  * ones. This saves building the frames in a buffer of their own (a copy of
  * every byte sent). One frame per write also lets the stream's own limit
  * refuse a frame without refusing everything: what it takes is done. */
+/* The bytes of envelopes the writer puts in one frame (one envelope may be
+ * larger, up to what akt__endpoint_send lets into the queue): half the
+ * frame limit, so that a frame of many envelopes stays well inside it and
+ * a peer's reader gets work in pieces it can start on. */
+#define WRITER_FRAME_MAX(r) ((r)->opts.max_frame / 2)
+
 static int write_frames(akt__endpoint *ep, akt__conn *c, size_t *head) {
   AKT__ASSERT_HELD(AKT__RANK_EP_WRITE);
   akt__remote *r = ep->r;
   akt__buf *out = &ep->out;
   while (*head < out->len) {
-    /* Cut a frame of at most max_batch envelopes and about max_frame/2
-     * bytes (at least one envelope). */
+    /* Cut a frame of at most max_batch envelopes and at most
+     * WRITER_FRAME_MAX bytes of them, or of the one envelope. */
     size_t start = *head, off = start;
     uint32_t n = 0;
     while (off < out->len) {
       size_t sz = entry_size(out->data + off, out->len - off);
       AKT_ASSERT(sz != 0); /* we wrote the entries */
-      if (n > 0 && (n >= r->opts.max_batch || off + sz - start > r->opts.max_frame / 2)) break;
+      if (n > 0 && (n >= r->opts.max_batch || off + sz - start > WRITER_FRAME_MAX(r))) break;
       off += sz;
       n++;
     }

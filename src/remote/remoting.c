@@ -69,7 +69,7 @@ int akt__parse_address(const char *address, char *sys, size_t sys_size, char *ho
   host[hend - h] = '\0';
   char *end;
   unsigned long v = strtoul(colon + 1, &end, 10);
-  if (end == colon + 1 || v > 65535 || (*end != '\0' && *end != '/')) return AKT_ENAME;
+  if (end == colon + 1 || v > UINT16_MAX || (*end != '\0' && *end != '/')) return AKT_ENAME;
   *port = (uint16_t)v;
   *path = *end == '/' ? end : NULL;
   return 0;
