@@ -159,7 +159,10 @@ static int options_init(akt__remote *r, const akt_remote_options *opts) {
   if (!r->opts.failure) r->opts.failure = AKT_REMOTE_DEFAULT_FAILURE;
   if (!r->opts.backoff_min) r->opts.backoff_min = AKT_REMOTE_DEFAULT_BACKOFF_MIN;
   if (!r->opts.backoff_max) r->opts.backoff_max = AKT_REMOTE_DEFAULT_BACKOFF_MAX;
-  if (r->opts.backoff_max < r->opts.backoff_min) r->opts.backoff_max = r->opts.backoff_min;
+  if (r->opts.backoff_max < r->opts.backoff_min) {
+    akt__log(r->sys, AKT_LOG_ERROR, "remoting: backoff_max is below backoff_min");
+    return AKT_EINVAL;
+  }
   /* The address peers are given, and the one to listen on. */
   const char *host = r->opts.host ? r->opts.host : r->sys->host;
   if (!r->opts.host && strcmp(host, SYSTEM_DEFAULT_HOST) == 0) host = "";
