@@ -151,20 +151,6 @@ static void write_control(akt__conn *c, Akt__Wire__Frame__KindCase kind, void *m
   akt__buf_free(&out);
 }
 
-/* HandshakeAck: accepted with our address and incarnation, or refused with
- * a reason. */
-static void write_ack(akt__conn *c, int accepted, const char *reason) {
-  Akt__Wire__HandshakeAck ack = AKT__WIRE__HANDSHAKE_ACK__INIT;
-  ack.accepted = accepted;
-  if (accepted) {
-    ack.address = c->r->node;
-    ack.incarnation = c->r->incarnation;
-  } else {
-    ack.reason = (char *)(uintptr_t)reason;
-  }
-  write_control(c, AKT__WIRE__FRAME__KIND_HANDSHAKE_ACK, &ack);
-}
-
 /* ---- closing ------------------------------------------------------------------- */
 
 static void disarm(akt__conn *c) {
@@ -215,7 +201,40 @@ static int fail(akt__conn *c, int code, const char *reason) {
   return code;
 }
 
-/* ---- frames ------------------------------------------------------------------ */
+/* ---- the handshake -------------------------------------------------------------- */
+
+/* What the connector sends, how the acceptor checks it and answers, and
+ * what the answer does are all here; the rest of a connection sees only
+ * the outcome (the state C_OPEN, the endpoint told through on_accept or
+ * on_open, or a close with a reason and a counter). */
+
+/* The connector's Handshake (outbound, first frame). */
+static void send_handshake(akt__conn *c) {
+  akt__remote *r = c->r;
+  Akt__Wire__Handshake h = AKT__WIRE__HANDSHAKE__INIT;
+  h.magic = AKT__WIRE_MAGIC;
+  h.version = AKT_REMOTE_PROTOCOL_VERSION;
+  h.to_system = c->ep->sysname;
+  h.from_address = r->node;
+  h.incarnation = r->incarnation;
+  h.conn_seq = c->seq;
+  h.cookie = (char *)(uintptr_t)r->opts.cookie;
+  write_control(c, AKT__WIRE__FRAME__KIND_HANDSHAKE, &h);
+}
+
+/* HandshakeAck: accepted with our address and incarnation, or refused with
+ * a reason. */
+static void write_ack(akt__conn *c, int accepted, const char *reason) {
+  Akt__Wire__HandshakeAck ack = AKT__WIRE__HANDSHAKE_ACK__INIT;
+  ack.accepted = accepted;
+  if (accepted) {
+    ack.address = c->r->node;
+    ack.incarnation = c->r->incarnation;
+  } else {
+    ack.reason = (char *)(uintptr_t)reason;
+  }
+  write_control(c, AKT__WIRE__FRAME__KIND_HANDSHAKE_ACK, &ack);
+}
 
 static int refuse(akt__conn *c, const char *reason) {
   write_ack(c, 0, reason);
@@ -249,6 +268,21 @@ static int on_handshake(akt__conn *c, const Akt__Wire__Handshake *h) {
   akt__trace(r->sys, AKT_EV_NET, 0, 0, "accepted", h->incarnation, 0, c->peer);
   return 0;
 }
+
+/* A HandshakeAck on our outbound connection. */
+static int on_handshake_ack(akt__conn *c, const Akt__Wire__HandshakeAck *ack) {
+  if (!ack->accepted) {
+    char reason[REASON_MAX];
+    snprintf(reason, sizeof reason, "refused by peer: %.*s", PEER_REASON_MAX,
+             ack->reason ? ack->reason : "");
+    return fail(c, AKT_EREFUSED, reason);
+  }
+  set_state(c, C_OPEN);
+  akt__endpoint_on_open(c->ep, c, ack->incarnation);
+  return 0;
+}
+
+/* ---- frames ------------------------------------------------------------------ */
 
 /* A view of an envelope protobuf-c unpacked (the slow path). */
 static akt__env_view view_of(const Akt__Wire__Envelope *e) {
@@ -314,19 +348,6 @@ static int on_batch_scan(akt__conn *c, const uint8_t *body, size_t len) {
   if (n > r->opts.max_batch) return fail(c, AKT_ELIMIT, "batch too large");
   AKT__RSTAT(r, envelopes_in, n);
   for (size_t i = 0; i < n; i++) akt__remote_deliver(r, &c->rx, &c->views[i]);
-  return 0;
-}
-
-/* A HandshakeAck on our outbound connection. */
-static int on_handshake_ack(akt__conn *c, const Akt__Wire__HandshakeAck *ack) {
-  if (!ack->accepted) {
-    char reason[REASON_MAX];
-    snprintf(reason, sizeof reason, "refused by peer: %.*s", PEER_REASON_MAX,
-             ack->reason ? ack->reason : "");
-    return fail(c, AKT_EREFUSED, reason);
-  }
-  set_state(c, C_OPEN);
-  akt__endpoint_on_open(c->ep, c, ack->incarnation);
   return 0;
 }
 
@@ -556,15 +577,7 @@ int akt__conn_connect(akt__endpoint *ep) {
   ep->conn = c;
   AKT__RSTAT(r, connections_opened, 1);
   akt__trace(r->sys, AKT_EV_NET, 0, 0, "connect", 0, 0, ep->node);
-  Akt__Wire__Handshake h = AKT__WIRE__HANDSHAKE__INIT;
-  h.magic = AKT__WIRE_MAGIC;
-  h.version = AKT_REMOTE_PROTOCOL_VERSION;
-  h.to_system = ep->sysname;
-  h.from_address = r->node;
-  h.incarnation = r->incarnation;
-  h.conn_seq = c->seq;
-  h.cookie = (char *)(uintptr_t)r->opts.cookie;
-  write_control(c, AKT__WIRE__FRAME__KIND_HANDSHAKE, &h);
+  send_handshake(c);
   arm(c);
   return 0;
 }
