@@ -66,14 +66,18 @@ static void wake_waiters(akt__endpoint *ep) {
 
 /* ---- timers ------------------------------------------------------------------ */
 
-/* Arms t to call fn(ep) after `delay` (endpoint lock held). Returns 0 or
- * the backend's error (nothing armed). */
-static int timer_arm(akt__endpoint *ep, akt__ep_timer *t, akt_duration delay, akt_timer_fn fn) {
+static void timer_fire(void *arg, uint64_t which);
+
+/* Arms timer `which` (AKT__EP_DIAL ...) to fire after `delay` (endpoint
+ * lock held). Returns 0 or the backend's error (nothing armed). */
+static int timer_arm(akt__endpoint *ep, unsigned which, akt_duration delay) {
   AKT__ASSERT_HELD(AKT__RANK_EP_STATE);
+  AKT_ASSERT(which < AKT__EP_TIMERS);
+  akt__ep_timer *t = &ep->timers[which];
   AKT_ASSERT(!t->armed);
   akt_system *sys = ep->r->sys;
   akt__inflight_add(sys);
-  int rc = sys->backend->ops->timer_start(sys->backend, delay, fn, ep, 0, &t->id);
+  int rc = sys->backend->ops->timer_start(sys->backend, delay, timer_fire, ep, which, &t->id);
   if (rc) {
     akt__inflight_done(sys);
     return rc;
@@ -292,22 +296,11 @@ static size_t entry_size(const uint8_t *p, size_t avail) {
 
 #define FLUSH_RETRY AKT_MILLIS(2) /* how soon a writer the stream refused tries again */
 
-static void flush_fire(void *arg, uint64_t cookie) {
-  (void)cookie;
-  akt__endpoint *ep = arg;
-  akt_system *sys = ep->r->sys;
-  akt__rmutex_lock(&ep->mu);
-  ep->flush.armed = 0;
-  wake_writer(ep);
-  akt__rmutex_unlock(&ep->mu);
-  akt__inflight_done(sys);
-}
-
 /* The stream's write queue is full: the frames stay queued here and the
  * writer tries again shortly (endpoint lock held). */
 static void retry_flush(akt__endpoint *ep) {
-  if (ep->flush.armed || stopped(ep)) return;
-  (void)timer_arm(ep, &ep->flush, FLUSH_RETRY, flush_fire); /* else: the next send wakes it */
+  if (ep->timers[AKT__EP_FLUSH].armed || stopped(ep)) return;
+  (void)timer_arm(ep, AKT__EP_FLUSH, FLUSH_RETRY); /* else: the next send wakes it */
 }
 
 /* Writes the frames of ep->out from *head until its end or an error,
@@ -455,15 +448,13 @@ static akt_duration backoff_delay(akt__remote *r, uint32_t attempts) {
   return d;
 }
 
-static void dial_fire(void *arg, uint64_t cookie);
-static void retry_fire(void *arg, uint64_t cookie);
 
 /* Asks the I/O context to open a connection (endpoint lock held, idle). */
 static void connect_request(akt__endpoint *ep) {
   AKT_ASSERT(ep->state == AKT__EP_IDLE && !ep->conn);
   if (stopped(ep)) return;
   set_state(ep, AKT__EP_CONNECTING);
-  int rc = timer_arm(ep, &ep->dial, 0, dial_fire);
+  int rc = timer_arm(ep, AKT__EP_DIAL, 0);
   if (rc) {
     akt__log(ep->r->sys, AKT_LOG_WARN, "remoting: cannot connect to %s: %s", ep->node,
              akt_strerror(rc));
@@ -474,9 +465,9 @@ static void connect_request(akt__endpoint *ep) {
 /* Arms the reconnect timer (endpoint lock held, idle). */
 static void schedule_retry(akt__endpoint *ep) {
   AKT_ASSERT(ep->state == AKT__EP_IDLE);
-  if (stopped(ep) || ep->retry.armed) return;
+  if (stopped(ep) || ep->timers[AKT__EP_RETRY].armed) return;
   set_state(ep, AKT__EP_BACKOFF);
-  if (timer_arm(ep, &ep->retry, backoff_delay(ep->r, ep->attempts), retry_fire) != 0)
+  if (timer_arm(ep, AKT__EP_RETRY, backoff_delay(ep->r, ep->attempts)) != 0)
     set_state(ep, AKT__EP_IDLE); /* the next send asks again */
 }
 
@@ -508,32 +499,30 @@ static ended_watches dial(akt__endpoint *ep) {
   return lost(ep, rc);
 }
 
-static void dial_fire(void *arg, uint64_t cookie) {
-  (void)cookie;
-  akt__endpoint *ep = arg;
-  akt_system *sys = ep->r->sys;
-  akt__rmutex_lock(&ep->mu);
-  ep->dial.armed = 0;
-  ended_watches gone = dial(ep);
-  akt__rmutex_unlock(&ep->mu);
-  terminate_watches(ep, gone, "cannot connect");
-  akt__inflight_done(sys);
+/* The backoff ended (endpoint lock held): connect again if anything
+ * still wants the peer. Returns the watches a failure ends. */
+static ended_watches retry(akt__endpoint *ep) {
+  if (ep->state != AKT__EP_BACKOFF) return (ended_watches){0};
+  set_state(ep, AKT__EP_IDLE);
+  if (!pending(ep) && !ep->nwatches && !ep->waiters) return (ended_watches){0};
+  set_state(ep, AKT__EP_CONNECTING);
+  return dial(ep); /* already on the I/O context */
 }
 
-static void retry_fire(void *arg, uint64_t cookie) {
-  (void)cookie;
+/* The one callback of the endpoint's timers (I/O context). */
+static void timer_fire(void *arg, uint64_t which) {
   akt__endpoint *ep = arg;
   akt_system *sys = ep->r->sys;
   ended_watches gone = {0};
   akt__rmutex_lock(&ep->mu);
-  ep->retry.armed = 0;
-  if (ep->state == AKT__EP_BACKOFF) {
-    set_state(ep, AKT__EP_IDLE);
-    if (pending(ep) || ep->nwatches || ep->waiters) {
-      set_state(ep, AKT__EP_CONNECTING);
-      gone = dial(ep); /* already on the I/O context */
-    }
-  }
+  AKT_ASSERT(which < AKT__EP_TIMERS);
+  ep->timers[which].armed = 0;
+  if (which == AKT__EP_DIAL)
+    gone = dial(ep);
+  else if (which == AKT__EP_RETRY)
+    gone = retry(ep);
+  else
+    wake_writer(ep);
   akt__rmutex_unlock(&ep->mu);
   terminate_watches(ep, gone, "cannot connect");
   akt__inflight_done(sys);
@@ -648,9 +637,7 @@ int akt__endpoint_await_open(akt__endpoint *ep, uint64_t deadline) {
 void akt__endpoint_stop(akt__endpoint *ep) {
   akt__rmutex_lock(&ep->mu);
   ep->stopped = 1;
-  timer_cancel(ep, &ep->dial);
-  timer_cancel(ep, &ep->retry);
-  timer_cancel(ep, &ep->flush);
+  for (unsigned i = 0; i < AKT__EP_TIMERS; i++) timer_cancel(ep, &ep->timers[i]);
   wake_waiters(ep);
   akt__rmutex_unlock(&ep->mu);
 }

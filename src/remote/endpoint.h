@@ -35,8 +35,16 @@ typedef struct akt__rwatch {
   akt_pid *target;  /* remote, one reference */
 } akt__rwatch;
 
-/* One of the endpoint's timers (under its state lock): armed at most once
- * at a time; its callback takes the state lock first and disarms it. */
+/* The endpoint's timers, each armed at most once at a time (under its
+ * state lock); their one callback takes the state lock first and disarms
+ * the one that fired. */
+enum {
+  AKT__EP_DIAL = 0,  /* opens the connection on the I/O context */
+  AKT__EP_RETRY = 1, /* reconnects after a backoff */
+  AKT__EP_FLUSH = 2, /* the writer's retry while the stream is full */
+  AKT__EP_TIMERS = 3
+};
+
 typedef struct akt__ep_timer {
   uint64_t id;
   int armed;
@@ -69,9 +77,7 @@ struct akt__endpoint {
   akt_runnable writer;      /* flushes the queue; scheduled at most once */
   int writer_scheduled;
   uint32_t attempts;        /* failed connects in a row (backoff) */
-  akt__ep_timer dial;       /* opens the connection on the I/O context */
-  akt__ep_timer retry;      /* reconnects after a backoff */
-  akt__ep_timer flush;      /* the writer's retry while the stream is full */
+  akt__ep_timer timers[AKT__EP_TIMERS]; /* by AKT__EP_DIAL ... */
   uint64_t incarnation;     /* the peer's, once known */
   uint64_t dials;           /* connections we began to open so far: the
                                newest one's number (Handshake.conn_seq) */
