@@ -4,18 +4,19 @@
 
 #include "src/remote/remote.h"
 
-/* The endpoint's state, as designed (endpoint.c asserts every change):
+/* The endpoint's state. Every change is asserted against this design
+ * (endpoint.c, ep_next):
  *
- *   IDLE --a send, a watch or a waiter--> CONNECTING --HandshakeAck--> OPEN
- *     ^  \                                   |                          |
- *     |   `--a failure, queue not empty--> BACKOFF                      |
- *     |                                      |                          |
- *     `---- retry timer / connection lost ---+--------------------------'
- *
- * CONNECTING covers the request (a dial queued to the I/O context), the
- * connect and the handshake; the connection going down from CONNECTING or
- * OPEN, or the dial failing, makes the endpoint IDLE again (and BACKOFF
- * when something waits to be sent). */
+ *   IDLE -> CONNECTING   a send, a watch or a waiter wants the peer (a dial
+ *                        is queued to the I/O context), or a backoff ended
+ *   CONNECTING -> OPEN   the peer accepted the handshake
+ *   CONNECTING -> IDLE   the dial failed, or the connection ended unopened
+ *   OPEN -> IDLE         the connection ended
+ *   IDLE -> BACKOFF      right after one of those two, while something is
+ *                        queued or a thread waits for the peer
+ *   BACKOFF -> IDLE      the retry timer fired (then CONNECTING at once if
+ *                        the peer is still wanted), or could not be armed
+ */
 enum {
   AKT__EP_IDLE = 0,       /* no connection */
   AKT__EP_CONNECTING = 1, /* a connection is being opened, handshake not answered */
