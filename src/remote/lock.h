@@ -59,8 +59,8 @@ static inline void akt__rmutex_unlock(akt__rmutex *m) {
  * "endpoint lock held"). */
 #define AKT__ASSERT_HELD(rank) AKT_ASSERT((akt__ranks_held & (rank)) != 0)
 
-/* Asserts that the thread holds no lock of `ranks` or above (before a call
+/* Asserts that the thread holds no lock of `rank` or above (before a call
  * that may take them, or that must not run under them). */
-#define AKT__ASSERT_NOT_HELD(ranks) AKT_ASSERT((akt__ranks_held & ~((ranks) - 1u)) == 0)
+#define AKT__ASSERT_NOT_HELD(rank) AKT_ASSERT((akt__ranks_held & ~((rank) - 1u)) == 0)
 
 #endif
