@@ -1,13 +1,15 @@
 /* akt-remote-ping: request/reply between two processes over TCP.
  *
  * One program, two roles. `pong` starts a system named "pong" with
- * remoting on 127.0.0.1:PORT and an actor at /user/ponger that answers
- * every Ping with a Pong; it prints its address on the first line of
- * stdout and runs until a Stop message arrives or it gets SIGINT/SIGTERM.
- * `ping` starts a system named "ping" with remoting on 127.0.0.1 (any
- * port: the ponger's replies come back to it), looks the ponger up with
- * akt_remote_lookup, and has an actor make N request/reply round trips
- * with akt_request; the remote PID is used exactly like a local one.
+ * remoting on HOST:PORT (--host, default 127.0.0.1) and an actor at
+ * /user/ponger that answers every Ping with a Pong; it prints its address
+ * on the first line of stdout and runs until a Stop message arrives or it
+ * gets SIGINT/SIGTERM. `ping` starts a system named "ping" with remoting on
+ * HOST (any port: the ponger's replies come back to it), looks the ponger
+ * up with akt_remote_lookup, and has an actor make N request/reply round
+ * trips with akt_request; the remote PID is used exactly like a local one.
+ * Either may listen on another address than the one it gives peers
+ * (--listen 0.0.0.0 --host POD_IP, as in a container).
  *
  *   akt-remote-ping pong --port 7700
  *   akt-remote-ping ping --to akt://pong@127.0.0.1:7700 --count 1000 --stop
@@ -28,6 +30,9 @@
 #include "remote_ping.pb-c.h"
 
 #define PONGER_PATH "/user/ponger"
+#define DEFAULT_HOST "127.0.0.1"
+#define DEFAULT_PORT 7700
+#define DEFAULT_COUNT 1000
 #define LOOKUP_TIMEOUT AKT_SECONDS(5)  /* finding the ponger, connection included */
 #define REQUEST_TIMEOUT AKT_SECONDS(5) /* one round trip */
 #define SHUTDOWN_TIMEOUT AKT_SECONDS(5)
@@ -43,17 +48,20 @@ static const ProtobufCMessageDescriptor *const wire_types[] = {
 
 typedef struct options {
   const char *role, *to, *cookie;
+  const char *host;   /* the address peers are given (and listened on, without --listen) */
+  const char *listen; /* the address to listen on, or NULL */
   long port;
   int64_t count;
   int port_given, stop, verbose;
 } options;
 
 /* Starts the production backend and a system `name` with remoting on
- * 127.0.0.1:port; says on stderr what failed. */
+ * --listen (or --host):port, giving peers --host; says on stderr what
+ * failed. */
 static int node_up(const options *o, const char *name, uint16_t port, akt_backend **b,
                    akt_system **sys) {
   int rc = akt_uv_backend_new(NULL, b);
-  akt_system_options so = {.host = "127.0.0.1",
+  akt_system_options so = {.host = o->host,
                            .log_level = o->verbose ? AKT_LOG_INFO : AKT_LOG_ERROR};
   if (!rc) rc = akt_system_new(name, *b, &so, sys);
   if (rc) {
@@ -61,10 +69,12 @@ static int node_up(const options *o, const char *name, uint16_t port, akt_backen
             akt_strerror(rc), akt_errname(rc));
     return rc;
   }
-  akt_remote_options ro = {.host = "127.0.0.1", .port = port, .cookie = o->cookie};
+  akt_remote_options ro = {
+      .host = o->host, .listen_host = o->listen, .port = port, .cookie = o->cookie};
   rc = akt_remote_start(*sys, &ro);
   if (rc) {
-    fprintf(stderr, "akt-remote-ping: cannot listen on 127.0.0.1:%u: %s (%s)\n", port,
+    fprintf(stderr, "akt-remote-ping: cannot listen on %s:%u: %s (%s)\n",
+            o->listen ? o->listen : o->host, port,
             rc == AKT_EEXIST ? "the address is in use" : akt_strerror(rc), akt_errname(rc));
     return rc;
   }
@@ -288,11 +298,17 @@ static int run_ping(const options *o) {
   }
   rc = akt_remote_lookup(sys, target, LOOKUP_TIMEOUT, &ponger);
   if (rc) {
-    /* A refused connection or a wrong cookie is retried until the lookup
-     * times out; --verbose shows the reasons. */
-    fprintf(stderr, "akt-remote-ping: cannot reach %s: %s (%s)%s\n", target, akt_strerror(rc),
-            akt_errname(rc),
-            rc == AKT_ETIMEDOUT ? "; is pong running there, with the same --cookie?" : "");
+    /* The lookup ends with the cause as soon as the connection fails:
+     * AKT_EREFUSED when nothing listens there or pong refused the
+     * handshake (its log says why; --verbose shows ours). */
+    const char *why = rc == AKT_EREFUSED ? "connection refused (is pong running there, with "
+                                           "the same --cookie?)"
+                      : rc == AKT_EUNREACH  ? "host unreachable"
+                      : rc == AKT_ECLOSED   ? "connection closed by the peer"
+                      : rc == AKT_ETIMEDOUT ? "no answer in time (is that address reachable?)"
+                      : rc == AKT_ENOENT    ? "pong runs there, but without " PONGER_PATH
+                                            : akt_strerror(rc);
+    fprintf(stderr, "akt-remote-ping: cannot reach %s: %s (%s)\n", target, why, akt_errname(rc));
   } else {
     printf("ping: %s -> %s\n", akt_system_address(sys), target);
     rc = play(sys, ponger, target, o->count);
@@ -318,15 +334,19 @@ static int run_ping(const options *o) {
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: akt-remote-ping pong [--port P] [--cookie C] [--verbose]\n"
+          "usage: akt-remote-ping pong [--port P] [--host H] [--listen L] [--cookie C]\n"
+          "                            [--verbose]\n"
           "       akt-remote-ping ping --to akt://pong@HOST:PORT [--count N] [--stop]\n"
-          "                            [--cookie C] [--verbose]\n"
+          "                            [--host H] [--listen L] [--cookie C] [--verbose]\n"
           "Request/reply between two processes with akt remoting over TCP.\n"
-          "  pong           serve /user/ponger on 127.0.0.1:P (default 7700; 0 = any\n"
-          "                 free port); prints its address on the first line of stdout;\n"
+          "  pong           serve /user/ponger on H:P (default port 7700; 0 = any free\n"
+          "                 port); prints its address on the first line of stdout;\n"
           "                 runs until Stop arrives, or SIGINT/SIGTERM\n"
           "  ping           look up /user/ponger on the node --to names and make N\n"
           "                 request/reply round trips (default 1000) from an actor\n"
+          "  --host H       this node's IP address, the one peers connect to\n"
+          "                 (default 127.0.0.1; in a container, the pod's IP)\n"
+          "  --listen L     listen on L instead of H, e.g. 0.0.0.0 for every interface\n"
           "  --stop         (ping) afterwards, ask the ponger's node to shut down\n"
           "  --cookie C     shared secret; both sides must give the same (default none)\n"
           "  --verbose      log remoting's connections (info level) on stderr\n");
@@ -343,7 +363,7 @@ static int parse_num(const char *s, long long min, long long max, long long *out
 }
 
 int main(int argc, char **argv) {
-  options o = {.port = 7700, .count = 1000, .cookie = NULL};
+  options o = {.port = DEFAULT_PORT, .count = DEFAULT_COUNT, .host = DEFAULT_HOST};
   if (argc < 2) {
     usage(stderr);
     return 2;
@@ -373,6 +393,10 @@ int main(int argc, char **argv) {
       o.to = argv[++i];
     } else if (!strcmp(a, "--cookie") && i + 1 < argc) {
       o.cookie = argv[++i];
+    } else if (!strcmp(a, "--host") && i + 1 < argc) {
+      o.host = argv[++i];
+    } else if (!strcmp(a, "--listen") && i + 1 < argc) {
+      o.listen = argv[++i];
     } else if (!strcmp(a, "--stop")) {
       o.stop = 1;
     } else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {

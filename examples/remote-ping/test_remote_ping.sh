@@ -1,7 +1,9 @@
 #!/bin/sh
 # The remote-ping example as a test: pong on a free port (port 0; its first
-# line of stdout is its address), ping against it with --count 100 --stop;
-# both must exit 0 within their time limits.
+# line of stdout is its address), listening on 0.0.0.0 and advertising
+# 127.0.0.1; ping against it with --count 100 --stop; both must exit 0
+# within their time limits. Then ping again, with pong gone: it must fail
+# saying the connection was refused.
 #   sh test_remote_ping.sh PATH/TO/akt-remote-ping
 set -u
 
@@ -31,7 +33,9 @@ fail() {
 
 COOKIE="test-$$"
 : >"$DIR/pong.out" # before the background job opens it: the loop below reads it
-"$EXE" pong --port 0 --cookie "$COOKIE" >"$DIR/pong.out" 2>"$DIR/pong.err" &
+# pong listens on every interface and gives peers the loopback address.
+"$EXE" pong --port 0 --listen 0.0.0.0 --host 127.0.0.1 --cookie "$COOKIE" \
+  >"$DIR/pong.out" 2>"$DIR/pong.err" &
 PONG=$!
 
 # Wait (up to 10 s) for pong's first, complete line: its address.
@@ -66,4 +70,12 @@ rc=$?
 PONG=""
 [ "$rc" = 0 ] || fail "pong exited with status $rc"
 grep -q '^pong: stopped by Stop after 100 pings' "$DIR/pong.out" || fail "pong did not report its stop"
+
+# Nobody listens there now: ping says so (the cause, not a timeout).
+timeout 30 "$EXE" ping --to "$ADDR" --count 1 --cookie "$COOKIE" \
+  >"$DIR/ping-gone.out" 2>"$DIR/ping-gone.err"
+rc=$?
+[ "$rc" = 1 ] || fail "ping to a stopped pong exited with status $rc, not 1"
+grep -q 'cannot reach .*: connection refused' "$DIR/ping-gone.err" ||
+  fail "ping to a stopped pong did not say the connection was refused"
 exit 0

@@ -46,11 +46,18 @@ extern "C" {
 #define AKT_REMOTE_DEFAULT_SEND_QUEUE (64u << 20)  /* bytes queued for one peer */
 #define AKT_REMOTE_DEFAULT_HEARTBEAT AKT_MILLIS(500)
 #define AKT_REMOTE_DEFAULT_FAILURE AKT_SECONDS(3)  /* silence before a peer is unreachable */
+#define AKT_REMOTE_DEFAULT_BACKOFF_MIN AKT_MILLIS(100) /* first reconnect delay */
+#define AKT_REMOTE_DEFAULT_BACKOFF_MAX AKT_SECONDS(5)  /* reconnect delay cap */
 #define AKT_REMOTE_MAX_COOKIE 256
+#define AKT_REMOTE_MAX_NAME_LIMIT 65535            /* the largest max_name accepted */
 
 /* Options for akt_remote_start. Zero fields take the defaults. */
 typedef struct akt_remote_options {
-  const char *host;          /* address to listen on and advertise; NULL = the system's host */
+  /* This node's host in its address: what peers connect to (an IP address;
+   * in a container, the pod's IP). NULL = the system's host; when that is
+   * the default ("localhost", which names no node), the host the listener
+   * reports, if it names one: in the simulator, the node's name. */
+  const char *host;
   uint16_t port;             /* port to listen on; 0 = any (see akt_system_address) */
   const char *cookie;        /* shared secret peers must present; NULL = "" */
   size_t max_frame;          /* AKT_REMOTE_DEFAULT_MAX_FRAME */
@@ -59,8 +66,11 @@ typedef struct akt_remote_options {
   size_t send_queue;         /* AKT_REMOTE_DEFAULT_SEND_QUEUE */
   akt_duration heartbeat;    /* AKT_REMOTE_DEFAULT_HEARTBEAT */
   akt_duration failure;      /* AKT_REMOTE_DEFAULT_FAILURE */
-  akt_duration backoff_min;  /* first reconnect delay; default 100 ms */
-  akt_duration backoff_max;  /* reconnect delay cap; default 5 s */
+  akt_duration backoff_min;  /* AKT_REMOTE_DEFAULT_BACKOFF_MIN */
+  akt_duration backoff_max;  /* AKT_REMOTE_DEFAULT_BACKOFF_MAX */
+  /* The address to listen on; NULL = host. "0.0.0.0" (or "::") listens on
+   * every interface while peers are given `host`. */
+  const char *listen_host;
 } akt_remote_options;
 
 /* Counters of a system's remoting. */
@@ -76,9 +86,11 @@ typedef struct akt_remote_stats {
   uint64_t unknown_types;        /* envelopes of an unregistered type (dead letters) */
 } akt_remote_stats;
 
-/* Starts remoting: listens on host:port and makes the system's address
- * akt://NAME@HOST:PORT (with the real port when port was 0). Returns 0,
- * AKT_EINVAL, AKT_ESTATE (already started), AKT_EEXIST (address in use),
+/* Starts remoting: listens on listen_host:port and makes the system's
+ * address akt://NAME@HOST:PORT (with the real port when port was 0).
+ * Returns 0, AKT_EINVAL (an option out of range, a host the backend cannot
+ * listen on, or no host to give peers: an ERROR log line says which and
+ * what to set), AKT_ESTATE (already started), AKT_EEXIST (address in use),
  * AKT_ENOMEM, AKT_EBACKEND. Remoting stops with the system. */
 int akt_remote_start(akt_system *sys, const akt_remote_options *opts);
 
@@ -93,14 +105,22 @@ int akt_remote_pid(akt_system *sys, const char *address, akt_pid **out);
  * success writes a new reference to *out (a PID of that incarnation).
  * Blocks (production) or runs the world (simulator) like akt_ask; call from
  * outside actors (inside, send akt.RemoteLookup to akt_remote_node_pid
- * with akt_request). Returns 0, AKT_ENOENT (no such actor), AKT_ETIMEDOUT,
- * AKT_ENAME, AKT_ESTATE. */
+ * with akt_request). The connection to the node is opened first: when an
+ * attempt made for this call fails, the call ends at once with its cause
+ * instead of waiting for the timeout. Returns 0, AKT_ENOENT (no such
+ * actor), AKT_EREFUSED (nobody listens there, or the node refused the
+ * handshake: wrong cookie or system name), AKT_EUNREACH, AKT_ECLOSED (the
+ * node closed the connection), AKT_ETIMEDOUT (no answer in time), AKT_ENAME,
+ * AKT_ESTATE (remoting not started, or called from an actor or a backend
+ * thread), AKT_ESTOPPED, AKT_ENOMEM. */
 int akt_remote_lookup(akt_system *sys, const char *address, akt_duration timeout, akt_pid **out);
 
 /* Spawns, on the node `node` (akt://SYSTEM@HOST:PORT), an actor of a kind
  * registered there with akt_remote_register_kind, under /user with `name`
- * (NULL: anonymous). Writes a new reference to *out. Returns 0, AKT_ENOENT
- * (unknown kind), AKT_EEXIST, AKT_ETIMEDOUT, AKT_ENAME, AKT_ESTATE. */
+ * (NULL: anonymous). Writes a new reference to *out. Blocks like
+ * akt_remote_lookup, and reaches the node the same way. Returns 0,
+ * AKT_ENOENT (unknown kind), AKT_EEXIST, the codes of akt_remote_lookup
+ * for a node that cannot be reached, AKT_ETIMEDOUT, AKT_ENAME, AKT_ESTATE. */
 int akt_remote_spawn(akt_system *sys, const char *node, const char *kind, const char *name,
                      akt_duration timeout, akt_pid **out);
 

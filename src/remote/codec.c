@@ -10,10 +10,14 @@
 
 #include "akt/error.h"
 #include "src/remote/remote.h"
+#include "src/util/assert.h"
+
+/* A buffer's first capacity: most control frames and small batches fit. */
+#define BUF_FIRST_CAP 256
 
 int akt__buf_reserve(akt__buf *b, size_t n) {
   if (b->cap - b->len >= n) return 0;
-  size_t cap = b->cap ? b->cap : 256;
+  size_t cap = b->cap ? b->cap : BUF_FIRST_CAP;
   while (cap - b->len < n) {
     if (cap > SIZE_MAX / 2) return AKT_ENOMEM;
     cap *= 2;
@@ -34,20 +38,24 @@ int akt__buf_put(akt__buf *b, const void *data, size_t n) {
 }
 
 int akt__buf_varint(akt__buf *b, uint64_t v) {
-  uint8_t tmp[10];
-  size_t n = 0;
-  do {
-    uint8_t byte = v & 0x7f;
-    v >>= 7;
-    tmp[n++] = byte | (v ? 0x80 : 0);
-  } while (v);
-  return akt__buf_put(b, tmp, n);
+  uint8_t tmp[AKT__VARINT_MAX];
+  return akt__buf_put(b, tmp, (size_t)(akt__put_varint(tmp, v) - tmp));
 }
 
 void akt__buf_free(akt__buf *b) {
   free(b->data);
   b->data = NULL;
   b->len = b->cap = 0;
+}
+
+void *akt__array_grow(void *items, uint32_t *cap, size_t size, uint32_t first, uint32_t max) {
+  AKT_ASSERT(first > 0 && size > 0);
+  uint64_t n = *cap ? (uint64_t)*cap * 2 : first;
+  if (n > max) n = max;
+  if (n <= *cap || n > SIZE_MAX / size) return NULL;
+  void *grown = realloc(items, (size_t)n * size);
+  if (grown) *cap = (uint32_t)n;
+  return grown;
 }
 
 size_t akt__varint_size(uint64_t v) {
@@ -83,24 +91,24 @@ int akt__framer_feed(akt__framer *f, const uint8_t *data, size_t n, akt__frame_f
   /* Fast path: nothing buffered, whole frames in `data` are handed out
    * without copying. */
   size_t off = 0;
-  while (f->in.len == 0 && n - off >= 4) {
+  while (f->in.len == 0 && n - off >= AKT__FRAME_PREFIX) {
     uint32_t len = get_be32(data + off);
     if (len > f->max) return AKT_ELIMIT;
-    if (n - off - 4 < len) break;
-    int rc = fn(arg, data + off + 4, len);
+    if (n - off - AKT__FRAME_PREFIX < len) break;
+    int rc = fn(arg, data + off + AKT__FRAME_PREFIX, len);
     if (rc) return rc;
-    off += 4 + (size_t)len;
+    off += AKT__FRAME_PREFIX + (size_t)len;
   }
   if (off == n) return 0;
   data += off;
   n -= off;
   /* Slow path: accumulate, never beyond what the declared length allows. */
   while (n > 0) {
-    size_t want = 4;
-    if (f->in.len >= 4) {
+    size_t want = AKT__FRAME_PREFIX;
+    if (f->in.len >= AKT__FRAME_PREFIX) {
       uint32_t len = get_be32(f->in.data);
       if (len > f->max) return AKT_ELIMIT;
-      want = 4 + (size_t)len;
+      want = AKT__FRAME_PREFIX + (size_t)len;
     }
     size_t take = want - f->in.len;
     if (take > n) take = n;
@@ -108,7 +116,7 @@ int akt__framer_feed(akt__framer *f, const uint8_t *data, size_t n, akt__frame_f
     if (rc) return rc;
     data += take;
     n -= take;
-    if (f->in.len == 4) {
+    if (f->in.len == AKT__FRAME_PREFIX) {
       uint32_t len = get_be32(f->in.data);
       if (len > f->max) return AKT_ELIMIT;
       if (len == 0) {
@@ -118,9 +126,9 @@ int akt__framer_feed(akt__framer *f, const uint8_t *data, size_t n, akt__frame_f
       }
       continue;
     }
-    if (f->in.len == want && want > 4) {
+    if (f->in.len == want && want > AKT__FRAME_PREFIX) {
       f->in.len = 0;
-      rc = fn(arg, f->in.data + 4, want - 4);
+      rc = fn(arg, f->in.data + AKT__FRAME_PREFIX, want - AKT__FRAME_PREFIX);
       if (rc) return rc;
     }
   }
@@ -132,11 +140,11 @@ void akt__framer_free(akt__framer *f) { akt__buf_free(&f->in); }
 int akt__frame_encode(const Akt__Wire__Frame *frame, size_t max, akt__buf *out) {
   size_t n = protobuf_c_message_get_packed_size(&frame->base);
   if (n > max) return AKT_ELIMIT;
-  int rc = akt__buf_reserve(out, 4 + n);
+  int rc = akt__buf_reserve(out, AKT__FRAME_PREFIX + n);
   if (rc) return rc;
   put_be32(out->data + out->len, (uint32_t)n);
-  protobuf_c_message_pack(&frame->base, out->data + out->len + 4);
-  out->len += 4 + n;
+  protobuf_c_message_pack(&frame->base, out->data + out->len + AKT__FRAME_PREFIX);
+  out->len += AKT__FRAME_PREFIX + n;
   return 0;
 }
 
@@ -147,8 +155,8 @@ size_t akt__frame_batch_header(size_t body_len, uint8_t *hdr) {
    * writer never unpacks and repacks what senders encoded. */
   size_t frame_len = 1 + akt__varint_size(body_len) + body_len;
   put_be32(hdr, (uint32_t)frame_len);
-  hdr[4] = (3 << 3) | 2;
-  return (size_t)(akt__put_varint(hdr + 5, body_len) - hdr);
+  hdr[AKT__FRAME_PREFIX] = (3 << 3) | 2;
+  return (size_t)(akt__put_varint(hdr + AKT__FRAME_PREFIX + 1, body_len) - hdr);
 }
 
 int akt__frame_batch(const uint8_t *body, size_t len, akt__buf *out) {

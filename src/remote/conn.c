@@ -1,11 +1,22 @@
 /* akt — remoting connections: handshake, frames, heartbeats.
  *
- * Every callback here runs on the backend's I/O context. An outbound
- * connection (ours, to a peer) sends Handshake, then envelopes and
- * heartbeats, and expects HandshakeAck and HeartbeatAck; an inbound one (a
- * peer's) expects Handshake first, then batches and heartbeats, and answers
- * with acks. Anything else, or anything over a limit, closes the connection
- * with a reason and a counter; other connections are not affected.
+ * An outbound connection (ours, to a peer) sends Handshake, then envelopes
+ * and heartbeats, and expects HandshakeAck and HeartbeatAck; an inbound one
+ * (a peer's) expects Handshake first, then batches and heartbeats, and
+ * answers with acks. Anything else, or anything over a limit, closes the
+ * connection with a reason and a counter; other connections are not
+ * affected.
+ *
+ * A connection belongs to the I/O context: it is made there (an inbound
+ * one when accepted; an outbound one by the endpoint's dial), every stream
+ * and timer callback runs there, and it is freed there, by on_close. The
+ * one access from elsewhere is akt__conn_write by the endpoint's writer
+ * (a worker), which the endpoint's write lock makes safe: the writer finds
+ * the connection as ep->conn and writes under the write lock, and on_down
+ * takes that connection away under the same lock before the stream can be
+ * closed and the connection freed. What the writer reads of a connection
+ * never changes after it is made (its stream, its remoting), except its
+ * state, which is atomic.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,22 +26,33 @@
 #include "src/remote/endpoint.h"
 #include "src/system/system.h"
 
+/* A connection's state: forward only. */
 enum { C_HANDSHAKE = 0, C_OPEN = 1, C_CLOSED = 2 };
+
+/* Bytes of a reason from the peer we repeat, and room for it with the
+ * longest prefix we put before it. */
+#define PEER_REASON_MAX 256
+#define REASON_MAX (PEER_REASON_MAX + sizeof "refused by peer: ")
+
+/* The batch being read starts with room for this many views. */
+#define VIEWS_FIRST_CAP 64
 
 struct akt__conn {
   akt__remote *r;
-  akt_stream *s;            /* NULL for a detached test connection */
+  akt_stream *s;            /* set before the connection is shared; NULL when detached */
   akt__endpoint *ep;        /* outbound: ours; inbound: NULL */
   akt__endpoint *in_ep;     /* inbound, after the handshake: the peer's endpoint */
   int outbound;
-  int state;
+  _Atomic int state;        /* C_*: changed on the I/O context, read by the writer */
+  int stream_gone;          /* the backend closed the stream (on_close): do not close it */
   int close_code;           /* why it closed (0 = by us, normally) */
   akt__framer framer;
+  uint64_t seq;             /* outbound: our connection number to the peer */
   uint64_t last_rx;         /* backend time of the last bytes received */
   uint64_t hb_seq;
   uint64_t timer_id;
   int timer_armed;
-  akt__conn *prev, *next;   /* r->conns (remote lock) */
+  akt__conn *prev, *next;   /* r->conns (remoting lock) */
   akt__buf *capture;        /* detached: where writes go */
   char peer[AKT__NODE_MAX]; /* the peer's address, once known */
   akt__rx_cache rx;         /* inbound: names remembered between envelopes */
@@ -38,29 +60,52 @@ struct akt__conn {
   uint32_t views_cap;
 };
 
+static int state_of(const akt__conn *c) {
+  return atomic_load_explicit(&c->state, memory_order_relaxed);
+}
+
+/* Moves the state forward (I/O context). The writer reads it relaxed: it
+ * only saves a write to a stream that is closing, which the stream refuses
+ * anyway. */
+static void set_state(akt__conn *c, int to) {
+  int from = state_of(c);
+  AKT_ASSERT_TRANSITION("connection state", from, to, to > from);
+  atomic_store_explicit(&c->state, to, memory_order_relaxed);
+}
+
 static void conn_link(akt__conn *c) {
   akt__remote *r = c->r;
-  pthread_mutex_lock(&r->mu);
+  akt__rmutex_lock(&r->mu);
   c->next = r->conns;
   if (r->conns) r->conns->prev = c;
   r->conns = c;
-  pthread_mutex_unlock(&r->mu);
+  akt__rmutex_unlock(&r->mu);
 }
 
 static void conn_unlink(akt__conn *c) {
   akt__remote *r = c->r;
-  pthread_mutex_lock(&r->mu);
+  akt__rmutex_lock(&r->mu);
   if (c->prev)
     c->prev->next = c->next;
   else if (r->conns == c)
     r->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   c->prev = c->next = NULL;
-  pthread_mutex_unlock(&r->mu);
+  akt__rmutex_unlock(&r->mu);
+}
+
+/* Frees what the connection owns and the connection (unlinked, no timer
+ * armed that could still fire). */
+static void conn_free(akt__conn *c) {
+  AKT_ASSERT(!c->timer_armed && !c->prev && !c->next);
+  akt__framer_free(&c->framer);
+  akt__rx_cache_free(&c->rx);
+  free(c->views);
+  free(c);
 }
 
 int akt__conn_write(akt__conn *c, const uint8_t *data, size_t len) {
-  if (c->state == C_CLOSED) return AKT_ECLOSED;
+  if (state_of(c) == C_CLOSED) return AKT_ECLOSED;
   int rc;
   if (!c->s) {
     rc = c->capture ? akt__buf_put(c->capture, data, len) : 0;
@@ -72,16 +117,41 @@ int akt__conn_write(akt__conn *c, const uint8_t *data, size_t len) {
   return rc;
 }
 
-/* Encodes and writes one control frame; errors only mean the peer will not
- * hear it. */
-static void write_frame(akt__conn *c, const Akt__Wire__Frame *f) {
+/* ---- control frames ------------------------------------------------------------ */
+
+/* A Frame of `kind` around `msg`, the message of that kind. */
+static Akt__Wire__Frame frame_of(Akt__Wire__Frame__KindCase kind, void *msg) {
+  Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
+  f.kind_case = kind;
+  switch (kind) {
+    case AKT__WIRE__FRAME__KIND_HANDSHAKE: f.handshake = msg; break;
+    case AKT__WIRE__FRAME__KIND_HANDSHAKE_ACK: f.handshake_ack = msg; break;
+    case AKT__WIRE__FRAME__KIND_HEARTBEAT: f.heartbeat = msg; break;
+    case AKT__WIRE__FRAME__KIND_HEARTBEAT_ACK: f.heartbeat_ack = msg; break;
+    case AKT__WIRE__FRAME__KIND_CLOSE: f.close = msg; break;
+    default: AKT_ASSERT(!"a control frame"); /* batches are the writer's */
+  }
+  return f;
+}
+
+/* Encodes and writes one control frame of `kind` around `msg`; errors only
+ * mean the peer will not hear it. An outbound connection's frames after
+ * the handshake go through its endpoint, in order with the writer's. */
+static void write_control(akt__conn *c, Akt__Wire__Frame__KindCase kind, void *msg) {
+  Akt__Wire__Frame f = frame_of(kind, msg);
+  if (c->outbound && state_of(c) == C_OPEN) {
+    akt__endpoint_write_control(c->ep, c, &f);
+    return;
+  }
   akt__buf out = {0};
-  if (akt__frame_encode(f, c->r->opts.max_frame, &out) == 0) {
+  if (akt__frame_encode(&f, c->r->opts.max_frame, &out) == 0) {
     AKT__RSTAT(c->r, frames_out, 1);
     akt__conn_write(c, out.data, out.len);
   }
   akt__buf_free(&out);
 }
+
+/* ---- closing ------------------------------------------------------------------- */
 
 static void disarm(akt__conn *c) {
   if (!c->timer_armed) return;
@@ -91,24 +161,26 @@ static void disarm(akt__conn *c) {
 }
 
 void akt__conn_close(akt__conn *c, const char *reason) {
-  if (c->state == C_CLOSED) return;
+  if (state_of(c) == C_CLOSED) return;
+  AKT__ASSERT_NOT_HELD(AKT__RANK_EP_WRITE); /* on_down takes the endpoint's locks */
   akt__remote *r = c->r;
   akt__log(r->sys, c->close_code ? AKT_LOG_WARN : AKT_LOG_DEBUG, "remoting: closing %s %s: %s",
            c->outbound ? "connection to" : "connection from",
            c->peer[0] ? c->peer : "(unknown peer)", reason);
   akt__trace(r->sys, AKT_EV_NET, 0, 0, "close", 0, c->close_code, reason);
-  Akt__Wire__Close cl = AKT__WIRE__CLOSE__INIT;
-  cl.reason = (char *)(uintptr_t)reason;
-  Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
-  f.kind_case = AKT__WIRE__FRAME__KIND_CLOSE;
-  f.close = &cl;
-  write_frame(c, &f);
-  c->state = C_CLOSED;
+  if (!c->stream_gone) {
+    Akt__Wire__Close cl = AKT__WIRE__CLOSE__INIT;
+    cl.reason = (char *)(uintptr_t)reason;
+    write_control(c, AKT__WIRE__FRAME__KIND_CLOSE, &cl);
+  }
+  set_state(c, C_CLOSED);
   AKT__RSTAT(r, connections_closed, 1);
   disarm(c);
-  if (c->ep) akt__endpoint_on_down(c->ep, c, reason);
-  else if (c->in_ep) akt__endpoint_on_inbound_down(c->in_ep, c, reason);
-  if (c->s) {
+  if (c->ep)
+    akt__endpoint_on_down(c->ep, c, c->close_code, reason);
+  else if (c->in_ep)
+    akt__endpoint_on_inbound_down(c->in_ep, c, reason);
+  if (c->s && !c->stream_gone) {
     akt_backend *b = r->sys->backend;
     b->ops->stream_close(b, c->s); /* on_close frees the connection */
   }
@@ -129,16 +201,43 @@ static int fail(akt__conn *c, int code, const char *reason) {
   return code;
 }
 
-/* ---- frames ------------------------------------------------------------------ */
+/* ---- the handshake -------------------------------------------------------------- */
+
+/* What the connector sends, how the acceptor checks it and answers, and
+ * what the answer does are all here; the rest of a connection sees only
+ * the outcome (the state C_OPEN, the endpoint told through on_accept or
+ * on_open, or a close with a reason and a counter). */
+
+/* The connector's Handshake (outbound, first frame). */
+static void send_handshake(akt__conn *c) {
+  akt__remote *r = c->r;
+  Akt__Wire__Handshake h = AKT__WIRE__HANDSHAKE__INIT;
+  h.magic = AKT__WIRE_MAGIC;
+  h.version = AKT_REMOTE_PROTOCOL_VERSION;
+  h.to_system = c->ep->sysname;
+  h.from_address = r->node;
+  h.incarnation = r->incarnation;
+  h.conn_seq = c->seq;
+  h.cookie = (char *)(uintptr_t)r->opts.cookie;
+  write_control(c, AKT__WIRE__FRAME__KIND_HANDSHAKE, &h);
+}
+
+/* HandshakeAck: accepted with our address and incarnation, or refused with
+ * a reason. */
+static void write_ack(akt__conn *c, int accepted, const char *reason) {
+  Akt__Wire__HandshakeAck ack = AKT__WIRE__HANDSHAKE_ACK__INIT;
+  ack.accepted = accepted;
+  if (accepted) {
+    ack.address = c->r->node;
+    ack.incarnation = c->r->incarnation;
+  } else {
+    ack.reason = (char *)(uintptr_t)reason;
+  }
+  write_control(c, AKT__WIRE__FRAME__KIND_HANDSHAKE_ACK, &ack);
+}
 
 static int refuse(akt__conn *c, const char *reason) {
-  Akt__Wire__HandshakeAck ack = AKT__WIRE__HANDSHAKE_ACK__INIT;
-  ack.accepted = 0;
-  ack.reason = (char *)(uintptr_t)reason;
-  Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
-  f.kind_case = AKT__WIRE__FRAME__KIND_HANDSHAKE_ACK;
-  f.handshake_ack = &ack;
-  write_frame(c, &f);
+  write_ack(c, 0, reason);
   return fail(c, AKT_EREFUSED, reason);
 }
 
@@ -155,27 +254,35 @@ static int on_handshake(akt__conn *c, const Akt__Wire__Handshake *h) {
   if (strcmp(h->to_system, akt_system_name(r->sys)) != 0) return refuse(c, "wrong system name");
   if (strcmp(h->cookie, r->opts.cookie) != 0) return refuse(c, "wrong cookie");
   snprintf(c->peer, sizeof c->peer, "%s", h->from_address);
-  pthread_mutex_lock(&r->mu);
-  akt__endpoint *ep = akt__endpoint_get(r, h->from_address);
-  pthread_mutex_unlock(&r->mu);
-  if (!ep) return fail(c, AKT_EPROTO, "malformed peer address");
+  akt__endpoint *ep;
+  int rc = akt__endpoint_get(r, h->from_address, &ep);
+  if (rc == AKT_ENOMEM) return fail(c, AKT_ENOMEM, "out of memory");
+  if (rc) return fail(c, AKT_EPROTO, "malformed peer address");
   akt__conn *old;
   if (akt__endpoint_on_accept(ep, c, h->incarnation, h->conn_seq, &old))
     return refuse(c, "stale connection: a newer one from this peer was accepted");
   c->in_ep = ep;
   if (old) akt__conn_close(old, "superseded by a newer connection from the peer");
-  Akt__Wire__HandshakeAck ack = AKT__WIRE__HANDSHAKE_ACK__INIT;
-  ack.accepted = 1;
-  ack.address = r->node;
-  ack.incarnation = r->incarnation;
-  Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
-  f.kind_case = AKT__WIRE__FRAME__KIND_HANDSHAKE_ACK;
-  f.handshake_ack = &ack;
-  write_frame(c, &f);
-  c->state = C_OPEN;
+  write_ack(c, 1, NULL);
+  set_state(c, C_OPEN);
   akt__trace(r->sys, AKT_EV_NET, 0, 0, "accepted", h->incarnation, 0, c->peer);
   return 0;
 }
+
+/* A HandshakeAck on our outbound connection. */
+static int on_handshake_ack(akt__conn *c, const Akt__Wire__HandshakeAck *ack) {
+  if (!ack->accepted) {
+    char reason[REASON_MAX];
+    snprintf(reason, sizeof reason, "refused by peer: %.*s", PEER_REASON_MAX,
+             ack->reason ? ack->reason : "");
+    return fail(c, AKT_EREFUSED, reason);
+  }
+  set_state(c, C_OPEN);
+  akt__endpoint_on_open(c->ep, c, ack->incarnation);
+  return 0;
+}
+
+/* ---- frames ------------------------------------------------------------------ */
 
 /* A view of an envelope protobuf-c unpacked (the slow path). */
 static akt__env_view view_of(const Akt__Wire__Envelope *e) {
@@ -227,12 +334,11 @@ static int on_batch_scan(akt__conn *c, const uint8_t *body, size_t len) {
     if (v.target_len > max || v.sender_len > max || v.type_len > max) return 1;
     if (n < r->opts.max_batch) {
       if (n == c->views_cap) {
-        uint32_t cap = c->views_cap ? c->views_cap * 2 : 64;
-        if (cap > r->opts.max_batch) cap = r->opts.max_batch;
-        akt__env_view *nv = realloc(c->views, cap * sizeof *nv);
-        if (!nv) return 1; /* protobuf-c's path, with its own memory */
-        c->views = nv;
-        c->views_cap = cap;
+        /* At most max_batch views, however many the batch claims. */
+        akt__env_view *grown = akt__array_grow(c->views, &c->views_cap, sizeof *grown,
+                                               VIEWS_FIRST_CAP, r->opts.max_batch);
+        if (!grown) return 1; /* out of memory: protobuf-c's path, with its own memory */
+        c->views = grown;
       }
       c->views[n] = v;
     }
@@ -247,12 +353,13 @@ static int on_batch_scan(akt__conn *c, const uint8_t *body, size_t len) {
 
 static int on_frame(void *arg, const uint8_t *data, size_t len) {
   akt__conn *c = arg;
-  if (c->state == C_CLOSED) return AKT_ECLOSED;
+  int state = state_of(c);
+  if (state == C_CLOSED) return AKT_ECLOSED;
   akt__remote *r = c->r;
   AKT__RSTAT(r, frames_in, 1);
   const uint8_t *body;
   size_t body_len;
-  if (!c->outbound && c->state == C_OPEN && akt__scan_batch_frame(data, len, &body, &body_len)) {
+  if (!c->outbound && state == C_OPEN && akt__scan_batch_frame(data, len, &body, &body_len)) {
     int rc = on_batch_scan(c, body, body_len);
     if (rc != 1) return rc;
   }
@@ -261,44 +368,32 @@ static int on_frame(void *arg, const uint8_t *data, size_t len) {
   int rc = 0;
   switch (f->kind_case) {
     case AKT__WIRE__FRAME__KIND_HANDSHAKE:
-      rc = !c->outbound && c->state == C_HANDSHAKE ? on_handshake(c, f->handshake)
-                                                   : fail(c, AKT_EPROTO, "unexpected handshake");
+      rc = !c->outbound && state == C_HANDSHAKE ? on_handshake(c, f->handshake)
+                                                : fail(c, AKT_EPROTO, "unexpected handshake");
       break;
     case AKT__WIRE__FRAME__KIND_HANDSHAKE_ACK:
-      if (!c->outbound || c->state != C_HANDSHAKE) {
-        rc = fail(c, AKT_EPROTO, "unexpected handshake ack");
-      } else if (!f->handshake_ack->accepted) {
-        char reason[300];
-        snprintf(reason, sizeof reason, "refused by peer: %.256s",
-                 f->handshake_ack->reason ? f->handshake_ack->reason : "");
-        rc = fail(c, AKT_EREFUSED, reason);
-      } else {
-        c->state = C_OPEN;
-        akt__endpoint_on_open(c->ep, c, f->handshake_ack->incarnation);
-      }
+      rc = c->outbound && state == C_HANDSHAKE ? on_handshake_ack(c, f->handshake_ack)
+                                               : fail(c, AKT_EPROTO, "unexpected handshake ack");
       break;
     case AKT__WIRE__FRAME__KIND_BATCH:
-      rc = !c->outbound && c->state == C_OPEN ? on_batch(c, f->batch)
-                                              : fail(c, AKT_EPROTO, "unexpected batch");
+      rc = !c->outbound && state == C_OPEN ? on_batch(c, f->batch)
+                                           : fail(c, AKT_EPROTO, "unexpected batch");
       break;
     case AKT__WIRE__FRAME__KIND_HEARTBEAT:
-      if (c->outbound || c->state != C_OPEN) {
+      if (c->outbound || state != C_OPEN) {
         rc = fail(c, AKT_EPROTO, "unexpected heartbeat");
       } else {
         Akt__Wire__HeartbeatAck ack = AKT__WIRE__HEARTBEAT_ACK__INIT;
         ack.seq = f->heartbeat->seq;
-        Akt__Wire__Frame out = AKT__WIRE__FRAME__INIT;
-        out.kind_case = AKT__WIRE__FRAME__KIND_HEARTBEAT_ACK;
-        out.heartbeat_ack = &ack;
-        write_frame(c, &out);
+        write_control(c, AKT__WIRE__FRAME__KIND_HEARTBEAT_ACK, &ack);
       }
       break;
     case AKT__WIRE__FRAME__KIND_HEARTBEAT_ACK:
-      if (!c->outbound || c->state != C_OPEN) rc = fail(c, AKT_EPROTO, "unexpected heartbeat ack");
+      if (!c->outbound || state != C_OPEN) rc = fail(c, AKT_EPROTO, "unexpected heartbeat ack");
       break;
     case AKT__WIRE__FRAME__KIND_CLOSE: {
-      char reason[300];
-      snprintf(reason, sizeof reason, "closed by peer: %.256s",
+      char reason[REASON_MAX];
+      snprintf(reason, sizeof reason, "closed by peer: %.*s", PEER_REASON_MAX,
                f->close->reason ? f->close->reason : "");
       c->close_code = AKT_ECLOSED;
       akt__conn_close(c, reason);
@@ -314,14 +409,14 @@ static int on_frame(void *arg, const uint8_t *data, size_t len) {
 }
 
 int akt__conn_feed(akt__conn *c, const uint8_t *data, size_t len) {
-  if (c->state == C_CLOSED) return c->close_code ? c->close_code : AKT_ECLOSED;
+  if (state_of(c) == C_CLOSED) return c->close_code ? c->close_code : AKT_ECLOSED;
   akt_backend *b = c->r->sys->backend;
   c->last_rx = b->ops->now(b);
   AKT__RSTAT(c->r, bytes_in, len);
   int rc = akt__framer_feed(&c->framer, data, len, on_frame, c);
-  if (rc == AKT_ELIMIT && c->state != C_CLOSED) return fail(c, AKT_ELIMIT, "frame too large");
-  if (rc == AKT_ENOMEM && c->state != C_CLOSED) return fail(c, AKT_ENOMEM, "out of memory");
-  return c->state == C_CLOSED ? (c->close_code ? c->close_code : AKT_ECLOSED) : 0;
+  if (rc == AKT_ELIMIT && state_of(c) != C_CLOSED) return fail(c, AKT_ELIMIT, "frame too large");
+  if (rc == AKT_ENOMEM && state_of(c) != C_CLOSED) return fail(c, AKT_ENOMEM, "out of memory");
+  return state_of(c) == C_CLOSED ? (c->close_code ? c->close_code : AKT_ECLOSED) : 0;
 }
 
 /* ---- heartbeats ------------------------------------------------------------- */
@@ -333,19 +428,17 @@ static void on_timer(void *arg, uint64_t cookie) {
   akt__conn *c = arg;
   akt_system *sys = c->r->sys;
   c->timer_armed = 0;
-  if (c->state != C_CLOSED) {
+  int state = state_of(c);
+  if (state != C_CLOSED) {
     akt_backend *b = sys->backend;
     uint64_t now = b->ops->now(b);
     if (now - c->last_rx >= c->r->opts.failure) {
-      fail(c, AKT_ETIMEDOUT, c->state == C_OPEN ? "heartbeat timeout" : "handshake timeout");
+      fail(c, AKT_ETIMEDOUT, state == C_OPEN ? "heartbeat timeout" : "handshake timeout");
     } else {
-      if (c->outbound && c->state == C_OPEN) {
+      if (c->outbound && state == C_OPEN) {
         Akt__Wire__Heartbeat hb = AKT__WIRE__HEARTBEAT__INIT;
         hb.seq = ++c->hb_seq;
-        Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
-        f.kind_case = AKT__WIRE__FRAME__KIND_HEARTBEAT;
-        f.heartbeat = &hb;
-        akt__endpoint_write_control(c->ep, c, &f);
+        write_control(c, AKT__WIRE__FRAME__KIND_HEARTBEAT, &hb);
       }
       arm(c);
     }
@@ -354,7 +447,7 @@ static void on_timer(void *arg, uint64_t cookie) {
 }
 
 static void arm(akt__conn *c) {
-  if (c->timer_armed || c->state == C_CLOSED || !c->s) return;
+  if (c->timer_armed || state_of(c) == C_CLOSED || !c->s) return;
   akt_backend *b = c->r->sys->backend;
   akt__inflight_add(c->r->sys);
   if (b->ops->timer_start(b, c->r->opts.heartbeat, on_timer, c, 0, &c->timer_id) != 0) {
@@ -375,18 +468,15 @@ static void on_close(akt_stream *s, int reason, void *data) {
   (void)s;
   akt__conn *c = data;
   akt_system *sys = c->r->sys;
-  if (c->state != C_CLOSED) {
+  c->stream_gone = 1; /* the backend frees it when this returns */
+  if (state_of(c) != C_CLOSED) {
     /* The peer or the network ended it. */
     c->close_code = reason ? reason : AKT_ECLOSED;
-    c->s = NULL; /* already closing: do not close again */
     akt__conn_close(c, reason == AKT_ECLOSED ? "connection closed by peer" : akt_strerror(reason));
   }
   disarm(c);
   conn_unlink(c);
-  akt__framer_free(&c->framer);
-  akt__rx_cache_free(&c->rx);
-  free(c->views);
-  free(c);
+  conn_free(c);
   akt__inflight_done(sys);
 }
 
@@ -408,6 +498,7 @@ static akt__conn *conn_new(akt__remote *r, akt_stream *s, akt__endpoint *ep) {
   c->s = s;
   c->ep = ep;
   c->outbound = ep != NULL;
+  atomic_init(&c->state, C_HANDSHAKE);
   c->framer.max = r->opts.max_frame;
   akt_backend *b = r->sys->backend;
   c->last_rx = b->ops->now(b);
@@ -416,25 +507,55 @@ static akt__conn *conn_new(akt__remote *r, akt_stream *s, akt__endpoint *ep) {
 
 void akt__conn_accept(akt__remote *r, akt_stream *s) {
   akt_backend *b = r->sys->backend;
-  akt__conn *c = r->stopping ? NULL : conn_new(r, s, NULL);
+  akt__rmutex_lock(&r->mu);
+  int state = akt__remote_state(r);
+  int park = state == AKT__REMOTE_STARTING && r->nparked < AKT__PARKED_MAX;
+  if (park) r->parked[r->nparked++] = s;
+  akt__rmutex_unlock(&r->mu);
+  if (park) return;
+  akt__conn *c = state == AKT__REMOTE_RUNNING ? conn_new(r, s, NULL) : NULL;
   if (!c) {
+    if (state == AKT__REMOTE_STARTING) AKT__RSTAT(r, handshakes_refused, 1);
     b->ops->stream_close(b, s);
+    return;
+  }
+  if (b->ops->stream_start(b, s, &conn_cbs, c) != 0) {
+    /* on_close will not come for a stream that could not start. */
+    conn_free(c);
     return;
   }
   akt__inflight_add(r->sys);
   conn_link(c);
   AKT__RSTAT(r, connections_accepted, 1);
-  if (b->ops->stream_start(b, s, &conn_cbs, c) != 0) {
-    /* on_close will not come for a stream that could not start. */
-    conn_unlink(c);
-    free(c);
-    akt__inflight_done(r->sys);
-    return;
-  }
   arm(c);
 }
 
+/* Takes the parked streams out of r (into out[], returns how many). */
+static uint32_t take_parked(akt__remote *r, akt_stream **out) {
+  akt__rmutex_lock(&r->mu);
+  uint32_t n = r->nparked;
+  memcpy(out, r->parked, n * sizeof *out);
+  r->nparked = 0;
+  akt__rmutex_unlock(&r->mu);
+  return n;
+}
+
+void akt__conns_serve_parked(akt__remote *r) {
+  akt_stream *parked[AKT__PARKED_MAX];
+  uint32_t n = take_parked(r, parked);
+  for (uint32_t i = 0; i < n; i++) akt__conn_accept(r, parked[i]);
+}
+
+void akt__conns_close_parked(akt__remote *r) {
+  akt_backend *b = r->sys->backend;
+  akt_stream *parked[AKT__PARKED_MAX];
+  uint32_t n = take_parked(r, parked);
+  for (uint32_t i = 0; i < n; i++) b->ops->stream_close(b, parked[i]);
+}
+
 int akt__conn_connect(akt__endpoint *ep) {
+  AKT__ASSERT_HELD(AKT__RANK_EP_STATE);
+  AKT_ASSERT(ep->state == AKT__EP_CONNECTING && !ep->conn);
   akt__remote *r = ep->r;
   akt_backend *b = r->sys->backend;
   akt_addr addr;
@@ -444,39 +565,24 @@ int akt__conn_connect(akt__endpoint *ep) {
   akt__conn *c = conn_new(r, NULL, ep);
   if (!c) return AKT_ENOMEM;
   snprintf(c->peer, sizeof c->peer, "%s", ep->node);
-  akt__inflight_add(r->sys);
-  /* Linked before the connect: its outcome may be reported (and the
-   * connection freed) on the I/O context before connect() returns here. */
-  conn_link(c);
-  ep->conn = c;
-  /* The backend publishes the stream before its outcome can be reported. */
+  /* On the I/O context, so none of c's callbacks runs before this returns. */
   int rc = b->ops->connect(b, &addr, &conn_cbs, c, &c->s);
   if (rc) {
-    ep->conn = NULL;
-    conn_unlink(c);
-    free(c);
-    akt__inflight_done(r->sys);
+    conn_free(c);
     return rc;
   }
+  akt__inflight_add(r->sys);
+  conn_link(c);
+  c->seq = ep->dials;
+  ep->conn = c;
   AKT__RSTAT(r, connections_opened, 1);
   akt__trace(r->sys, AKT_EV_NET, 0, 0, "connect", 0, 0, ep->node);
-  Akt__Wire__Handshake h = AKT__WIRE__HANDSHAKE__INIT;
-  h.magic = AKT__WIRE_MAGIC;
-  h.version = AKT_REMOTE_PROTOCOL_VERSION;
-  h.to_system = ep->sysname;
-  h.from_address = r->node;
-  h.incarnation = r->incarnation;
-  h.conn_seq = ++ep->conn_seq;
-  h.cookie = (char *)(uintptr_t)r->opts.cookie;
-  Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
-  f.kind_case = AKT__WIRE__FRAME__KIND_HANDSHAKE;
-  f.handshake = &h;
-  write_frame(c, &f);
+  send_handshake(c);
   arm(c);
   return 0;
 }
 
-int akt__conn_is_open(const akt__conn *c) { return c->state == C_OPEN; }
+int akt__conn_is_open(const akt__conn *c) { return state_of(c) == C_OPEN; }
 
 akt__conn *akt__conn_detached(akt__remote *r, akt__endpoint *ep, akt__buf *capture) {
   akt__conn *c = conn_new(r, NULL, ep);
@@ -485,20 +591,15 @@ akt__conn *akt__conn_detached(akt__remote *r, akt__endpoint *ep, akt__buf *captu
 }
 
 void akt__conn_detached_free(akt__conn *c) {
-  if (!c) return;
-  c->state = C_CLOSED;
-  akt__framer_free(&c->framer);
-  akt__rx_cache_free(&c->rx);
-  free(c->views);
-  free(c);
+  if (c) conn_free(c);
 }
 
 void akt__conns_close_all(akt__remote *r) {
   for (;;) {
-    pthread_mutex_lock(&r->mu);
+    akt__rmutex_lock(&r->mu);
     akt__conn *c = r->conns;
-    while (c && c->state == C_CLOSED) c = c->next;
-    pthread_mutex_unlock(&r->mu);
+    while (c && state_of(c) == C_CLOSED) c = c->next;
+    akt__rmutex_unlock(&r->mu);
     if (!c) return;
     akt__conn_close(c, "node shutting down");
   }
@@ -508,11 +609,11 @@ void akt__conns_free_all(akt__remote *r) {
   akt_backend *b = r->sys->backend;
   for (akt__conn *c = r->conns, *next; c; c = next) {
     next = c->next;
+    /* The dropped system's timers do not fire: whatever cancel says. */
     if (c->timer_armed) b->ops->timer_cancel(b, c->timer_id);
-    akt__framer_free(&c->framer);
-    akt__rx_cache_free(&c->rx);
-    free(c->views);
-    free(c);
+    c->timer_armed = 0;
+    c->prev = c->next = NULL;
+    conn_free(c);
   }
   r->conns = NULL;
 }

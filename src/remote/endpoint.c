@@ -6,9 +6,15 @@
  * the stream, which sends what accumulates in one system call — so a burst
  * of sends becomes one write. The queue survives connection loss: the
  * endpoint reconnects with exponential backoff and jitter (from the
- * backend's random stream) while anything waits to be sent. When the connection is lost, or the peer comes
- * back as a new incarnation, every watch of an actor there ends with
- * akt.Terminated.
+ * backend's random stream) while anything waits to be sent. When the
+ * connection is lost, or the peer comes back as a new incarnation, every
+ * watch of an actor there ends with akt.Terminated.
+ *
+ * A sender that finds the endpoint idle does not connect itself: it marks
+ * the endpoint CONNECTING and arms a timer of no delay (the dial), whose
+ * callback opens the connection on the I/O context. A connection then
+ * lives on the I/O context alone (conn.c), and no other thread ever holds
+ * one that the I/O context might be closing meanwhile.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,47 +29,224 @@
 
 #define EP_OF(r) ((akt__endpoint *)((char *)(r) - offsetof(akt__endpoint, writer)))
 
-static void writer_run(akt_runnable *run);
-static void connect_now(akt__endpoint *ep);
+#define TABLE_FIRST_CAP 4   /* endpoints in a new table */
+#define WATCHES_FIRST_CAP 4 /* watches in a new list */
 
-akt__endpoint *akt__endpoint_get(akt__remote *r, const char *node) {
-  for (uint32_t i = 0; i < r->nendpoints; i++)
-    if (strcmp(r->endpoints[i]->node, node) == 0) return r->endpoints[i];
+static void writer_run(akt_runnable *run);
+static void connect_request(akt__endpoint *ep);
+
+/* ---- state ------------------------------------------------------------------- */
+
+/* The changes of state the design allows (endpoint.h), as bit sets. */
+static const unsigned ep_next[] = {
+    [AKT__EP_IDLE] = 1u << AKT__EP_CONNECTING | 1u << AKT__EP_BACKOFF,
+    [AKT__EP_CONNECTING] = 1u << AKT__EP_OPEN | 1u << AKT__EP_IDLE,
+    [AKT__EP_OPEN] = 1u << AKT__EP_IDLE,
+    [AKT__EP_BACKOFF] = 1u << AKT__EP_IDLE,
+};
+
+static void set_state(akt__endpoint *ep, int to) {
+  AKT__ASSERT_HELD(AKT__RANK_EP_STATE);
+  AKT_ASSERT_TRANSITION("endpoint state", ep->state, to, (ep_next[ep->state] >> to) & 1u);
+  ep->state = to;
+}
+
+/* Whether remoting or this endpoint stopped (endpoint lock held). */
+static int stopped(const akt__endpoint *ep) {
+  return ep->stopped || akt__remote_state(ep->r) == AKT__REMOTE_STOPPING;
+}
+
+/* Tells threads in akt__endpoint_await_open to look again (endpoint lock
+ * held: the backend's wake ranks below it). */
+static void wake_waiters(akt__endpoint *ep) {
+  if (ep->waiters == 0) return;
+  akt_backend *b = ep->r->sys->backend;
+  b->ops->wake(b);
+}
+
+/* ---- timers ------------------------------------------------------------------ */
+
+static void timer_fire(void *arg, uint64_t which);
+
+/* Arms timer `which` (AKT__EP_DIAL ...) to fire after `delay` (endpoint
+ * lock held). Returns 0 or the backend's error (nothing armed). */
+static int timer_arm(akt__endpoint *ep, unsigned which, akt_duration delay) {
+  AKT__ASSERT_HELD(AKT__RANK_EP_STATE);
+  AKT_ASSERT(which < AKT__EP_TIMERS);
+  akt__ep_timer *t = &ep->timers[which];
+  AKT_ASSERT(!t->armed);
+  akt_system *sys = ep->r->sys;
+  akt__inflight_add(sys);
+  int rc = sys->backend->ops->timer_start(sys->backend, delay, timer_fire, ep, which, &t->id);
+  if (rc) {
+    akt__inflight_done(sys);
+    return rc;
+  }
+  t->armed = 1;
+  return 0;
+}
+
+/* Cancels t if armed (endpoint lock held). A timer already firing waits
+ * for the lock, then finds the endpoint stopped. */
+static void timer_cancel(akt__endpoint *ep, akt__ep_timer *t) {
+  AKT__ASSERT_HELD(AKT__RANK_EP_STATE);
+  if (!t->armed) return;
+  akt_system *sys = ep->r->sys;
+  if (sys->backend->ops->timer_cancel(sys->backend, t->id) == 0) akt__inflight_done(sys);
+  t->armed = 0;
+}
+
+/* ---- the table --------------------------------------------------------------- */
+
+/* Makes and lists the endpoint of `node` (remoting lock held). */
+static int endpoint_new(akt__remote *r, const char *node, akt__endpoint **out) {
+  AKT__ASSERT_HELD(AKT__RANK_REMOTE);
+  /* Longer than ep->node holds: it would never be found again. */
+  if (strlen(node) >= AKT__NODE_MAX) return AKT_ENAME;
   akt__endpoint *ep = calloc(1, sizeof *ep);
-  if (!ep) return NULL;
+  if (!ep) return AKT_ENOMEM;
   const char *path;
   if (akt__parse_address(node, ep->sysname, sizeof ep->sysname, ep->host, sizeof ep->host,
-                         &ep->port, &path) != 0 || path) {
+                         &ep->port, &path) != 0 ||
+      path) {
     free(ep);
-    return NULL;
+    return AKT_ENAME;
   }
   if (r->nendpoints == r->cap_endpoints) {
-    uint32_t cap = r->cap_endpoints ? r->cap_endpoints * 2 : 4;
-    akt__endpoint **n = realloc(r->endpoints, cap * sizeof *n);
-    if (!n) {
+    akt__endpoint **grown = akt__array_grow(r->endpoints, &r->cap_endpoints, sizeof *grown,
+                                            TABLE_FIRST_CAP, UINT32_MAX);
+    if (!grown) {
       free(ep);
-      return NULL;
+      return AKT_ENOMEM;
     }
-    r->endpoints = n;
-    r->cap_endpoints = cap;
+    r->endpoints = grown;
   }
   ep->r = r;
   snprintf(ep->node, sizeof ep->node, "%s", node);
-  pthread_mutex_init(&ep->mu, NULL);
-  pthread_mutex_init(&ep->wmu, NULL);
+  akt__rmutex_init(&ep->wmu, AKT__RANK_EP_WRITE);
+  akt__rmutex_init(&ep->mu, AKT__RANK_EP_STATE);
   ep->writer.run = writer_run;
   r->endpoints[r->nendpoints++] = ep;
-  return ep;
+  *out = ep;
+  return 0;
 }
+
+int akt__endpoint_get(akt__remote *r, const char *node, akt__endpoint **out) {
+  akt__endpoint *ep = NULL;
+  int rc = 0;
+  akt__rmutex_lock(&r->mu);
+  for (uint32_t i = 0; i < r->nendpoints && !ep; i++)
+    if (strcmp(r->endpoints[i]->node, node) == 0) ep = r->endpoints[i];
+  if (!ep) rc = endpoint_new(r, node, &ep);
+  akt__rmutex_unlock(&r->mu);
+  *out = ep;
+  return rc;
+}
+
+/* ---- watches ----------------------------------------------------------------- */
+
+/* Removes watch i (endpoint lock held): its references are released. */
+static void watch_remove(akt__endpoint *ep, uint32_t i) {
+  akt__rwatch *w = &ep->watches[i];
+  akt_pid_release(w->watcher);
+  akt_pid_release(w->target);
+  ep->watches[i] = ep->watches[--ep->nwatches];
+}
+
+/* The watches of the peer's actors, which a lost connection or a restarted
+ * peer ends: moved out of the endpoint (endpoint lock held), for
+ * terminate_watches to notify once the locks are released. */
+typedef struct ended_watches {
+  akt__rwatch *list;
+  uint32_t n;
+} ended_watches;
+
+static ended_watches take_watches(akt__endpoint *ep) {
+  AKT__ASSERT_HELD(AKT__RANK_EP_STATE);
+  ended_watches w = {.list = ep->watches, .n = ep->nwatches};
+  ep->watches = NULL;
+  ep->nwatches = ep->cap_watches = 0;
+  return w;
+}
+
+/* Tells every watcher in `w` that its target is gone and frees the list.
+ * No remoting lock held: the sends go to actors. */
+static void terminate_watches(akt__endpoint *ep, ended_watches w, const char *why) {
+  AKT__ASSERT_NOT_HELD(AKT__RANK_EP_WRITE);
+  for (uint32_t i = 0; i < w.n; i++) {
+    akt__rwatch *x = &w.list[i];
+    char address[AKT_ADDRESS_MAX];
+    akt__remote_pid_format(x->target, address, sizeof address);
+    Akt__Terminated t = AKT__TERMINATED__INIT;
+    t.path = (char *)(uintptr_t)akt_pid_path(x->target);
+    t.id = akt_pid_id(x->target);
+    t.address = address;
+    akt__log(ep->r->sys, AKT_LOG_INFO, "remoting: %s is gone (%s): Terminated to %s", address,
+             why, akt_pid_path(x->watcher));
+    akt__send(x->watcher, &t.base, x->target, 0, 0);
+    akt_pid_release(x->watcher);
+    akt_pid_release(x->target);
+  }
+  free(w.list);
+}
+
+int akt__endpoint_watch(akt__endpoint *ep, akt_pid *watcher, akt_pid *target, int watch) {
+  int rc = 0;
+  akt__rmutex_lock(&ep->mu);
+  if (watch) {
+    if (ep->nwatches == ep->cap_watches) {
+      akt__rwatch *grown = akt__array_grow(ep->watches, &ep->cap_watches, sizeof *grown,
+                                           WATCHES_FIRST_CAP, UINT32_MAX);
+      if (grown)
+        ep->watches = grown;
+      else
+        rc = AKT_ENOMEM;
+    }
+    if (!rc) {
+      ep->watches[ep->nwatches++] =
+          (akt__rwatch){.watcher = akt_pid_retain(watcher), .target = akt_pid_retain(target)};
+      if (ep->state == AKT__EP_IDLE) connect_request(ep);
+    }
+  } else {
+    for (uint32_t i = 0; i < ep->nwatches; i++) {
+      akt__rwatch *w = &ep->watches[i];
+      if (akt_pid_equal(w->watcher, watcher) && akt_pid_equal(w->target, target)) {
+        watch_remove(ep, i);
+        break;
+      }
+    }
+  }
+  akt__rmutex_unlock(&ep->mu);
+  return rc;
+}
+
+void akt__endpoint_unwatch_path(akt__endpoint *ep, const char *watcher_path, uint64_t watcher_id,
+                                akt_pid *target) {
+  akt__rmutex_lock(&ep->mu);
+  for (uint32_t i = 0; i < ep->nwatches; i++) {
+    akt__rwatch *w = &ep->watches[i];
+    if (strcmp(akt_pid_path(w->watcher), watcher_path) == 0 &&
+        (!watcher_id || akt_pid_id(w->watcher) == watcher_id) && akt_pid_equal(w->target, target)) {
+      watch_remove(ep, i);
+      break;
+    }
+  }
+  akt__rmutex_unlock(&ep->mu);
+}
+
+/* ---- sending ------------------------------------------------------------------- */
 
 /* Bytes waiting to be written: queued, and taken by the writer but not
  * written yet (endpoint lock held). */
 static size_t pending(const akt__endpoint *ep) {
+  AKT_ASSERT(ep->out_head <= ep->out.len);
+  AKT_ASSERT(ep->queue.len == 0 || ep->queue.len >= AKT__EP_GAP);
   return (ep->queue.len ? ep->queue.len - AKT__EP_GAP : 0) + (ep->out.len - ep->out_head);
 }
 
 /* Schedules the writer if it is not (endpoint lock held). */
 static void wake_writer(akt__endpoint *ep) {
+  AKT__ASSERT_HELD(AKT__RANK_EP_STATE);
   if (ep->writer_scheduled || ep->state != AKT__EP_OPEN || pending(ep) == 0) return;
   ep->writer_scheduled = 1;
   akt_system *sys = ep->r->sys;
@@ -75,13 +258,13 @@ int akt__endpoint_send(akt__endpoint *ep, const akt__env_out *e, const ProtobufC
                        size_t payload_len) {
   akt__remote *r = ep->r;
   size_t elen = akt__env_out_size(e, payload_len);
-  if (elen + 64 > r->opts.max_frame) return AKT_ELIMIT;
+  if (elen + AKT__ENVELOPE_FRAME_OVERHEAD > r->opts.max_frame) return AKT_ELIMIT;
   size_t len = 1 + akt__varint_size(elen) + elen; /* the Batch.envelopes entry */
-  pthread_mutex_lock(&ep->mu);
   int rc = 0;
+  akt__rmutex_lock(&ep->mu);
   if (ep->stopped) {
     rc = AKT_ESTOPPED;
-  } else if (pending(ep) + elen + 16 > r->opts.send_queue) {
+  } else if (pending(ep) + len > r->opts.send_queue) {
     rc = AKT_EFULL;
     AKT__RSTAT(r, send_queue_full, 1);
   } else if ((rc = akt__buf_reserve(&ep->queue, len + AKT__EP_GAP)) == 0) {
@@ -91,54 +274,33 @@ int akt__endpoint_send(akt__endpoint *ep, const akt__env_out *e, const ProtobufC
      * its payload, a packing into a buffer of its own and a copy. */
     uint8_t *p = ep->queue.data + ep->queue.len;
     *p++ = (1 << 3) | 2; /* Batch.envelopes, length-delimited */
-    akt__env_out_write(akt__put_varint(p, elen), e, payload, payload_len);
+    uint8_t *end = akt__env_out_write(akt__put_varint(p, elen), e, payload, payload_len);
+    AKT_ASSERT((size_t)(end - (ep->queue.data + ep->queue.len)) == len);
     ep->queue.len += len;
     AKT__RSTAT(r, envelopes_out, 1);
-    if (ep->state == AKT__EP_IDLE) connect_now(ep);
+    if (ep->state == AKT__EP_IDLE) connect_request(ep);
     wake_writer(ep);
   }
-  pthread_mutex_unlock(&ep->mu);
+  akt__rmutex_unlock(&ep->mu);
   return rc;
 }
 
 /* Reads one Batch entry's length at p (entry = tag, varint, bytes); returns
  * the entry's total size, or 0 if malformed (cannot happen: we wrote it). */
 static size_t entry_size(const uint8_t *p, size_t avail) {
-  size_t i = 1, shift = 0;
-  uint64_t len = 0;
-  while (i < avail && i < 11) {
-    len |= (uint64_t)(p[i] & 0x7f) << shift;
-    if (!(p[i++] & 0x80)) return i + (size_t)len <= avail ? i + (size_t)len : 0;
-    shift += 7;
-  }
-  return 0;
+  uint64_t len;
+  size_t n = avail > 1 ? akt__read_varint(p + 1, p + avail, AKT__VARINT_MAX, &len) : 0;
+  if (n == 0 || len > avail - 1 - n) return 0;
+  return 1 + n + (size_t)len;
 }
 
 #define FLUSH_RETRY AKT_MILLIS(2) /* how soon a writer the stream refused tries again */
 
-static void flush_fire(void *arg, uint64_t cookie) {
-  (void)cookie;
-  akt__endpoint *ep = arg;
-  akt_system *sys = ep->r->sys;
-  pthread_mutex_lock(&ep->mu);
-  ep->flush_armed = 0;
-  wake_writer(ep);
-  pthread_mutex_unlock(&ep->mu);
-  akt__inflight_done(sys);
-}
-
 /* The stream's write queue is full: the frames stay queued here and the
  * writer tries again shortly (endpoint lock held). */
 static void retry_flush(akt__endpoint *ep) {
-  akt__remote *r = ep->r;
-  if (ep->flush_armed || ep->stopped || r->stopping) return;
-  akt_backend *b = r->sys->backend;
-  akt__inflight_add(r->sys);
-  if (b->ops->timer_start(b, FLUSH_RETRY, flush_fire, ep, 0, &ep->flush_timer) != 0) {
-    akt__inflight_done(r->sys);
-    return;
-  }
-  ep->flush_armed = 1;
+  if (ep->timers[AKT__EP_FLUSH].armed || stopped(ep)) return;
+  (void)timer_arm(ep, AKT__EP_FLUSH, FLUSH_RETRY); /* else: the next send wakes it */
 }
 
 /* Writes the frames of ep->out from *head until its end or an error,
@@ -154,25 +316,32 @@ static void retry_flush(akt__endpoint *ep) {
  * ones. This saves building the frames in a buffer of their own (a copy of
  * every byte sent). One frame per write also lets the stream's own limit
  * refuse a frame without refusing everything: what it takes is done. */
+/* The bytes of envelopes the writer puts in one frame (one envelope may be
+ * larger, up to what akt__endpoint_send lets into the queue): half the
+ * frame limit, so that a frame of many envelopes stays well inside it and
+ * a peer's reader gets work in pieces it can start on. */
+#define WRITER_FRAME_MAX(r) ((r)->opts.max_frame / 2)
+
 static int write_frames(akt__endpoint *ep, akt__conn *c, size_t *head) {
+  AKT__ASSERT_HELD(AKT__RANK_EP_WRITE);
   akt__remote *r = ep->r;
   akt__buf *out = &ep->out;
   while (*head < out->len) {
-    /* Cut a frame of at most max_batch envelopes and about max_frame/2
-     * bytes (at least one envelope). */
+    /* Cut a frame of at most max_batch envelopes and at most
+     * WRITER_FRAME_MAX bytes of them, or of the one envelope. */
     size_t start = *head, off = start;
     uint32_t n = 0;
     while (off < out->len) {
       size_t sz = entry_size(out->data + off, out->len - off);
-      if (sz == 0) break;
-      if (n > 0 && (n >= r->opts.max_batch || off + sz - start > r->opts.max_frame / 2)) break;
+      AKT_ASSERT(sz != 0); /* we wrote the entries */
+      if (n > 0 && (n >= r->opts.max_batch || off + sz - start > WRITER_FRAME_MAX(r))) break;
       off += sz;
       n++;
     }
-    if (n == 0) return AKT_EPROTO; /* cannot happen: we wrote the entries */
     uint8_t hdr[AKT__BATCH_HDR_MAX];
     size_t hlen = akt__frame_batch_header(off - start, hdr);
-    uint8_t *frame = out->data + start - hlen; /* start >= AKT__EP_GAP >= hlen */
+    AKT_ASSERT(start >= hlen); /* start >= AKT__EP_GAP >= AKT__BATCH_HDR_MAX */
+    uint8_t *frame = out->data + start - hlen;
     memcpy(frame, hdr, hlen);
     int rc = akt__conn_write(c, frame, hlen + off - start);
     if (rc != 0) return rc;
@@ -192,8 +361,9 @@ static int write_frames(akt__endpoint *ep, akt__conn *c, size_t *head) {
  * waits for the next one). Returns 0 or the stream's error. Write lock
  * held, endpoint lock not. */
 static int flush(akt__endpoint *ep, unsigned rounds) {
+  AKT__ASSERT_HELD(AKT__RANK_EP_WRITE);
   int rc = 0;
-  pthread_mutex_lock(&ep->mu);
+  akt__rmutex_lock(&ep->mu);
   for (unsigned i = 0; i < rounds && ep->state == AKT__EP_OPEN && ep->conn; i++) {
     if (ep->out_head == ep->out.len) {
       if (ep->queue.len == 0) break;
@@ -206,9 +376,9 @@ static int flush(akt__endpoint *ep, unsigned rounds) {
     }
     akt__conn *c = ep->conn;
     size_t head = ep->out_head;
-    pthread_mutex_unlock(&ep->mu);
+    akt__rmutex_unlock(&ep->mu);
     rc = write_frames(ep, c, &head);
-    pthread_mutex_lock(&ep->mu);
+    akt__rmutex_lock(&ep->mu);
     ep->out_head = head;
     if (ep->out_head == ep->out.len) ep->out.len = ep->out_head = 0;
     if (rc != 0) {
@@ -216,228 +386,260 @@ static int flush(akt__endpoint *ep, unsigned rounds) {
       break;
     }
   }
-  pthread_mutex_unlock(&ep->mu);
+  akt__rmutex_unlock(&ep->mu);
   return rc;
 }
 
 static void writer_run(akt_runnable *run) {
   akt__endpoint *ep = EP_OF(run);
   akt_system *sys = ep->r->sys;
-  pthread_mutex_lock(&ep->wmu);
+  akt__rmutex_lock(&ep->wmu);
   int rc = flush(ep, WRITER_ROUNDS);
   /* Still scheduled until here, so senders did not schedule it again
    * meanwhile (each schedule may wake a sleeping worker): what they queued
    * since the last round is picked up by scheduling it once more. After an
    * error the retry timer or the next connection does that. */
-  pthread_mutex_lock(&ep->mu);
+  akt__rmutex_lock(&ep->mu);
+  AKT_ASSERT(ep->writer_scheduled);
   ep->writer_scheduled = 0;
   if (rc == 0) wake_writer(ep);
-  pthread_mutex_unlock(&ep->mu);
-  pthread_mutex_unlock(&ep->wmu);
+  akt__rmutex_unlock(&ep->mu);
+  akt__rmutex_unlock(&ep->wmu);
   akt__inflight_done(sys);
 }
 
 void akt__endpoint_flush(akt__endpoint *ep) {
-  pthread_mutex_lock(&ep->wmu);
+  akt__rmutex_lock(&ep->wmu);
   flush(ep, UINT32_MAX);
-  pthread_mutex_unlock(&ep->wmu);
+  akt__rmutex_unlock(&ep->wmu);
 }
 
 void akt__endpoint_write_control(akt__endpoint *ep, akt__conn *c, const Akt__Wire__Frame *f) {
   akt__buf out = {0};
   if (akt__frame_encode(f, ep->r->opts.max_frame, &out) == 0) {
-    pthread_mutex_lock(&ep->wmu);
-    pthread_mutex_lock(&ep->mu);
+    akt__rmutex_lock(&ep->wmu);
+    akt__rmutex_lock(&ep->mu);
     if (ep->conn == c) {
       AKT__RSTAT(ep->r, frames_out, 1);
       akt__conn_write(c, out.data, out.len);
     }
-    pthread_mutex_unlock(&ep->mu);
-    pthread_mutex_unlock(&ep->wmu);
+    akt__rmutex_unlock(&ep->mu);
+    akt__rmutex_unlock(&ep->wmu);
   }
   akt__buf_free(&out);
 }
 
 /* ---- connecting and reconnecting ------------------------------------------- */
 
-static void connect_now(akt__endpoint *ep) {
-  if (ep->stopped || ep->r->stopping) return;
-  ep->state = AKT__EP_CONNECTING;
-  int rc = akt__conn_connect(ep);
+/* Each reconnect delay is drawn within this many percent of its nominal
+ * value either way, so that peers that lost each other at once do not
+ * retry in lockstep. */
+#define BACKOFF_JITTER_PCT 20
+
+/* The delay before reconnect attempt `attempts` (>= 1): backoff_min doubling
+ * up to backoff_max, with jitter drawn from the backend. */
+static akt_duration backoff_delay(akt__remote *r, uint32_t attempts) {
+  akt_duration d = r->opts.backoff_min, max = r->opts.backoff_max;
+  for (uint32_t i = 1; i < attempts && d <= max / 2; i++) d *= 2;
+  if (d > max) d = max;
+  uint64_t span = d / 100 * BACKOFF_JITTER_PCT;
+  akt_backend *b = r->sys->backend;
+  if (span) d = d - span + b->ops->random_u64(b) % (2 * span + 1);
+  return d;
+}
+
+
+/* Asks the I/O context to open a connection (endpoint lock held, idle). */
+static void connect_request(akt__endpoint *ep) {
+  AKT_ASSERT(ep->state == AKT__EP_IDLE && !ep->conn);
+  if (stopped(ep)) return;
+  set_state(ep, AKT__EP_CONNECTING);
+  int rc = timer_arm(ep, AKT__EP_DIAL, 0);
   if (rc) {
     akt__log(ep->r->sys, AKT_LOG_WARN, "remoting: cannot connect to %s: %s", ep->node,
              akt_strerror(rc));
-    ep->state = AKT__EP_IDLE;
+    set_state(ep, AKT__EP_IDLE); /* the next send asks again */
   }
 }
 
-static void retry_fire(void *arg, uint64_t cookie) {
-  (void)cookie;
+/* Arms the reconnect timer (endpoint lock held, idle). */
+static void schedule_retry(akt__endpoint *ep) {
+  AKT_ASSERT(ep->state == AKT__EP_IDLE);
+  if (stopped(ep) || ep->timers[AKT__EP_RETRY].armed) return;
+  set_state(ep, AKT__EP_BACKOFF);
+  if (timer_arm(ep, AKT__EP_RETRY, backoff_delay(ep->r, ep->attempts)) != 0)
+    set_state(ep, AKT__EP_IDLE); /* the next send asks again */
+}
+
+/* The connection, or opening it, ended with `code` (endpoint lock held):
+ * idle again, reconnecting after a backoff while something waits to be
+ * sent or a thread waits for the connection. Returns the watches this ends, for the caller to terminate once
+ * it released the locks. */
+static ended_watches lost(akt__endpoint *ep, int code) {
+  ended_watches gone = take_watches(ep);
+  ep->attempts++;
+  ep->failed_dial = ep->dials;
+  ep->last_error = code ? code : AKT_ECLOSED;
+  set_state(ep, AKT__EP_IDLE);
+  if (pending(ep) || ep->waiters) schedule_retry(ep);
+  wake_waiters(ep);
+  return gone;
+}
+
+/* Opens the connection (I/O context, endpoint lock held, connecting).
+ * Returns the watches a failure ends (see lost). */
+static ended_watches dial(akt__endpoint *ep) {
+  AKT_ASSERT(ep->state == AKT__EP_CONNECTING && !ep->conn);
+  ep->dials++;
+  int rc = stopped(ep) ? AKT_ESTOPPED : akt__conn_connect(ep);
+  if (rc == 0) return (ended_watches){0};
+  if (rc != AKT_ESTOPPED)
+    akt__log(ep->r->sys, AKT_LOG_WARN, "remoting: cannot connect to %s: %s", ep->node,
+             akt_strerror(rc));
+  return lost(ep, rc);
+}
+
+/* The backoff ended (endpoint lock held): connect again if anything
+ * still wants the peer. Returns the watches a failure ends. */
+static ended_watches retry(akt__endpoint *ep) {
+  if (ep->state != AKT__EP_BACKOFF) return (ended_watches){0};
+  set_state(ep, AKT__EP_IDLE);
+  if (!pending(ep) && !ep->nwatches && !ep->waiters) return (ended_watches){0};
+  set_state(ep, AKT__EP_CONNECTING);
+  return dial(ep); /* already on the I/O context */
+}
+
+/* The one callback of the endpoint's timers (I/O context). */
+static void timer_fire(void *arg, uint64_t which) {
   akt__endpoint *ep = arg;
   akt_system *sys = ep->r->sys;
-  pthread_mutex_lock(&ep->mu);
-  ep->retry_armed = 0;
-  if (ep->state == AKT__EP_BACKOFF) {
-    ep->state = AKT__EP_IDLE;
-    if (pending(ep) || ep->nwatches) connect_now(ep);
-  }
-  pthread_mutex_unlock(&ep->mu);
+  ended_watches gone = {0};
+  akt__rmutex_lock(&ep->mu);
+  AKT_ASSERT(which < AKT__EP_TIMERS);
+  ep->timers[which].armed = 0;
+  if (which == AKT__EP_DIAL)
+    gone = dial(ep);
+  else if (which == AKT__EP_RETRY)
+    gone = retry(ep);
+  else
+    wake_writer(ep);
+  akt__rmutex_unlock(&ep->mu);
+  terminate_watches(ep, gone, "cannot connect");
   akt__inflight_done(sys);
 }
 
-/* Arms the reconnect timer: backoff_min doubling up to backoff_max, +/-20%
- * jitter drawn from the backend (endpoint lock held). */
-static void schedule_retry(akt__endpoint *ep) {
-  akt__remote *r = ep->r;
-  if (ep->stopped || r->stopping || ep->retry_armed) return;
-  akt_backend *b = r->sys->backend;
-  akt_duration d = r->opts.backoff_min;
-  for (uint32_t i = 1; i < ep->attempts && d < r->opts.backoff_max; i++) d *= 2;
-  if (d > r->opts.backoff_max) d = r->opts.backoff_max;
-  uint64_t span = d / 5;
-  if (span) d = d - span + b->ops->random_u64(b) % (2 * span + 1);
-  ep->state = AKT__EP_BACKOFF;
-  akt__inflight_add(r->sys);
-  if (b->ops->timer_start(b, d, retry_fire, ep, 0, &ep->retry_timer) != 0) {
-    akt__inflight_done(r->sys);
-    ep->state = AKT__EP_IDLE;
-    return;
-  }
-  ep->retry_armed = 1;
-}
-
-/* Tells every watcher of an actor on this node that it is gone (endpoint
- * lock held; the sends go to local actors only). */
-static void terminate_watches(akt__endpoint *ep, const char *why) {
-  for (uint32_t i = 0; i < ep->nwatches; i++) {
-    akt__rwatch *w = &ep->watches[i];
-    char address[AKT_ADDRESS_MAX];
-    akt__remote_pid_format(w->target, address, sizeof address);
-    Akt__Terminated t = AKT__TERMINATED__INIT;
-    t.path = (char *)(uintptr_t)akt_pid_path(w->target);
-    t.id = akt_pid_id(w->target);
-    t.address = address;
-    akt__log(ep->r->sys, AKT_LOG_INFO, "remoting: %s is gone (%s): Terminated to %s", address,
-             why, akt_pid_path(w->watcher));
-    akt__send(w->watcher, &t.base, w->target, 0, 0);
-    akt_pid_release(w->watcher);
-    akt_pid_release(w->target);
-  }
-  ep->nwatches = 0;
-}
-
 void akt__endpoint_on_open(akt__endpoint *ep, akt__conn *c, uint64_t incarnation) {
-  pthread_mutex_lock(&ep->mu);
+  ended_watches gone = {0};
+  akt__rmutex_lock(&ep->mu);
   if (ep->conn == c) {
-    if (ep->incarnation && incarnation != ep->incarnation)
-      terminate_watches(ep, "node restarted");
+    if (ep->incarnation && incarnation != ep->incarnation) gone = take_watches(ep);
     ep->incarnation = incarnation;
-    ep->state = AKT__EP_OPEN;
+    set_state(ep, AKT__EP_OPEN);
     ep->attempts = 0;
     wake_writer(ep);
+    wake_waiters(ep);
   }
-  pthread_mutex_unlock(&ep->mu);
+  akt__rmutex_unlock(&ep->mu);
+  terminate_watches(ep, gone, "node restarted");
 }
 
-void akt__endpoint_on_down(akt__endpoint *ep, akt__conn *c, const char *reason) {
+void akt__endpoint_on_down(akt__endpoint *ep, akt__conn *c, int code, const char *reason) {
+  ended_watches gone = {0};
   /* The write lock first: a writer may be writing to c (see flush). */
-  pthread_mutex_lock(&ep->wmu);
-  pthread_mutex_lock(&ep->mu);
+  akt__rmutex_lock(&ep->wmu);
+  akt__rmutex_lock(&ep->mu);
   if (ep->conn == c) {
     ep->conn = NULL;
-    ep->attempts++;
-    terminate_watches(ep, reason);
-    ep->state = AKT__EP_IDLE;
-    if (pending(ep)) schedule_retry(ep);
+    gone = lost(ep, code);
   }
-  pthread_mutex_unlock(&ep->mu);
-  pthread_mutex_unlock(&ep->wmu);
+  akt__rmutex_unlock(&ep->mu);
+  akt__rmutex_unlock(&ep->wmu);
+  terminate_watches(ep, gone, reason);
 }
 
 int akt__endpoint_on_accept(akt__endpoint *ep, akt__conn *c, uint64_t incarnation, uint64_t seq,
                             akt__conn **old) {
-  pthread_mutex_lock(&ep->mu);
+  int stale = 0;
   *old = NULL;
+  akt__rmutex_lock(&ep->mu);
   if (seq && incarnation == ep->in_incarnation && seq <= ep->in_seq) {
-    pthread_mutex_unlock(&ep->mu);
-    return 1;
+    stale = 1;
+  } else {
+    if (ep->inbound != c) *old = ep->inbound;
+    ep->inbound = c;
+    ep->in_incarnation = incarnation;
+    ep->in_seq = seq;
   }
-  if (ep->inbound != c) *old = ep->inbound;
-  ep->inbound = c;
-  ep->in_incarnation = incarnation;
-  ep->in_seq = seq;
-  pthread_mutex_unlock(&ep->mu);
-  return 0;
+  akt__rmutex_unlock(&ep->mu);
+  return stale;
 }
 
 void akt__endpoint_on_inbound_down(akt__endpoint *ep, akt__conn *c, const char *reason) {
-  pthread_mutex_lock(&ep->mu);
+  akt__rmutex_lock(&ep->mu);
   if (ep->inbound == c) ep->inbound = NULL;
-  terminate_watches(ep, reason);
-  pthread_mutex_unlock(&ep->mu);
+  ended_watches gone = take_watches(ep);
+  akt__rmutex_unlock(&ep->mu);
+  terminate_watches(ep, gone, reason);
 }
 
-int akt__endpoint_watch(akt__endpoint *ep, akt_pid *watcher, akt_pid *target, int watch) {
-  pthread_mutex_lock(&ep->mu);
-  int rc = 0;
-  if (watch) {
-    if (ep->nwatches == ep->cap_watches) {
-      uint32_t cap = ep->cap_watches ? ep->cap_watches * 2 : 4;
-      akt__rwatch *n = realloc(ep->watches, cap * sizeof *n);
-      if (!n) rc = AKT_ENOMEM;
-      else {
-        ep->watches = n;
-        ep->cap_watches = cap;
-      }
-    }
-    if (!rc) {
-      ep->watches[ep->nwatches++] =
-          (akt__rwatch){.watcher = akt_pid_retain(watcher), .target = akt_pid_retain(target)};
-      if (ep->state == AKT__EP_IDLE) connect_now(ep);
-    }
-  } else {
-    for (uint32_t i = 0; i < ep->nwatches; i++) {
-      akt__rwatch *w = &ep->watches[i];
-      if (!akt_pid_equal(w->watcher, watcher) || !akt_pid_equal(w->target, target)) continue;
-      akt_pid_release(w->watcher);
-      akt_pid_release(w->target);
-      ep->watches[i] = ep->watches[--ep->nwatches];
-      break;
-    }
+/* ---- waiting for a connection ------------------------------------------------ */
+
+/* A wait counts only the attempts (dials) made after it began: one made
+ * before may fail for a reason gone since (the peer was still starting).
+ * When that one fails, the waiter's presence makes the endpoint try again
+ * (lost). */
+typedef struct await_open {
+  akt__endpoint *ep;
+  uint64_t first; /* the first dial that counts */
+} await_open;
+
+/* Whether the wait is over (endpoint lock held). */
+static int await_over(const await_open *a) {
+  return a->ep->state == AKT__EP_OPEN || a->ep->failed_dial >= a->first || stopped(a->ep);
+}
+
+static int opened_or_failed(void *arg) {
+  await_open *a = arg;
+  akt__rmutex_lock(&a->ep->mu);
+  int over = await_over(a);
+  akt__rmutex_unlock(&a->ep->mu);
+  return over;
+}
+
+int akt__endpoint_await_open(akt__endpoint *ep, uint64_t deadline) {
+  akt_backend *b = ep->r->sys->backend;
+  akt__rmutex_lock(&ep->mu);
+  await_open a = {.ep = ep, .first = ep->dials + 1};
+  ep->waiters++;
+  if (ep->state == AKT__EP_IDLE) connect_request(ep);
+  akt__rmutex_unlock(&ep->mu);
+  int rc = b->ops->wait(b, opened_or_failed, &a, deadline);
+  akt__rmutex_lock(&ep->mu);
+  AKT_ASSERT(ep->waiters > 0);
+  ep->waiters--;
+  if (rc == 0) {
+    /* Over: open now, or a counted dial failed (failed_dial only grows),
+     * or remoting stopped. */
+    AKT_ASSERT(await_over(&a));
+    if (ep->state == AKT__EP_OPEN)
+      rc = 0;
+    else if (ep->failed_dial >= a.first)
+      rc = ep->last_error;
+    else
+      rc = AKT_ESTOPPED;
   }
-  pthread_mutex_unlock(&ep->mu);
+  akt__rmutex_unlock(&ep->mu);
   return rc;
 }
 
-void akt__endpoint_unwatch_path(akt__endpoint *ep, const char *watcher_path, uint64_t watcher_id,
-                                akt_pid *target) {
-  pthread_mutex_lock(&ep->mu);
-  for (uint32_t i = 0; i < ep->nwatches; i++) {
-    akt__rwatch *w = &ep->watches[i];
-    if (strcmp(akt_pid_path(w->watcher), watcher_path) != 0 ||
-        (watcher_id && akt_pid_id(w->watcher) != watcher_id) || !akt_pid_equal(w->target, target))
-      continue;
-    akt_pid_release(w->watcher);
-    akt_pid_release(w->target);
-    ep->watches[i] = ep->watches[--ep->nwatches];
-    break;
-  }
-  pthread_mutex_unlock(&ep->mu);
-}
+/* ---- stop and free ------------------------------------------------------------ */
 
 void akt__endpoint_stop(akt__endpoint *ep) {
-  pthread_mutex_lock(&ep->mu);
+  akt__rmutex_lock(&ep->mu);
   ep->stopped = 1;
-  akt_backend *b = ep->r->sys->backend;
-  if (ep->retry_armed) {
-    if (b->ops->timer_cancel(b, ep->retry_timer) == 0) akt__inflight_done(ep->r->sys);
-    ep->retry_armed = 0;
-  }
-  if (ep->flush_armed) {
-    if (b->ops->timer_cancel(b, ep->flush_timer) == 0) akt__inflight_done(ep->r->sys);
-    ep->flush_armed = 0;
-  }
-  pthread_mutex_unlock(&ep->mu);
+  for (unsigned i = 0; i < AKT__EP_TIMERS; i++) timer_cancel(ep, &ep->timers[i]);
+  wake_waiters(ep);
+  akt__rmutex_unlock(&ep->mu);
 }
 
 void akt__endpoint_free(akt__endpoint *ep) {
@@ -448,7 +650,7 @@ void akt__endpoint_free(akt__endpoint *ep) {
   free(ep->watches);
   akt__buf_free(&ep->queue);
   akt__buf_free(&ep->out);
-  pthread_mutex_destroy(&ep->mu);
-  pthread_mutex_destroy(&ep->wmu);
+  akt__rmutex_destroy(&ep->mu);
+  akt__rmutex_destroy(&ep->wmu);
   free(ep);
 }

@@ -4,9 +4,22 @@
 
 #include "src/remote/remote.h"
 
+/* The endpoint's state. Every change is asserted against this design
+ * (endpoint.c, ep_next):
+ *
+ *   IDLE -> CONNECTING   a send, a watch or a waiter wants the peer (a dial
+ *                        is queued to the I/O context), or a backoff ended
+ *   CONNECTING -> OPEN   the peer accepted the handshake
+ *   CONNECTING -> IDLE   the dial failed, or the connection ended unopened
+ *   OPEN -> IDLE         the connection ended
+ *   IDLE -> BACKOFF      right after one of those two, while something is
+ *                        queued or a thread waits for the peer
+ *   BACKOFF -> IDLE      the retry timer fired (then CONNECTING at once if
+ *                        the peer is still wanted), or could not be armed
+ */
 enum {
-  AKT__EP_IDLE = 0,       /* no connection, nothing to send */
-  AKT__EP_CONNECTING = 1, /* connected or connecting, handshake not answered */
+  AKT__EP_IDLE = 0,       /* no connection */
+  AKT__EP_CONNECTING = 1, /* a connection is being opened, handshake not answered */
   AKT__EP_OPEN = 2,       /* handshake accepted: envelopes flow */
   AKT__EP_BACKOFF = 3     /* waiting to reconnect */
 };
@@ -23,22 +36,41 @@ typedef struct akt__rwatch {
   akt_pid *target;  /* remote, one reference */
 } akt__rwatch;
 
+/* The endpoint's timers, each armed at most once at a time (under its
+ * state lock); their one callback takes the state lock first and disarms
+ * the one that fired. */
+enum {
+  AKT__EP_DIAL = 0,  /* opens the connection on the I/O context */
+  AKT__EP_RETRY = 1, /* reconnects after a backoff */
+  AKT__EP_FLUSH = 2, /* the writer's retry while the stream is full */
+  AKT__EP_TIMERS = 3
+};
+
+typedef struct akt__ep_timer {
+  uint64_t id;
+  int armed;
+} akt__ep_timer;
+
 struct akt__endpoint {
   akt__remote *r;
+  /* The peer's address and its parts: set when the endpoint is made, under
+   * the remoting lock, and never changed. */
   char node[AKT__NODE_MAX]; /* akt://SYS@HOST:PORT */
   char sysname[AKT_SYSTEM_NAME_MAX + 1];
   char host[AKT_HOST_MAX];
   uint16_t port;
-  /* The write lock: held by whoever writes to the connection (the writer,
-   * a control frame, a flush at shutdown) and by whoever takes the
-   * connection away (on_down), always before mu. The writer copies frames
-   * to the stream under it alone, so senders, who take only mu, are not
-   * held up by those copies. */
-  pthread_mutex_t wmu;
+  /* The write lock (AKT__RANK_EP_WRITE): held by whoever writes to the
+   * connection (the writer, a control frame, a flush at shutdown) and by
+   * whoever takes the connection away (on_down), always before mu. The
+   * writer copies frames to the stream under it alone, so senders, who
+   * take only mu, are not held up by those copies. */
+  akt__rmutex wmu;
   akt__buf out;             /* the writer's: envelopes taken from the queue */
   size_t out_head;          /* out[out_head..len) is still to be written */
-  pthread_mutex_t mu;       /* everything below, and out's len and out_head */
-  int state;
+  /* The state lock (AKT__RANK_EP_STATE): everything below. out's fields
+   * change under both locks, so either suffices to read them. */
+  akt__rmutex mu;
+  int state;                /* AKT__EP_* */
   akt__conn *conn;          /* the outbound connection, or NULL; changes
                                from one connection to none under wmu too */
   akt__buf queue;           /* encoded envelopes (Batch entries) waiting,
@@ -46,12 +78,13 @@ struct akt__endpoint {
   akt_runnable writer;      /* flushes the queue; scheduled at most once */
   int writer_scheduled;
   uint32_t attempts;        /* failed connects in a row (backoff) */
-  uint64_t retry_timer;
-  int retry_armed;
-  uint64_t flush_timer;     /* the writer's retry while the stream is full */
-  int flush_armed;
+  akt__ep_timer timers[AKT__EP_TIMERS]; /* by AKT__EP_DIAL ... */
   uint64_t incarnation;     /* the peer's, once known */
-  uint64_t conn_seq;        /* our outbound connections to the peer so far */
+  uint64_t dials;           /* connections we began to open so far: the
+                               newest one's number (Handshake.conn_seq) */
+  uint64_t failed_dial;     /* the number of the dial whose connection ended last */
+  int last_error;           /* why it ended */
+  uint32_t waiters;         /* threads in akt__endpoint_await_open */
   akt__conn *inbound;       /* the peer's newest connection to us, or NULL */
   uint64_t in_incarnation, in_seq; /* ... its incarnation and number */
   akt__rwatch *watches;
@@ -60,7 +93,8 @@ struct akt__endpoint {
 };
 
 /* Writes a control frame on the endpoint's connection (I/O context), in
- * order with the writer's flushes. */
+ * order with the writer's flushes; nothing when c is no longer the
+ * endpoint's connection. */
 void akt__endpoint_write_control(akt__endpoint *ep, akt__conn *c, const Akt__Wire__Frame *f);
 
 #endif

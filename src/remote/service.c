@@ -59,10 +59,10 @@ static int remoting_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
   if (akt_msg_is(msg, &akt__remote_spawn__descriptor)) {
     const Akt__RemoteSpawn *s = (const Akt__RemoteSpawn *)msg;
     const akt_actor_def *def = NULL;
-    pthread_mutex_lock(&r->mu);
+    akt__rmutex_lock(&r->mu);
     for (uint32_t i = 0; i < r->nkinds; i++)
       if (strcmp(r->kinds[i]->kind, s->kind) == 0) def = r->kinds[i];
-    pthread_mutex_unlock(&r->mu);
+    akt__rmutex_unlock(&r->mu);
     if (!def) return reply_error(ctx, AKT_ENOENT, "unknown kind");
     akt_pid *p = NULL;
     int rc = akt_spawn(sys, s->name[0] ? s->name : NULL, def, NULL, &p);
@@ -110,6 +110,8 @@ static int remoting_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
 
 static const akt_actor_def remoting_def = {.kind = "remoting", .receive = remoting_receive};
 
+#define KINDS_FIRST_CAP 4 /* kinds in a new list */
+
 /* ---- start ------------------------------------------------------------------------ */
 
 static void on_accept(akt_listener *l, akt_stream *s, void *data) {
@@ -123,16 +125,30 @@ static const ProtobufCMessageDescriptor *const remote_types[] = {
     &akt__remote_unwatch__descriptor, &akt__remote_actor__descriptor,
     &akt__remote_error__descriptor};
 
-int akt_remote_start(akt_system *sys, const akt_remote_options *opts) {
-  if (!sys) return AKT_EINVAL;
-  if (sys->remote) return AKT_ESTATE;
-  akt__remote *r = calloc(1, sizeof *r);
-  if (!r) return AKT_ENOMEM;
-  r->sys = sys;
+/* The host akt_system_new gives a system when its options name none
+ * (system.h): it names no node (the simulator's nodes are named, libuv
+ * takes IP literals), so remoting does not advertise it. */
+#define SYSTEM_DEFAULT_HOST "localhost"
+
+/* Whether `host` listens on every interface rather than naming one. */
+static int is_wildcard(const char *host) {
+  return host[0] == '\0' || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
+         strcmp(host, "[::]") == 0;
+}
+
+/* Fills r->opts with the defaults (see akt_remote_options). Returns 0 or
+ * AKT_EINVAL, saying why in the log. */
+static int options_init(akt__remote *r, const akt_remote_options *opts) {
   if (opts) r->opts = *opts;
   if (!r->opts.cookie) r->opts.cookie = "";
   if (strlen(r->opts.cookie) > AKT_REMOTE_MAX_COOKIE) {
-    free(r);
+    akt__log(r->sys, AKT_LOG_ERROR, "remoting: the cookie is longer than %d bytes",
+             AKT_REMOTE_MAX_COOKIE);
+    return AKT_EINVAL;
+  }
+  if (r->opts.max_name > AKT_REMOTE_MAX_NAME_LIMIT) {
+    akt__log(r->sys, AKT_LOG_ERROR, "remoting: max_name %u is over %u", r->opts.max_name,
+             (unsigned)AKT_REMOTE_MAX_NAME_LIMIT);
     return AKT_EINVAL;
   }
   if (!r->opts.max_frame) r->opts.max_frame = AKT_REMOTE_DEFAULT_MAX_FRAME;
@@ -141,40 +157,135 @@ int akt_remote_start(akt_system *sys, const akt_remote_options *opts) {
   if (!r->opts.send_queue) r->opts.send_queue = AKT_REMOTE_DEFAULT_SEND_QUEUE;
   if (!r->opts.heartbeat) r->opts.heartbeat = AKT_REMOTE_DEFAULT_HEARTBEAT;
   if (!r->opts.failure) r->opts.failure = AKT_REMOTE_DEFAULT_FAILURE;
-  if (!r->opts.backoff_min) r->opts.backoff_min = AKT_MILLIS(100);
-  if (!r->opts.backoff_max) r->opts.backoff_max = AKT_SECONDS(5);
-  if (r->opts.backoff_max < r->opts.backoff_min) r->opts.backoff_max = r->opts.backoff_min;
-  pthread_mutex_init(&r->mu, NULL);
-  akt_backend *b = sys->backend;
-  r->incarnation = b->ops->random_u64(b) | 1;
-  const char *host = r->opts.host ? r->opts.host : sys->host;
+  if (!r->opts.backoff_min) r->opts.backoff_min = AKT_REMOTE_DEFAULT_BACKOFF_MIN;
+  if (!r->opts.backoff_max) r->opts.backoff_max = AKT_REMOTE_DEFAULT_BACKOFF_MAX;
+  if (r->opts.backoff_max < r->opts.backoff_min) {
+    akt__log(r->sys, AKT_LOG_ERROR, "remoting: backoff_max is below backoff_min");
+    return AKT_EINVAL;
+  }
+  /* The address peers are given, and the one to listen on. */
+  const char *host = r->opts.host ? r->opts.host : r->sys->host;
+  if (!r->opts.host && strcmp(host, SYSTEM_DEFAULT_HOST) == 0) host = "";
+  const char *listen = r->opts.listen_host ? r->opts.listen_host : host;
+  if (strlen(host) >= sizeof r->host || strlen(listen) >= sizeof r->listen_host) {
+    akt__log(r->sys, AKT_LOG_ERROR, "remoting: a host is longer than %d bytes", AKT_HOST_MAX - 1);
+    return AKT_EINVAL;
+  }
   snprintf(r->host, sizeof r->host, "%s", host);
+  snprintf(r->listen_host, sizeof r->listen_host, "%s", listen);
+  return 0;
+}
+
+/* Listens on listen_host:port and settles the advertised host: when none
+ * was given, the host the listener reports (the simulator reports the
+ * node's name). A wildcard is not an address peers can use. Returns 0 or
+ * the error, saying why in the log. */
+static int listen_on(akt__remote *r) {
+  akt_backend *b = r->sys->backend;
   akt_addr addr;
   memset(&addr, 0, sizeof addr);
-  snprintf(addr.host, sizeof addr.host, "%s", host);
+  snprintf(addr.host, sizeof addr.host, "%s", r->listen_host);
   addr.port = r->opts.port;
   int rc = b->ops->listen(b, &addr, on_accept, r, &r->listener);
-  if (rc == 0) {
-    akt_addr bound;
-    rc = b->ops->listener_addr(b, r->listener, &bound);
-    r->port = bound.port;
+  if (rc) {
+    akt__log(r->sys, AKT_LOG_ERROR, "remoting: cannot listen on %s:%u: %s%s",
+             r->listen_host[0] ? r->listen_host : "(any)", (unsigned)addr.port,
+             rc == AKT_EEXIST ? "the address is in use" : akt_strerror(rc),
+             rc == AKT_EINVAL ? " (the backend takes IP addresses, or in the simulator the "
+                                "node's name: set akt_remote_options.host or listen_host)"
+                              : "");
+    return rc;
   }
+  akt_addr bound;
+  rc = b->ops->listener_addr(b, r->listener, &bound);
+  if (rc) return rc;
+  r->port = bound.port;
+  if (r->host[0] == '\0') snprintf(r->host, sizeof r->host, "%s", bound.host);
+  if (is_wildcard(r->host)) {
+    akt__log(r->sys, AKT_LOG_ERROR,
+             "remoting: no address to give peers: %s is where to listen, not an address of "
+             "this node; set akt_remote_options.host (or the system's host) to this node's "
+             "address, and listen_host to listen everywhere",
+             r->host[0] ? r->host : "(any)");
+    return AKT_EINVAL;
+  }
+  return 0;
+}
+
+/* Serves what was accepted while remoting started (on the I/O context). */
+static void serve_parked(void *arg, uint64_t cookie) {
+  (void)cookie;
+  akt__remote *r = arg;
+  akt__conns_serve_parked(r);
+  akt__inflight_done(r->sys);
+}
+
+/* STARTING -> RUNNING, under the remoting lock so that an accept either
+ * parks before it or is served after it; then the parked streams are
+ * handed to the I/O context. */
+static void running(akt__remote *r) {
+  akt__rmutex_lock(&r->mu);
+  int from = atomic_load_explicit(&r->state, memory_order_relaxed);
+  int parked = r->nparked > 0;
+  /* A shutdown that found remoting published may have begun already. */
+  if (from == AKT__REMOTE_STARTING)
+    atomic_store_explicit(&r->state, AKT__REMOTE_RUNNING, memory_order_release);
+  akt__rmutex_unlock(&r->mu);
+  if (!parked) return;
+  akt_backend *b = r->sys->backend;
+  uint64_t id;
+  akt__inflight_add(r->sys);
+  if (b->ops->timer_start(b, 0, serve_parked, r, 0, &id) != 0) {
+    akt__inflight_done(r->sys);
+    akt__conns_close_parked(r); /* the peers reconnect */
+  }
+}
+
+int akt_remote_start(akt_system *sys, const akt_remote_options *opts) {
+  if (!sys) return AKT_EINVAL;
+  if (akt__remote_of(sys)) return AKT_ESTATE;
+  akt__remote *r = calloc(1, sizeof *r);
+  if (!r) return AKT_ENOMEM;
+  r->sys = sys;
+  atomic_init(&r->state, AKT__REMOTE_STARTING);
+  int rc = options_init(r, opts);
+  if (rc) {
+    free(r);
+    return rc;
+  }
+  akt__rmutex_init(&r->mu, AKT__RANK_REMOTE);
+  akt_backend *b = sys->backend;
+  r->incarnation = b->ops->random_u64(b) | 1;
+  /* Listening first tells the port; the listener serves nobody until the
+   * state is RUNNING (akt__conn_accept). */
+  rc = listen_on(r);
   for (size_t i = 0; rc == 0 && i < sizeof remote_types / sizeof remote_types[0]; i++)
     rc = akt_system_register_type(sys, remote_types[i]);
   if (rc == 0) rc = akt__system_set_address(sys, r->host, r->port);
   if (rc == 0) {
     snprintf(r->node, sizeof r->node, "%s", akt_system_address(sys));
-    sys->remote = r;
     rc = akt__spawn(sys, sys->system_guardian->cell, "remoting", &remoting_def, NULL, 0, &r->actor);
-    if (rc) sys->remote = NULL;
   }
+  /* Published only whole: what the fields above hold is visible to every
+   * thread that finds sys->remote (acquire, akt__remote_of). */
+  akt__remote *none = NULL;
+  if (rc == 0 && !__atomic_compare_exchange_n(&sys->remote, &none, r, 0, __ATOMIC_RELEASE,
+                                              __ATOMIC_RELAXED))
+    rc = AKT_ESTATE; /* another thread started remoting meanwhile */
   if (rc) {
-    if (r->listener) b->ops->listener_close(b, r->listener);
-    pthread_mutex_destroy(&r->mu);
+    if (r->actor) {
+      akt_stop(r->actor);
+      akt_pid_release(r->actor);
+    }
+    if (r->listener) b->ops->listener_close(b, r->listener); /* no accept after it */
+    akt__conns_close_parked(r);
+    akt__rmutex_destroy(&r->mu);
     free(r);
     return rc;
   }
-  akt__log(sys, AKT_LOG_INFO, "remoting: %s listening", r->node);
+  running(r);
+  akt__log(sys, AKT_LOG_INFO, "remoting: %s listening on %s:%u", r->node,
+           r->listen_host[0] ? r->listen_host : "(any)", (unsigned)r->port);
   return 0;
 }
 
@@ -182,37 +293,51 @@ int akt_remote_register_kind(akt_system *sys, const akt_actor_def *def) {
   akt__remote *r = akt__remote_of(sys);
   if (!r) return AKT_ESTATE;
   if (!def || !def->kind || !def->receive) return AKT_EINVAL;
-  int rc = 0;
-  pthread_mutex_lock(&r->mu);
-  for (uint32_t i = 0; i < r->nkinds; i++)
-    if (strcmp(r->kinds[i]->kind, def->kind) == 0) rc = r->kinds[i] == def ? 0 : AKT_EEXIST;
-  if (rc == 0 && r->nkinds == r->cap_kinds) {
-    uint32_t cap = r->cap_kinds ? r->cap_kinds * 2 : 4;
-    const akt_actor_def **n = realloc(r->kinds, cap * sizeof *n);
-    if (n) {
-      r->kinds = n;
-      r->cap_kinds = cap;
-    } else {
+  int rc = 0, known = 0;
+  akt__rmutex_lock(&r->mu);
+  for (uint32_t i = 0; i < r->nkinds && !known && !rc; i++) {
+    known = r->kinds[i] == def;
+    if (!known && strcmp(r->kinds[i]->kind, def->kind) == 0) rc = AKT_EEXIST;
+  }
+  if (!rc && !known && r->nkinds == r->cap_kinds) {
+    const akt_actor_def **grown =
+        akt__array_grow(r->kinds, &r->cap_kinds, sizeof *grown, KINDS_FIRST_CAP, UINT32_MAX);
+    if (grown)
+      r->kinds = grown;
+    else
       rc = AKT_ENOMEM;
-    }
   }
-  if (rc == 0) {
-    int known = 0;
-    for (uint32_t i = 0; i < r->nkinds; i++) known |= r->kinds[i] == def;
-    if (!known) r->kinds[r->nkinds++] = def;
-  }
-  pthread_mutex_unlock(&r->mu);
+  if (!rc && !known) r->kinds[r->nkinds++] = def;
+  akt__rmutex_unlock(&r->mu);
   return rc;
 }
 
-/* Asks a node's remoting actor and turns the answer into a PID. */
+/* Asks a node's remoting actor and turns the answer into a PID. A node
+ * that cannot be reached says so at once, not when the timeout ends: the
+ * connection is opened first, and an attempt that fails ends the call with
+ * its cause (akt__endpoint_await_open). */
 static int ask_node(akt_system *sys, const char *node, const ProtobufCMessage *msg,
                     akt_duration timeout, akt_pid **out) {
+  akt__remote *r = akt__remote_of(sys);
+  akt_backend *b = sys->backend;
+  uint64_t now = b->ops->now(b);
+  uint64_t deadline = timeout > AKT_FOREVER - now ? AKT_FOREVER : now + timeout;
   akt_pid *np = NULL;
   int rc = akt_remote_node_pid(sys, node, &np);
   if (rc) return rc;
+  if (!np->cell) {
+    akt__endpoint *ep;
+    rc = akt__endpoint_get(r, akt__remote_pid_node(np), &ep);
+    if (rc == 0) rc = akt__endpoint_await_open(ep, deadline);
+    now = b->ops->now(b);
+    if (rc == 0 && now >= deadline) rc = AKT_ETIMEDOUT;
+    if (rc) {
+      akt_pid_release(np);
+      return rc;
+    }
+  }
   ProtobufCMessage *reply = NULL;
-  rc = akt_ask(np, msg, timeout, &reply);
+  rc = akt_ask(np, msg, deadline == AKT_FOREVER ? AKT_FOREVER : deadline - now, &reply);
   akt_pid_release(np);
   if (rc) return rc;
   if (akt_msg_is(reply, &akt__remote_actor__descriptor)) {
@@ -275,29 +400,34 @@ static void close_all(void *arg, uint64_t cookie) {
   (void)cookie;
   akt__remote *r = arg;
   /* What the writers have not written yet goes out before the close. */
-  pthread_mutex_lock(&r->mu);
-  for (uint32_t i = 0; i < r->nendpoints; i++) akt__endpoint_flush(r->endpoints[i]);
-  pthread_mutex_unlock(&r->mu);
+  akt__endpoint *ep;
+  for (uint32_t i = 0; (ep = akt__remote_endpoint_at(r, i)) != NULL; i++) akt__endpoint_flush(ep);
   akt__conns_close_all(r);
   akt__inflight_done(r->sys);
 }
 
 void akt__remote_stop_all(akt_system *sys) {
   akt__remote *r = akt__remote_of(sys);
-  if (!r || r->stopping) return;
-  r->stopping = 1;
+  if (!r) return;
+  int from = atomic_exchange_explicit(&r->state, AKT__REMOTE_STOPPING, memory_order_acq_rel);
+  if (from == AKT__REMOTE_STOPPING) return; /* stopped before */
+  /* From STARTING too: a shutdown may find remoting before start ends. */
+  AKT_ASSERT_TRANSITION("remoting state", from, AKT__REMOTE_STOPPING, AKT__REMOTE_STOPPING > from);
   akt_backend *b = sys->backend;
   if (r->listener) {
     b->ops->listener_close(b, r->listener);
     r->listener = NULL;
   }
-  pthread_mutex_lock(&r->mu);
-  for (uint32_t i = 0; i < r->nendpoints; i++) akt__endpoint_stop(r->endpoints[i]);
-  pthread_mutex_unlock(&r->mu);
+  akt__endpoint *ep;
+  for (uint32_t i = 0; (ep = akt__remote_endpoint_at(r, i)) != NULL; i++) akt__endpoint_stop(ep);
   uint64_t id;
   akt__inflight_add(sys);
   if (b->ops->timer_start(b, 0, close_all, r, 0, &id) != 0) {
+    /* No timer (out of memory, or the backend is stopping): closed from
+     * this thread, the one place a connection is touched off the I/O
+     * context — better than leaving peers connected to a stopped node. */
     akt__inflight_done(sys);
+    akt__log(sys, AKT_LOG_WARN, "remoting: closing connections from the caller's thread");
     akt__conns_close_all(r);
   }
 }
@@ -315,7 +445,7 @@ void akt__remote_free(akt_system *sys) {
   free(r->rpids);
   free(r->kinds);
   akt_pid_release(r->actor);
-  pthread_mutex_destroy(&r->mu);
+  akt__rmutex_destroy(&r->mu);
   free(r);
-  sys->remote = NULL;
+  __atomic_store_n(&sys->remote, NULL, __ATOMIC_RELEASE);
 }

@@ -3,6 +3,8 @@
 #include "../support/actors.h"
 #include "../support/expect_note.h"
 #include "akt/actor.pb-c.h"
+#include "akt/sim.h"
+#include "akt/transport.h"
 #include "remote_fixture.h"
 
 static void tell_reaches_a_remote_probe(void **state) {
@@ -299,13 +301,26 @@ static void an_unknown_type_is_a_dead_letter_there(void **state) {
   register_test_types(f.a, 0);
   register_test_types(f.b, 1); /* B does not know Ping */
   akt_probe *pb = akt_probe_new_on(f.tk, 1, "pb");
+  akt_probe *dead = akt_probe_new_on(f.tk, 1, "dead");
+  assert_int_equal(akt_subscribe(akt_probe_pid(dead), AKT_TOPIC_DEAD_LETTER), 0);
   akt_pid *to = remote_of(f.a, akt_probe_pid(pb));
   Ping ping = PING__INIT;
+  ping.n = 7;
   Note note = NOTE__INIT;
   note.text = "after";
   akt_tell(to, &ping.base);
   akt_tell(to, &note.base);
   akt_probe_expect_equal(pb, &note.base, AKT_SECONDS(2)); /* the Ping never arrived */
+  /* ... and B published it on its event stream, bytes and all. */
+  const Akt__DeadLetter *d = (const Akt__DeadLetter *)akt_probe_expect_msg(
+      dead, &akt__dead_letter__descriptor, AKT_SECONDS(2));
+  assert_string_equal(d->type, "Ping");
+  assert_string_equal(d->target, akt_pid_path(akt_probe_pid(pb)));
+  assert_string_equal(d->reason, "unknown type Ping");
+  Ping *copy = ping__unpack(NULL, d->payload.len, d->payload.data);
+  assert_non_null(copy);
+  assert_int_equal(copy->n, 7);
+  ping__free_unpacked(copy, NULL);
   akt_remote_stats st;
   akt_remote_get_stats(f.b, &st);
   assert_int_equal(st.unknown_types, 1);
@@ -329,7 +344,29 @@ static void a_wrong_cookie_is_refused(void **state) {
   akt_remote_get_stats(f.b, &st);
   assert_true(st.handshakes_refused >= 1);
   assert_int_equal(st.envelopes_in, 0);
+  /* A lookup says so at once, rather than when its timeout ends. */
+  char addr[512];
+  address_of(akt_probe_pid(pb), addr, sizeof addr);
+  akt_pid *found = NULL;
+  assert_int_equal(akt_remote_lookup(f.a, addr, AKT_SECONDS(60), &found), AKT_EREFUSED);
   akt_pid_release(to);
+  akt_testkit_free(f.tk);
+}
+
+/* A node nobody listens for: a lookup ends with "connection refused", the
+ * cause, not with its timeout; a spawn there too. */
+static void a_lookup_of_a_node_that_is_gone_says_refused(void **state) {
+  (void)state;
+  fixture f;
+  fixture_up(&f);
+  char addr[512];
+  snprintf(addr, sizeof addr, "%s/user/anyone", f.node_b);
+  assert_int_equal(akt_system_shutdown(f.b, AKT_SECONDS(5)), 0);
+  akt_pid *found = NULL;
+  assert_int_equal(akt_remote_lookup(f.a, addr, AKT_SECONDS(60), &found), AKT_EREFUSED);
+  assert_null(found);
+  assert_int_equal(akt_remote_spawn(f.a, f.node_b, "counter", NULL, AKT_SECONDS(60), &found),
+                   AKT_EREFUSED);
   akt_testkit_free(f.tk);
 }
 
@@ -348,6 +385,55 @@ static void start_twice_and_bad_addresses(void **state) {
   akt_testkit_free(tk);
 }
 
+/* Collects what a system logs at ERROR. */
+static void keep_errors(akt_log_level level, const char *line, void *data) {
+  if (level < AKT_LOG_ERROR) return;
+  char *log = data;
+  size_t used = strlen(log);
+  snprintf(log + used, 1024 - used, "%s\n", line);
+}
+
+/* A system built by hand with no host, neither its own nor remoting's:
+ * in the simulator remoting listens on the node and gives peers the
+ * node's name; on libuv, where no name was given, it refuses to start
+ * and says why and what to set. */
+static void remoting_without_a_host_uses_the_node_name_or_says_why(void **state) {
+  (void)state;
+  int sim = akt_test_backend == AKT_TESTKIT_SIM;
+  akt_sim_world *w = NULL;
+  akt_backend *b = NULL;
+  if (sim) {
+    assert_int_equal(akt_sim_world_new(&(akt_sim_options){.seed = 1}, &w), 0);
+    assert_int_equal(akt_sim_node_new(w, "alpha", &b), 0);
+  } else {
+    assert_int_equal(akt_uv_backend_new(NULL, &b), 0);
+  }
+  char log[1024] = "";
+  akt_system_options so = {.log_sink = keep_errors, .log_data = log};
+  akt_system *sys = NULL;
+  assert_int_equal(akt_system_new("lone", b, &so, &sys), 0);
+  akt_remote_options ro = {.port = sim ? 2552 : 0};
+  if (sim) {
+    assert_int_equal(akt_remote_start(sys, &ro), 0);
+    assert_string_equal(akt_system_address(sys), "akt://lone@alpha:2552");
+  } else {
+    assert_int_equal(akt_remote_start(sys, &ro), AKT_EINVAL);
+    assert_non_null(strstr(log, "no address to give peers"));
+    assert_non_null(strstr(log, "akt_remote_options.host"));
+    /* Listening everywhere and naming this node is the production setup. */
+    ro.listen_host = "0.0.0.0";
+    ro.host = "127.0.0.1";
+    assert_int_equal(akt_remote_start(sys, &ro), 0);
+    assert_true(strncmp(akt_system_address(sys), "akt://lone@127.0.0.1:", 21) == 0);
+  }
+  assert_int_equal(akt_system_shutdown(sys, AKT_SECONDS(5)), 0);
+  akt_system_free(sys);
+  if (sim)
+    akt_sim_world_free(w);
+  else
+    akt_uv_backend_free(b);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tell_reaches_a_remote_probe),
     cmocka_unit_test(messages_keep_their_order_across_nodes),
@@ -360,7 +446,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_lost_node_ends_its_watches),
     cmocka_unit_test(an_unknown_type_is_a_dead_letter_there),
     cmocka_unit_test(a_wrong_cookie_is_refused),
+    cmocka_unit_test(a_lookup_of_a_node_that_is_gone_says_refused),
     cmocka_unit_test(start_twice_and_bad_addresses),
+    cmocka_unit_test(remoting_without_a_host_uses_the_node_name_or_says_why),
 };
 
 AKT_TEST_MAIN_BOTH("remote", tests)

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "../support/both.h"
+#include "akt/actor.pb-c.h"
+#include "akt/events.h"
 #include "akt/remote.h"
 #include "akt/wire.pb-c.h"
 #include "src/remote/remote.h"
@@ -59,16 +61,15 @@ static void good_handshake(akt__buf *out) {
   handshake(out, AKT__WIRE_MAGIC, AKT_REMOTE_PROTOCOL_VERSION, "node0", "secret");
 }
 
-/* A batch of `n` Note envelopes of type `type` for `target`. */
-static void batch(akt__buf *out, size_t n, const char *target, const char *type, const char *text) {
-  Note note = NOTE__INIT;
-  note.text = (char *)text;
-  uint8_t payload[256];
-  size_t plen = note__pack(&note, payload);
+/* A batch frame of `n` envelopes of type `type` for `target` from `sender`,
+ * with `plen` bytes of payload. */
+static void envelopes(akt__buf *out, size_t n, const char *target, const char *sender,
+                     const char *type, const uint8_t *payload, size_t plen) {
   Akt__Wire__Envelope e = AKT__WIRE__ENVELOPE__INIT;
   e.target = (char *)target;
+  e.sender = (char *)sender;
   e.type = (char *)type;
-  e.payload.data = payload;
+  e.payload.data = (uint8_t *)payload;
   e.payload.len = plen;
   Akt__Wire__Envelope *list[16];
   for (size_t i = 0; i < n; i++) list[i] = &e;
@@ -79,6 +80,15 @@ static void batch(akt__buf *out, size_t n, const char *target, const char *type,
   f.kind_case = AKT__WIRE__FRAME__KIND_BATCH;
   f.batch = &b;
   encode(&f, out);
+}
+
+/* A batch of `n` Note envelopes of type `type` for `target`. */
+static void batch(akt__buf *out, size_t n, const char *target, const char *type, const char *text) {
+  Note note = NOTE__INIT;
+  note.text = (char *)text;
+  uint8_t payload[256];
+  size_t plen = note__pack(&note, payload);
+  envelopes(out, n, target, "", type, payload, plen);
 }
 
 /* An inbound connection that completed a good handshake. */
@@ -224,6 +234,46 @@ static void an_unknown_type_is_a_dead_letter_not_an_error(void **state) {
   akt__buf_free(&cap);
   akt__buf_free(&b);
   akt__buf_free(&b2);
+  akt_testkit_free(f.tk);
+}
+
+/* The DeadLetter the probe hears next (subscribed to akt.deadletter). */
+static const Akt__DeadLetter *next_dead_letter(fixture *f) {
+  return (const Akt__DeadLetter *)akt_probe_expect_msg(f->p, &akt__dead_letter__descriptor,
+                                                        AKT_SECONDS(1));
+}
+
+static void an_undeliverable_envelope_is_published_as_a_dead_letter(void **state) {
+  (void)state;
+  fixture f;
+  up(&f);
+  assert_int_equal(akt_subscribe(akt_probe_pid(f.p), AKT_TOPIC_DEAD_LETTER), 0);
+  akt__buf cap = {0}, b = {0};
+  akt__conn *c = open_conn(&f, &cap);
+  const char *from = "akt://peer@elsewhere:1/user/sender";
+  /* A type this node does not know: its bytes are published as they came. */
+  const uint8_t opaque[] = {0x08, 0x2a};
+  envelopes(&b, 1, "/user/somebody", from, "no.such.Type", opaque, sizeof opaque);
+  assert_int_equal(akt__conn_feed(c, b.data, b.len), 0);
+  const Akt__DeadLetter *d = next_dead_letter(&f);
+  assert_string_equal(d->type, "no.such.Type");
+  assert_string_equal(d->target, "/user/somebody");
+  assert_string_equal(d->sender, "/user/sender");
+  assert_string_equal(d->reason, "unknown type no.such.Type");
+  assert_int_equal(d->payload.len, sizeof opaque);
+  assert_memory_equal(d->payload.data, opaque, sizeof opaque);
+  akt__buf_free(&b);
+  /* A known type whose payload does not decode as it. */
+  const uint8_t garbage[] = {0x0a, 0x7f, 0x01};
+  envelopes(&b, 1, "/user/somebody", from, "Note", garbage, sizeof garbage);
+  assert_int_equal(akt__conn_feed(c, b.data, b.len), 0);
+  d = next_dead_letter(&f);
+  assert_string_equal(d->type, "Note");
+  assert_string_equal(d->reason, "payload does not decode as its type");
+  assert_int_equal(d->payload.len, sizeof garbage);
+  akt__conn_detached_free(c);
+  akt__buf_free(&cap);
+  akt__buf_free(&b);
   akt_testkit_free(f.tk);
 }
 
@@ -576,6 +626,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(the_fast_path_skips_unknown_fields),
     cmocka_unit_test(the_scanner_leaves_the_rest_to_protobuf_c),
     cmocka_unit_test(a_remembered_target_follows_its_path),
+    cmocka_unit_test(an_undeliverable_envelope_is_published_as_a_dead_letter),
 };
 
 AKT_TEST_MAIN("remote/wire", tests)
