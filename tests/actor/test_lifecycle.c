@@ -1,5 +1,5 @@
-/* Stop, post_stop order, poison pill, failures, watch, shutdown — on both
- * backends. */
+/* Stop, post_stop order, poison pill, failures, kill, watch, shutdown — on
+ * both backends. */
 #include <stdio.h>
 
 #include "../support/actors.h"
@@ -265,6 +265,41 @@ static void check_stopped_passes_when_everything_stopped(void **state) {
   akt_testkit_free(tk);
 }
 
+static int is_note_text(const ProtobufCMessage *m, akt_pid *sender, void *arg) {
+  (void)sender;
+  return akt_msg_is(m, &note__descriptor) && !strcmp(((const Note *)m)->text, arg);
+}
+
+static void kill_is_a_failure_the_supervisor_stops(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_probe *p = akt_probe_new(tk, "p");
+  akt_spawn_opts o = {.arg = akt_probe_pid(p)};
+  akt_pid *parent = akt_testkit_spawn_opts(tk, "parent", &parent_def, &o);
+  akt_probe_receive_n(p, 3, 0, NULL);
+  Ping ping = PING__INIT;
+  ping.n = 1;
+  akt_probe_tell(p, parent, &ping.base);
+  akt_probe_watch(p, parent);
+  assert_int_equal(akt_kill(parent), 0);
+  /* The Ping may or may not have been handled first; then both children
+   * stop, the parent's post_stop runs, and the watcher hears of it. */
+  akt_probe_fish_for(p, is_note_text, "parent:post_stop", 4, 0);
+  akt_probe_expect_terminated(p, parent, 0);
+  akt_actor_metrics m;
+  akt_actor_get_metrics(parent, &m);
+  assert_int_equal(m.failures, 1);
+  akt_pid *c1 = NULL;
+  assert_int_equal(akt_lookup(akt_testkit_system(tk), "/user/parent/c1", &c1), AKT_ENOENT);
+  assert_int_equal(akt_kill(parent), AKT_ESTOPPED);
+  assert_int_equal(akt_restart(parent), AKT_ESTOPPED);
+  akt_pid *root = NULL;
+  assert_int_equal(akt_lookup(akt_testkit_system(tk), "/user", &root), 0);
+  assert_int_equal(akt_kill(root), AKT_ENOTSUP);
+  akt_pid_release(root);
+  akt_testkit_free(tk);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(stop_finishes_the_current_message_first),
     cmocka_unit_test(children_stop_before_their_parent),
@@ -277,6 +312,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_stopped_watcher_withdraws_its_watches),
     cmocka_unit_test(shutdown_stops_the_tree_bottom_up),
     cmocka_unit_test(check_stopped_passes_when_everything_stopped),
+    cmocka_unit_test(kill_is_a_failure_the_supervisor_stops),
 };
 
 AKT_TEST_MAIN_BOTH("actor/lifecycle", tests)

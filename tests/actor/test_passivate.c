@@ -1,0 +1,57 @@
+/* Passivation: an idle actor stops itself, and comes back with respawn —
+ * on both backends. */
+#include "../support/actors.h"
+#include "../support/both.h"
+#include "../support/expect_note.h"
+#include "akt/actor.pb-c.h"
+#include "probe_tell.h"
+
+static void an_idle_actor_passivates(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_probe *p = akt_probe_new(tk, "p");
+  akt_probe *events = akt_probe_new(tk, "events");
+  assert_int_equal(akt_subscribe(akt_probe_pid(events), AKT_TOPIC_ACTOR_PASSIVATED), 0);
+  akt_spawn_opts o = {.arg = akt_probe_pid(p), .passivate_after = AKT_MILLIS(100)};
+  akt_pid *r = akt_testkit_spawn_opts(tk, "lazy", &reporter_def, &o);
+  EXPECT_NOTE(p, "lazy:pre_start");
+  akt_probe_watch(p, r);
+  /* Busy every 60 ms: it stays. */
+  for (int i = 0; i < 3; i++) {
+    akt_testkit_advance(tk, AKT_MILLIS(60));
+    ping_n(p, r, i);
+    akt_probe_expect_msg(p, &pong__descriptor, 0);
+  }
+  assert_true(akt_pid_is_running(r));
+  /* Then idle: it stops 100 ms after its last message. */
+  const Note *n =
+      (const Note *)akt_probe_expect_within(p, &note__descriptor, AKT_MILLIS(90), AKT_SECONDS(1));
+  assert_string_equal(n->text, "lazy:post_stop");
+  akt_probe_expect_terminated(p, r, 0);
+  const Akt__ActorEvent *e =
+      (const Akt__ActorEvent *)akt_probe_expect_msg(events, &akt__actor_event__descriptor, 0);
+  assert_int_equal(e->kind, AKT__ACTOR_EVENT__KIND__PASSIVATED);
+  assert_string_equal(e->path, "/user/lazy");
+  /* A later message to its name: the old PID's mail is a dead letter, the
+   * name resolves to nothing — until it is respawned. */
+  Ping ping = PING__INIT;
+  assert_int_equal(akt_tell(r, &ping.base), AKT_ESTOPPED);
+  akt_pid *found = NULL;
+  assert_int_equal(akt_lookup(akt_testkit_system(tk), "/user/lazy", &found), AKT_ENOENT);
+  akt_pid *again = NULL;
+  assert_int_equal(akt_respawn(r, &again), 0);
+  EXPECT_NOTE(p, "lazy:pre_start");
+  assert_string_equal(akt_pid_path(again), "/user/lazy");
+  assert_false(akt_pid_equal(again, r));
+  ping_n(p, again, 7);
+  assert_int_equal(((const Pong *)akt_probe_expect_msg(p, &pong__descriptor, 0))->n, 7);
+  assert_int_equal(akt_respawn(again, NULL), AKT_ESTATE); /* still running */
+  akt_pid_release(again);
+  akt_testkit_free(tk);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(an_idle_actor_passivates),
+};
+
+AKT_TEST_MAIN_BOTH("actor/passivate", tests)
