@@ -20,6 +20,12 @@
 extern "C" {
 #endif
 
+/* Limits on a message a send copies (akt_tell and every other send):
+ * nesting deeper than AKT_MSG_MAX_DEPTH (which also stops a cyclic message)
+ * or a copy larger than AKT_MSG_MAX_COPY bytes is refused with AKT_ELIMIT. */
+#define AKT_MSG_MAX_DEPTH 64
+#define AKT_MSG_MAX_COPY (64u << 20)
+
 /* 1 if `msg` is of the type `desc` describes, else 0. */
 static inline int akt_msg_is(const ProtobufCMessage *msg, const ProtobufCMessageDescriptor *desc) {
   return msg != NULL && msg->descriptor == desc;

@@ -122,7 +122,7 @@ struct akt_ctx {
   _Atomic(akt__env *) syshead;
   const akt_actor_def *def;
   akt__cell *next_sibling;    /* (tree, see above) */
-  akt__cell *reg_next;        /* registry hash chain */
+  void *reg_next;             /* registry hash chain (util/strtab.h) */
   _Atomic uint32_t restarts, failures;
   void *state;
 

@@ -123,11 +123,18 @@ int akt__env_new_msg(akt_system *sys, const ProtobufCMessage *msg, akt__env **ou
  * plain memcpy, msgcopy.h). Returns 0, AKT_EINVAL or AKT_ELIMIT. */
 int akt__env_measure(const ProtobufCMessage *msg, size_t *size, int *flat);
 
+/* The meta's alignment (its fields are 8-byte words; 16 keeps the whole
+ * meta in one cache line of a 64-byte-aligned block). */
+#define AKT__ENV_META_ALIGN 16u
+/* Bytes of message copy that share the first cache line with the header:
+ * a copy this small still puts the meta in the next line. */
+#define AKT__ENV_FIRST_LINE_COPY 32u
+
 /* Where the meta goes after a message copy of `size` bytes: in the line
  * after the header's for a small message, else right after the copy. */
 static inline size_t akt__env_meta_offset(size_t size) {
-  size_t padded = (size + 15) & ~(size_t)15;
-  return sizeof(akt__env) + (padded < 32 ? 32 : padded);
+  size_t padded = (size + AKT__ENV_META_ALIGN - 1) & ~(size_t)(AKT__ENV_META_ALIGN - 1);
+  return sizeof(akt__env) + (padded < AKT__ENV_FIRST_LINE_COPY ? AKT__ENV_FIRST_LINE_COPY : padded);
 }
 
 /* akt__env_new_msg for a message already measured with akt__env_measure

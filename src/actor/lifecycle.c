@@ -17,8 +17,6 @@
 #include "src/remote/remote.h"
 #include "src/system/system.h"
 
-/* Timer kinds in AKT_EV_TIMER records. */
-enum { TIMER_KIND_ACTOR = 1, TIMER_KIND_REQUEST = 2, TIMER_KIND_PASSIVATE = 3 };
 
 static void finish_stop(akt__cell *c) {
   akt_system *sys = c->sys;
@@ -153,20 +151,20 @@ void akt__cell_handle_sys(akt__cell *c, akt__env *env) {
       break;
     case AKT__SYS_REQ_TIMEOUT:
       if (life < AKT__LIFE_TERMINATED) {
-        akt__trace(c->sys, AKT_EV_TIMER, akt__self(c)->id, 0, NULL, 0, TIMER_KIND_REQUEST, NULL);
+        akt__trace(c->sys, AKT_EV_TIMER, akt__self(c)->id, 0, NULL, 0, AKT__TIMER_KIND_REQUEST, NULL);
         akt__request_on_timeout(c);
       }
       break;
     case AKT__SYS_TIMER_FIRE:
       if (life == AKT__LIFE_RUNNING) {
         akt__trace(c->sys, AKT_EV_TIMER, akt__self(c)->id, 0, NULL, akt__meta_of(env)->arg,
-                   TIMER_KIND_ACTOR, NULL);
+                   AKT__TIMER_KIND_ACTOR, NULL);
         akt__timer_on_fire(c, akt__meta_of(env)->arg);
       }
       break;
     case AKT__SYS_PASSIVATE_CHECK:
       if (life == AKT__LIFE_RUNNING) {
-        akt__trace(c->sys, AKT_EV_TIMER, akt__self(c)->id, 0, NULL, 0, TIMER_KIND_PASSIVATE, NULL);
+        akt__trace(c->sys, AKT_EV_TIMER, akt__self(c)->id, 0, NULL, 0, AKT__TIMER_KIND_PASSIVATE, NULL);
         akt__passivate_on_check(c);
       }
       break;

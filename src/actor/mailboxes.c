@@ -14,6 +14,8 @@
 #include "akt/mailbox.h"
 #include "src/actor/envelope.h"
 #include "src/actor/mpsc.h"
+#include "src/util/assert.h"
+#include "src/util/grow.h"
 
 const ProtobufCMessage *akt_mail_message(const akt_mail *m) {
   return ((const akt__env *)m)->msg;
@@ -70,63 +72,92 @@ const akt_mailbox_type akt_mailbox_unbounded = {
     .size = unbounded_size,
 };
 
+/* ---- the locked mailboxes ------------------------------------------------- */
+
+/* The bounded and the priority mailbox start with this: a mutex and the
+ * number of mails queued. */
+typedef struct locked {
+  pthread_mutex_t lock;
+  size_t n;
+} locked;
+
+/* Allocates a zeroed mailbox of `bytes` (starting with a locked) and
+ * initializes its mutex; NULL when out of memory. */
+static void *locked_new(size_t bytes) {
+  locked *l = calloc(1, bytes);
+  if (l) pthread_mutex_init(&l->lock, NULL);
+  return l;
+}
+
+static void locked_free(locked *l) {
+  pthread_mutex_destroy(&l->lock);
+  free(l);
+}
+
+/* Pops under the lock with `take`, which is called only when a mail is
+ * queued and returns it (counted out here). */
+static akt_mail *locked_pop(void *mb, akt_mail *(*take)(void *mb)) {
+  locked *l = mb;
+  akt_mail *m = NULL;
+  pthread_mutex_lock(&l->lock);
+  if (l->n) {
+    m = take(mb);
+    AKT_ASSERT(m != NULL);
+    l->n--;
+  }
+  pthread_mutex_unlock(&l->lock);
+  return m;
+}
+
+static size_t locked_size(void *mb) {
+  locked *l = mb;
+  pthread_mutex_lock(&l->lock);
+  size_t n = l->n;
+  pthread_mutex_unlock(&l->lock);
+  return n;
+}
+
 /* ---- bounded FIFO: a ring under a mutex ------------------------------------- */
 
 typedef struct bounded {
-  pthread_mutex_t lock;
-  size_t cap, head, count;
+  locked base;
+  size_t cap, head;
   akt_mail *ring[];
 } bounded;
 
 static void *bounded_create(const void *config) {
   const akt_bounded_config *cfg = config;
   size_t cap = cfg && cfg->capacity ? cfg->capacity : AKT_DEFAULT_BOUNDED_CAPACITY;
-  bounded *b = calloc(1, sizeof *b + cap * sizeof(akt_mail *));
-  if (!b) return NULL;
-  pthread_mutex_init(&b->lock, NULL);
-  b->cap = cap;
+  if (cap > (SIZE_MAX - sizeof(bounded)) / sizeof(akt_mail *)) return NULL;
+  bounded *b = locked_new(sizeof *b + cap * sizeof(akt_mail *));
+  if (b) b->cap = cap;
   return b;
 }
 
-static void bounded_destroy(void *mb) {
-  bounded *b = mb;
-  pthread_mutex_destroy(&b->lock);
-  free(b);
-}
+static void bounded_destroy(void *mb) { locked_free(mb); }
 
 static int bounded_push(void *mb, akt_mail *m) {
   bounded *b = mb;
-  pthread_mutex_lock(&b->lock);
+  pthread_mutex_lock(&b->base.lock);
   int rc = AKT_EFULL;
-  if (b->count < b->cap) {
-    b->ring[(b->head + b->count) % b->cap] = m;
-    b->count++;
+  if (b->base.n < b->cap) {
+    b->ring[(b->head + b->base.n) % b->cap] = m;
+    b->base.n++;
     rc = 0;
   }
-  pthread_mutex_unlock(&b->lock);
+  AKT_ASSERT(b->base.n <= b->cap);
+  pthread_mutex_unlock(&b->base.lock);
   return rc;
 }
 
-static akt_mail *bounded_pop(void *mb) {
+static akt_mail *bounded_take(void *mb) {
   bounded *b = mb;
-  akt_mail *m = NULL;
-  pthread_mutex_lock(&b->lock);
-  if (b->count) {
-    m = b->ring[b->head];
-    b->head = (b->head + 1) % b->cap;
-    b->count--;
-  }
-  pthread_mutex_unlock(&b->lock);
+  akt_mail *m = b->ring[b->head];
+  b->head = (b->head + 1) % b->cap;
   return m;
 }
 
-static size_t bounded_size(void *mb) {
-  bounded *b = mb;
-  pthread_mutex_lock(&b->lock);
-  size_t n = b->count;
-  pthread_mutex_unlock(&b->lock);
-  return n;
-}
+static akt_mail *bounded_pop(void *mb) { return locked_pop(mb, bounded_take); }
 
 const akt_mailbox_type akt_mailbox_bounded = {
     .name = "bounded",
@@ -134,10 +165,13 @@ const akt_mailbox_type akt_mailbox_bounded = {
     .destroy = bounded_destroy,
     .push = bounded_push,
     .pop = bounded_pop,
-    .size = bounded_size,
+    .size = locked_size,
 };
 
 /* ---- stable priority: a binary heap on (priority desc, arrival asc) --------- */
+
+/* The heap's first capacity, in mails; it doubles from there. */
+#define PRIO_INITIAL_CAPACITY 16
 
 typedef struct prio_item {
   int priority;
@@ -146,10 +180,11 @@ typedef struct prio_item {
 } prio_item;
 
 typedef struct prio {
-  pthread_mutex_t lock;
+  locked base;
   akt_priority_config cfg;
+  uint32_t limit; /* cfg.capacity, or AKT_PRIORITY_MAX_CAPACITY */
+  uint32_t cap;
   prio_item *heap;
-  size_t n, cap;
   uint64_t seq;
 } prio;
 
@@ -159,84 +194,65 @@ static int prio_before(const prio_item *a, const prio_item *b) {
 
 static void *prio_create(const void *config) {
   const akt_priority_config *cfg = config;
-  if (!cfg || !cfg->priority) return NULL;
-  prio *p = calloc(1, sizeof *p);
+  if (!cfg || !cfg->priority || cfg->capacity > AKT_PRIORITY_MAX_CAPACITY) return NULL;
+  prio *p = locked_new(sizeof *p);
   if (!p) return NULL;
-  pthread_mutex_init(&p->lock, NULL);
   p->cfg = *cfg;
+  p->limit = cfg->capacity ? (uint32_t)cfg->capacity : AKT_PRIORITY_MAX_CAPACITY;
   return p;
 }
 
 static void prio_destroy(void *mb) {
   prio *p = mb;
-  pthread_mutex_destroy(&p->lock);
   free(p->heap);
-  free(p);
+  locked_free(&p->base);
 }
 
 static int prio_push(void *mb, akt_mail *m) {
   prio *p = mb;
   int priority = p->cfg.priority(akt_mail_message(m), p->cfg.arg);
-  int rc = 0;
-  pthread_mutex_lock(&p->lock);
-  if (p->cfg.capacity && p->n >= p->cfg.capacity) {
-    rc = AKT_EFULL;
-  } else if (p->n == p->cap) {
-    size_t cap = p->cap ? p->cap * 2 : 16;
-    prio_item *h = realloc(p->heap, cap * sizeof *h);
-    if (h) {
-      p->heap = h;
-      p->cap = cap;
-    } else {
-      rc = AKT_EFULL; /* no memory: refuse rather than drop silently */
-    }
-  }
+  pthread_mutex_lock(&p->base.lock);
+  uint32_t n = (uint32_t)p->base.n;
+  int rc = akt__grow(&p->heap, sizeof *p->heap, n, &p->cap, PRIO_INITIAL_CAPACITY, p->limit);
+  if (rc == AKT_ELIMIT) rc = AKT_EFULL;
   if (!rc) {
     prio_item it = {.priority = priority, .seq = p->seq++, .m = m};
-    size_t i = p->n++;
+    size_t i = p->base.n++;
     while (i > 0 && prio_before(&it, &p->heap[(i - 1) / 2])) {
       p->heap[i] = p->heap[(i - 1) / 2];
       i = (i - 1) / 2;
     }
     p->heap[i] = it;
   }
-  pthread_mutex_unlock(&p->lock);
+  AKT_ASSERT(p->base.n <= p->limit);
+  pthread_mutex_unlock(&p->base.lock);
   return rc;
 }
 
-static akt_mail *prio_pop(void *mb) {
+/* Takes the heap's top and sifts its last item down from the root. */
+static akt_mail *prio_take(void *mb) {
   prio *p = mb;
-  akt_mail *m = NULL;
-  pthread_mutex_lock(&p->lock);
-  if (p->n) {
-    m = p->heap[0].m;
-    prio_item last = p->heap[--p->n];
-    size_t i = 0;
-    for (;;) {
-      size_t l = 2 * i + 1, r = l + 1, best = i;
-      const prio_item *bi = &last;
-      if (l < p->n && prio_before(&p->heap[l], bi)) {
-        best = l;
-        bi = &p->heap[l];
-      }
-      if (r < p->n && prio_before(&p->heap[r], bi)) best = r;
-      if (best == i) break;
-      p->heap[i] = p->heap[best];
-      i = best;
+  akt_mail *m = p->heap[0].m;
+  size_t n = p->base.n - 1; /* the count after this pop */
+  prio_item last = p->heap[n];
+  size_t i = 0;
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, best = i;
+    const prio_item *bi = &last;
+    if (l < n && prio_before(&p->heap[l], bi)) {
+      best = l;
+      bi = &p->heap[l];
     }
-    if (p->n) p->heap[i] = last;
+    if (r < n && prio_before(&p->heap[r], bi)) best = r;
+    if (best == i) break;
+    p->heap[i] = p->heap[best];
+    i = best;
   }
-  pthread_mutex_unlock(&p->lock);
+  if (n) p->heap[i] = last;
   return m;
 }
 
-static size_t prio_size(void *mb) {
-  prio *p = mb;
-  pthread_mutex_lock(&p->lock);
-  size_t n = p->n;
-  pthread_mutex_unlock(&p->lock);
-  return n;
-}
+static akt_mail *prio_pop(void *mb) { return locked_pop(mb, prio_take); }
 
 const akt_mailbox_type akt_mailbox_priority = {
     .name = "priority",
@@ -244,5 +260,5 @@ const akt_mailbox_type akt_mailbox_priority = {
     .destroy = prio_destroy,
     .push = prio_push,
     .pop = prio_pop,
-    .size = prio_size,
+    .size = locked_size,
 };

@@ -12,10 +12,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
 
-/* Nesting deeper than this is refused (it also stops a cyclic message). */
-#define AKT_MSG_MAX_DEPTH 64
-/* A local message copy larger than this is refused. */
-#define AKT_MSG_MAX_COPY (64u << 20)
+#include "akt/message.h" /* AKT_MSG_MAX_DEPTH, AKT_MSG_MAX_COPY */
 
 /* Does every field of `d` live in the message struct itself (no string,
  * bytes, sub-message or repeated field)? A copy of such a message is one

@@ -15,6 +15,10 @@
 #include "src/actor/ext.h"
 #include "src/actor/send.h"
 #include "src/system/system.h"
+#include "src/util/grow.h"
+
+/* An actor's first room for pending requests; it doubles from there. */
+#define PENDING_INITIAL_CAPACITY 4
 
 akt__cell_ext *akt__cell_ext_get(akt__cell *c) {
   if (!c->ext) c->ext = calloc(1, sizeof *c->ext);
@@ -69,18 +73,13 @@ int akt_request(akt_ctx *ctx, akt_pid *to, const ProtobufCMessage *msg, akt_dura
   akt__cell *c = ctx;
   akt__cell_ext *x = akt__cell_ext_get(c);
   if (!x) return AKT_ENOMEM;
-  if (x->npending >= AKT_MAX_PENDING_REQUESTS) return AKT_ELIMIT;
-  if (x->npending == x->cap_pending) {
-    uint32_t cap = x->cap_pending ? x->cap_pending * 2 : 4;
-    akt__pending *np = realloc(x->pending, cap * sizeof *np);
-    if (!np) return AKT_ENOMEM;
-    x->pending = np;
-    x->cap_pending = cap;
-  }
+  int rc = akt__grow(&x->pending, sizeof *x->pending, x->npending, &x->cap_pending,
+                     PENDING_INITIAL_CAPACITY, AKT_MAX_PENDING_REQUESTS);
+  if (rc) return rc;
   akt_backend *b = c->sys->backend;
   uint64_t now = b->ops->now(b);
   uint64_t due = timeout >= AKT_FOREVER - now ? AKT_FOREVER : now + timeout;
-  int rc = arm_for(c, x, due);
+  rc = arm_for(c, x, due);
   if (rc) return rc;
   uint64_t corr = ++x->next_corr;
   rc = akt__send(to, msg, akt__self(c), corr, AKT__ENV_REQUEST);

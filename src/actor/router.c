@@ -22,6 +22,12 @@
 #include "akt/error.h"
 #include "akt/message.h"
 #include "akt/router.h"
+#include "src/util/grow.h"
+
+/* The routing list's first room; it doubles up to AKT_ROUTER_MAX_ROUTEES. */
+#define ROUTEES_INITIAL_CAPACITY 4
+/* A routee's name: "r" and a 32-bit number. */
+#define ROUTEE_NAME_SIZE sizeof("r4294967295")
 
 /* The router's copy of its options. Owned by the router (freed in
  * post_stop); only the router's turn touches it after the spawn. */
@@ -81,19 +87,13 @@ static akt_pid *routees_take(router_state *s, uint32_t i) {
  * Returns 0 or the error of the spawn, the watch or the allocation; on
  * error nothing is added and a spawned routee is stopped again. */
 static int routee_add(akt_ctx *ctx, router_state *s) {
-  if (s->n == s->cap) {
-    uint32_t cap = s->cap ? s->cap * 2 : 4;
-    if (cap > AKT_ROUTER_MAX_ROUTEES) cap = AKT_ROUTER_MAX_ROUTEES;
-    if (cap <= s->n) return AKT_ELIMIT;
-    akt_pid **grown = realloc(s->routees, cap * sizeof *grown);
-    if (!grown) return AKT_ENOMEM;
-    s->routees = grown;
-    s->cap = cap;
-  }
-  char name[16];
+  int rc = akt__grow(&s->routees, sizeof *s->routees, s->n, &s->cap, ROUTEES_INITIAL_CAPACITY,
+                     AKT_ROUTER_MAX_ROUTEES);
+  if (rc) return rc;
+  char name[ROUTEE_NAME_SIZE];
   snprintf(name, sizeof name, "r%u", (unsigned)s->next_name);
   akt_pid *pid = NULL;
-  int rc = akt_spawn_child(ctx, name, s->cfg->routee, &s->cfg->routee_opts, &pid);
+  rc = akt_spawn_child(ctx, name, s->cfg->routee, &s->cfg->routee_opts, &pid);
   if (rc) return rc;
   s->next_name++;
   rc = akt_watch(ctx, pid);
@@ -293,28 +293,30 @@ static int cfg_new(const akt_router_opts *o, router_cfg **out) {
   return 0;
 }
 
-int akt_spawn_router(akt_system *sys, const char *name, const akt_router_opts *opts,
-                     akt_pid **out) {
-  if (!sys) return AKT_EINVAL;
+/* Spawns a router under /user of `sys` (ctx NULL) or as a child of the
+ * actor of `ctx`. */
+static int spawn_router(akt_system *sys, akt_ctx *ctx, const char *name,
+                        const akt_router_opts *opts, akt_pid **out) {
   router_cfg *cfg;
   int rc = cfg_new(opts, &cfg);
   if (rc) return rc;
   akt_spawn_opts so = {.arg = cfg, .supervisor = opts->supervisor};
-  rc = akt_spawn(sys, name, &router_def, &so, out);
+  rc = ctx ? akt_spawn_child(ctx, name, &router_def, &so, out)
+           : akt_spawn(sys, name, &router_def, &so, out);
   if (rc) free(cfg); /* no actor was created to own it */
   return rc;
+}
+
+int akt_spawn_router(akt_system *sys, const char *name, const akt_router_opts *opts,
+                     akt_pid **out) {
+  if (!sys) return AKT_EINVAL;
+  return spawn_router(sys, NULL, name, opts, out);
 }
 
 int akt_spawn_router_child(akt_ctx *ctx, const char *name, const akt_router_opts *opts,
                            akt_pid **out) {
   if (!ctx) return AKT_EINVAL;
-  router_cfg *cfg;
-  int rc = cfg_new(opts, &cfg);
-  if (rc) return rc;
-  akt_spawn_opts so = {.arg = cfg, .supervisor = opts->supervisor};
-  rc = akt_spawn_child(ctx, name, &router_def, &so, out);
-  if (rc) free(cfg);
-  return rc;
+  return spawn_router(NULL, ctx, name, opts, out);
 }
 
 int akt_router_resize(akt_pid *router, uint32_t size) {

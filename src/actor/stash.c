@@ -10,6 +10,10 @@
 #include "src/actor/cell.h"
 #include "src/actor/ext.h"
 #include "src/system/system.h"
+#include "src/util/grow.h"
+
+/* A stash's first room; it doubles from there up to its capacity. */
+#define STASH_INITIAL_CAPACITY 8
 
 static uint32_t capacity(akt__cell_ext *x) {
   return x->opts.stash_capacity ? x->opts.stash_capacity : AKT_DEFAULT_STASH_CAPACITY;
@@ -21,15 +25,9 @@ int akt_stash(akt_ctx *ctx) {
   if (!env || !env->msg || (env->flags & AKT__ENV_REPLY)) return AKT_ESTATE;
   akt__cell_ext *x = akt__cell_ext_get(ctx);
   if (!x) return AKT_ENOMEM;
-  if (x->nstash >= capacity(x)) return AKT_EFULL;
-  if (x->nstash == x->cap_stash) {
-    uint32_t cap = x->cap_stash ? x->cap_stash * 2 : 8;
-    if (cap > capacity(x)) cap = capacity(x);
-    akt__env **n = realloc(x->stash, cap * sizeof *n);
-    if (!n) return AKT_ENOMEM;
-    x->stash = n;
-    x->cap_stash = cap;
-  }
+  int rc = akt__grow(&x->stash, sizeof *x->stash, x->nstash, &x->cap_stash,
+                     STASH_INITIAL_CAPACITY, capacity(x));
+  if (rc) return rc == AKT_ELIMIT ? AKT_EFULL : rc;
   /* It outlives the turn: out of the mailbox's slots (mailq.h). */
   env = akt__env_detach(env);
   if (!env) return AKT_ENOMEM;

@@ -15,6 +15,10 @@
 #include "src/actor/cell.h"
 #include "src/actor/ext.h"
 #include "src/system/system.h"
+#include "src/util/grow.h"
+
+/* An actor's first room for timers; it doubles from there. */
+#define TIMERS_INITIAL_CAPACITY 2
 
 static akt__atimer *find_key(akt__cell_ext *x, uint64_t key) {
   for (uint32_t i = 0; x && i < x->ntimers; i++)
@@ -82,19 +86,11 @@ int akt_timer_start(akt_ctx *ctx, uint64_t key, akt_duration delay, akt_duration
     disarm(c, t);
     akt__env_free(t->tmpl);
   } else {
-    if (x->ntimers >= AKT_MAX_TIMERS) {
+    rc = akt__grow(&x->timers, sizeof *x->timers, x->ntimers, &x->cap_timers,
+                   TIMERS_INITIAL_CAPACITY, AKT_MAX_TIMERS);
+    if (rc) {
       akt__env_free(tmpl);
-      return AKT_ELIMIT;
-    }
-    if (x->ntimers == x->cap_timers) {
-      uint32_t cap = x->cap_timers ? x->cap_timers * 2 : 2;
-      akt__atimer *nt = realloc(x->timers, cap * sizeof *nt);
-      if (!nt) {
-        akt__env_free(tmpl);
-        return AKT_ENOMEM;
-      }
-      x->timers = nt;
-      x->cap_timers = cap;
+      return rc;
     }
     t = &x->timers[x->ntimers++];
   }

@@ -18,20 +18,18 @@
 #include "src/actor/send.h"
 #include "src/remote/remote.h"
 #include "src/system/system.h"
+#include "src/util/grow.h"
+
+/* A watch list's first room; it doubles from there. */
+#define WATCHES_INITIAL_CAPACITY 2
 
 /* Appends a reference to `pid` to a PID list unless an equal one is there.
  * Returns 0, AKT_ELIMIT or AKT_ENOMEM. */
 static int list_add(akt_pid ***list, uint32_t *n, uint32_t *cap, akt_pid *pid) {
   for (uint32_t i = 0; i < *n; i++)
     if (akt_pid_equal((*list)[i], pid)) return 0;
-  if (*n >= AKT_MAX_WATCHES) return AKT_ELIMIT;
-  if (*n == *cap) {
-    uint32_t ncap = *cap ? *cap * 2 : 2;
-    akt_pid **nl = realloc(*list, ncap * sizeof *nl);
-    if (!nl) return AKT_ENOMEM;
-    *list = nl;
-    *cap = ncap;
-  }
+  int rc = akt__grow(list, sizeof **list, *n, cap, WATCHES_INITIAL_CAPACITY, AKT_MAX_WATCHES);
+  if (rc) return rc;
   (*list)[(*n)++] = akt_pid_retain(pid);
   return 0;
 }

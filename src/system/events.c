@@ -15,6 +15,11 @@
 #include "akt/events.h"
 #include "src/actor/send.h"
 #include "src/system/system.h"
+#include "src/util/grow.h"
+
+/* First room for topics, and for one topic's subscribers; both double. */
+#define TOPICS_INITIAL_CAPACITY 8
+#define SUBSCRIBERS_INITIAL_CAPACITY 4
 
 typedef struct topic {
   char *name;
@@ -71,18 +76,8 @@ int akt_subscribe(akt_pid *subscriber, const char *topic_name) {
   pthread_mutex_lock(&ev->lock);
   topic *t = find(ev, topic_name);
   if (!t) {
-    if (ev->n >= AKT_MAX_TOPICS) {
-      rc = AKT_ELIMIT;
-    } else if (ev->n == ev->cap) {
-      uint32_t cap = ev->cap ? ev->cap * 2 : 8;
-      topic *nt = realloc(ev->topics, cap * sizeof *nt);
-      if (nt) {
-        ev->topics = nt;
-        ev->cap = cap;
-      } else {
-        rc = AKT_ENOMEM;
-      }
-    }
+    rc = akt__grow(&ev->topics, sizeof *ev->topics, ev->n, &ev->cap, TOPICS_INITIAL_CAPACITY,
+                   AKT_MAX_TOPICS);
     if (!rc) {
       char *name = strdup(topic_name);
       if (!name) {
@@ -96,17 +91,8 @@ int akt_subscribe(akt_pid *subscriber, const char *topic_name) {
   if (!rc) {
     for (uint32_t i = 0; i < t->n; i++)
       if (t->subs[i] == subscriber) goto done;
-    if (t->n >= AKT_MAX_SUBSCRIBERS) {
-      rc = AKT_ELIMIT;
-    } else if (t->n == t->cap) {
-      uint32_t cap = t->cap ? t->cap * 2 : 4;
-      akt_pid **ns = realloc(t->subs, cap * sizeof *ns);
-      if (!ns) rc = AKT_ENOMEM;
-      else {
-        t->subs = ns;
-        t->cap = cap;
-      }
-    }
+    rc = akt__grow(&t->subs, sizeof *t->subs, t->n, &t->cap, SUBSCRIBERS_INITIAL_CAPACITY,
+                   AKT_MAX_SUBSCRIBERS);
     if (!rc) {
       t->subs[t->n++] = akt_pid_retain(subscriber);
       atomic_fetch_add(&ev->subscriptions, 1);

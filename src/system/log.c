@@ -1,10 +1,17 @@
 /* akt — logging, trace events, dead letters and in-flight accounting. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "akt/actor.h"
 #include "akt/error.h"
 #include "src/system/system.h"
+
+/* What ends a log line that was cut to AKT_LOG_LINE_MAX. */
+#define CUT_MARK "..."
+/* Room a quoted field value keeps at the end of the line: an escape, the
+ * character and the closing quote. */
+#define QUOTED_CHAR_ROOM 3
 
 void akt__trace(akt_system *sys, akt_event_kind kind, uint64_t actor, uint64_t peer,
                 const char *type, uint64_t hash, int64_t code, const char *text) {
@@ -20,7 +27,7 @@ static void vlog(akt_system *sys, akt_log_level level, const char *fmt, va_list 
   int n = vsnprintf(line, sizeof line, fmt, ap);
   if (n >= (int)sizeof line) {
     /* Mark the cut so a reader knows the line is incomplete. */
-    line[sizeof line - 4] = line[sizeof line - 3] = line[sizeof line - 2] = '.';
+    memcpy(line + sizeof line - sizeof CUT_MARK, CUT_MARK, sizeof CUT_MARK);
   }
   if (sys->opts.log_sink)
     sys->opts.log_sink(level, line, sys->opts.log_data);
@@ -36,7 +43,7 @@ static void put_field(char *line, size_t size, size_t *pos, const char *key, con
     quote = *p == ' ' || *p == '"' || *p == '=' || (unsigned char)*p < 0x20;
   int n = snprintf(line + *pos, size - *pos, " %s=%s", key ? key : "?", quote ? "\"" : "");
   if (n > 0) *pos += (size_t)n;
-  for (const char *p = value; *p && *pos + 3 < size; p++) {
+  for (const char *p = value; *p && *pos + QUOTED_CHAR_ROOM < size; p++) {
     if (quote && (*p == '"' || *p == '\\')) line[(*pos)++] = '\\';
     line[(*pos)++] = (unsigned char)*p < 0x20 ? ' ' : *p;
   }

@@ -1,77 +1,41 @@
 /* akt — the path registry: live actors by path (internal).
  *
- * A chained hash table keyed by xxh3 of the path, guarded by the system
- * lock. Lookups only: nothing iterates it, so bucket order never shows.
+ * A string table (util/strtab.h) of cells keyed by their path, guarded by
+ * the system lock. It holds every cell between spawn and termination, and
+ * sink cells until they close: its size is bounded by max_actors and the
+ * asks in flight.
  */
-#include <stdlib.h>
-#include <string.h>
-#include <xxhash.h>
+#include <stddef.h>
 
 #include "akt/error.h"
 #include "src/system/system.h"
+#include "src/util/assert.h"
 
-#define REG_INITIAL_CAP 64
+/* Buckets of the first bucket array (a power of two). */
+#define REG_INITIAL_BUCKETS 64
 
-static size_t bucket(const akt_system *sys, const char *path) {
-  return (size_t)(XXH3_64bits(path, strlen(path)) & (sys->reg_cap - 1));
+static const char *cell_path(const void *item) { return akt__self(item)->path; }
+
+void akt__registry_init(akt_system *sys) {
+  akt__strtab_init(&sys->reg, REG_INITIAL_BUCKETS, offsetof(akt__cell, reg_next), cell_path);
 }
 
 akt__cell *akt__registry_find(akt_system *sys, const char *path) {
-  if (!sys->reg) return NULL;
-  for (akt__cell *c = sys->reg[bucket(sys, path)]; c; c = c->reg_next)
-    if (strcmp(akt__self(c)->path, path) == 0) return c;
-  return NULL;
-}
-
-/* Doubles the table when it holds as many entries as buckets. */
-static int grow(akt_system *sys) {
-  size_t cap = sys->reg_cap ? sys->reg_cap * 2 : REG_INITIAL_CAP;
-  akt__cell **nb = calloc(cap, sizeof *nb);
-  if (!nb) return AKT_ENOMEM;
-  akt__cell **old = sys->reg;
-  size_t oldcap = sys->reg_cap;
-  sys->reg = nb;
-  sys->reg_cap = cap;
-  for (size_t i = 0; i < oldcap; i++) {
-    akt__cell *c = old[i];
-    while (c) {
-      akt__cell *next = c->reg_next;
-      size_t b = bucket(sys, akt__self(c)->path);
-      c->reg_next = nb[b];
-      nb[b] = c;
-      c = next;
-    }
-  }
-  free(old);
-  return 0;
+  return akt__strtab_find(&sys->reg, path);
 }
 
 int akt__registry_add(akt_system *sys, akt__cell *c) {
-  if (sys->reg_count >= sys->reg_cap) {
-    int rc = grow(sys);
-    if (rc) return rc;
-  }
-  size_t b = bucket(sys, akt__self(c)->path);
-  c->reg_next = sys->reg[b];
-  sys->reg[b] = c;
-  c->listed |= AKT__LISTED_REGISTRY;
-  sys->reg_count++;
-  return 0;
+  AKT_ASSERT(!(c->listed & AKT__LISTED_REGISTRY));
+  int rc = akt__strtab_add(&sys->reg, c);
+  if (!rc) c->listed |= AKT__LISTED_REGISTRY;
+  return rc;
 }
 
 void akt__registry_remove(akt_system *sys, akt__cell *c) {
-  akt__cell **pp = &sys->reg[bucket(sys, akt__self(c)->path)];
-  while (*pp && *pp != c) pp = &(*pp)->reg_next;
-  if (*pp) {
-    *pp = c->reg_next;
-    sys->reg_count--;
-  }
-  c->reg_next = NULL;
+  AKT_ASSERT(c->listed & AKT__LISTED_REGISTRY);
+  int found = akt__strtab_remove(&sys->reg, c);
+  AKT_ASSERT(found);
   c->listed &= (uint8_t)~AKT__LISTED_REGISTRY;
 }
 
-void akt__registry_free(akt_system *sys) {
-  free(sys->reg);
-  sys->reg = NULL;
-  sys->reg_cap = sys->reg_count = 0;
-}
+void akt__registry_free(akt_system *sys) { akt__strtab_free(&sys->reg, NULL); }

@@ -15,6 +15,10 @@
 #include "src/actor/envelope.h"
 #include "src/actor/send.h"
 #include "src/system/system.h"
+#include "src/util/grow.h"
+
+/* The table's first room for scheduled messages; it doubles from there. */
+#define SCHEDULED_INITIAL_CAPACITY 8
 
 typedef struct entry {
   uint64_t id;
@@ -75,7 +79,8 @@ static void fire(void *arg, uint64_t id) {
   if (e && (!e->interval || arm(sys, e, e->interval) != 0)) drop = remove_entry(s, e, &dead);
   pthread_mutex_unlock(&s->lock);
   if (to) {
-    akt__trace(sys, AKT_EV_TIMER, to->id, 0, env->msg->descriptor->name, id, 4, "scheduled");
+    akt__trace(sys, AKT_EV_TIMER, to->id, 0, env->msg->descriptor->name, id,
+               AKT__TIMER_KIND_SCHEDULED, "scheduled");
     akt__route(to, env);
     akt_pid_release(to);
   }
@@ -94,17 +99,9 @@ int akt_schedule(akt_system *sys, akt_duration delay, akt_duration interval, akt
   pthread_mutex_lock(&s->lock);
   if (s->closed) {
     rc = AKT_ESTOPPED;
-  } else if (s->n >= AKT_MAX_SCHEDULED) {
-    rc = AKT_ELIMIT;
-  } else if (s->n == s->cap) {
-    uint32_t cap = s->cap ? s->cap * 2 : 8;
-    entry *ne = realloc(s->entries, cap * sizeof *ne);
-    if (ne) {
-      s->entries = ne;
-      s->cap = cap;
-    } else {
-      rc = AKT_ENOMEM;
-    }
+  } else {
+    rc = akt__grow(&s->entries, sizeof *s->entries, s->n, &s->cap, SCHEDULED_INITIAL_CAPACITY,
+                   AKT_MAX_SCHEDULED);
   }
   if (!rc) {
     entry *e = &s->entries[s->n];

@@ -39,6 +39,17 @@ static int name_valid(const char *name) {
 
 static void system_destroy(akt_system *sys);
 
+/* The host a system names in its address when the options give none. */
+#define DEFAULT_HOST "localhost"
+
+/* A system's address, "akt://NAME@HOST:PORT" (malloc'd), or NULL. */
+static char *format_address(const char *name, const char *host, uint16_t port) {
+  size_t len = strlen(name) + strlen(host) + sizeof("akt://@:65535");
+  char *a = malloc(len);
+  if (a) snprintf(a, len, "akt://%s@%s:%u", name, host, (unsigned)port);
+  return a;
+}
+
 int akt_system_new(const char *name, akt_backend *backend, const akt_system_options *opts,
                    akt_system **out) {
   if (!name || !backend || !backend->ops || !out) return AKT_EINVAL;
@@ -50,20 +61,20 @@ int akt_system_new(const char *name, akt_backend *backend, const akt_system_opti
   if (!sys->opts.throughput) sys->opts.throughput = AKT_DEFAULT_THROUGHPUT;
   if (!sys->opts.max_actors) sys->opts.max_actors = AKT_DEFAULT_MAX_ACTORS;
   if (sys->opts.log_level == AKT_LOG_DEFAULT) sys->opts.log_level = AKT_LOG_WARN;
-  const char *host = sys->opts.host ? sys->opts.host : "localhost";
+  const char *host = sys->opts.host ? sys->opts.host : DEFAULT_HOST;
   sys->port = sys->opts.port;
   sys->host = strdup(host);
-  size_t alen = strlen(name) + strlen(host) + 32;
-  sys->address = malloc(alen);
+  sys->address = format_address(name, host, sys->port);
   sys->opts.host = sys->host;
   sys->backend = backend;
   sys->tracing = backend->ops->trace != NULL && (backend->flags & AKT_BACKEND_TRACE);
   pthread_mutex_init(&sys->lock, NULL);
+  akt__registry_init(sys);
+  akt__types_init(sys);
   if (!sys->host || !sys->address) {
     system_destroy(sys);
     return AKT_ENOMEM;
   }
-  snprintf(sys->address, alen, "akt://%s@%s:%u", name, host, (unsigned)sys->port);
 
   static const ProtobufCMessageDescriptor *const builtin[] = {
       &akt__terminated__descriptor, &akt__poison_pill__descriptor, &akt__actor_event__descriptor,
@@ -88,14 +99,12 @@ int akt_system_new(const char *name, akt_backend *backend, const akt_system_opti
 }
 
 int akt__system_set_address(akt_system *sys, const char *host, uint16_t port) {
-  size_t alen = strlen(sys->name) + strlen(host) + 32;
-  char *h = strdup(host), *a = malloc(alen);
+  char *h = strdup(host), *a = format_address(sys->name, host, port);
   if (!h || !a) {
     free(h);
     free(a);
     return AKT_ENOMEM;
   }
-  snprintf(a, alen, "akt://%s@%s:%u", sys->name, host, (unsigned)port);
   akt__sys_lock(sys);
   char *oldh = sys->host, *olda = sys->address;
   sys->host = h;
@@ -106,12 +115,16 @@ int akt__system_set_address(akt_system *sys, const char *host, uint16_t port) {
   /* The old strings stay until the system is freed: a PID formatted on
    * another thread may still be reading them. */
   akt__sys_lock(sys);
-  if (sys->nold_strings + 2 <= sizeof sys->old_strings / sizeof sys->old_strings[0]) {
+  int kept = sys->nold_strings + 2 <= AKT__SYS_OLD_STRINGS;
+  if (kept) {
     sys->old_strings[sys->nold_strings++] = oldh;
     sys->old_strings[sys->nold_strings++] = olda;
     oldh = olda = NULL;
   }
   akt__sys_unlock(sys);
+  if (!kept)
+    akt__log(sys, AKT_LOG_WARN, "%s changed its address more than %d times: the old one is freed",
+             sys->name, AKT__SYS_OLD_STRINGS / 2);
   free(oldh);
   free(olda);
   return 0;

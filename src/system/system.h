@@ -8,6 +8,7 @@
 
 #include "akt/system.h"
 #include "src/actor/cell.h"
+#include "src/util/strtab.h"
 
 /* System run states. */
 enum { AKT__SYS_RUNNING = 0, AKT__SYS_SHUTTING_DOWN = 1, AKT__SYS_DOWN = 2 };
@@ -15,6 +16,18 @@ enum { AKT__SYS_RUNNING = 0, AKT__SYS_SHUTTING_DOWN = 1, AKT__SYS_DOWN = 2 };
 typedef struct akt__type_entry akt__type_entry;
 typedef struct akt__events akt__events;
 typedef struct akt__sched akt__sched;
+
+/* Host and address strings a system keeps after akt__system_set_address
+ * replaced them (two per change), for PIDs being formatted meanwhile. */
+#define AKT__SYS_OLD_STRINGS 8
+
+/* What fired, in the `code` of AKT_EV_TIMER trace records. */
+typedef enum akt__timer_kind {
+  AKT__TIMER_KIND_ACTOR = 1,     /* an actor timer (akt_timer_start) */
+  AKT__TIMER_KIND_REQUEST = 2,   /* a request's timeout */
+  AKT__TIMER_KIND_PASSIVATE = 3, /* the passivation check */
+  AKT__TIMER_KIND_SCHEDULED = 4  /* a scheduled message (akt_schedule) */
+} akt__timer_kind;
 
 /* Actor lifecycle events published on the event stream. */
 typedef enum akt__event_kind {
@@ -36,14 +49,12 @@ struct akt_system {
   pthread_mutex_t lock;        /* tree, registry, PID list, type registry, ids */
   uint64_t next_id;
   akt_pid *root, *user, *system_guardian; /* one reference each */
-  akt__cell **reg;             /* path registry: chained hash table */
-  size_t reg_cap, reg_count;
+  akt__strtab reg;             /* path registry: cells by path (registry.c) */
   /* Every PID struct, for teardown: local ones in the actor tree under
    * root or in `detached`, remote ones in `remote_pids`. */
   akt__cell *detached;         /* cells out of the tree (terminated, sinks) */
   akt_pid *remote_pids;
-  akt__type_entry **types;     /* type registry: chained hash table */
-  size_t types_cap, types_count;
+  akt__strtab types;           /* type registry: akt__type_entry by name (types.c) */
 
   _Atomic int state;           /* AKT__SYS_* */
   _Atomic int root_done;       /* the root guardian terminated */
@@ -57,7 +68,7 @@ struct akt_system {
   akt__sched *scheduler;       /* system timers (scheduler.c) */
   struct akt__remote *remote;  /* remoting, once started (src/remote) */
   struct akt_work *works;      /* offloaded work in flight (system lock) */
-  char *old_strings[8];        /* addresses replaced by akt__system_set_address */
+  char *old_strings[AKT__SYS_OLD_STRINGS]; /* replaced by akt__system_set_address */
   size_t nold_strings;
 };
 
@@ -65,13 +76,16 @@ struct akt_system {
 void akt__sys_lock(akt_system *sys);
 void akt__sys_unlock(akt_system *sys);
 
-/* Registry (registry.c), under the system lock. */
+/* Registry (registry.c), under the system lock; init before any other
+ * use. */
+void akt__registry_init(akt_system *sys);
 akt__cell *akt__registry_find(akt_system *sys, const char *path);
 int akt__registry_add(akt_system *sys, akt__cell *c);
 void akt__registry_remove(akt_system *sys, akt__cell *c);
 void akt__registry_free(akt_system *sys);
 
-/* Type registry (types.c). */
+/* Type registry (types.c); init before any other use. */
+void akt__types_init(akt_system *sys);
 void akt__types_free(akt_system *sys);
 
 /* Emits a trace event when the backend traces. */
