@@ -75,8 +75,25 @@ void akt_msg_free(ProtobufCMessage *msg);
 
 /* Replies to the sender of the current message: to a request (akt_request,
  * akt_ask) the reply completes it; to a plain tell it is a tell back.
- * Returns 0, AKT_ENOSENDER (no current message or no sender), or a send
- * error. */
+ * Meant to be returned from receive (`return akt_reply(ctx, &t.base);`):
+ * it fails only for reasons that lie with the replier. Returns:
+ *   0              the reply was queued for the requester, or the requester
+ *                  is gone — it terminated, its akt_ask timed out, its
+ *                  node's remoting stopped — and the reply went to dead
+ *                  letters (counted in akt_system_stats.dead_letters and
+ *                  published on AKT_TOPIC_DEAD_LETTER like any other);
+ *   AKT_ENOSENDER  no current message, or it has no sender;
+ *   AKT_EINVAL     ctx or msg is NULL;
+ *   AKT_ELIMIT     the reply is too large or too deeply nested to copy
+ *                  (AKT_MSG_MAX_COPY, AKT_MSG_MAX_DEPTH), or to send to
+ *                  a remote requester in one frame;
+ *   AKT_ENOMEM     no memory to copy it;
+ *   AKT_EFULL      the requester's bounded mailbox (or a remote node's send
+ *                  queue) is full: the reply was dropped, counted as
+ *                  rejected; returned from receive, this fails the replier,
+ *                  so check for it where requesters have bounded mailboxes;
+ *   or, for a remote requester, the other codes of akt_tell's remote sends
+ *   (akt/remote.h). */
 int akt_reply(akt_ctx *ctx, const ProtobufCMessage *msg);
 
 /* Forwards the current message to `to`, keeping its original sender (and

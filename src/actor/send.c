@@ -97,9 +97,14 @@ int akt_reply(akt_ctx *ctx, const ProtobufCMessage *msg) {
   if (!ctx || !msg) return AKT_EINVAL;
   akt__env *cur = ctx->cur;
   if (!cur || !cur->sender) return AKT_ENOSENDER;
-  if (cur->flags & AKT__ENV_REQUEST)
-    return akt__send(cur->sender, msg, akt__self(ctx), akt__env_corr(cur), AKT__ENV_REPLY);
-  return akt__send(cur->sender, msg, akt__self(ctx), 0, 0);
+  int rc = cur->flags & AKT__ENV_REQUEST
+               ? akt__send(cur->sender, msg, akt__self(ctx), akt__env_corr(cur), AKT__ENV_REPLY)
+               : akt__send(cur->sender, msg, akt__self(ctx), 0, 0);
+  /* The requester is gone (it terminated, its ask stopped waiting, its
+   * node's remoting stopped): the reply went to dead letters, counted,
+   * which is all a reply to it can come to. That is no failure of the
+   * replier, which `return akt_reply(...)` in receive would make it. */
+  return rc == AKT_ESTOPPED ? 0 : rc;
 }
 
 int akt_forward(akt_ctx *ctx, akt_pid *to) {

@@ -147,6 +147,74 @@ static void ask_times_out_and_a_late_reply_is_a_dead_letter(void **state) {
   akt_testkit_free(tk);
 }
 
+/* A counter that keeps Gets waiting: Add adds; Get is stashed until
+ * Cmd{"open"}, then answered Total with `return akt_reply(...)` — the
+ * pattern the README teaches. */
+typedef struct slow_counter {
+  int64_t total;
+  int open;
+} slow_counter;
+
+static int slow_counter_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
+  slow_counter *s = akt_ctx_state(ctx);
+  if (akt_msg_is(msg, &add__descriptor)) {
+    s->total += ((const Add *)msg)->amount;
+    return 0;
+  }
+  if (akt_msg_is(msg, &get__descriptor)) {
+    if (!s->open) return akt_stash(ctx);
+    Total t = TOTAL__INIT;
+    t.value = s->total;
+    return akt_reply(ctx, &t.base);
+  }
+  if (akt_msg_is(msg, &cmd__descriptor) && !strcmp(((const Cmd *)msg)->op, "open")) {
+    s->open = 1;
+    return akt_unstash_all(ctx) >= 0 ? 0 : AKT_EFAILED;
+  }
+  return AKT_EUNHANDLED;
+}
+
+static const akt_actor_def slow_counter_def = {
+    .kind = "slow-counter", .state_size = sizeof(slow_counter), .receive = slow_counter_receive};
+
+static void a_reply_to_a_requester_that_is_gone_is_not_a_failure(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_system *sys = akt_testkit_system(tk);
+  akt_pid *c = akt_testkit_spawn(tk, "c", &slow_counter_def);
+  Add a = ADD__INIT;
+  a.amount = 5;
+  assert_int_equal(akt_tell(c, &a.base), 0);
+  /* An ask that stops waiting, and a requester that terminates. */
+  Get g = GET__INIT;
+  ProtobufCMessage *reply = NULL;
+  assert_int_equal(akt_ask(c, &g.base, AKT_MILLIS(20), &reply), AKT_ETIMEDOUT);
+  akt_pid *gone = akt_testkit_spawn(tk, "gone", &counter_def);
+  akt_probe *p = akt_probe_new(tk, "p");
+  akt_probe_watch(p, gone);
+  assert_int_equal(akt_stop(gone), 0);
+  akt_probe_expect_terminated(p, gone, 0);
+  assert_int_equal(akt_tell_as(c, &g.base, gone), 0);
+  akt_system_stats before, after;
+  akt_system_get_stats(sys, &before);
+  /* Both replies go to dead letters; the counter neither fails nor loses
+   * its total. */
+  Cmd open = CMD__INIT;
+  open.op = "open";
+  assert_int_equal(akt_tell(c, &open.base), 0);
+  assert_int_equal(akt_ask(c, &g.base, AKT_SECONDS(5), &reply), 0);
+  assert_int_equal(((const Total *)reply)->value, 5);
+  akt_msg_free(reply);
+  akt_actor_metrics m;
+  assert_int_equal(akt_actor_get_metrics(c, &m), 0);
+  assert_int_equal(m.failures, 0);
+  assert_int_equal(m.restarts, 0);
+  akt_system_get_stats(sys, &after);
+  assert_int_equal(after.dead_letters - before.dead_letters, 2);
+  assert_int_equal(after.failures, before.failures);
+  akt_testkit_free(tk);
+}
+
 /* The requester: on Cmd{op:"req", n} it requests Ping{n} from the PID found
  * at path Cmd.arg and reports the outcome to its arg as Note. */
 static int on_reply(akt_ctx *ctx, const ProtobufCMessage *reply, int status, void *arg) {
@@ -324,6 +392,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(messages_of_every_size_arrive_whole_and_in_order),
     cmocka_unit_test(ask_returns_the_reply),
     cmocka_unit_test(ask_times_out_and_a_late_reply_is_a_dead_letter),
+    cmocka_unit_test(a_reply_to_a_requester_that_is_gone_is_not_a_failure),
     cmocka_unit_test(request_continuation_gets_the_reply),
     cmocka_unit_test(request_times_out_in_the_requester),
     cmocka_unit_test(reply_to_a_tell_goes_back_to_the_sender),
