@@ -180,7 +180,7 @@ void akt__cell_dispose(akt__cell *c) {
 
 void akt__cell_drain(akt__cell *c) {
   akt__env *env;
-  const char *reason = (c->flags & AKT__CELL_PASSIVATED) ? "passivated" : "terminated";
+  const char *reason = akt__cell_gone_reason(c);
   while ((env = akt__cell_pop_user(c)) != NULL) akt__dead_letter(c->sys, akt__self(c), env, reason);
 }
 

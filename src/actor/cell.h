@@ -169,6 +169,14 @@ static inline akt__pid_links *akt__pid_links_of(akt_pid *p) { return (akt__pid_l
 #define AKT__KIND_GUARDIAN 0x10u   /* root, /user or /system */
 #define AKT__KIND_SINK 0x20u       /* a sink cell (ext->sink) */
 
+/* Why mail to terminated cell `c` is a dead letter: "passivated" for an
+ * actor that stopped for being idle, else "terminated". Call only after
+ * reading life == AKT__LIFE_TERMINATED (acquire): the turn's flags are
+ * final by then, so any thread may read them. */
+static inline const char *akt__cell_gone_reason(const akt__cell *c) {
+  return (c->flags & AKT__CELL_PASSIVATED) ? "passivated" : "terminated";
+}
+
 /* Lists cell `c`, out of the actor tree, in sys->detached, where it stays
  * until its PID is freed (system lock held; pid.c). */
 void akt__cell_detach(akt_system *sys, akt__cell *c);

@@ -11,7 +11,7 @@ int akt__route(akt_pid *to, akt__env *env) {
   akt__cell *c = to->cell;
   if (!c) return akt__remote_send(sys, to, env);
   if (atomic_load_explicit(&c->life, memory_order_acquire) == AKT__LIFE_TERMINATED) {
-    akt__dead_letter(sys, to, env, "terminated");
+    akt__dead_letter(sys, to, env, akt__cell_gone_reason(c));
     return AKT_ESTOPPED;
   }
   if (sys->tracing)

@@ -50,8 +50,32 @@ static void an_idle_actor_passivates(void **state) {
   akt_testkit_free(tk);
 }
 
+static void mail_to_a_passivated_actor_is_a_dead_letter_marked_passivated(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_probe *p = akt_probe_new(tk, "p");
+  akt_probe *dl = akt_probe_new(tk, "dl");
+  assert_int_equal(akt_subscribe(akt_probe_pid(dl), AKT_TOPIC_DEAD_LETTER), 0);
+  akt_spawn_opts o = {.arg = akt_probe_pid(p), .passivate_after = AKT_MILLIS(50)};
+  akt_pid *r = akt_testkit_spawn_opts(tk, "lazy", &reporter_def, &o);
+  EXPECT_NOTE(p, "lazy:pre_start");
+  akt_probe_watch(p, r);
+  EXPECT_NOTE(p, "lazy:post_stop");
+  akt_probe_expect_terminated(p, r, 0);
+  Ping ping = PING__INIT;
+  ping.n = 3;
+  assert_int_equal(akt_tell(r, &ping.base), AKT_ESTOPPED);
+  const Akt__DeadLetter *d =
+      (const Akt__DeadLetter *)akt_probe_expect_msg(dl, &akt__dead_letter__descriptor, 0);
+  assert_string_equal(d->reason, "passivated");
+  assert_string_equal(d->target, "/user/lazy");
+  assert_string_equal(d->type, "Ping");
+  akt_testkit_free(tk);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(an_idle_actor_passivates),
+    cmocka_unit_test(mail_to_a_passivated_actor_is_a_dead_letter_marked_passivated),
 };
 
 AKT_TEST_MAIN_BOTH("actor/passivate", tests)
