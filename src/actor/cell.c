@@ -18,6 +18,7 @@
 #include "akt/message.h"
 #include "src/actor/ext.h"
 #include "src/system/system.h"
+#include "src/util/assert.h"
 
 /* Receives timed for the metrics: one in this many (a power of two). */
 #define AKT__TIMING_SAMPLE 64
@@ -47,7 +48,9 @@ akt__cell *akt__cell_new(akt_system *sys, uint64_t id, const char *path, const a
   akt__mailq_init(&c->uhead, &c->mbox.user);
   c->sys = sys;
   c->def = def;
-  c->started_at = sys->backend->ops->now(sys->backend);
+  uint64_t now = sys->backend->ops->now(sys->backend);
+  AKT_ASSERT(!(now & AKT__UPTIME_FROZEN));
+  atomic_init(&c->started_at, now);
   return c;
 }
 

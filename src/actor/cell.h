@@ -35,6 +35,11 @@ enum {
   AKT__LIFE_TERMINATED = 3
 };
 
+/* Marks started_at as a frozen uptime. Backend times stay below it: they
+ * count nanoseconds from boot (or from the start of a simulation), and it
+ * is 292 years. */
+#define AKT__UPTIME_FROZEN (UINT64_C(1) << 63)
+
 /* Scheduling flag: an actor is in at most one run queue at a time. */
 enum { AKT__SCHED_IDLE = 0, AKT__SCHED_QUEUED = 1 };
 
@@ -90,7 +95,10 @@ typedef struct akt__pid_links {
  * (When the head shared a line with `life`, which the turn reads on every
  * message, each tell paid two cache misses more: ~10 ns.) */
 struct akt_ctx {
-  uint64_t started_at;        /* backend time of the spawn (read by metrics only) */
+  /* The backend time of the spawn while the actor lives; at termination
+   * its final uptime, or-ed with AKT__UPTIME_FROZEN (read by metrics only;
+   * no cell field is free for a separate end time). */
+  _Atomic uint64_t started_at;
   /* Written by every sender (the producers). Its `pushed` counts the user
    * messages accepted by the mailbox, custom mailboxes included. On
    * x86-64 the head must be 16-byte aligned (see mailq.h): the cell follows

@@ -16,6 +16,7 @@
 #include "src/actor/ext.h"
 #include "src/remote/remote.h"
 #include "src/system/system.h"
+#include "src/util/assert.h"
 
 
 static void finish_stop(akt__cell *c) {
@@ -29,6 +30,12 @@ static void finish_stop(akt__cell *c) {
   akt__timers_cancel_all(c);
   akt__passivate_disarm(c);
   akt__stash_drop_all(c);
+  /* Freeze the uptime before the end is visible: metrics read after
+   * termination then see the final value. */
+  uint64_t at = atomic_load_explicit(&c->started_at, memory_order_relaxed);
+  uint64_t now = sys->backend->ops->now(sys->backend);
+  AKT_ASSERT(!(at & AKT__UPTIME_FROZEN) && now >= at);
+  atomic_store_explicit(&c->started_at, (now - at) | AKT__UPTIME_FROZEN, memory_order_relaxed);
   atomic_store_explicit(&c->life, AKT__LIFE_TERMINATED, memory_order_seq_cst);
 
   /* Leave the tree and the registry before anyone hears of the end, so a

@@ -169,8 +169,9 @@ int akt_actor_get_metrics(akt_pid *pid, akt_actor_metrics *out) {
   out->failures = atomic_load_explicit(&c->failures, memory_order_relaxed);
   out->last_processing_ns = atomic_load_explicit(&c->last_ns, memory_order_relaxed);
   out->running = akt_pid_is_running(pid);
+  uint64_t at = atomic_load_explicit(&c->started_at, memory_order_relaxed);
   uint64_t now = pid->sys->backend->ops->now(pid->sys->backend);
-  out->uptime_ns = now - c->started_at;
+  out->uptime_ns = (at & AKT__UPTIME_FROZEN) ? at & ~AKT__UPTIME_FROZEN : now - at;
   return 0;
 }
 
