@@ -191,6 +191,7 @@ size_t akt_stash_size(akt_ctx *ctx);
 typedef struct akt_actor_metrics {
   uint64_t mailbox_size;       /* user messages waiting (approximate) */
   uint64_t processed;          /* user messages taken from the mailbox */
+  uint64_t rejected;           /* sends its bounded mailbox refused (AKT_EFULL) */
   uint32_t restarts;           /* times restarted */
   uint32_t failures;           /* failures reported */
   uint64_t last_processing_ns; /* how long a recent receive took: one in 64 is timed */

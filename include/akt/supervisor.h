@@ -12,11 +12,12 @@
  *   RESUME    the child continues with the next message, state kept;
  *   RESTART   the child's children stop (their post_stop runs), then the
  *             child's pre_restart hook (default: post_stop) runs, its state
- *             is zeroed, its become stack, timers, stash and pending
- *             requests are dropped, and its post_restart hook (default:
- *             pre_start) runs; its mailbox and its watchers are kept. The
- *             message that failed is not retried. pre_start may spawn the
- *             children again (Akka's default semantics);
+ *             is zeroed, its become stack, timers and pending requests are
+ *             dropped, everything it stashed is handed back ahead of its
+ *             mailbox (as akt_unstash_all does), and its post_restart hook
+ *             (default: pre_start) runs; its mailbox and its watchers are
+ *             kept. The message that failed is not retried. pre_start may
+ *             spawn the children again (Akka's default semantics);
  *   STOP      the child stops gracefully (post_stop runs);
  *   ESCALATE  the parent fails with the same code, and its own parent
  *             decides; the failed child stays suspended until then (it is

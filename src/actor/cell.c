@@ -77,7 +77,12 @@ int akt__cell_post(akt__cell *c, akt__env *env) {
   if (c->kind & AKT__KIND_CUSTOM_MBOX) {
     int rc = c->mbox.custom.type->push(c->mbox.custom.mb, (akt_mail *)env);
     if (rc) {
-      atomic_fetch_add_explicit(&c->sys->rejected, 1, memory_order_relaxed);
+      AKT_ASSERT(rc < 0);
+      if (rc == AKT_EFULL) {
+        /* A custom mailbox's cell always has its ext (spawn.c). */
+        atomic_fetch_add_explicit(&c->sys->rejected, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&c->ext->rejected, 1, memory_order_relaxed);
+      }
       akt__env_free(env);
       return rc;
     }

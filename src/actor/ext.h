@@ -6,6 +6,7 @@
 #ifndef AKT_ACTOR_EXT_H
 #define AKT_ACTOR_EXT_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "akt/message.h"
@@ -64,6 +65,7 @@ struct akt__cell_ext {
   akt_spawn_opts opts;  /* a copy of the spawn options (respawn, passivation, stash,
                            supervisor; arg lives in the cell) */
   uint64_t last_active; /* backend time of the last busy turn (passivation only) */
+  _Atomic uint64_t rejected; /* sends the custom mailbox refused (any thread) */
   uint64_t passivate_timer;  /* backend timer id while armed */
   akt__env *passivate_env;   /* the PASSIVATE_CHECK message that timer posts */
 };

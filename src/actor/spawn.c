@@ -164,6 +164,9 @@ int akt_actor_get_metrics(akt_pid *pid, akt_actor_metrics *out) {
   uint64_t enq = akt__mailq_pushed(&c->uhead);
   uint64_t done = atomic_load_explicit(&c->processed, memory_order_relaxed);
   out->processed = done;
+  out->rejected = (c->kind & AKT__KIND_CUSTOM_MBOX)
+                      ? atomic_load_explicit(&c->ext->rejected, memory_order_relaxed)
+                      : 0; /* the default mailbox refuses nothing */
   out->mailbox_size = enq > done ? enq - done : 0;
   out->restarts = atomic_load_explicit(&c->restarts, memory_order_relaxed);
   out->failures = atomic_load_explicit(&c->failures, memory_order_relaxed);

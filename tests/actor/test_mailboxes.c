@@ -67,12 +67,15 @@ static void a_bounded_mailbox_refuses_when_full(void **state) {
   akt_actor_metrics m;
   akt_actor_get_metrics(h, &m);
   assert_int_equal(m.mailbox_size, 3);
+  assert_int_equal(m.rejected, 1); /* and the actor's metrics */
   open_valve();
   for (int i = 0; i < 3; i++)
     assert_int_equal(((const Ping *)akt_probe_expect_msg(p, &ping__descriptor, 0))->n, i);
   akt_actor_get_metrics(h, &m);
   assert_int_equal(m.mailbox_size, 0);
   assert_int_equal(akt_tell(h, &extra.base), 0);
+  akt_actor_get_metrics(h, &m);
+  assert_int_equal(m.rejected, 1);
   akt_testkit_free(tk);
 }
 
