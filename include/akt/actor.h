@@ -75,7 +75,8 @@ typedef struct akt_spawn_opts {
  * [A-Za-z0-9_.-], not starting with '$'), or anonymous ("$<id>") when name
  * is NULL. pre_start runs asynchronously in the actor. On success writes a
  * new reference to *out unless out is NULL. Returns 0, AKT_EINVAL (no def or
- * receive), AKT_ENAME, AKT_EEXIST (a live sibling has the name), AKT_ELIMIT
+ * receive, an incomplete mailbox type, or a supervisor akt/supervisor.h
+ * refuses), AKT_ENAME, AKT_EEXIST (a live sibling has the name), AKT_ELIMIT
  * (max_actors or AKT_PATH_MAX), AKT_ESTOPPED (the system is shutting down),
  * or AKT_ENOMEM. */
 int akt_spawn(akt_system *sys, const char *name, const akt_actor_def *def,
@@ -89,14 +90,17 @@ int akt_spawn_child(akt_ctx *ctx, const char *name, const akt_actor_def *def,
 /* Asks the actor to stop gracefully: it finishes the message it is handling,
  * stops its children, runs post_stop and terminates; messages still queued
  * go to dead letters. Asynchronous; callable from anywhere, including the
- * actor itself. Returns 0, AKT_EINVAL, AKT_ESTOPPED (already terminated), or
- * AKT_ENOMEM. */
+ * actor itself. A stop needs no memory, nor does any step of it (stopping
+ * the children, their reports back), so it completes even when memory has
+ * run out. Returns 0, AKT_EINVAL, or AKT_ESTOPPED (already terminated); for
+ * a remote PID, the codes of a remote send (akt/remote.h). */
 int akt_stop(akt_pid *pid);
 
 /* Restarts a running actor in place, as its supervisor's RESTART would
  * (same PID; see akt/supervisor.h for what a restart does), with cause 0.
- * Asynchronous. Returns 0, AKT_EINVAL, AKT_ESTOPPED (stopping or
- * terminated), AKT_ENOTSUP (not a local actor), AKT_ENOMEM. */
+ * Asynchronous; each call is one restart. Returns 0, AKT_EINVAL,
+ * AKT_ESTOPPED (stopping or terminated), AKT_ENOTSUP (not a local actor, or
+ * a guardian), AKT_ENOMEM. */
 int akt_restart(akt_pid *pid);
 
 /* Spawns a new incarnation of a terminated actor (a passivated one, say):
@@ -112,8 +116,10 @@ int akt_respawn(akt_pid *pid, akt_pid **out);
  * supervisor decides — the default decider stops it (post_stop runs,
  * children stop first, queued messages go to dead letters); a custom
  * decider may restart it instead. akt_stop, by contrast, is no failure and
- * involves no supervisor. Returns as akt_stop, or AKT_ENOTSUP for a
- * guardian. */
+ * involves no supervisor. A kill of an actor that already waits for its
+ * supervisor's decision, or two kills before the actor runs, are one. Needs
+ * no memory. Returns 0, AKT_EINVAL, AKT_ESTOPPED (already terminated), or
+ * AKT_ENOTSUP (a remote PID, or a guardian). */
 int akt_kill(akt_pid *pid);
 
 /* The actor's state (state_size bytes, zeroed at start), or NULL if

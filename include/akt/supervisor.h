@@ -83,8 +83,13 @@ typedef struct akt_supervisor {
   akt_duration within;        /* the window; 0 = forever */
   akt_duration backoff_min;   /* first restart delay; 0 = restart at once */
   akt_duration backoff_max;   /* cap of the doubling delay; 0 = backoff_min */
-  uint32_t jitter_percent;    /* +/- this percent of random jitter (0..100) */
+  uint32_t jitter_percent;    /* +/- this percent of random jitter (0..AKT_MAX_JITTER_PERCENT) */
 } akt_supervisor;
+
+/* The largest jitter_percent. A supervisor with a larger one, with
+ * backoff_max below backoff_min, or with an unknown strategy is refused by
+ * the spawn that names it (AKT_EINVAL); it must not change while in use. */
+#define AKT_MAX_JITTER_PERCENT 100
 
 /* The default decider: a failed pre_start stops the child (restarting it
  * would fail again), so does a kill (AKT_EKILLED); any other failure

@@ -1,12 +1,13 @@
 /* akt — the actor cell: mailbox, scheduling and the turn.
  *
- * Scheduling protocol. A cell is IDLE or QUEUED. Whoever posts a message and
- * wins the IDLE→QUEUED exchange hands the cell to the backend, together with
- * one PID reference and one unit of system in-flight work. The turn runs
- * system messages first, then up to `throughput` user messages; then it
- * stores IDLE (seq_cst) and looks at the queues again (seq_cst): a poster
- * that pushed before that look is seen; one that pushed after it finds IDLE
- * and schedules the cell itself. Either way no message is stranded.
+ * Scheduling protocol. A cell is IDLE or QUEUED. Whoever posts a message (or
+ * a signal) and wins the IDLE→QUEUED exchange hands the cell to the backend,
+ * together with one PID reference and one unit of system in-flight work.
+ * The turn runs system messages and signals first, then up to `throughput`
+ * user messages; then it stores IDLE (seq_cst) and looks at the queues
+ * again (seq_cst): a poster that pushed before that look is seen; one that
+ * pushed after it finds IDLE and schedules the cell itself. Either way no
+ * message is stranded.
  */
 #include "src/actor/cell.h"
 
@@ -44,7 +45,8 @@ akt__cell *akt__cell_new(akt_system *sys, uint64_t id, const char *path, const a
   c->runnable.run = cell_run;
   atomic_init(&c->sched, AKT__SCHED_IDLE);
   atomic_init(&c->life, AKT__LIFE_STARTING);
-  atomic_init(&c->syshead, NULL);
+  atomic_init(&c->syshead, 0);
+  atomic_init(&c->cause, 0);
   akt__mailq_init(&c->uhead, &c->mbox.user);
   c->sys = sys;
   c->def = def;
@@ -63,6 +65,7 @@ static void cell_schedule(akt__cell *c) {
   uint8_t expected = AKT__SCHED_IDLE;
   if (atomic_load_explicit(&c->sched, memory_order_relaxed) != AKT__SCHED_IDLE) return;
   if (!atomic_compare_exchange_strong(&c->sched, &expected, AKT__SCHED_QUEUED)) return;
+  AKT_ASSERT(!(c->kind & AKT__KIND_SINK)); /* a sink is never scheduled */
   akt_pid_retain(akt__self(c));
   atomic_fetch_add_explicit(&c->sys->turns, 1, memory_order_relaxed);
   akt__inflight_add(c->sys);
@@ -106,22 +109,40 @@ void akt__cell_publish(akt__cell *c, akt__env *env, unsigned nslots) {
 }
 
 void akt__cell_post_sys(akt__cell *c, akt__env *env) {
+  AKT_ASSERT(env->sys > AKT__SYS_NONE && env->sys < AKT__SYS_KIND_MAX);
+  AKT_ASSERT(((uintptr_t)env & AKT__SIG_MASK) == 0); /* the signals' bits are free */
   if (c->kind & AKT__KIND_SINK) {
     akt__env_free(env); /* sink cells have no lifecycle to drive */
     return;
   }
-  akt__env *head = atomic_load_explicit(&c->syshead, memory_order_relaxed);
+  uintptr_t head = atomic_load_explicit(&c->syshead, memory_order_relaxed);
   do {
-    env->link = head;
-  } while (!atomic_compare_exchange_weak_explicit(&c->syshead, &head, env, memory_order_seq_cst,
-                                                  memory_order_relaxed));
+    env->link = (akt__env *)(head & ~(uintptr_t)AKT__SIG_MASK);
+  } while (!atomic_compare_exchange_weak_explicit(&c->syshead, &head,
+                                                  (uintptr_t)env | (head & AKT__SIG_MASK),
+                                                  memory_order_seq_cst, memory_order_relaxed));
   cell_schedule(c);
 }
 
+void akt__cell_signal(akt__cell *c, uintptr_t sig) {
+  AKT_ASSERT(sig != 0 && (sig & ~(uintptr_t)AKT__SIG_MASK) == 0);
+  if (c->kind & AKT__KIND_SINK) return;
+  atomic_fetch_or_explicit(&c->syshead, sig, memory_order_seq_cst);
+  cell_schedule(c);
+}
+
+void akt__cell_signal_restart(akt__cell *c, int cause) {
+  /* The signal's release publishes the cause to the turn that takes it. */
+  atomic_store_explicit(&c->cause, (int32_t)cause, memory_order_relaxed);
+  akt__cell_signal(c, AKT__SIG_RESTART);
+}
+
 /* Takes every queued system message, oldest first (linked through
- * `link`). Consumer only. */
-static akt__env *take_sys(akt__cell *c) {
-  akt__env *e = atomic_exchange_explicit(&c->syshead, NULL, memory_order_acquire);
+ * `link`), and the pending signals (*sigs). Consumer only. */
+static akt__env *take_sys(akt__cell *c, uintptr_t *sigs) {
+  uintptr_t head = atomic_exchange_explicit(&c->syshead, 0, memory_order_acquire);
+  *sigs = head & AKT__SIG_MASK;
+  akt__env *e = (akt__env *)(head & ~(uintptr_t)AKT__SIG_MASK);
   akt__env *fifo = NULL;
   while (e) {
     akt__env *next = e->link;
@@ -168,7 +189,8 @@ void akt__cell_dispose(akt__cell *c) {
   akt__cell_free_parts(c);
   akt__env *env;
   while ((env = akt__cell_pop_user(c)) != NULL) akt__env_free(env);
-  for (akt__env *e = take_sys(c), *next; e; e = next) {
+  uintptr_t sigs; /* no memory to free, nothing left to drive */
+  for (akt__env *e = take_sys(c, &sigs), *next; e; e = next) {
     next = e->link;
     akt__env_free(e);
   }
@@ -266,7 +288,7 @@ static int user_waiting(akt__cell *c, const turn_end *e) {
 /* Is there work a new turn should do? Reads only `e` and what senders
  * write. */
 static int cell_has_work(akt__cell *c, const turn_end *e) {
-  if (atomic_load_explicit(&c->syshead, memory_order_seq_cst) != NULL) return 1;
+  if (atomic_load_explicit(&c->syshead, memory_order_seq_cst) != 0) return 1;
   uint32_t life = atomic_load_explicit(&c->life, memory_order_acquire);
   if ((life == AKT__LIFE_RUNNING && !e->suspended) || life == AKT__LIFE_TERMINATED)
     return user_waiting(c, e);
@@ -283,13 +305,20 @@ static void cell_run(akt_runnable *r) {
   uint64_t handled = 0;
   int spent = 0; /* the turn ended on its budget */
   akt__env *sysq = NULL; /* system messages taken, oldest first */
+  uintptr_t sigs = 0;    /* signals taken with them, handled after them */
+  AKT_ASSERT(atomic_load_explicit(&c->sched, memory_order_relaxed) == AKT__SCHED_QUEUED);
   for (;;) {
-    if (!sysq && atomic_load_explicit(&c->syshead, memory_order_relaxed) != NULL)
-      sysq = take_sys(c);
+    if (!sysq && !sigs && atomic_load_explicit(&c->syshead, memory_order_relaxed) != 0)
+      sysq = take_sys(c, &sigs);
     if (sysq) {
       akt__env *e = sysq;
       sysq = e->link;
       akt__cell_handle_sys(c, e);
+      continue;
+    }
+    if (sigs) {
+      akt__cell_handle_signals(c, sigs);
+      sigs = 0;
       continue;
     }
     uint32_t life = atomic_load_explicit(&c->life, memory_order_acquire);
@@ -345,6 +374,8 @@ static void cell_run(akt_runnable *r) {
     akt__mailq_release_idle(&c->uhead, &c->mbox.user);
     e.pos = akt__mailq_position(&c->mbox.user);
   }
+  uint8_t sched = atomic_load_explicit(&c->sched, memory_order_relaxed);
+  AKT_ASSERT_TRANSITION("cell sched", sched, AKT__SCHED_IDLE, sched == AKT__SCHED_QUEUED);
   atomic_store_explicit(&c->sched, AKT__SCHED_IDLE, memory_order_seq_cst);
   if (cell_has_work(c, &e)) {
     uint8_t expected = AKT__SCHED_IDLE;
@@ -354,7 +385,8 @@ static void cell_run(akt_runnable *r) {
       return;
     }
   }
-  atomic_fetch_sub_explicit(&sys->turns, 1, memory_order_release);
+  int64_t turns = atomic_fetch_sub_explicit(&sys->turns, 1, memory_order_release);
+  AKT_ASSERT(turns > 0);
   akt_pid_release(akt__self(c));
   akt__inflight_done(sys);
 }

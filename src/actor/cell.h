@@ -10,6 +10,18 @@
  * queue and system messages a lock-free stack; the tree links
  * (parent/children/siblings), `listed` and the registry chain are guarded
  * by the system lock; everything else belongs to the actor's turn.
+ *
+ * System messages that must not be lost cost no memory. Stop, kill, the
+ * supervisor's resume and restart, and a child's end are signals: bits in
+ * the low end of the system-message stack's head, set by one atomic or, so
+ * posting one cannot fail; each is idempotent, so two of a kind pending at
+ * once are one. A child's failure travels as a FAILED envelope and, when
+ * there is no memory for one, as a mark in the child (see
+ * akt__cell_fail). So a stop always reaches a child, a parent always
+ * learns that a child ended, and a supervisor's decision always reaches its
+ * child: shutdown cannot hang for want of memory, and no child stays
+ * suspended forever. (An idle actor has no room for preallocated
+ * envelopes: it is 256 bytes, docs/performance.md.)
  */
 #ifndef AKT_ACTOR_CELL_H
 #define AKT_ACTOR_CELL_H
@@ -23,17 +35,33 @@
 #include "akt/backend.h"
 #include "src/actor/envelope.h"
 #include "src/actor/mailq.h"
+#include "src/util/pool.h"
 
 typedef struct akt_ctx akt__cell; /* the cell is the turn's context */
 typedef struct akt__cell_ext akt__cell_ext;
 
-/* Lifecycle of a cell; only moves forward. */
+/* Lifecycle of a cell; only moves forward, one step at a time (a sink
+ * cell is born RUNNING and goes straight to TERMINATED when closed). */
 enum {
   AKT__LIFE_STARTING = 0, /* CREATE not yet processed */
   AKT__LIFE_RUNNING = 1,
   AKT__LIFE_STOPPING = 2, /* waiting for children; user messages wait */
   AKT__LIFE_TERMINATED = 3
 };
+
+/* System signals (see the top of this file), in `syshead`'s low bits. A
+ * turn handles those it takes after the envelopes taken with them, in the
+ * order below; a stop makes the rest moot, and a restart a resume. */
+#define AKT__SIG_STOP 0x1u         /* stop gracefully */
+#define AKT__SIG_KILL 0x2u         /* fail with AKT_EKILLED (akt_kill) */
+#define AKT__SIG_RESTART 0x4u      /* the supervisor's restart; the cause is in `cause` */
+#define AKT__SIG_RESUME 0x8u       /* the supervisor's resume */
+#define AKT__SIG_CHILD_DONE 0x10u  /* a child terminated */
+#define AKT__SIG_CHILD_FAILED 0x20u /* a child marked a failure in itself (AKT__LISTED_FAILED) */
+#define AKT__SIG_MASK 0x3fu
+/* System envelopes are pool blocks, aligned far enough to leave the bits
+ * free (asserted where they are pushed). */
+_Static_assert(AKT__SIG_MASK < AKT__POOL_ALIGN, "signals fit below the envelopes' alignment");
 
 /* Marks started_at as a frozen uptime. Backend times stay below it: they
  * count nanoseconds from boot (or from the start of a simulation), and it
@@ -83,6 +111,11 @@ typedef struct akt__pid_links {
 /* Where a cell is listed (system lock). */
 #define AKT__LISTED_REGISTRY 0x1u /* in the path registry */
 #define AKT__LISTED_DETACHED 0x2u /* out of the tree, in sys->detached */
+/* A failure waits in the cell for its parent (code in `cause`, source in
+ * the bits under AKT__LISTED_SOURCE): no FAILED message could be made. */
+#define AKT__LISTED_FAILED 0x4u
+#define AKT__LISTED_SOURCE_SHIFT 4
+#define AKT__LISTED_SOURCE (0x7u << AKT__LISTED_SOURCE_SHIFT)
 
 /* The cell is laid out for three kinds of access, in separate cache lines:
  * senders write the mailbox head (next to the PID they read anyway) and
@@ -124,10 +157,12 @@ struct akt_ctx {
   akt_system *sys;
 
   /* Read by the turn, written rarely. */
-  /* System messages, newest first: senders push with a CAS and the turn
-   * takes them all at once, restoring arrival order. They are rare, so a
+  /* System messages, newest first, and the pending signals (AKT__SIG_*)
+   * in the low bits: senders push an envelope with a CAS that keeps the
+   * bits, or set a bit with an atomic or; the turn takes everything at
+   * once, restoring the envelopes' arrival order. They are rare, so a
    * stack (one word) rather than a queue (three). */
-  _Atomic(akt__env *) syshead;
+  _Atomic uintptr_t syshead;
   const akt_actor_def *def;
   akt__cell *next_sibling;    /* (tree, see above) */
   void *reg_next;             /* registry hash chain (util/strtab.h) */
@@ -147,7 +182,10 @@ struct akt_ctx {
   _Atomic uint64_t processed; /* user messages taken out of the mailbox */
   _Atomic uint64_t last_ns;   /* duration of the last timed receive */
   uint32_t flags;             /* AKT__CELL_SUSPENDED/RESTARTING/PASSIVATED; turn-owned */
-  int32_t restart_cause;      /* the code a pending restart is for */
+  /* A failure code: the cause of a restart (the parent stores it before
+   * AKT__SIG_RESTART, the turn before a requested restart), or the failure
+   * this actor marked in itself for want of memory for a FAILED message. */
+  _Atomic int32_t cause;
 };
 
 _Static_assert(offsetof(akt__cell, sched) >= offsetof(akt__cell, uhead) + 16 + 48 &&
@@ -212,9 +250,16 @@ void *akt__cell_claim(akt__cell *c, unsigned nslots);
  * receiver and makes sure the receiver runs. */
 void akt__cell_publish(akt__cell *c, akt__env *env, unsigned nslots);
 
-/* Queues a system envelope on a cell and makes sure it runs. Takes
- * ownership of env. */
+/* Queues a system envelope (from akt__env_new_sys) on a cell and makes
+ * sure it runs. Takes ownership of env. */
 void akt__cell_post_sys(akt__cell *c, akt__env *env);
+
+/* Sets the signals `sig` (AKT__SIG_*) on a cell and makes sure it runs.
+ * Never fails. A sink cell has no lifecycle: it ignores them. */
+void akt__cell_signal(akt__cell *c, uintptr_t sig);
+
+/* Signals the supervisor's restart, for failure `cause`. Never fails. */
+void akt__cell_signal_restart(akt__cell *c, int cause);
 
 /* Frees the state and the ext's lists (not the ext); at termination. */
 void akt__cell_free_parts(akt__cell *c);
@@ -230,17 +275,32 @@ akt_receive_fn akt__cell_behavior(akt__cell *c);
  * ownership of env. */
 void akt__cell_handle_sys(akt__cell *c, akt__env *env);
 
+/* Processes the signals `sigs` (AKT__SIG_*) in the cell's turn, in their
+ * order (lifecycle.c). */
+void akt__cell_handle_signals(akt__cell *c, uintptr_t sigs);
+
+/* Moves the cell's life forward to `to`, asserting the step is allowed. */
+void akt__cell_set_life(akt__cell *c, uint32_t to);
+
 /* Reports a failure of the cell in its own turn: suspends it and asks its
  * parent's supervisor (supervise.c). */
 void akt__cell_fail(akt__cell *c, int code, akt_failure_source source);
 
-/* Supervision system messages, in the cell's turn (supervise.c). */
+/* 0 if `sup` (may be NULL) is a valid supervisor, else AKT_EINVAL
+ * (supervise.c). */
+int akt__supervisor_check(const akt_supervisor *sup);
+
+/* Supervision, in the cell's turn (supervise.c): a child's FAILED
+ * envelope; the children that marked a failure in themselves
+ * (AKT__SIG_CHILD_FAILED); the supervisor's resume and restart. */
 void akt__supervise_on_failed(akt__cell *c, akt__env *env);
+void akt__supervise_on_marked_failures(akt__cell *c);
 void akt__supervise_on_resume(akt__cell *c);
 void akt__supervise_on_restart(akt__cell *c, int cause);
-/* Called when a child is gone: forgets its restart statistics; finishes a
- * pending restart once the last child is gone. */
-void akt__supervise_child_done(akt__cell *c, uint64_t child_id);
+/* Called when children are gone (AKT__SIG_CHILD_DONE): forgets their
+ * restart statistics; finishes a pending restart once the last child is
+ * gone. */
+void akt__supervise_children_done(akt__cell *c);
 
 /* Runs pre_start (or post_restart) and reports START; fails the cell on a
  * non-zero result. */

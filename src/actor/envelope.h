@@ -29,20 +29,18 @@ typedef struct akt_system akt_system;
 #define AKT__ENV_INLINE 0xfeu
 
 /* System message kinds (0 = a user message). System messages go to their
- * own queue and are processed before user messages. */
+ * own queue and are processed before user messages. Stop, kill, the
+ * supervisor's resume and restart, and a child's end need no envelope:
+ * they are signals (cell.h). */
 typedef enum akt__sys_kind {
   AKT__SYS_NONE = 0,
   AKT__SYS_CREATE,          /* run pre_start */
-  AKT__SYS_STOP,            /* graceful stop: after the current message */
-  AKT__SYS_CHILD_DONE,      /* ref = a child that terminated */
-  AKT__SYS_REQ_TIMEOUT,     /* arg = correlation id of a request that timed out */
+  AKT__SYS_REQ_TIMEOUT,     /* a request timer fired (the actor's requests' timeouts) */
   AKT__SYS_TIMER_FIRE,      /* arg = generation of an actor timer that fired */
   AKT__SYS_WATCH,           /* ref = a watcher to notify at termination */
   AKT__SYS_UNWATCH,         /* ref = a watcher to forget */
   AKT__SYS_FAILED,          /* ref = a failed child, arg = code, corr = source */
-  AKT__SYS_RESUME,          /* continue after a failure */
-  AKT__SYS_RESTART,         /* arg = the failure code that caused it (0 if external) */
-  AKT__SYS_KILL,            /* fail with AKT_EKILLED */
+  AKT__SYS_RESTART,         /* akt_restart (cause 0) */
   AKT__SYS_PASSIVATE_CHECK, /* the idle timer fired */
   AKT__SYS_KIND_MAX
 } akt__sys_kind;

@@ -31,9 +31,9 @@ typedef struct akt__atimer {
 } akt__atimer;
 
 /* Restart statistics of one child, kept by its parent (Akka's window:
- * restarts counted since the window opened). */
+ * restarts counted since the window opened) until the child terminates. */
 typedef struct akt__restart_stats {
-  uint64_t child_id;
+  akt_pid *child;         /* one reference */
   uint64_t window_start;  /* backend time the window opened */
   uint32_t count;         /* restarts in the window */
 } akt__restart_stats;
@@ -81,12 +81,15 @@ void akt__timers_cancel_all(akt__cell *c);
 /* Handles a REPLY envelope in the requester's turn (takes ownership). */
 void akt__request_on_reply(akt__cell *c, akt__env *env);
 
-/* Handles the REQ_TIMEOUT system message: times out every request whose
- * deadline passed and re-arms the timer for the next. */
-void akt__request_on_timeout(akt__cell *c);
+/* Handles the REQ_TIMEOUT system message `env` (taking it): times out
+ * every request whose deadline passed and re-arms the timer for the next
+ * with env itself, so re-arming needs no memory. */
+void akt__request_on_timeout(akt__cell *c, akt__env *env);
 
-/* Handles a TIMER_FIRE system message for generation `gen`. */
-void akt__timer_on_fire(akt__cell *c, uint64_t gen);
+/* Handles the TIMER_FIRE system message `env` (taking it; the meta's arg
+ * is the timer's generation): queues the timer's message and re-arms a
+ * repeating timer with env itself. */
+void akt__timer_on_fire(akt__cell *c, akt__env *env);
 
 /* Decides whether a timer message (AKT__ENV_TIMER, generation in the meta's arg) is
  * still wanted; returns 1 to deliver it. Updates one-shot bookkeeping. */
@@ -96,10 +99,11 @@ int akt__timer_accept(akt__cell *c, akt__env *env);
 void akt__stash_drop_all(akt__cell *c);
 void akt__stash_requeue_all(akt__cell *c);
 
-/* Passivation (passivate.c): arms the idle check; handles it firing; stops
- * the check. */
-void akt__passivate_arm(akt__cell *c, akt_duration delay);
-void akt__passivate_on_check(akt__cell *c);
+/* Passivation (passivate.c): arms the idle check, with `spare` (a
+ * PASSIVATE_CHECK envelope, taken) or a new envelope when spare is NULL;
+ * handles the check firing (taking its envelope); stops the check. */
+void akt__passivate_arm(akt__cell *c, akt_duration delay, akt__env *spare);
+void akt__passivate_on_check(akt__cell *c, akt__env *env);
 void akt__passivate_disarm(akt__cell *c);
 
 /* Handles WATCH / UNWATCH system messages in the watched actor's turn. */
@@ -118,8 +122,15 @@ void akt__watch_release_all(akt__cell *c);
  * deliver. */
 int akt__watch_accept(akt__cell *c, akt__env *env);
 
-/* The backend timer callback posting a preallocated system envelope (`arg`,
- * whose `ref` is the target PID) to its target. */
-void akt__timer_post_cb(void *arg, uint64_t cookie);
+/* Arms a backend timer that posts the system envelope `env` (taken) to
+ * cell `c` after `delay`, writing the timer's id to *id: env holds a
+ * reference to c while armed. Returns 0, or the backend's error (env is
+ * then freed). (timers.c) */
+int akt__sys_timer_start(akt__cell *c, akt_duration delay, akt__env *env, uint64_t *id);
+
+/* Cancels a timer armed by akt__sys_timer_start with `env`: when canceled
+ * in time, env is freed; otherwise it has fired and env is on its way to
+ * the cell, whose handler frees or reuses it. */
+void akt__sys_timer_cancel(akt__cell *c, uint64_t id, akt__env *env);
 
 #endif

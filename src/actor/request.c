@@ -15,6 +15,7 @@
 #include "src/actor/ext.h"
 #include "src/actor/send.h"
 #include "src/system/system.h"
+#include "src/util/assert.h"
 #include "src/util/grow.h"
 
 /* An actor's first room for pending requests; it doubles from there. */
@@ -25,43 +26,27 @@ akt__cell_ext *akt__cell_ext_get(akt__cell *c) {
   return c->ext;
 }
 
-void akt__timer_post_cb(void *arg, uint64_t cookie) {
-  (void)cookie;
-  akt__env *env = arg;
-  akt_pid *target = akt__meta_of(env)->ref;
-  akt_system *sys = target->sys;
-  akt__meta_of(env)->ref = NULL;
-  akt__cell_post_sys(target->cell, env);
-  akt_pid_release(target);
-  akt__inflight_done(sys);
-}
-
 /* Arms the actor's request timer for `due` unless it is armed for that
- * time or earlier. Returns 0 or an error from the backend. */
-static int arm_for(akt__cell *c, akt__cell_ext *x, uint64_t due) {
-  akt_system *sys = c->sys;
-  akt_backend *b = sys->backend;
+ * time or earlier, with `spare` (the REQ_TIMEOUT envelope that fired,
+ * taken) or a new envelope when spare is NULL. Returns 0, AKT_ENOMEM (only
+ * without a spare) or an error from the backend. */
+static int arm_for(akt__cell *c, akt__cell_ext *x, uint64_t due, akt__env *spare) {
+  AKT_ASSERT(!spare || spare->sys == AKT__SYS_REQ_TIMEOUT);
   if (x->req_timer_env) {
-    if (x->req_timer_due <= due) return 0;
-    /* Armed too late for this one: move it earlier. */
-    if (b->ops->timer_cancel(b, x->req_timer_id) == 0) {
-      akt__env_free(x->req_timer_env);
-      akt__inflight_done(sys);
+    if (x->req_timer_due <= due) {
+      akt__env_free(spare);
+      return 0;
     }
+    /* Armed too late for this one: move it earlier. */
+    akt__sys_timer_cancel(c, x->req_timer_id, x->req_timer_env);
     x->req_timer_env = NULL;
   }
-  akt__env *tenv = akt__env_new_sys(AKT__SYS_REQ_TIMEOUT, 0);
+  akt__env *tenv = spare ? spare : akt__env_new_sys(AKT__SYS_REQ_TIMEOUT, 0);
   if (!tenv) return AKT_ENOMEM;
-  akt__meta_of(tenv)->ref = akt_pid_retain(akt__self(c));
+  akt_backend *b = c->sys->backend;
   uint64_t now = b->ops->now(b);
-  akt__inflight_add(sys);
-  int rc = b->ops->timer_start(b, due > now ? due - now : 0, akt__timer_post_cb, tenv, 0,
-                               &x->req_timer_id);
-  if (rc) {
-    akt__env_free(tenv);
-    akt__inflight_done(sys);
-    return rc;
-  }
+  int rc = akt__sys_timer_start(c, due > now ? due - now : 0, tenv, &x->req_timer_id);
+  if (rc) return rc;
   x->req_timer_env = tenv;
   x->req_timer_due = due;
   return 0;
@@ -79,11 +64,12 @@ int akt_request(akt_ctx *ctx, akt_pid *to, const ProtobufCMessage *msg, akt_dura
   akt_backend *b = c->sys->backend;
   uint64_t now = b->ops->now(b);
   uint64_t due = timeout >= AKT_FOREVER - now ? AKT_FOREVER : now + timeout;
-  rc = arm_for(c, x, due);
+  rc = arm_for(c, x, due, NULL);
   if (rc) return rc;
   uint64_t corr = ++x->next_corr;
   rc = akt__send(to, msg, akt__self(c), corr, AKT__ENV_REQUEST);
   if (rc) return rc; /* the armed timer will find nothing due: harmless */
+  AKT_ASSERT(x->npending < x->cap_pending && x->npending < AKT_MAX_PENDING_REQUESTS);
   x->pending[x->npending++] =
       (akt__pending){.corr = corr, .fn = fn, .arg = arg, .deadline = due};
   return 0;
@@ -124,11 +110,15 @@ void akt__request_on_reply(akt__cell *c, akt__env *env) {
   if (rc) akt__cell_fail(c, rc, AKT_FAILED_IN_CONTINUATION);
 }
 
-void akt__request_on_timeout(akt__cell *c) {
+void akt__request_on_timeout(akt__cell *c, akt__env *env) {
   akt__cell_ext *x = c->ext;
-  if (!x || !x->req_timer_env) return; /* disarmed after it fired */
-  x->req_timer_env = NULL;             /* the message being handled */
-  if (atomic_load_explicit(&c->life, memory_order_acquire) != AKT__LIFE_RUNNING) return;
+  if (!x || x->req_timer_env != env || /* disarmed or moved after it fired */
+      atomic_load_explicit(&c->life, memory_order_acquire) != AKT__LIFE_RUNNING) {
+    if (x && x->req_timer_env == env) x->req_timer_env = NULL;
+    akt__env_free(env);
+    return;
+  }
+  x->req_timer_env = NULL; /* the message being handled */
   akt_backend *b = c->sys->backend;
   uint64_t now = b->ops->now(b);
   /* Time out what is due, oldest request first; a continuation may issue
@@ -143,6 +133,7 @@ void akt__request_on_timeout(akt__cell *c) {
     c->cur = NULL;
     int rc = p.fn(c, NULL, AKT_ETIMEDOUT, p.arg);
     if (rc) {
+      akt__env_free(env);
       akt__cell_fail(c, rc, AKT_FAILED_IN_CONTINUATION);
       return;
     }
@@ -151,19 +142,22 @@ void akt__request_on_timeout(akt__cell *c) {
   uint64_t next = AKT_FOREVER;
   for (uint32_t i = 0; x && i < x->npending; i++)
     if (x->pending[i].deadline < next) next = x->pending[i].deadline;
-  if (x && next != AKT_FOREVER && arm_for(c, x, next) != 0)
-    akt__log(c->sys, AKT_LOG_ERROR, "cannot re-arm the request timer of %s", akt__self(c)->path);
+  if (!x || next == AKT_FOREVER) {
+    akt__env_free(env);
+    return;
+  }
+  /* Re-armed with the envelope that fired: only the backend can refuse. */
+  int rc = arm_for(c, x, next, env);
+  if (rc)
+    akt__log(c->sys, AKT_LOG_ERROR, "cannot re-arm the request timer of %s: %s",
+             akt__self(c)->path, akt_strerror(rc));
 }
 
 void akt__requests_cancel_all(akt__cell *c) {
   akt__cell_ext *x = c->ext;
   if (!x) return;
   if (x->req_timer_env) {
-    akt_backend *b = c->sys->backend;
-    if (b->ops->timer_cancel(b, x->req_timer_id) == 0) {
-      akt__env_free(x->req_timer_env);
-      akt__inflight_done(c->sys);
-    }
+    akt__sys_timer_cancel(c, x->req_timer_id, x->req_timer_env);
     x->req_timer_env = NULL;
   }
   x->npending = 0;

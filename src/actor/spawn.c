@@ -8,6 +8,7 @@
 #include "src/actor/cell.h"
 #include "src/actor/ext.h"
 #include "src/system/system.h"
+#include "src/util/assert.h"
 
 /* Names are path elements: no '/', and '$' is reserved for generated ones. */
 static int name_valid(const char *name) {
@@ -53,6 +54,7 @@ int akt__spawn(akt_system *sys, akt__cell *parent, const char *name, const akt_a
   if (mtype == &akt_mailbox_unbounded) mtype = NULL;
   if (mtype && (!mtype->create || !mtype->destroy || !mtype->push || !mtype->pop || !mtype->size))
     return AKT_EINVAL;
+  if (opts && akt__supervisor_check(opts->supervisor) != 0) return AKT_EINVAL;
   void *state = NULL, *mb = NULL;
   akt__cell_ext *ext = NULL;
   akt__env *create = akt__env_new_sys(AKT__SYS_CREATE, 0);
@@ -72,6 +74,7 @@ int akt__spawn(akt_system *sys, akt__cell *parent, const char *name, const akt_a
   akt__cell *c = NULL;
   akt__sys_lock(sys);
   uint64_t id = sys->next_id + 1;
+  AKT_ASSERT(id > sys->next_id); /* ids are never reused */
   if (parent && atomic_load_explicit(&parent->life, memory_order_seq_cst) >= AKT__LIFE_STOPPING) {
     rc = AKT_ESTOPPED;
   } else if (atomic_load_explicit(&sys->live_actors, memory_order_relaxed) >= sys->opts.max_actors) {
@@ -114,6 +117,9 @@ int akt__spawn(akt_system *sys, akt__cell *parent, const char *name, const akt_a
     atomic_fetch_add_explicit(&sys->live_actors, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&sys->spawned, 1, memory_order_relaxed);
     if (out) *out = akt_pid_retain(akt__self(c));
+    /* Queued while no one else can reach the cell (the registry and the
+     * tree are locked): CREATE comes before any stop or kill. */
+    akt__cell_post_sys(c, create);
   }
   akt__sys_unlock(sys);
   if (rc != 0) {
@@ -124,7 +130,6 @@ int akt__spawn(akt_system *sys, akt__cell *parent, const char *name, const akt_a
     return rc;
   }
   akt__trace(sys, AKT_EV_SPAWN, id, parent ? akt__self(parent)->id : 0, def->kind, 0, 0, path);
-  akt__cell_post_sys(c, create);
   return 0;
 }
 
@@ -212,7 +217,13 @@ akt_pid *akt__spawn_sink(akt_system *sys, const char *prefix, akt__sink_fn sink,
 }
 
 void akt__sink_close(akt_pid *pid) {
-  atomic_store_explicit(&pid->cell->life, AKT__LIFE_TERMINATED, memory_order_seq_cst);
+  AKT_ASSERT(pid->cell->kind & AKT__KIND_SINK);
+  /* Closed once: by its owner, or by akt_stop from anywhere. */
+  uint8_t running = AKT__LIFE_RUNNING;
+  if (!atomic_compare_exchange_strong(&pid->cell->life, &running, AKT__LIFE_TERMINATED)) {
+    AKT_ASSERT(running == AKT__LIFE_TERMINATED);
+    return;
+  }
   akt__sys_lock(pid->sys);
   if (pid->cell->listed & AKT__LISTED_REGISTRY) akt__registry_remove(pid->sys, pid->cell);
   akt__sys_unlock(pid->sys);

@@ -1,10 +1,14 @@
 /* akt — supervision: failures go up, directives come down.
  *
- * The failing child suspends itself and posts FAILED to its parent. The
- * parent, in its own turn, asks its supervisor's decider and posts RESUME,
- * RESTART (possibly after a backoff timer) or STOP to the child — or to all
- * its children for one-for-all — or fails itself (ESCALATE). A restart
- * stops the restarting actor's children first, then renews its state.
+ * The failing child suspends itself and reports to its parent: a FAILED
+ * envelope, or — with no memory for one — a mark in its own cell and a
+ * CHILD_FAILED signal, after which the parent finds the mark among its
+ * children. The parent, in its own turn, asks its supervisor's decider and
+ * signals RESUME, RESTART (possibly after a backoff timer) or STOP to the
+ * child — or to all its children for one-for-all — or fails itself
+ * (ESCALATE). Directives are signals (cell.h): they need no memory, so a
+ * decision always reaches its child. A restart stops the restarting
+ * actor's children first, then renews its state.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +17,16 @@
 #include "src/actor/cell.h"
 #include "src/actor/ext.h"
 #include "src/system/system.h"
+#include "src/util/assert.h"
+#include "src/util/grow.h"
 
 static const akt_supervisor default_supervisor = {0};
+
+/* A parent's first room for restart statistics; it doubles from there. It
+ * holds one entry per child that failed, so the children's own limit
+ * (max_actors) bounds it. */
+#define RSTATS_INITIAL_CAPACITY 4
+#define RSTATS_MAX UINT32_MAX
 
 akt_directive akt_default_decider(const akt_failure *f, void *arg) {
   (void)arg;
@@ -43,10 +55,28 @@ static const char *source_name(akt_failure_source s) {
   return "?";
 }
 
+/* Is `s` one of the failure sources? */
+static int source_valid(uint32_t s) {
+  return s >= AKT_FAILED_IN_RECEIVE && s <= AKT_FAILED_KILLED;
+}
+
+_Static_assert((AKT_FAILED_KILLED << AKT__LISTED_SOURCE_SHIFT) <= AKT__LISTED_SOURCE,
+               "every failure source fits in a cell's listed bits");
+
+int akt__supervisor_check(const akt_supervisor *sup) {
+  if (!sup) return 0;
+  if (sup->strategy != AKT_ONE_FOR_ONE && sup->strategy != AKT_ONE_FOR_ALL) return AKT_EINVAL;
+  if (sup->jitter_percent > AKT_MAX_JITTER_PERCENT) return AKT_EINVAL;
+  if (sup->backoff_max && sup->backoff_max < sup->backoff_min) return AKT_EINVAL;
+  return 0;
+}
+
 /* ---- the child's side -------------------------------------------------------- */
 
 void akt__cell_fail(akt__cell *c, int code, akt_failure_source source) {
   akt_system *sys = c->sys;
+  AKT_ASSERT(atomic_load_explicit(&c->life, memory_order_relaxed) == AKT__LIFE_RUNNING);
+  AKT_ASSERT(code != 0 && source_valid(source));
   atomic_fetch_add_explicit(&sys->failures, 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&c->failures, 1, memory_order_relaxed);
   akt__trace(sys, AKT_EV_FAIL, akt__self(c)->id, 0, c->def->kind, 0, code, source_name(source));
@@ -59,35 +89,59 @@ void akt__cell_fail(akt__cell *c, int code, akt_failure_source source) {
   }
   c->flags |= AKT__CELL_SUSPENDED;
   akt__env *env = akt__env_new_sys(AKT__SYS_FAILED, (uint64_t)(int64_t)code);
-  if (!env) {
-    akt__log(sys, AKT_LOG_ERROR, "out of memory reporting the failure of %s; stopping it",
-             akt__self(c)->path);
-    akt__cell_begin_stop(c);
+  if (env) {
+    akt__meta_of(env)->corr = (uint64_t)source;
+    akt__meta_of(env)->ref = akt_pid_retain(akt__self(c));
+    akt__cell_post_sys(parent, env);
     return;
   }
-  akt__meta_of(env)->corr = (uint64_t)source;
-  akt__meta_of(env)->ref = akt_pid_retain(akt__self(c));
-  akt__cell_post_sys(parent, env);
+  /* No memory for the report: it waits in this cell, and the parent,
+   * signaled, finds it among its children. The code is stored before the
+   * lock that publishes the mark. */
+  atomic_store_explicit(&c->cause, (int32_t)code, memory_order_relaxed);
+  akt__sys_lock(sys);
+  c->listed = (uint8_t)((c->listed & ~AKT__LISTED_SOURCE) | AKT__LISTED_FAILED |
+                        ((uint32_t)source << AKT__LISTED_SOURCE_SHIFT));
+  akt__sys_unlock(sys);
+  akt__log(sys, AKT_LOG_WARN, "no memory to report the failure of %s: its parent looks for it",
+           akt__self(c)->path);
+  akt__cell_signal(parent, AKT__SIG_CHILD_FAILED);
 }
 
-/* Resumes the suspended children too: a child waiting on an escalation is
- * resumed with its parent. */
-static void post_to_children(akt__cell *c, akt__sys_kind kind, uint64_t arg);
+/* Gives `sig` (AKT__SIG_RESUME, _RESTART for `cause`, _STOP) to one child. */
+static void direct(akt__cell *target, uintptr_t sig, int cause) {
+  AKT_ASSERT(sig == AKT__SIG_RESUME || sig == AKT__SIG_RESTART || sig == AKT__SIG_STOP);
+  if (sig == AKT__SIG_RESTART)
+    akt__cell_signal_restart(target, cause);
+  else
+    akt__cell_signal(target, sig);
+}
+
+/* Gives `sig` to every child of `c`. */
+static void direct_children(akt__cell *c, uintptr_t sig, int cause) {
+  akt__sys_lock(c->sys);
+  for (akt__cell *ch = c->first_child; ch; ch = ch->next_sibling) direct(ch, sig, cause);
+  akt__sys_unlock(c->sys);
+}
 
 void akt__supervise_on_resume(akt__cell *c) {
   if (!(c->flags & AKT__CELL_SUSPENDED)) return;
   c->flags &= ~AKT__CELL_SUSPENDED;
   akt__trace(c->sys, AKT_EV_RESUME, akt__self(c)->id, 0, c->def->kind, 0, 0, NULL);
-  post_to_children(c, AKT__SYS_RESUME, 0);
+  /* A child waiting on an escalation is resumed with its parent. */
+  direct_children(c, AKT__SIG_RESUME, 0);
 }
 
 /* Renews the actor once its children are gone. */
 static void finish_restart(akt__cell *c) {
   akt_system *sys = c->sys;
+  AKT_ASSERT(c->flags & AKT__CELL_RESTARTING);
+  AKT_ASSERT(atomic_load_explicit(&c->life, memory_order_relaxed) == AKT__LIFE_RUNNING);
+  int cause = atomic_load_explicit(&c->cause, memory_order_relaxed);
   c->flags &= ~AKT__CELL_RESTARTING;
   c->cur = NULL;
   if (c->def->pre_restart)
-    c->def->pre_restart(c, c->restart_cause);
+    c->def->pre_restart(c, cause);
   else if (c->def->post_stop)
     c->def->post_stop(c);
   akt__requests_cancel_all(c);
@@ -98,17 +152,18 @@ static void finish_restart(akt__cell *c) {
   if (c->state) memset(c->state, 0, c->def->state_size);
   c->flags &= ~AKT__CELL_SUSPENDED;
   atomic_fetch_add_explicit(&c->restarts, 1, memory_order_relaxed);
-  akt__trace(sys, AKT_EV_RESTART, akt__self(c)->id, 0, c->def->kind, 0, c->restart_cause, NULL);
-  akt__events_actor(sys, AKT__EVENT_RESTARTED, c, c->restart_cause);
+  akt__trace(sys, AKT_EV_RESTART, akt__self(c)->id, 0, c->def->kind, 0, cause, NULL);
+  akt__events_actor(sys, AKT__EVENT_RESTARTED, c, cause);
   if (c->ext && c->ext->opts.passivate_after)
     c->ext->last_active = sys->backend->ops->now(sys->backend);
   akt__cell_start(c, 1);
 }
 
 void akt__supervise_on_restart(akt__cell *c, int cause) {
+  AKT_ASSERT(atomic_load_explicit(&c->life, memory_order_relaxed) == AKT__LIFE_RUNNING);
   if (c->flags & AKT__CELL_RESTARTING) return;
   c->flags |= AKT__CELL_RESTARTING | AKT__CELL_SUSPENDED;
-  c->restart_cause = cause;
+  atomic_store_explicit(&c->cause, (int32_t)cause, memory_order_relaxed);
   akt__sys_lock(c->sys);
   uint32_t nchildren = c->nchildren;
   akt__sys_unlock(c->sys);
@@ -116,35 +171,34 @@ void akt__supervise_on_restart(akt__cell *c, int cause) {
     finish_restart(c);
     return;
   }
-  post_to_children(c, AKT__SYS_STOP, 0);
+  direct_children(c, AKT__SIG_STOP, 0);
 }
 
 /* ---- the parent's side ------------------------------------------------------- */
 
-static akt__restart_stats *stats_for(akt__cell *c, uint64_t child_id) {
+static akt__restart_stats *stats_for(akt__cell *c, akt_pid *child) {
   akt__cell_ext *x = akt__cell_ext_get(c);
   if (!x) return NULL;
   for (uint32_t i = 0; i < x->nrstats; i++)
-    if (x->rstats[i].child_id == child_id) return &x->rstats[i];
-  if (x->nrstats == x->cap_rstats) {
-    uint32_t cap = x->cap_rstats ? x->cap_rstats * 2 : 4;
-    akt__restart_stats *n = realloc(x->rstats, cap * sizeof *n);
-    if (!n) return NULL;
-    x->rstats = n;
-    x->cap_rstats = cap;
-  }
-  x->rstats[x->nrstats] = (akt__restart_stats){.child_id = child_id};
+    if (x->rstats[i].child == child) return &x->rstats[i];
+  if (akt__grow(&x->rstats, sizeof *x->rstats, x->nrstats, &x->cap_rstats,
+                RSTATS_INITIAL_CAPACITY, RSTATS_MAX) != 0)
+    return NULL;
+  x->rstats[x->nrstats] = (akt__restart_stats){.child = akt_pid_retain(child)};
   return &x->rstats[x->nrstats++];
 }
 
-void akt__supervise_child_done(akt__cell *c, uint64_t child_id) {
+void akt__supervise_children_done(akt__cell *c) {
   akt__cell_ext *x = c->ext;
-  if (x) {
-    for (uint32_t i = 0; i < x->nrstats; i++) {
-      if (x->rstats[i].child_id != child_id) continue;
-      x->rstats[i] = x->rstats[--x->nrstats];
-      break;
+  /* Forget the statistics of the children that ended. */
+  for (uint32_t i = 0; x && i < x->nrstats;) {
+    akt__cell *ch = x->rstats[i].child->cell;
+    if (atomic_load_explicit(&ch->life, memory_order_acquire) != AKT__LIFE_TERMINATED) {
+      i++;
+      continue;
     }
+    akt_pid_release(x->rstats[i].child);
+    x->rstats[i] = x->rstats[--x->nrstats];
   }
   if ((c->flags & AKT__CELL_RESTARTING) &&
       atomic_load_explicit(&c->life, memory_order_acquire) == AKT__LIFE_RUNNING) {
@@ -155,34 +209,24 @@ void akt__supervise_child_done(akt__cell *c, uint64_t child_id) {
   }
 }
 
-static void post_to(akt__cell *target, akt__sys_kind kind, uint64_t arg) {
-  akt__env *env = akt__env_new_sys(kind, arg);
-  if (env) akt__cell_post_sys(target, env);
-}
-
-static void post_to_children(akt__cell *c, akt__sys_kind kind, uint64_t arg) {
-  akt__sys_lock(c->sys);
-  for (akt__cell *ch = c->first_child; ch; ch = ch->next_sibling) post_to(ch, kind, arg);
-  akt__sys_unlock(c->sys);
-}
-
-/* Applies `kind` to the failed child, or to every child (one-for-all). */
-static void apply(akt__cell *c, const akt_supervisor *sup, akt__cell *child, akt__sys_kind kind,
-                  uint64_t arg) {
+/* Applies `sig` to the failed child, or to every child (one-for-all). */
+static void apply(akt__cell *c, const akt_supervisor *sup, akt__cell *child, uintptr_t sig,
+                  int cause) {
   if (sup->strategy == AKT_ONE_FOR_ALL)
-    post_to_children(c, kind, arg);
+    direct_children(c, sig, cause);
   else
-    post_to(child, kind, arg);
+    direct(child, sig, cause);
 }
 
 /* The restart delay for the n-th consecutive restart (n >= 1). */
 static akt_duration backoff(akt__cell *c, const akt_supervisor *sup, uint32_t n) {
   if (!sup->backoff_min) return 0;
   akt_duration max = sup->backoff_max ? sup->backoff_max : sup->backoff_min;
+  AKT_ASSERT(max >= sup->backoff_min && sup->jitter_percent <= AKT_MAX_JITTER_PERCENT);
   akt_duration d = sup->backoff_min;
   for (uint32_t i = 1; i < n && d < max; i++) d = d > max / 2 ? max : d * 2;
-  if (d > max) d = max;
-  uint32_t pct = sup->jitter_percent > 100 ? 100 : sup->jitter_percent;
+  AKT_ASSERT(d <= max);
+  uint32_t pct = sup->jitter_percent;
   if (pct) {
     /* d * (1 + j), j uniform in [-pct%, +pct%], from the backend's stream. */
     akt_backend *b = c->sys->backend;
@@ -193,57 +237,66 @@ static akt_duration backoff(akt__cell *c, const akt_supervisor *sup, uint32_t n)
   return d;
 }
 
-/* Posts RESTART(code) to the targets after `delay`. */
+/* The backoff timer's callback: `arg` is the child's PID (one reference),
+ * `cookie` the failure code. */
+static void restart_timer_cb(void *arg, uint64_t cookie) {
+  akt_pid *pid = arg;
+  akt_system *sys = pid->sys;
+  akt__cell_signal_restart(pid->cell, (int)(int32_t)(uint32_t)cookie);
+  akt_pid_release(pid);
+  akt__inflight_done(sys);
+}
+
+/* Signals RESTART(cause) to `target` after `delay`: the timer carries the
+ * target's PID and the code, so nothing is allocated but the backend's
+ * timer, and if the backend cannot arm one the restart comes at once. */
+static void restart_after(akt__cell *target, int cause, akt_duration delay) {
+  akt_system *sys = target->sys;
+  akt_backend *b = sys->backend;
+  akt_pid *pid = akt_pid_retain(akt__self(target));
+  uint64_t id;
+  akt__inflight_add(sys);
+  if (b->ops->timer_start(b, delay, restart_timer_cb, pid, (uint64_t)(uint32_t)cause, &id) != 0) {
+    akt__inflight_done(sys);
+    akt_pid_release(pid); /* not the last: the tree holds one */
+    akt__log(sys, AKT_LOG_WARN, "cannot delay the restart of %s: restarting it now",
+             akt__self(target)->path);
+    akt__cell_signal_restart(target, cause);
+  }
+}
+
+/* Restarts the failed child (or, one-for-all, every child) after `delay`. */
 static void restart_later(akt__cell *c, const akt_supervisor *sup, akt__cell *child, int code,
                           akt_duration delay) {
   if (!delay) {
-    apply(c, sup, child, AKT__SYS_RESTART, (uint64_t)(int64_t)code);
+    apply(c, sup, child, AKT__SIG_RESTART, code);
     return;
   }
-  akt__cell *targets[1] = {child};
-  akt__cell **list = targets;
-  size_t n = 1;
-  akt__cell **all = NULL;
-  if (sup->strategy == AKT_ONE_FOR_ALL) {
-    akt__sys_lock(c->sys);
-    all = malloc((c->nchildren ? c->nchildren : 1) * sizeof *all);
-    n = 0;
-    for (akt__cell *ch = c->first_child; all && ch; ch = ch->next_sibling) all[n++] = ch;
-    akt__sys_unlock(c->sys);
-    if (!all) return;
-    list = all;
+  if (sup->strategy != AKT_ONE_FOR_ALL) {
+    restart_after(child, code, delay);
+    return;
   }
-  akt_backend *b = c->sys->backend;
-  for (size_t i = 0; i < n; i++) {
-    akt__env *env = akt__env_new_sys(AKT__SYS_RESTART, (uint64_t)(int64_t)code);
-    if (!env) continue;
-    akt__meta_of(env)->ref = akt_pid_retain(akt__self(list[i]));
-    uint64_t id;
-    akt__inflight_add(c->sys);
-    if (b->ops->timer_start(b, delay, akt__timer_post_cb, env, 0, &id) != 0) {
-      akt__env_free(env);
-      akt__inflight_done(c->sys);
-      post_to(list[i], AKT__SYS_RESTART, (uint64_t)(int64_t)code);
-    }
-  }
-  free(all);
+  akt__sys_lock(c->sys);
+  for (akt__cell *ch = c->first_child; ch; ch = ch->next_sibling) restart_after(ch, code, delay);
+  akt__sys_unlock(c->sys);
 }
 
-void akt__supervise_on_failed(akt__cell *c, akt__env *env) {
-  akt_pid *child_pid = akt__meta_of(env)->ref;
+/* Decides on a failure of `child_pid` (code, source) in parent `c`. */
+static void supervise(akt__cell *c, akt_pid *child_pid, int code, akt_failure_source source) {
   akt__cell *child = child_pid ? child_pid->cell : NULL;
   if (!child || child->parent != akt__self(c) ||
       atomic_load_explicit(&child->life, memory_order_acquire) != AKT__LIFE_RUNNING ||
       atomic_load_explicit(&c->life, memory_order_acquire) != AKT__LIFE_RUNNING)
     return; /* stopping anyway */
+  AKT_ASSERT(source_valid(source));
   akt_system *sys = c->sys;
   const akt_supervisor *sup = c->ext && c->ext->opts.supervisor ? c->ext->opts.supervisor
                                                                  : &default_supervisor;
-  int code = (int)(int64_t)akt__meta_of(env)->arg;
-  akt__restart_stats *st = stats_for(c, child_pid->id);
-  akt_failure f = {.code = code,
-                   .source = (akt_failure_source)akt__meta_of(env)->corr,
-                   .child = child_pid,
+  akt__restart_stats *st = stats_for(c, child_pid);
+  if (!st)
+    akt__log(sys, AKT_LOG_ERROR, "no memory for the restart statistics of %s: its restarts "
+             "are not counted", child_pid->path);
+  akt_failure f = {.code = code, .source = source, .child = child_pid,
                    .restarts = st ? st->count : 0};
   akt_directive d = sup->decider ? sup->decider(&f, sup->decider_arg) : akt_default_decider(&f, NULL);
   if (d == AKT_DIRECTIVE_ESCALATE && (c->kind & AKT__KIND_GUARDIAN)) {
@@ -262,7 +315,7 @@ void akt__supervise_on_failed(akt__cell *c, akt__env *env) {
                child_pid->path, (unsigned)(st->count + 1));
       akt__trace(sys, AKT_EV_DIRECTIVE, child_pid->id, akt__self(c)->id, "stop", 0,
                  AKT_DIRECTIVE_STOP, "max-restarts");
-      apply(c, sup, child, AKT__SYS_STOP, 0);
+      apply(c, sup, child, AKT__SIG_STOP, 0);
       if (c->kind & AKT__KIND_GUARDIAN) return;
       akt__cell_fail(c, code, AKT_FAILED_ESCALATED);
       return;
@@ -273,7 +326,7 @@ void akt__supervise_on_failed(akt__cell *c, akt__env *env) {
              source_name(f.source));
   switch (d) {
     case AKT_DIRECTIVE_RESUME:
-      apply(c, sup, child, AKT__SYS_RESUME, 0);
+      apply(c, sup, child, AKT__SIG_RESUME, 0);
       break;
     case AKT_DIRECTIVE_RESTART:
       restart_later(c, sup, child, code, backoff(c, sup, st ? st->count : 1));
@@ -283,7 +336,34 @@ void akt__supervise_on_failed(akt__cell *c, akt__env *env) {
       break;
     case AKT_DIRECTIVE_STOP:
     default:
-      apply(c, sup, child, AKT__SYS_STOP, 0);
+      apply(c, sup, child, AKT__SIG_STOP, 0);
       break;
+  }
+}
+
+void akt__supervise_on_failed(akt__cell *c, akt__env *env) {
+  akt__env_meta *m = akt__meta_of(env);
+  supervise(c, m->ref, (int)(int64_t)m->arg, (akt_failure_source)m->corr);
+}
+
+void akt__supervise_on_marked_failures(akt__cell *c) {
+  for (;;) {
+    /* One marked child at a time: deciding may change the children. */
+    akt_pid *child = NULL;
+    uint32_t source = 0;
+    akt__sys_lock(c->sys);
+    for (akt__cell *ch = c->first_child; ch; ch = ch->next_sibling) {
+      if (!(ch->listed & AKT__LISTED_FAILED)) continue;
+      source = (ch->listed & AKT__LISTED_SOURCE) >> AKT__LISTED_SOURCE_SHIFT;
+      ch->listed &= (uint8_t)~(AKT__LISTED_FAILED | AKT__LISTED_SOURCE);
+      child = akt_pid_retain(akt__self(ch));
+      break;
+    }
+    akt__sys_unlock(c->sys);
+    if (!child) return;
+    AKT_ASSERT(source_valid(source));
+    supervise(c, child, atomic_load_explicit(&child->cell->cause, memory_order_relaxed),
+              (akt_failure_source)source);
+    akt_pid_release(child);
   }
 }
