@@ -73,6 +73,7 @@ static void cell_schedule(akt__cell *c) {
 }
 
 int akt__cell_post(akt__cell *c, akt__env *env) {
+  AKT_ASSERT(env->sys == AKT__SYS_NONE && env->msg != NULL);
   if (c->kind & AKT__KIND_SINK) {
     c->ext->sink.fn(c, env);
     return 0;
@@ -169,6 +170,7 @@ static inline akt__env *pop_user(akt__cell *c) {
     env = x->front_head;
     x->front_head = env->link;
     if (!x->front_head) x->front_tail = NULL;
+    AKT_ASSERT(env->flags & AKT__ENV_REDELIVERED); /* only unstashed mail waits there */
   } else if (c->kind & AKT__KIND_CUSTOM_MBOX) {
     env = (akt__env *)c->mbox.custom.type->pop(c->mbox.custom.mb);
   } else {
@@ -209,6 +211,7 @@ void akt__cell_dispose(akt__cell *c) {
 }
 
 void akt__cell_drain(akt__cell *c) {
+  AKT_ASSERT(atomic_load_explicit(&c->life, memory_order_relaxed) == AKT__LIFE_TERMINATED);
   akt__env *env;
   const char *reason = akt__cell_gone_reason(c);
   while ((env = akt__cell_pop_user(c)) != NULL) akt__dead_letter(c->sys, akt__self(c), env, reason);
@@ -220,6 +223,7 @@ void akt__cell_drain(akt__cell *c) {
  * Returns 1 if receive ran. */
 static int handle_user(akt__cell *c, akt__env *env, int timed) {
   akt_system *sys = c->sys;
+  AKT_ASSERT(c->cur == NULL && !(c->flags & AKT__CELL_SUSPENDED));
   if (env->flags & AKT__ENV_REPLY) {
     akt__request_on_reply(c, env);
     return 1;

@@ -3,6 +3,7 @@
 #include "src/actor/cell.h"
 #include "src/actor/ext.h"
 #include "src/system/system.h"
+#include "src/util/assert.h"
 
 void *akt_ctx_state(akt_ctx *ctx) { return ctx ? ctx->state : NULL; }
 
@@ -36,6 +37,7 @@ int akt_become(akt_ctx *ctx, akt_receive_fn fn, int discard_old) {
   }
   if (x->nbehaviors >= AKT_MAX_BEHAVIORS) return AKT_ELIMIT;
   x->behaviors[x->nbehaviors++] = fn;
+  AKT_ASSERT(x->nbehaviors <= AKT_MAX_BEHAVIORS);
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "src/actor/msgcopy.h"
 #include "src/util/pool.h"
 #include "src/system/system.h"
+#include "src/util/assert.h"
 
 /* Messages up to this size are packed on the stack for hashing. */
 #define HASH_STACK_BYTES 2048
@@ -81,6 +82,7 @@ int akt__env_new_msg(akt_system *sys, const ProtobufCMessage *msg, akt__env **ou
 }
 
 akt__env *akt__env_detach(akt__env *env) {
+  AKT_ASSERT(env->msg != NULL && env->sys == AKT__SYS_NONE);
   if (env->pool_class != AKT__ENV_INLINE) return env;
   akt__env *copy;
   if (akt__env_new_msg(NULL, env->msg, &copy) != 0) return NULL;
@@ -97,6 +99,7 @@ akt__env *akt__env_detach(akt__env *env) {
 }
 
 akt__env *akt__env_new_sys(akt__sys_kind kind, uint64_t arg) {
+  AKT_ASSERT(kind > AKT__SYS_NONE && kind < AKT__SYS_KIND_MAX);
   uint8_t cls;
   size_t meta_off = sizeof(akt__env); /* no message: the meta follows the header */
   akt__env *env = akt__pool_alloc(meta_off + sizeof(akt__env_meta), &cls);

@@ -7,13 +7,17 @@
 #include "src/actor/cell.h"
 #include "src/remote/remote.h"
 #include "src/system/system.h"
+#include "src/util/assert.h"
 
 akt_pid *akt_pid_retain(akt_pid *pid) {
-  if (pid) atomic_fetch_add_explicit(&pid->refs, 1, memory_order_relaxed);
+  if (!pid) return NULL;
+  uint32_t refs = atomic_fetch_add_explicit(&pid->refs, 1, memory_order_relaxed);
+  AKT_ASSERT(refs > 0 && refs < UINT32_MAX); /* alive, and the count does not wrap */
   return pid;
 }
 
 void akt__cell_detach(akt_system *sys, akt__cell *c) {
+  AKT_ASSERT(!(c->listed & AKT__LISTED_DETACHED));
   c->prev_sibling = NULL;
   c->next_sibling = sys->detached;
   if (sys->detached) sys->detached->prev_sibling = c;
@@ -22,6 +26,7 @@ void akt__cell_detach(akt_system *sys, akt__cell *c) {
 }
 
 void akt__pid_track_remote(akt_system *sys, akt_pid *pid) {
+  AKT_ASSERT(pid->cell == NULL);
   akt__pid_links *l = akt__pid_links_of(pid);
   l->prev = NULL;
   l->next = sys->remote_pids;
@@ -35,7 +40,7 @@ void akt__pid_track_remote(akt_system *sys, akt_pid *pid) {
 static void pid_unlist(akt_system *sys, akt_pid *pid) {
   akt__cell *c = pid->cell;
   if (c) {
-    if (!(c->listed & AKT__LISTED_DETACHED)) return;
+    AKT_ASSERT(c->listed & AKT__LISTED_DETACHED);
     if (c->prev_sibling)
       c->prev_sibling->next_sibling = c->next_sibling;
     else
@@ -61,6 +66,8 @@ static void pid_destroy(akt_pid *pid) {
   if (pid->cell) {
     /* A cell is freed only after it terminated, so its queues hold nothing
      * but what a racing sender pushed after the final drain. */
+    AKT_ASSERT(atomic_load_explicit(&pid->cell->life, memory_order_acquire) ==
+               AKT__LIFE_TERMINATED);
     akt__cell_dispose(pid->cell);
     akt_pid_release(pid->cell->parent);
   }
@@ -70,7 +77,9 @@ static void pid_destroy(akt_pid *pid) {
 void akt_pid_release(akt_pid *pid) {
   if (!pid) return;
   if (pid->sys->tearing_down) return; /* akt_system_free frees everything */
-  if (atomic_fetch_sub_explicit(&pid->refs, 1, memory_order_acq_rel) == 1) pid_destroy(pid);
+  uint32_t refs = atomic_fetch_sub_explicit(&pid->refs, 1, memory_order_acq_rel);
+  AKT_ASSERT(refs > 0);
+  if (refs == 1) pid_destroy(pid);
 }
 
 uint64_t akt_pid_id(const akt_pid *pid) { return pid ? pid->id : 0; }

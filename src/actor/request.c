@@ -67,6 +67,7 @@ int akt_request(akt_ctx *ctx, akt_pid *to, const ProtobufCMessage *msg, akt_dura
   rc = arm_for(c, x, due, NULL);
   if (rc) return rc;
   uint64_t corr = ++x->next_corr;
+  AKT_ASSERT(corr != 0); /* 0 means "no correlation id" */
   rc = akt__send(to, msg, akt__self(c), corr, AKT__ENV_REQUEST);
   if (rc) return rc; /* the armed timer will find nothing due: harmless */
   AKT_ASSERT(x->npending < x->cap_pending && x->npending < AKT_MAX_PENDING_REQUESTS);
@@ -84,6 +85,7 @@ static int take_pending(akt__cell *c, uint64_t corr, akt__pending *out) {
     *out = x->pending[i];
     /* Keep the order of the rest: timeouts walk it, and traces must not
      * depend on which request finished first. */
+    AKT_ASSERT(x->npending > 0);
     for (uint32_t k = i + 1; k < x->npending; k++) x->pending[k - 1] = x->pending[k];
     x->npending--;
     return 1;
@@ -102,6 +104,7 @@ void akt__request_on_reply(akt__cell *c, akt__env *env) {
   if (sys->tracing)
     akt__trace(sys, AKT_EV_DELIVER, akt__self(c)->id, env->sender ? env->sender->id : 0,
                env->msg->descriptor->name, akt__env_hash(env), 0, "reply");
+  AKT_ASSERT(c->cur == NULL);
   c->cur = env;
   atomic_fetch_add_explicit(&sys->processed, 1, memory_order_relaxed);
   int rc = p.fn(c, env->msg, 0, p.arg);

@@ -22,6 +22,7 @@
 #include "akt/error.h"
 #include "akt/message.h"
 #include "akt/router.h"
+#include "src/util/assert.h"
 #include "src/util/grow.h"
 
 /* The routing list's first room; it doubles up to AKT_ROUTER_MAX_ROUTEES. */
@@ -77,6 +78,7 @@ static void routees_clear(router_state *s) {
 /* Removes the routee at index i, keeping the order of the others, and
  * returns the reference it held (the caller releases it). */
 static akt_pid *routees_take(router_state *s, uint32_t i) {
+  AKT_ASSERT(i < s->n);
   akt_pid *pid = s->routees[i];
   for (uint32_t k = i + 1; k < s->n; k++) s->routees[k - 1] = s->routees[k];
   s->n--;
@@ -104,6 +106,7 @@ static int routee_add(akt_ctx *ctx, router_state *s) {
     return rc;
   }
   s->routees[s->n++] = pid;
+  AKT_ASSERT(s->n <= s->cap && s->n <= AKT_ROUTER_MAX_ROUTEES);
   return 0;
 }
 
@@ -168,8 +171,10 @@ static int route(akt_ctx *ctx, router_state *s, const ProtobufCMessage *msg) {
       break;
     }
     default:
-      return AKT_EUNHANDLED; /* validated at spawn; kept for the compiler */
+      AKT_ASSERT(!"a routing validated at spawn");
+      return AKT_EUNHANDLED;
   }
+  AKT_ASSERT(i < s->n);
   return forward_rc(akt_forward(ctx, s->routees[i]));
 }
 

@@ -5,8 +5,10 @@
 #include "src/actor/send.h"
 #include "src/remote/remote.h"
 #include "src/system/system.h"
+#include "src/util/assert.h"
 
 int akt__route(akt_pid *to, akt__env *env) {
+  AKT_ASSERT(env->sys == AKT__SYS_NONE && env->msg != NULL);
   akt_system *sys = to->sys;
   akt__cell *c = to->cell;
   if (!c) return akt__remote_send(sys, to, env);
@@ -40,6 +42,7 @@ static int send_inline(akt_pid *to, const ProtobufCMessage *msg, size_t size, in
   size_t bytes =
       meta ? akt__env_meta_offset(size) + sizeof(akt__env_meta) : sizeof(akt__env) + size;
   size_t nslots = (bytes + AKT__MAILQ_SLOT_BYTES - 1) / AKT__MAILQ_SLOT_BYTES;
+  AKT_ASSERT(nslots >= 1);
   if (nslots > AKT__MAILQ_MAX_CLAIM) return NOT_INLINE;
   uint64_t hash = 0;
   if (sys->tracing) {

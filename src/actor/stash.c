@@ -10,6 +10,7 @@
 #include "src/actor/cell.h"
 #include "src/actor/ext.h"
 #include "src/system/system.h"
+#include "src/util/assert.h"
 #include "src/util/grow.h"
 
 /* A stash's first room; it doubles from there up to its capacity. */
@@ -34,12 +35,15 @@ int akt_stash(akt_ctx *ctx) {
   /* It was accepted once (timer generation, watch): do not check again. */
   env->flags = (env->flags & ~AKT__ENV_TIMER) | AKT__ENV_REDELIVERED;
   x->stash[x->nstash++] = env;
+  AKT_ASSERT(x->nstash <= capacity(x) && x->nstash <= x->cap_stash);
   ctx->cur = NULL; /* the turn must not free it */
   return 0;
 }
 
 /* Appends env to the front queue. */
 static void to_front(akt__cell_ext *x, akt__env *env) {
+  AKT_ASSERT((x->front_head == NULL) == (x->front_tail == NULL));
+  AKT_ASSERT(env->flags & AKT__ENV_REDELIVERED);
   env->link = NULL;
   if (x->front_tail)
     x->front_tail->link = env;

@@ -18,6 +18,7 @@
 #include "src/actor/send.h"
 #include "src/remote/remote.h"
 #include "src/system/system.h"
+#include "src/util/assert.h"
 #include "src/util/grow.h"
 
 /* A watch list's first room; it doubles from there. */
@@ -31,6 +32,7 @@ static int list_add(akt_pid ***list, uint32_t *n, uint32_t *cap, akt_pid *pid) {
   int rc = akt__grow(list, sizeof **list, *n, cap, WATCHES_INITIAL_CAPACITY, AKT_MAX_WATCHES);
   if (rc) return rc;
   (*list)[(*n)++] = akt_pid_retain(pid);
+  AKT_ASSERT(*n <= *cap && *n <= AKT_MAX_WATCHES);
   return 0;
 }
 
@@ -38,6 +40,7 @@ static int list_add(akt_pid ***list, uint32_t *n, uint32_t *cap, akt_pid *pid) {
 static int list_remove(akt_pid **list, uint32_t *n, akt_pid *pid) {
   for (uint32_t i = 0; i < *n; i++) {
     if (!akt_pid_equal(list[i], pid)) continue;
+    AKT_ASSERT(*n > 0);
     akt_pid_release(list[i]);
     for (uint32_t k = i + 1; k < *n; k++) list[k - 1] = list[k];
     (*n)--;

@@ -7,6 +7,7 @@
 #include "src/actor/send.h"
 #include "src/util/pool.h"
 #include "src/system/system.h"
+#include "src/util/assert.h"
 
 struct akt_work {
   akt_system *sys;      /* NULL once the system was dropped (orphan) */
@@ -19,6 +20,7 @@ struct akt_work {
 
 static void unlink_work(akt_system *sys, akt_work *w) {
   akt__sys_lock(sys);
+  AKT_ASSERT(w->prev ? w->prev->next == w : sys->works == w);
   if (w->prev)
     w->prev->next = w->next;
   else if (sys->works == w)

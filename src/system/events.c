@@ -15,6 +15,7 @@
 #include "akt/events.h"
 #include "src/actor/send.h"
 #include "src/system/system.h"
+#include "src/util/assert.h"
 #include "src/util/grow.h"
 
 /* First room for topics, and for one topic's subscribers; both double. */
@@ -96,6 +97,7 @@ int akt_subscribe(akt_pid *subscriber, const char *topic_name) {
     if (!rc) {
       t->subs[t->n++] = akt_pid_retain(subscriber);
       atomic_fetch_add(&ev->subscriptions, 1);
+      AKT_ASSERT(t->n <= t->cap && t->n <= AKT_MAX_SUBSCRIBERS);
     }
   }
 done:
@@ -111,7 +113,8 @@ static akt_pid *remove_sub(akt__events *ev, topic *t, akt_pid *sub) {
     akt_pid *p = t->subs[i];
     for (uint32_t k = i + 1; k < t->n; k++) t->subs[k - 1] = t->subs[k];
     t->n--;
-    atomic_fetch_sub(&ev->subscriptions, 1);
+    uint64_t before = atomic_fetch_sub(&ev->subscriptions, 1);
+    AKT_ASSERT(before > 0);
     return p;
   }
   return NULL;
@@ -147,6 +150,7 @@ int akt_publish(akt_system *sys, const char *topic_name, const ProtobufCMessage 
   pthread_mutex_lock(&ev->lock);
   topic *t = find(ev, topic_name);
   uint32_t n = t ? t->n : 0;
+  AKT_ASSERT(n <= AKT_MAX_SUBSCRIBERS);
   akt_pid **snap = n ? malloc(n * sizeof *snap) : NULL;
   if (n && !snap) {
     pthread_mutex_unlock(&ev->lock);
@@ -172,6 +176,7 @@ int akt_publish(akt_system *sys, const char *topic_name, const ProtobufCMessage 
 }
 
 void akt__events_actor(akt_system *sys, akt__event_kind kind, akt__cell *c, int code) {
+  AKT_ASSERT(kind >= AKT__EVENT_STARTED && kind <= AKT__EVENT_PASSIVATED);
   static const char *const topics[] = {
       [AKT__EVENT_STARTED] = AKT_TOPIC_ACTOR_STARTED,
       [AKT__EVENT_STOPPED] = AKT_TOPIC_ACTOR_STOPPED,

@@ -6,6 +6,7 @@
 #include "akt/actor.h"
 #include "akt/error.h"
 #include "src/system/system.h"
+#include "src/util/assert.h"
 
 /* What ends a log line that was cut to AKT_LOG_LINE_MAX. */
 #define CUT_MARK "..."
@@ -101,5 +102,7 @@ void akt__inflight_done(akt_system *sys) {
   /* Read the backend first: once the count reaches zero a waiting
    * akt_system_free may release the system at any moment. */
   akt_backend *b = sys->backend;
-  if (atomic_fetch_sub_explicit(&sys->inflight, 1, memory_order_acq_rel) == 1) b->ops->wake(b);
+  int64_t before = atomic_fetch_sub_explicit(&sys->inflight, 1, memory_order_acq_rel);
+  AKT_ASSERT(before > 0);
+  if (before == 1) b->ops->wake(b);
 }

@@ -15,6 +15,7 @@
 #include "src/actor/envelope.h"
 #include "src/actor/send.h"
 #include "src/system/system.h"
+#include "src/util/assert.h"
 #include "src/util/grow.h"
 
 /* The table's first room for scheduled messages; it doubles from there. */
@@ -52,6 +53,7 @@ static entry *find(akt__sched *s, uint64_t id) {
 
 /* Removes entry `e` (lock held); returns its target to release later. */
 static akt_pid *remove_entry(akt__sched *s, entry *e, akt__env **tmpl) {
+  AKT_ASSERT(s->n > 0 && e >= s->entries && e < s->entries + s->n);
   akt_pid *to = e->to;
   *tmpl = e->tmpl;
   *e = s->entries[--s->n];
@@ -111,6 +113,7 @@ int akt_schedule(akt_system *sys, akt_duration delay, akt_duration interval, akt
       akt_pid_release(e->to); /* not the last reference: the caller holds one */
     } else {
       s->n++;
+      AKT_ASSERT(s->n <= s->cap && s->n <= AKT_MAX_SCHEDULED);
       if (id) *id = e->id;
       tmpl = NULL;
     }

@@ -10,6 +10,7 @@
 #include "src/actor/ext.h"
 #include "src/remote/remote.h"
 #include "src/system/system.h"
+#include "src/util/assert.h"
 
 void akt__sys_lock(akt_system *sys) { pthread_mutex_lock(&sys->lock); }
 void akt__sys_unlock(akt_system *sys) { pthread_mutex_unlock(&sys->lock); }
@@ -170,6 +171,15 @@ int akt_lookup(akt_system *sys, const char *path, akt_pid **out) {
 
 /* ---- shutdown ------------------------------------------------------------ */
 
+/* Moves the system's run state forward (a shutdown that timed out may be
+ * tried again: SHUTTING_DOWN again). */
+static void set_state(akt_system *sys, int to) {
+  int from = atomic_load(&sys->state);
+  AKT_ASSERT_TRANSITION("system state", from, to,
+                        to == from + 1 || (to == from && to == AKT__SYS_SHUTTING_DOWN));
+  atomic_store(&sys->state, to);
+}
+
 static int terminated(void *arg) {
   akt_pid *pid = arg;
   return atomic_load_explicit(&pid->cell->life, memory_order_acquire) == AKT__LIFE_TERMINATED;
@@ -184,7 +194,7 @@ static int quiescent(void *arg) {
 static int stop_and_wait(akt_system *sys, akt_pid *pid, uint64_t deadline) {
   akt_backend *b = sys->backend;
   int rc = akt_stop(pid);
-  if (rc && rc != AKT_ESTOPPED) return rc;
+  AKT_ASSERT(rc == 0 || rc == AKT_ESTOPPED); /* a local stop cannot fail otherwise */
   if (pid == sys->root) return b->ops->wait(b, quiescent, sys, deadline);
   return b->ops->wait(b, terminated, pid, deadline);
 }
@@ -192,7 +202,7 @@ static int stop_and_wait(akt_system *sys, akt_pid *pid, uint64_t deadline) {
 int akt_system_shutdown(akt_system *sys, akt_duration timeout) {
   if (!sys) return AKT_EINVAL;
   if (atomic_load(&sys->state) == AKT__SYS_DOWN) return 0;
-  atomic_store(&sys->state, AKT__SYS_SHUTTING_DOWN);
+  set_state(sys, AKT__SYS_SHUTTING_DOWN);
   akt_backend *b = sys->backend;
   uint64_t now = b->ops->now(b);
   uint64_t deadline = timeout >= AKT_FOREVER - now ? AKT_FOREVER : now + timeout;
@@ -210,7 +220,8 @@ int akt_system_shutdown(akt_system *sys, akt_duration timeout) {
              akt_strerror(rc));
     return rc;
   }
-  atomic_store(&sys->state, AKT__SYS_DOWN);
+  AKT_ASSERT(atomic_load_explicit(&sys->live_actors, memory_order_relaxed) == 0);
+  set_state(sys, AKT__SYS_DOWN);
   return 0;
 }
 
