@@ -248,16 +248,20 @@ static int64_t total_of(akt_pid *w) {
   return v;
 }
 
-static void a_stop_reaches_every_child_without_memory(void **state) {
-  (void)state;
-  SIM_ONLY();
+/* When memory runs out while /user/boss (child of `child`) stops:
+ * STOP_FIRST, after akt_stop (the stop must reach the child and the child's
+ * end the boss); STARVE_FIRST, before akt_stop; IN_THE_CHILD, in the
+ * child's post_stop (frugal_def). Checks that the subtree ended anyway. */
+enum shortage { STOP_FIRST, STARVE_FIRST, IN_THE_CHILD };
+
+static void boss_stops_through_a_shortage(enum shortage when) {
   akt_testkit *tk = TK_NEW();
-  akt_pid *w = spawn_boss(tk, &worker_def, NULL);
+  akt_pid *w = spawn_boss(tk, when == IN_THE_CHILD ? &frugal_def : &worker_def, NULL);
   akt_pid *boss = NULL;
   assert_int_equal(akt_lookup(akt_testkit_system(tk), "/user/boss", &boss), 0);
+  if (when == STARVE_FIRST) starve();
   assert_int_equal(akt_stop(boss), 0);
-  starve();
-  /* The boss must stop its child, and the child tell the boss it ended. */
+  if (when == STOP_FIRST) starve();
   akt_testkit_run_until_idle(tk);
   feed();
   assert_false(alive(tk, "/user/boss/w"));
@@ -265,41 +269,24 @@ static void a_stop_reaches_every_child_without_memory(void **state) {
   akt_pid_release(boss);
   akt_pid_release(w);
   akt_testkit_free(tk);
+}
+
+static void a_stop_reaches_every_child_without_memory(void **state) {
+  (void)state;
+  SIM_ONLY();
+  boss_stops_through_a_shortage(STOP_FIRST);
 }
 
 static void stopping_an_actor_needs_no_memory(void **state) {
   (void)state;
   SIM_ONLY();
-  akt_testkit *tk = TK_NEW();
-  akt_pid *w = spawn_boss(tk, &worker_def, NULL);
-  akt_pid *boss = NULL;
-  assert_int_equal(akt_lookup(akt_testkit_system(tk), "/user/boss", &boss), 0);
-  starve();
-  assert_int_equal(akt_stop(boss), 0);
-  akt_testkit_run_until_idle(tk);
-  feed();
-  assert_false(alive(tk, "/user/boss/w"));
-  assert_false(alive(tk, "/user/boss"));
-  akt_pid_release(boss);
-  akt_pid_release(w);
-  akt_testkit_free(tk);
+  boss_stops_through_a_shortage(STARVE_FIRST);
 }
 
 static void a_childs_end_reaches_its_parent_without_memory(void **state) {
   (void)state;
   SIM_ONLY();
-  akt_testkit *tk = TK_NEW();
-  akt_pid *w = spawn_boss(tk, &frugal_def, NULL);
-  akt_pid *boss = NULL;
-  assert_int_equal(akt_lookup(akt_testkit_system(tk), "/user/boss", &boss), 0);
-  assert_int_equal(akt_stop(boss), 0);
-  akt_testkit_run_until_idle(tk); /* memory runs out in the child's post_stop */
-  feed();
-  assert_false(alive(tk, "/user/boss/w"));
-  assert_false(alive(tk, "/user/boss")); /* the boss heard of it and ended */
-  akt_pid_release(boss);
-  akt_pid_release(w);
-  akt_testkit_free(tk);
+  boss_stops_through_a_shortage(IN_THE_CHILD);
 }
 
 /* Deciders that run out of memory before their decision goes out. */

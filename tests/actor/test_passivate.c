@@ -6,16 +6,29 @@
 #include "akt/actor.pb-c.h"
 #include "probe_tell.h"
 
+/* Spawns /user/lazy, a reporter to `p` that passivates after `after`, and
+ * watches it from p once it started. */
+static akt_pid *spawn_lazy(akt_testkit *tk, akt_probe *p, akt_duration after) {
+  akt_spawn_opts o = {.arg = akt_probe_pid(p), .passivate_after = after};
+  akt_pid *r = akt_testkit_spawn_opts(tk, "lazy", &reporter_def, &o);
+  EXPECT_NOTE(p, "lazy:pre_start");
+  akt_probe_watch(p, r);
+  return r;
+}
+
+/* A probe subscribed to `topic`. */
+static akt_probe *subscriber(akt_testkit *tk, const char *topic) {
+  akt_probe *s = akt_probe_new(tk, topic);
+  assert_int_equal(akt_subscribe(akt_probe_pid(s), topic), 0);
+  return s;
+}
+
 static void an_idle_actor_passivates(void **state) {
   (void)state;
   akt_testkit *tk = TK_NEW();
   akt_probe *p = akt_probe_new(tk, "p");
-  akt_probe *events = akt_probe_new(tk, "events");
-  assert_int_equal(akt_subscribe(akt_probe_pid(events), AKT_TOPIC_ACTOR_PASSIVATED), 0);
-  akt_spawn_opts o = {.arg = akt_probe_pid(p), .passivate_after = AKT_MILLIS(100)};
-  akt_pid *r = akt_testkit_spawn_opts(tk, "lazy", &reporter_def, &o);
-  EXPECT_NOTE(p, "lazy:pre_start");
-  akt_probe_watch(p, r);
+  akt_probe *events = subscriber(tk, AKT_TOPIC_ACTOR_PASSIVATED);
+  akt_pid *r = spawn_lazy(tk, p, AKT_MILLIS(100));
   /* Busy every 60 ms: it stays. */
   for (int i = 0; i < 3; i++) {
     akt_testkit_advance(tk, AKT_MILLIS(60));
@@ -54,12 +67,8 @@ static void mail_to_a_passivated_actor_is_a_dead_letter_marked_passivated(void *
   (void)state;
   akt_testkit *tk = TK_NEW();
   akt_probe *p = akt_probe_new(tk, "p");
-  akt_probe *dl = akt_probe_new(tk, "dl");
-  assert_int_equal(akt_subscribe(akt_probe_pid(dl), AKT_TOPIC_DEAD_LETTER), 0);
-  akt_spawn_opts o = {.arg = akt_probe_pid(p), .passivate_after = AKT_MILLIS(50)};
-  akt_pid *r = akt_testkit_spawn_opts(tk, "lazy", &reporter_def, &o);
-  EXPECT_NOTE(p, "lazy:pre_start");
-  akt_probe_watch(p, r);
+  akt_probe *dl = subscriber(tk, AKT_TOPIC_DEAD_LETTER);
+  akt_pid *r = spawn_lazy(tk, p, AKT_MILLIS(50));
   EXPECT_NOTE(p, "lazy:post_stop");
   akt_probe_expect_terminated(p, r, 0);
   Ping ping = PING__INIT;
