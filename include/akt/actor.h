@@ -244,8 +244,10 @@ int akt_pipe_to(akt_system *sys, akt_work_fn fn, void *arg, akt_pid *to, akt_pid
 int akt_watch(akt_ctx *ctx, akt_pid *target);
 
 /* Stops watching `target`: no Terminated from it is received afterwards,
- * even one already queued. Returns 0, AKT_EINVAL, or AKT_ENOENT (not
- * watched). */
+ * even one already queued. Returns 0, AKT_EINVAL, AKT_ENOENT (not
+ * watched), or AKT_ENOMEM when the target could not be told (it keeps the
+ * watch, and the Terminated it sends in the end is dropped here); for a
+ * remote target, the codes of a remote send. */
 int akt_unwatch(akt_ctx *ctx, akt_pid *target);
 
 /* Watches `target` on behalf of `watcher` from outside an actor (probes and

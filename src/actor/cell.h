@@ -188,9 +188,14 @@ struct akt_ctx {
   _Atomic int32_t cause;
 };
 
-_Static_assert(offsetof(akt__cell, sched) >= offsetof(akt__cell, uhead) + 16 + 48 &&
-                   offsetof(akt__cell, mbox) >= offsetof(akt__cell, sys) + 8 + 48,
-               "48 bytes between the senders' writes, their reads and the turn's writes");
+/* Bytes kept between the senders' writes, their reads and the turn's
+ * writes (see above). */
+#define AKT__CELL_LINE_GAP 48
+_Static_assert(offsetof(akt__cell, sched) >=
+                       offsetof(akt__cell, uhead) + sizeof(akt__mailq_head) + AKT__CELL_LINE_GAP &&
+                   offsetof(akt__cell, mbox) >=
+                       offsetof(akt__cell, sys) + sizeof(akt_system *) + AKT__CELL_LINE_GAP,
+               "a gap between the senders' writes, their reads and the turn's writes");
 _Static_assert((sizeof(akt_pid) + offsetof(akt__cell, uhead)) % 16 == 0 &&
                    _Alignof(max_align_t) >= 16,
                "the mailbox head must be 16-byte aligned in a cell's allocation");

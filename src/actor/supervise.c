@@ -28,6 +28,9 @@ static const akt_supervisor default_supervisor = {0};
 #define RSTATS_INITIAL_CAPACITY 4
 #define RSTATS_MAX UINT32_MAX
 
+/* jitter_percent's unit. */
+#define PER_CENT 100
+
 akt_directive akt_default_decider(const akt_failure *f, void *arg) {
   (void)arg;
   if (f->source == AKT_FAILED_IN_PRE_START || f->code == AKT_EKILLED) return AKT_DIRECTIVE_STOP;
@@ -230,7 +233,7 @@ static akt_duration backoff(akt__cell *c, const akt_supervisor *sup, uint32_t n)
   if (pct) {
     /* d * (1 + j), j uniform in [-pct%, +pct%], from the backend's stream. */
     akt_backend *b = c->sys->backend;
-    uint64_t span = d / 100 * pct;
+    uint64_t span = d / PER_CENT * pct;
     uint64_t r = span ? b->ops->random_u64(b) % (2 * span + 1) : 0;
     d = d - span + r;
   }

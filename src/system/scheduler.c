@@ -75,11 +75,22 @@ static void fire(void *arg, uint64_t id) {
   akt__sched *s = sys->scheduler;
   akt__env *env = NULL, *dead = NULL;
   akt_pid *to = NULL, *drop = NULL;
+  int copy_rc = 0, arm_rc = 0;
   pthread_mutex_lock(&s->lock);
   entry *e = find(s, id);
-  if (e && akt__env_new_msg(sys, e->tmpl->msg, &env) == 0) to = akt_pid_retain(e->to);
-  if (e && (!e->interval || arm(sys, e, e->interval) != 0)) drop = remove_entry(s, e, &dead);
+  if (e) {
+    copy_rc = akt__env_new_msg(sys, e->tmpl->msg, &env);
+    if (!copy_rc) to = akt_pid_retain(e->to);
+    if (e->interval) arm_rc = arm(sys, e, e->interval);
+    if (!e->interval || arm_rc) drop = remove_entry(s, e, &dead);
+  }
   pthread_mutex_unlock(&s->lock);
+  if (copy_rc)
+    akt__log(sys, AKT_LOG_ERROR, "scheduled message %llu lost this time: %s",
+             (unsigned long long)id, akt_strerror(copy_rc));
+  if (arm_rc)
+    akt__log(sys, AKT_LOG_ERROR, "scheduled message %llu stopped repeating: %s",
+             (unsigned long long)id, akt_strerror(arm_rc));
   if (to) {
     akt__trace(sys, AKT_EV_TIMER, to->id, 0, env->msg->descriptor->name, id,
                AKT__TIMER_KIND_SCHEDULED, "scheduled");
