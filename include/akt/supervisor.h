@@ -23,6 +23,9 @@
  *             decides; the failed child stays suspended until then (it is
  *             restarted with the parent, or resumed when the parent is).
  *
+ * Neither a failure's report nor a directive needs memory to get through
+ * (akt/actor.h): a decision always reaches its child.
+ *
  * Restarts are limited: more than max_restarts restarts of one child within
  * `within` stop that child and escalate the failure. Restarts may be delayed
  * with exponential backoff (backoff_min doubling up to backoff_max), with

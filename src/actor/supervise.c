@@ -252,20 +252,20 @@ static void restart_timer_cb(void *arg, uint64_t cookie) {
 
 /* Signals RESTART(cause) to `target` after `delay`: the timer carries the
  * target's PID and the code, so nothing is allocated but the backend's
- * timer, and if the backend cannot arm one the restart comes at once. */
-static void restart_after(akt__cell *target, int cause, akt_duration delay) {
+ * timer, and if the backend cannot arm one the restart comes at once.
+ * Returns 1 if it came at once, else 0. */
+static int restart_after(akt__cell *target, int cause, akt_duration delay) {
   akt_system *sys = target->sys;
   akt_backend *b = sys->backend;
   akt_pid *pid = akt_pid_retain(akt__self(target));
   uint64_t id;
   akt__inflight_add(sys);
-  if (b->ops->timer_start(b, delay, restart_timer_cb, pid, (uint64_t)(uint32_t)cause, &id) != 0) {
-    akt__inflight_done(sys);
-    akt_pid_release(pid); /* not the last: the tree holds one */
-    akt__log(sys, AKT_LOG_WARN, "cannot delay the restart of %s: restarting it now",
-             akt__self(target)->path);
-    akt__cell_signal_restart(target, cause);
-  }
+  if (b->ops->timer_start(b, delay, restart_timer_cb, pid, (uint64_t)(uint32_t)cause, &id) == 0)
+    return 0;
+  akt__inflight_done(sys);
+  akt_pid_release(pid); /* not the last: the tree holds one */
+  akt__cell_signal_restart(target, cause);
+  return 1;
 }
 
 /* Restarts the failed child (or, one-for-all, every child) after `delay`. */
@@ -275,13 +275,18 @@ static void restart_later(akt__cell *c, const akt_supervisor *sup, akt__cell *ch
     apply(c, sup, child, AKT__SIG_RESTART, code);
     return;
   }
+  uint32_t undelayed = 0;
   if (sup->strategy != AKT_ONE_FOR_ALL) {
-    restart_after(child, code, delay);
-    return;
+    undelayed = (uint32_t)restart_after(child, code, delay);
+  } else {
+    akt__sys_lock(c->sys);
+    for (akt__cell *ch = c->first_child; ch; ch = ch->next_sibling)
+      undelayed += (uint32_t)restart_after(ch, code, delay);
+    akt__sys_unlock(c->sys);
   }
-  akt__sys_lock(c->sys);
-  for (akt__cell *ch = c->first_child; ch; ch = ch->next_sibling) restart_after(ch, code, delay);
-  akt__sys_unlock(c->sys);
+  if (undelayed) /* logged outside the lock: a user's log sink may take it */
+    akt__log(c->sys, AKT_LOG_WARN, "no timer to delay %u restart(s) by %s's supervisor: "
+             "restarted at once", (unsigned)undelayed, akt__self(c)->path);
 }
 
 /* Decides on a failure of `child_pid` (code, source) in parent `c`. */
