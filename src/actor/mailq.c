@@ -31,13 +31,8 @@ static inline _Atomic uint64_t *word_at(uint64_t at) {
  * on success. A full barrier. */
 static inline int head_cas(akt__mailq_head *h, uint64_t *at, uint64_t *pushed, uint64_t nat,
                            uint64_t npushed) {
-#if defined(__x86_64__)
-  unsigned char ok;
-  __asm__ volatile("lock cmpxchg16b %1\n\tsete %0"
-                   : "=q"(ok), "+m"(*h), "+a"(*at), "+d"(*pushed)
-                   : "b"(nat), "c"(npushed)
-                   : "memory", "cc");
-  return ok;
+#if defined(AKT__HAVE_CAS2)
+  return akt__cas2(h, at, pushed, nat, npushed);
 #else
   /* `at` alone describes the queue's state, so a position that comes back
    * (ABA) is still the right one to claim from. */

@@ -14,12 +14,12 @@
  *
  * Claiming is one locked instruction: the head is the producers' segment
  * and slot index plus the push count, in one 16-byte word updated with
- * `lock cmpxchg16b` on x86-64 (elsewhere a compare-exchange of the first
- * word and a locked add). A sender then writes its envelope and publishes
- * it by storing its slot word (the envelope's first 8 bytes: its number of
- * slots and kind) with release order. Envelopes that already exist (system
- * code, timers, unstashed or remote messages) are queued by pointer, in an
- * indirect slot.
+ * `lock cmpxchg16b` on x86-64 (akt__cas2, util/cpu.h; elsewhere a
+ * compare-exchange of the first word and a locked add). A sender then
+ * writes its envelope and publishes it by storing its slot word (the
+ * envelope's first 8 bytes: its number of slots and kind) with release
+ * order. Envelopes that already exist (system code, timers, unstashed or
+ * remote messages) are queued by pointer, in an indirect slot.
  *
  * The consumer handles an inline envelope where it lies and never writes
  * to the slots: the sender that takes a recycled segment zeroes the slot

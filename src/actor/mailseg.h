@@ -23,6 +23,13 @@
 #define AKT__MAILQ_SEG_ALIGN 128u  /* > the largest slot index (64) */
 #define AKT__MAILSEG_CLASSES 5u    /* 4, 8, 16, 32, 64 slots (256 B .. 4 KiB) */
 
+/* Who touches what in a segment's header. A sender that read a stale head
+ * reads `cls` and `cap` of a segment that may have been recycled since, on
+ * another thread: both are written once, before the segment's address is
+ * first published (in the head, with a seq_cst compare-exchange), and never
+ * again, so those plain reads race with no write. `next` and `end` change
+ * while others read them (atomics). `dirty` and `cache_next` belong to
+ * whoever holds the free segment (a thread's cache, or the depot's lock). */
 typedef struct akt__mailq_seg akt__mailq_seg;
 struct akt__mailq_seg {
   _Alignas(64) _Atomic(akt__mailq_seg *) next; /* set once, by the sender that ended it */

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "src/util/cpu.h"
+
 typedef struct akt__mpsc_node akt__mpsc_node;
 struct akt__mpsc_node {
   _Atomic(akt__mpsc_node *) next;
@@ -30,7 +32,8 @@ struct akt__mpsc_node {
  * words change together in one `lock cmpxchg16b`: a separate locked
  * increment would be a second full barrier per push, each waiting for the
  * stores to the new node (docs/performance.md). The head is 16-byte
- * aligned for it. Elsewhere a push is a locked increment and an exchange. */
+ * aligned for it (akt__cas2, util/cpu.h). Elsewhere a push is a locked
+ * increment and an exchange. */
 typedef struct akt__mpsc {
   _Alignas(16) _Atomic(akt__mpsc_node *) newest;
   _Atomic uint64_t pushed;
@@ -50,18 +53,13 @@ static inline void akt__mpsc_init(akt__mpsc *q) {
  * together; returns the node that was newest before. A full barrier. */
 static inline akt__mpsc_node *akt__mpsc_swap_head(akt__mpsc *q, akt__mpsc_node *n,
                                                   unsigned counted) {
-#if defined(__x86_64__)
-  /* Plain loads may tear or be stale: the compare-exchange checks both
+#if defined(AKT__HAVE_CAS2)
+  /* The loads may tear or be stale: the compare-exchange checks both
    * words and, on failure, loads the current pair for the next attempt. */
   uint64_t lo = (uint64_t)(uintptr_t)atomic_load_explicit(&q->newest, memory_order_relaxed);
   uint64_t hi = atomic_load_explicit(&q->pushed, memory_order_relaxed);
-  unsigned char ok;
-  do {
-    __asm__ volatile("lock cmpxchg16b %1\n\tsete %0"
-                     : "=q"(ok), "+m"(*q), "+a"(lo), "+d"(hi)
-                     : "b"((uint64_t)(uintptr_t)n), "c"(hi + counted)
-                     : "memory", "cc");
-  } while (!ok);
+  while (!akt__cas2(&q->newest, &lo, &hi, (uint64_t)(uintptr_t)n, hi + counted)) {
+  }
   return (akt__mpsc_node *)(uintptr_t)lo;
 #else
   if (counted) atomic_fetch_add_explicit(&q->pushed, counted, memory_order_relaxed);
