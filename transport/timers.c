@@ -190,18 +190,24 @@ int akt__uv_timer_start(akt_backend *b, akt_duration delay, akt_timer_fn fn, voi
   pthread_mutex_lock(&t->mu);
   e->id = ++t->last_id;
   table_insert(t, e);
-  uint64_t new_id = e->id;
   pthread_mutex_unlock(&t->mu);
 
+  /* The id is written before the post: from the post on, the timer may
+   * fire on the loop thread, and its callback may read *id or start the
+   * next timer into it (remoting's heartbeat re-arms itself so). Written
+   * after, it could overwrite the newer id with this spent one, and a
+   * cancel would then miss the live timer. The post orders this write
+   * before the callback. */
+  *id = e->id;
   if (akt__uv_loop_post(&u->loop, &e->kick) != 0) {
     /* The loop is gone: nothing else can reference the entry. */
     pthread_mutex_lock(&t->mu);
     if (e->state == TIMER_PENDING) table_remove(t, e->id);
     pthread_mutex_unlock(&t->mu);
     free(e);
+    *id = 0; /* no timer has id 0 */
     return AKT_ESTOPPED;
   }
-  *id = new_id;
   return 0;
 }
 

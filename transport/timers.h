@@ -38,7 +38,9 @@ int akt__uv_timers_init(akt__uv_timers *t);
 void akt__uv_timers_destroy(akt__uv_timers *t);
 
 /* akt_backend_ops.timer_start. Returns 0, AKT_EINVAL, AKT_ENOMEM or
- * AKT_ESTOPPED. */
+ * AKT_ESTOPPED. *id is written before the timer can fire (its callback,
+ * on the loop thread, may read it or start the next timer into it); it is
+ * 0 after AKT_ESTOPPED. */
 int akt__uv_timer_start(akt_backend *b, akt_duration delay, akt_timer_fn fn, void *arg,
                         uint64_t cookie, uint64_t *id);
 

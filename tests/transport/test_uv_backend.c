@@ -361,6 +361,46 @@ static void free_drops_pending_timers(void **state) {
   assert_int_equal(atomic_load(&fired.n), 0);
 }
 
+/* A timer that starts its successor into the same id variable, as
+ * remoting's heartbeat does. timer_start must write the id before the timer
+ * can fire: written after, it could land over the successor's id (a cancel
+ * would then miss the live timer), and ThreadSanitizer reports the write as
+ * unordered with the callback's read whatever the timing. */
+enum { CHAIN_LINKS = 3 };
+
+typedef struct chain {
+  akt_backend *b;
+  uint64_t id;               /* the live timer's id, written by timer_start */
+  uint64_t seen[CHAIN_LINKS]; /* `id` as each firing found it */
+  int fired;                 /* loop thread, until `done` */
+  atomic_int done;
+} chain;
+
+static void chain_fire(void *arg, uint64_t cookie) {
+  (void)cookie;
+  chain *c = arg;
+  c->seen[c->fired++] = c->id;
+  if (c->fired == CHAIN_LINKS || c->b->ops->timer_start(c->b, 0, chain_fire, c, 0, &c->id) != 0) {
+    atomic_store(&c->done, 1);
+    c->b->ops->wake(c->b);
+  }
+}
+
+static void a_timer_id_is_in_place_before_its_callback_runs(void **state) {
+  (void)state;
+  akt_backend *b = test_backend(1, NULL, 0);
+  chain c = {.b = b};
+  assert_int_equal(b->ops->timer_start(b, 0, chain_fire, &c, 0, &c.id), 0);
+  test_wait_flag(b, &c.done);
+  assert_int_equal(c.fired, CHAIN_LINKS);
+  for (int i = 0; i < CHAIN_LINKS; i++) {
+    assert_int_not_equal(c.seen[i], 0);
+    if (i > 0) assert_int_not_equal(c.seen[i], c.seen[i - 1]);
+  }
+  assert_int_equal(c.id, c.seen[CHAIN_LINKS - 1]); /* the last one started */
+  akt_uv_backend_free(b);
+}
+
 /* ---- randomness, clocks, logging --------------------------------------------- */
 
 static void random_seeded_is_repeatable(void **state) {
@@ -459,6 +499,7 @@ int main(void) {
       cmocka_unit_test(timer_cancel_races_are_exactly_once),
       cmocka_unit_test(timers_from_workers),
       cmocka_unit_test(free_drops_pending_timers),
+      cmocka_unit_test(a_timer_id_is_in_place_before_its_callback_runs),
       cmocka_unit_test(random_seeded_is_repeatable),
       cmocka_unit_test(random_unseeded_differs),
       cmocka_unit_test(clocks),
