@@ -2,6 +2,7 @@
 #include "src/actor/mailq.h"
 
 #include "src/actor/mailseg.h"
+#include "src/util/assert.h"
 #include "src/util/cpu.h"
 
 #define SEG_MASK ((uint64_t)AKT__MAILQ_SEG_ALIGN - 1)
@@ -51,7 +52,7 @@ static inline int head_cas(akt__mailq_head *h, uint64_t *at, uint64_t *pushed, u
 }
 
 void akt__mailq_init(akt__mailq_head *h, akt__mailq_tail *t) {
-  assert(((uintptr_t)h & 15) == 0);
+  AKT_ASSERT(((uintptr_t)h & 15) == 0);
   atomic_store_explicit(&h->at, 0, memory_order_relaxed);
   atomic_store_explicit(&h->pushed, 0, memory_order_relaxed);
   t->at = 0;
@@ -59,7 +60,7 @@ void akt__mailq_init(akt__mailq_head *h, akt__mailq_tail *t) {
 }
 
 void *akt__mailq_claim(akt__mailq_head *h, akt__mailq_tail *t, unsigned nslots) {
-  assert(nslots >= 1 && nslots <= AKT__MAILQ_MAX_CLAIM);
+  AKT_ASSERT(nslots >= 1 && nslots <= AKT__MAILQ_MAX_CLAIM);
   /* The loads may be stale (the compare-exchange checks both words), and
    * the segment they name may have been recycled since: segments are
    * never freed (mailseg.h), so its header still reads as a segment of
@@ -73,6 +74,8 @@ void *akt__mailq_claim(akt__mailq_head *h, akt__mailq_tail *t, unsigned nslots) 
     unsigned idx = idx_of(at);
     if (s && idx + nslots <= s->cap) {
       if (head_cas(h, &at, &pushed, at + nslots, pushed + 1)) {
+        /* Claimed: a position in a segment is past its header. */
+        AKT_ASSERT(idx >= 1);
         if (fresh) akt__mailseg_free(fresh, 1);
         return slot_at(at);
       }
@@ -88,8 +91,11 @@ void *akt__mailq_claim(akt__mailq_head *h, akt__mailq_tail *t, unsigned nslots) 
       fresh = NULL;
     }
     if (!fresh && !(fresh = akt__mailseg_alloc(cls))) return NULL;
+    AKT_ASSERT(fresh->cls == cls && 1 + nslots <= fresh->cap);
     if (head_cas(h, &at, &pushed, at_of(fresh, 1 + nslots), pushed + 1)) {
       if (s) {
+        /* Ended where no claim fits: never past its last slot. */
+        AKT_ASSERT(idx >= 1 && idx <= s->cap);
         /* The consumer reads `end` once it sees `next`. */
         atomic_store_explicit(&s->end, idx, memory_order_relaxed);
         atomic_store_explicit(&s->next, fresh, memory_order_release);
@@ -157,7 +163,14 @@ void *akt__mailq_pop(akt__mailq_head *h, akt__mailq_tail *t, int *inl) {
       }
     }
     if (w) {
-      t->at = at + (w >> 2);
+      /* A published slot word: one kind, and slots that stay inside the
+       * segment (an indirect slot is one). The consumer's position only
+       * moves forward. */
+      unsigned n = (unsigned)(w >> 2);
+      AKT_ASSERT((w & 3) == AKT__MAILQ_INLINE || (w & 3) == AKT__MAILQ_INDIRECT);
+      AKT_ASSERT(n >= 1 && n <= AKT__MAILQ_MAX_CLAIM && idx + n <= s->cap);
+      AKT_ASSERT((w & AKT__MAILQ_INLINE) || n == 1);
+      t->at = at + n;
       if (w & AKT__MAILQ_INDIRECT) {
         *inl = 0;
         return ((void **)(void *)slot_at(at))[1];
@@ -170,6 +183,8 @@ void *akt__mailq_pop(akt__mailq_head *h, akt__mailq_tail *t, int *inl) {
     akt__mailq_seg *next = atomic_load_explicit(&s->next, memory_order_acquire);
     unsigned end = atomic_load_explicit(&s->end, memory_order_relaxed);
     if (!next || idx < end) return NULL;
+    /* The consumer read the segment to its end, never beyond. */
+    AKT_ASSERT(idx == end && end <= s->cap);
     akt__mailseg_free(s, end);
     at = t->at = at_of(next, 1);
     waited = 0;
@@ -185,6 +200,7 @@ void akt__mailq_release_idle(akt__mailq_head *h, akt__mailq_tail *t) {
   if (hat != at) return;
   uint64_t pushed = atomic_load_explicit(&h->pushed, memory_order_relaxed);
   if (!head_cas(h, &hat, &pushed, 0, pushed)) return;
+  AKT_ASSERT(idx_of(at) >= 1 && idx_of(at) <= seg_of(at)->cap);
   akt__mailseg_free(seg_of(at), idx_of(at));
   t->at = 0;
 }

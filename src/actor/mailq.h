@@ -33,7 +33,6 @@
 #ifndef AKT_ACTOR_MAILQ_H
 #define AKT_ACTOR_MAILQ_H
 
-#include <assert.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>

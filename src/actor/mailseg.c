@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "src/actor/mailq.h"
+#include "src/util/assert.h"
 
 /* Segments a thread keeps per size; the rest go to the depot. */
 #define CACHE_SEGS 8u
@@ -81,6 +82,7 @@ static akt__mailq_seg *clean(akt__mailq_seg *s) {
 }
 
 akt__mailq_seg *akt__mailseg_alloc(unsigned cls) {
+  AKT_ASSERT(cls < AKT__MAILSEG_CLASSES);
   seg_cache *k = my_cache();
   akt__mailq_seg *s = NULL;
   if (k && k->top[cls]) {
@@ -104,6 +106,8 @@ akt__mailq_seg *akt__mailseg_alloc(unsigned cls) {
 }
 
 void akt__mailseg_free(akt__mailq_seg *s, unsigned used) {
+  /* Slot 0 is the header; `used` bounds the slot words clean() zeroes. */
+  AKT_ASSERT(used >= 1 && used <= s->cap);
   s->dirty = (uint16_t)used;
   seg_cache *k = my_cache();
   unsigned c = s->cls;

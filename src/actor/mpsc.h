@@ -14,11 +14,11 @@
 #ifndef AKT_ACTOR_MPSC_H
 #define AKT_ACTOR_MPSC_H
 
-#include <assert.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "src/util/assert.h"
 #include "src/util/cpu.h"
 
 typedef struct akt__mpsc_node akt__mpsc_node;
@@ -42,7 +42,7 @@ typedef struct akt__mpsc {
 } akt__mpsc;
 
 static inline void akt__mpsc_init(akt__mpsc *q) {
-  assert(((uintptr_t)q & 15) == 0);
+  AKT_ASSERT(((uintptr_t)q & 15) == 0);
   atomic_store_explicit(&q->stub.next, NULL, memory_order_relaxed);
   atomic_store_explicit(&q->newest, &q->stub, memory_order_relaxed);
   atomic_store_explicit(&q->pushed, 0, memory_order_relaxed);

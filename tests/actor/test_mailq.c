@@ -1,13 +1,15 @@
 /* The default mailbox's segmented queue (src/actor/mailq.h): order across
  * segments, claims in progress, pointer slots, giving the segment back when
- * idle, and four racing producers. */
+ * idle, asserted positions, and racing producers. */
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "../support/both.h"
+#include "../support/child.h"
 #include "src/actor/mailq.h"
 #include "src/actor/mailseg.h"
 
@@ -240,6 +242,41 @@ static void destroy_frees_what_was_never_popped(void **state) {
   akt__mailq_destroy(&q.h, &q.t);
 }
 
+/* ---- positions are asserted ---------------------------------------------------- */
+
+/* A slot word the consumer cannot have been given (a sender's bug, or
+ * memory written after its pop) stops the process where it is read,
+ * before the position moves past the segment. */
+static void pop_a_word_of_two_kinds(void) {
+  queue q;
+  akt__mailq_init(&q.h, &q.t);
+  item *it = akt__mailq_claim(&q.h, &q.t, 1);
+  atomic_store(&it->word, ((uint64_t)1 << 2) | AKT__MAILQ_INLINE | AKT__MAILQ_INDIRECT);
+  int inl;
+  akt__mailq_pop(&q.h, &q.t, &inl);
+}
+
+static void pop_a_claim_past_the_segment(void) {
+  queue q;
+  akt__mailq_init(&q.h, &q.t);
+  item *it = akt__mailq_claim(&q.h, &q.t, 1); /* slot 1 of a 4-slot segment */
+  akt__mailq_publish(it, 4);
+  int inl;
+  akt__mailq_pop(&q.h, &q.t, &inl);
+}
+
+static void a_slot_word_that_no_claim_wrote_stops_the_consumer(void **state) {
+  (void)state;
+  char buf[4096];
+  int st = test_run_child(pop_a_word_of_two_kinds, buf, sizeof buf);
+  assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+  assert_non_null(strstr(buf, "mailq.c"));
+  assert_non_null(strstr(buf, "AKT__MAILQ_INLINE"));
+  st = test_run_child(pop_a_claim_past_the_segment, buf, sizeof buf);
+  assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+  assert_non_null(strstr(buf, "idx + n <= s->cap"));
+}
+
 /* ---- racing producers ---------------------------------------------------------- */
 
 enum { PRODUCERS = 4, PER_PRODUCER = 50000 };
@@ -452,6 +489,7 @@ int main(void) {
       cmocka_unit_test(pointers_and_inline_envelopes_share_one_order),
       cmocka_unit_test(an_idle_queue_gives_its_segment_back),
       cmocka_unit_test(destroy_frees_what_was_never_popped),
+      cmocka_unit_test(a_slot_word_that_no_claim_wrote_stops_the_consumer),
       cmocka_unit_test(racing_producers_keep_their_own_order),
       cmocka_unit_test(queues_handed_between_workers_lose_nothing),
   };

@@ -4,38 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "../support/both.h"
+#include "../support/child.h"
 #include "akt/sim.h"
 #include "akt/testkit.h"
 #include "src/util/assert.h"
-
-/* Runs fn in a child with stderr captured into buf; returns the child's
- * wait status. */
-static int run_child(void (*fn)(void), char *buf, size_t size) {
-  int fds[2];
-  assert_int_equal(pipe(fds), 0);
-  fflush(stderr);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    close(fds[0]);
-    dup2(fds[1], 2);
-    fn();
-    _exit(0);
-  }
-  close(fds[1]);
-  size_t got = 0;
-  ssize_t n;
-  while (got + 1 < size && (n = read(fds[0], buf + got, size - 1 - got)) > 0) got += (size_t)n;
-  buf[got] = '\0';
-  close(fds[0]);
-  int status;
-  assert_int_equal(waitpid(pid, &status, 0), pid);
-  return status;
-}
 
 static volatile int two = 2;
 
@@ -64,7 +38,7 @@ static void passing_assertions_do_nothing(void **state) {
 static void a_failed_assertion_aborts_naming_the_expression(void **state) {
   (void)state;
   char buf[4096];
-  int st = run_child(fail_plain, buf, sizeof buf);
+  int st = test_run_child(fail_plain, buf, sizeof buf);
   assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
   assert_non_null(strstr(buf, "assertion failed"));
   assert_non_null(strstr(buf, "two == 3"));
@@ -75,7 +49,7 @@ static void a_failed_assertion_aborts_naming_the_expression(void **state) {
 static void in_a_world_it_prints_the_seed_and_virtual_time(void **state) {
   (void)state;
   char buf[4096];
-  int st = run_child(fail_in_world, buf, sizeof buf);
+  int st = test_run_child(fail_in_world, buf, sizeof buf);
   assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
   assert_non_null(strstr(buf, "bad lifecycle transition 2 -> 1"));
   assert_non_null(strstr(buf, "seed=0x5eed42"));
@@ -85,7 +59,7 @@ static void in_a_world_it_prints_the_seed_and_virtual_time(void **state) {
 static void in_a_testkit_it_prints_the_replay_command(void **state) {
   (void)state;
   char buf[4096];
-  int st = run_child(fail_in_testkit, buf, sizeof buf);
+  int st = test_run_child(fail_in_testkit, buf, sizeof buf);
   assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
   assert_non_null(strstr(buf, "two == 0"));
   assert_non_null(strstr(buf, "replay: AKT_SEED=0xabc"));
