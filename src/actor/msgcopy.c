@@ -25,35 +25,6 @@ static int field_active(const ProtobufCMessage *m, const ProtobufCFieldDescripto
   return 1;
 }
 
-static size_t elem_size(const ProtobufCFieldDescriptor *f) {
-  switch (f->type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-    case PROTOBUF_C_TYPE_FLOAT:
-    case PROTOBUF_C_TYPE_ENUM:
-      return 4;
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-      return 8;
-    case PROTOBUF_C_TYPE_BOOL:
-      return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_STRING:
-      return sizeof(char *);
-    case PROTOBUF_C_TYPE_BYTES:
-      return sizeof(ProtobufCBinaryData);
-    case PROTOBUF_C_TYPE_MESSAGE:
-      return sizeof(ProtobufCMessage *);
-  }
-  return 0;
-}
-
 static int measure(const ProtobufCMessage *m, unsigned depth, size_t *total);
 
 /* Bytes needed for the pointed-to data of one value of field `f` at `p`. */
@@ -92,7 +63,7 @@ static int measure(const ProtobufCMessage *m, unsigned depth, size_t *total) {
       size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
       const char *arr = *(char *const *)member;
       if (n == 0 || !arr) continue;
-      size_t es = elem_size(f);
+      size_t es = akt__pb_value_size(f);
       *total += ROUND(n * es);
       for (size_t k = 0; k < n; k++) {
         int rc = measure_value(f, arr + k * es, depth, total);
@@ -183,7 +154,7 @@ static ProtobufCMessage *copy_msg(const ProtobufCMessage *m, bump *b) {
         *arrp = NULL;
         continue;
       }
-      size_t es = elem_size(f);
+      size_t es = akt__pb_value_size(f);
       char *arr = take(b, n * es);
       memcpy(arr, *arrp, n * es);
       *arrp = arr;

@@ -27,6 +27,39 @@ static inline int akt__msg_is_flat(const ProtobufCMessageDescriptor *d) {
   return 1;
 }
 
+/* Bytes one value of field `f` takes in a message struct, and so one
+ * element of its array when the field is repeated; 0 for a type protobuf-c
+ * does not define. The copy (msgcopy.c) and the text form (msgtext.c) walk
+ * repeated fields with it. */
+static inline size_t akt__pb_value_size(const ProtobufCFieldDescriptor *f) {
+  switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_FLOAT:
+    case PROTOBUF_C_TYPE_ENUM:
+      return 4;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+      return 8;
+    case PROTOBUF_C_TYPE_BOOL:
+      return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_STRING:
+      return sizeof(char *);
+    case PROTOBUF_C_TYPE_BYTES:
+      return sizeof(ProtobufCBinaryData);
+    case PROTOBUF_C_TYPE_MESSAGE:
+      return sizeof(ProtobufCMessage *);
+  }
+  return 0;
+}
+
 /* Measures the bytes a deep copy of `m` needs. Returns 0 and *size, or
  * AKT_ELIMIT (too deep, too large) or AKT_EINVAL (a descriptor is not a
  * message descriptor). */

@@ -11,6 +11,8 @@
 #include "akt/message.h"
 #include "src/actor/msgcopy.h"
 
+_Static_assert(sizeof(protobuf_c_boolean) == 4, "a bool field is read as 4 bytes");
+
 typedef struct {
   char *buf;
   size_t size, len; /* len counts what would have been written */
@@ -121,39 +123,9 @@ static int is_set(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f) 
       return ((const ProtobufCBinaryData *)p)->len > 0;
     case PROTOBUF_C_TYPE_MESSAGE:
       return *(ProtobufCMessage *const *)p != NULL;
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-      return *(const uint64_t *)p != 0;
-    case PROTOBUF_C_TYPE_BOOL:
-      return *(const protobuf_c_boolean *)p != 0;
     default:
-      return *(const uint32_t *)p != 0;
-  }
-}
-
-static size_t value_size(const ProtobufCFieldDescriptor *f) {
-  switch (f->type) {
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-      return 8;
-    case PROTOBUF_C_TYPE_BOOL:
-      return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_STRING:
-      return sizeof(char *);
-    case PROTOBUF_C_TYPE_BYTES:
-      return sizeof(ProtobufCBinaryData);
-    case PROTOBUF_C_TYPE_MESSAGE:
-      return sizeof(void *);
-    default:
-      return 4;
+      /* A scalar of 8 or 4 bytes (a bool too): set when any bit is. */
+      return akt__pb_value_size(f) == 8 ? *(const uint64_t *)p != 0 : *(const uint32_t *)p != 0;
   }
 }
 
@@ -174,7 +146,7 @@ static void format_msg(out *o, const ProtobufCMessage *m, unsigned depth) {
       put(o, " %s: [", f->name);
       for (size_t k = 0; k < n; k++) {
         if (k) put(o, ", ");
-        put_value(o, f, arr + k * value_size(f), depth);
+        put_value(o, f, arr + k * akt__pb_value_size(f), depth);
       }
       put(o, "]");
     } else if (is_set(m, f)) {
