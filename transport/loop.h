@@ -58,7 +58,10 @@ struct akt__uv_loop {
    * create no handle, and close callbacks stay silent. */
   int closing_all;
 
-  pthread_mutex_t mu; /* guards the fields below */
+  /* Guards the fields below. Second in the backend's lock order
+   * (uv_backend.h): taken under a stream's mu, never around another lock
+   * or a callback. */
+  pthread_mutex_t mu;
   pthread_cond_t call_cv;
   akt__uv_req *head, *tail;
   int stop;         /* akt__uv_loop_stop was called */

@@ -49,7 +49,10 @@ struct akt_stream {
   akt__uv_backend *u;
   akt_addr peer; /* fixed before the stream is handed out */
 
-  pthread_mutex_t mu; /* guards the fields down to next_data */
+  /* Guards the fields down to next_data. First in the backend's lock
+   * order (uv_backend.h): the loop's mu may be taken under it (a post),
+   * nothing else, and no callback runs under it. */
+  pthread_mutex_t mu;
   akt__uv_chunk *q_head, *q_tail; /* written, not yet handed to uv_write */
   akt__uv_chunk *spare;           /* a written chunk kept for reuse, or NULL */
   int fd;                         /* the socket once connected, else -1; valid

@@ -23,7 +23,9 @@ typedef struct akt__uv_timer akt__uv_timer;
 #define AKT__UV_TIMER_BUCKETS_MAX (1u << 22)
 
 typedef struct akt__uv_timers {
-  pthread_mutex_t mu; /* guards everything below and each entry's state */
+  /* Guards everything below and each entry's state. A leaf (uv_backend.h):
+   * a timer's kick is posted and its callback runs after it is released. */
+  pthread_mutex_t mu;
   akt__uv_timer **buckets;
   size_t nbuckets; /* a power of two */
   size_t count;    /* entries in the table: started, neither fired nor canceled */

@@ -3,6 +3,20 @@
  * Everything the backend owns hangs off one akt__uv_backend, so several
  * backends can live in one process; the only process-wide state is the
  * thread-local marker that tells a backend thread from a user thread.
+ *
+ * Lock hierarchy. The backend's locks are innermost: its callers (the
+ * core, remoting) may hold their own locks when they call an operation, so
+ * the backend never calls out — no user callback, no akt_timer_fn, no
+ * ready(), no log sink — while it holds one of its locks, and takes them
+ * in this order only:
+ *   1. a stream's mu (tcp.h)
+ *   2. the loop's mu (loop.h): taken under a stream's mu to post its kick
+ * Every other backend lock is a leaf, held alone and never around a call
+ * that could take another: the workers' mu (workers.h), the timer table's
+ * mu (timers.h), wait_mu, rng_mu and log_mu below. (The mailbox segment
+ * depot and the envelope pool's depots, in src/, are leaves too.) The
+ * ThreadSanitizer phase of `./dev test` checks the order as it runs: a
+ * cycle is a lock-order-inversion report.
  */
 #ifndef AKT_TRANSPORT_UV_BACKEND_H
 #define AKT_TRANSPORT_UV_BACKEND_H
@@ -27,15 +41,15 @@ struct akt__uv_backend {
   size_t write_limit; /* bytes queued per stream */
   atomic_int stopping; /* akt_uv_backend_free has begun */
 
-  pthread_mutex_t rng_mu;
+  pthread_mutex_t rng_mu; /* a leaf (lock hierarchy above) */
   akt__rng rng;
   uint64_t seed;
 
-  pthread_mutex_t log_mu; /* keeps default-sink lines whole */
+  pthread_mutex_t log_mu; /* keeps default-sink lines whole; a leaf */
   akt_log_sink_fn log_sink;
   void *log_data;
 
-  pthread_mutex_t wait_mu; /* guards wake_gen and waiters */
+  pthread_mutex_t wait_mu; /* guards wake_gen and waiters; a leaf */
   pthread_cond_t wait_cv;  /* on CLOCK_MONOTONIC */
   uint64_t wake_gen;
   unsigned waiters;

@@ -59,7 +59,7 @@ struct akt__uv_workers {
   pthread_t *threads;      /* `count` entries */
   akt__uv_worker *workers; /* `count` entries */
 
-  pthread_mutex_t mu; /* guards the fields below */
+  pthread_mutex_t mu; /* guards the fields below; a leaf (uv_backend.h) */
   pthread_cond_t cv;
   akt_runnable *head, *tail;
   unsigned idle; /* workers sleeping on cv */

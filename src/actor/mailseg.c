@@ -19,6 +19,8 @@ typedef struct seg_cache {
   unsigned n[AKT__MAILSEG_CLASSES];
 } seg_cache;
 
+/* The depot's lock is a leaf: held for a list push or pop only, so a
+ * sender may claim while it holds any other lock (remoting's). */
 static struct {
   pthread_mutex_t lock;
   akt__mailq_seg *top[AKT__MAILSEG_CLASSES];

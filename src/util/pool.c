@@ -10,6 +10,9 @@ typedef akt__pool_mag magazine;
 typedef akt__pool_cache cache;
 
 typedef struct depot {
+  /* A leaf: held for list pushes and pops only (objects go back to malloc
+   * after it is released), so an envelope may be allocated or freed under
+   * any other lock. */
   pthread_mutex_t lock;
   magazine *full, *empty;
   uint32_t nfull;
