@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,6 +38,14 @@ static inline int test_run_child(void (*fn)(void), char *buf, size_t size) {
   int status;
   assert_int_equal(waitpid(pid, &status, 0), pid);
   return status;
+}
+
+/* Runs fn in a child (test_run_child) and fails the test unless the child
+ * aborted (SIGABRT: a failed AKT_ASSERT); returns buf, what it printed. */
+static inline const char *test_expect_abort(void (*fn)(void), char *buf, size_t size) {
+  int st = test_run_child(fn, buf, size);
+  assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+  return buf;
 }
 
 #endif

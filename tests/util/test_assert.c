@@ -1,6 +1,5 @@
 /* src/util/assert.h: a failed assertion aborts and says where, and inside a
  * simulated world or a testkit it prints the seed and the replay command. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +37,7 @@ static void passing_assertions_do_nothing(void **state) {
 static void a_failed_assertion_aborts_naming_the_expression(void **state) {
   (void)state;
   char buf[4096];
-  int st = test_run_child(fail_plain, buf, sizeof buf);
-  assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+  test_expect_abort(fail_plain, buf, sizeof buf);
   assert_non_null(strstr(buf, "assertion failed"));
   assert_non_null(strstr(buf, "two == 3"));
   assert_non_null(strstr(buf, "test_assert.c"));
@@ -49,8 +47,7 @@ static void a_failed_assertion_aborts_naming_the_expression(void **state) {
 static void in_a_world_it_prints_the_seed_and_virtual_time(void **state) {
   (void)state;
   char buf[4096];
-  int st = test_run_child(fail_in_world, buf, sizeof buf);
-  assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+  test_expect_abort(fail_in_world, buf, sizeof buf);
   assert_non_null(strstr(buf, "bad lifecycle transition 2 -> 1"));
   assert_non_null(strstr(buf, "seed=0x5eed42"));
   assert_non_null(strstr(buf, "(virtual)"));
@@ -59,8 +56,7 @@ static void in_a_world_it_prints_the_seed_and_virtual_time(void **state) {
 static void in_a_testkit_it_prints_the_replay_command(void **state) {
   (void)state;
   char buf[4096];
-  int st = test_run_child(fail_in_testkit, buf, sizeof buf);
-  assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+  test_expect_abort(fail_in_testkit, buf, sizeof buf);
   assert_non_null(strstr(buf, "two == 0"));
   assert_non_null(strstr(buf, "replay: AKT_SEED=0xabc"));
 }
