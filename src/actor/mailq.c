@@ -27,6 +27,16 @@ static inline _Atomic uint64_t *word_at(uint64_t at) {
   return (_Atomic uint64_t *)(void *)slot_at(at);
 }
 
+/* Is `w`, read at slot `idx` of a segment of `cap` slots, a slot word some
+ * claim published? An indirect slot (one slot), or an inline envelope of
+ * at least one slot that ends inside the segment: the consumer's position
+ * then moves forward and stays in its segment. Two compares in the common
+ * case: pop asserts it on every message. */
+static inline int slot_word_ok(uint64_t w, unsigned idx, unsigned cap) {
+  if (w == (((uint64_t)1 << 2) | AKT__MAILQ_INDIRECT)) return 1;
+  return (w & 3) == AKT__MAILQ_INLINE && w >= ((uint64_t)1 << 2) && idx + (w >> 2) <= cap;
+}
+
 /* Replaces the head {*at, *pushed} with {nat, npushed} if it still holds
  * {*at, *pushed}; else loads the current pair into them. Returns non-zero
  * on success. A full barrier. */
@@ -163,14 +173,8 @@ void *akt__mailq_pop(akt__mailq_head *h, akt__mailq_tail *t, int *inl) {
       }
     }
     if (w) {
-      /* A published slot word: one kind, and slots that stay inside the
-       * segment (an indirect slot is one). The consumer's position only
-       * moves forward. */
-      unsigned n = (unsigned)(w >> 2);
-      AKT_ASSERT((w & 3) == AKT__MAILQ_INLINE || (w & 3) == AKT__MAILQ_INDIRECT);
-      AKT_ASSERT(n >= 1 && n <= AKT__MAILQ_MAX_CLAIM && idx + n <= s->cap);
-      AKT_ASSERT((w & AKT__MAILQ_INLINE) || n == 1);
-      t->at = at + n;
+      AKT_ASSERT(slot_word_ok(w, idx, s->cap));
+      t->at = at + (w >> 2);
       if (w & AKT__MAILQ_INDIRECT) {
         *inl = 0;
         return ((void **)(void *)slot_at(at))[1];

@@ -269,9 +269,9 @@ static void a_slot_word_that_no_claim_wrote_stops_the_consumer(void **state) {
   char buf[4096];
   test_expect_abort(pop_a_word_of_two_kinds, buf, sizeof buf);
   assert_non_null(strstr(buf, "mailq.c"));
-  assert_non_null(strstr(buf, "AKT__MAILQ_INLINE"));
+  assert_non_null(strstr(buf, "slot_word_ok"));
   test_expect_abort(pop_a_claim_past_the_segment, buf, sizeof buf);
-  assert_non_null(strstr(buf, "idx + n <= s->cap"));
+  assert_non_null(strstr(buf, "slot_word_ok"));
 }
 
 /* ---- racing producers ---------------------------------------------------------- */
