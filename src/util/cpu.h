@@ -50,7 +50,8 @@ typedef struct akt__cas2_pair {
  * report every access ordered by it as a race. Its build uses the 16-byte
  * __atomic builtin instead, which it models (as __tsan_atomic128_*): the
  * same operation and order, so the tool checks the protocol that runs in
- * production. */
+ * production. (clang instruments it only with -mcx16; without, it calls
+ * libatomic, which the tool does not see.) */
 static inline int akt__cas2(void *pair, uint64_t *lo, uint64_t *hi, uint64_t nlo, uint64_t nhi) {
 #if AKT__TSAN
   __extension__ typedef unsigned __int128 u128 __attribute__((may_alias));
