@@ -1,13 +1,12 @@
 /* The simulated world: event order, clock, cancellation, streams, the
  * scheduler, traces. */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../support/actors.h"
 #include "../support/both.h"
+#include "../support/child.h"
 #include "akt/sim.h"
 #include "sim/world.h"
 
@@ -280,28 +279,8 @@ static void push_into_the_past(void) {
  * is a bug in the caller, and the failure names the seed and the time. */
 static void an_event_before_now_is_an_assertion_failure(void **state) {
   (void)state;
-  int fds[2];
-  assert_int_equal(pipe(fds), 0);
-  fflush(stderr);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    close(fds[0]);
-    dup2(fds[1], 2);
-    push_into_the_past();
-  }
-  close(fds[1]);
   char buf[4096];
-  size_t got = 0;
-  ssize_t n;
-  while (got + 1 < sizeof buf && (n = read(fds[0], buf + got, sizeof buf - 1 - got)) > 0)
-    got += (size_t)n;
-  buf[got] = '\0';
-  close(fds[0]);
-  int st;
-  assert_int_equal(waitpid(pid, &st, 0), pid);
-  if (!WIFSIGNALED(st)) fprintf(stderr, "child output: %s\n", buf);
-  assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+  test_expect_abort(push_into_the_past, buf, sizeof buf);
   assert_non_null(strstr(buf, "assertion failed"));
   assert_non_null(strstr(buf, "ev->time >= w->now"));
   assert_non_null(strstr(buf, "seed=0x7e57 t=1.000000000s"));

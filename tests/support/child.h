@@ -41,9 +41,11 @@ static inline int test_run_child(void (*fn)(void), char *buf, size_t size) {
 }
 
 /* Runs fn in a child (test_run_child) and fails the test unless the child
- * aborted (SIGABRT: a failed AKT_ASSERT); returns buf, what it printed. */
+ * aborted (SIGABRT: a failed AKT_ASSERT), printing what it wrote then;
+ * returns buf, what it printed. */
 static inline const char *test_expect_abort(void (*fn)(void), char *buf, size_t size) {
   int st = test_run_child(fn, buf, size);
+  if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGABRT) fprintf(stderr, "child output: %s\n", buf);
   assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
   return buf;
 }
