@@ -70,10 +70,12 @@ typedef struct test_count {
   akt_backend *b; /* if set, test_count_bump wakes its waiters */
 } test_count;
 
-/* Adds one and wakes the waiters; any thread. */
+/* Adds one and wakes the waiters; any thread. Reads `c` only before the
+ * count: a waiter may reuse or free it once the count is reached. */
 static inline void test_count_bump(test_count *c) {
+  akt_backend *b = c->b;
   atomic_fetch_add(&c->n, 1);
-  if (c->b != NULL) c->b->ops->wake(c->b);
+  if (b != NULL) b->ops->wake(b);
 }
 
 static inline int test_count_reached(void *arg) {
