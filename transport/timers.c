@@ -158,9 +158,11 @@ static void timer_kick(akt__uv_req *req) {
   e->armed = 1;
   /* libuv counts whole milliseconds from its cached, truncated clock, so it
    * may fire up to 1 ms early; round up and add 1 ms so the callback never
-   * runs before `due`. */
-  uv_update_time(&u->loop.uv);
+   * runs before `due`. The clock is read before libuv's is updated: read
+   * after, a thread preempted between the two would count the time left
+   * from a `now` later than libuv's and fire early by the preemption. */
   uint64_t now = akt__uv_now_ns();
+  uv_update_time(&u->loop.uv);
   uint64_t left = e->due > now ? e->due - now : 0;
   uint64_t ms = left / 1000000u + (left % 1000000u != 0) + 1;
   uv_timer_start(&e->uv, timer_fire_cb, ms, 0);
