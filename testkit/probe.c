@@ -111,6 +111,8 @@ akt_pid *akt_probe_pid(akt_probe *p) { return p->pid; }
 
 akt_pid *akt_probe_last_sender(akt_probe *p) { return p->last ? p->last->sender : NULL; }
 
+uint64_t akt_probe_last_arrival(akt_probe *p) { return p->last ? akt__meta_of(p->last)->arg : 0; }
+
 size_t akt_probe_queued(akt_probe *p) { return atomic_load(&p->qlen); }
 
 void akt_probe_ignore(akt_probe *p, akt_probe_pred pred, void *arg) {

@@ -166,6 +166,15 @@ void akt_probe_ignore_none(akt_probe *p);
 /* The sender of the last message received (borrowed), or NULL. */
 akt_pid *akt_probe_last_sender(akt_probe *p);
 
+/* When the last message an expectation took arrived in the probe's queue,
+ * on the testkit's clock (akt_testkit_now: virtual on the simulator); 0
+ * before the first and after akt_probe_clear. On libuv, "it came no sooner
+ * than 100 ms after I sent X" is checked as
+ * `akt_probe_last_arrival(p) - t0 >= AKT_MILLIS(100)` with t0 read before
+ * sending X: akt_probe_expect_within counts `min` from its own call, which
+ * a loaded machine may start well after X was sent. */
+uint64_t akt_probe_last_arrival(akt_probe *p);
+
 /* Discards queued messages and frees the messages returned so far. */
 void akt_probe_clear(akt_probe *p);
 

@@ -119,6 +119,27 @@ static void no_msg_and_within(void **state) {
   akt_testkit_free(tk);
 }
 
+/* A probe's mail is queued by the sending thread, so the last arrival lies
+ * between the clock read before and after the send. */
+static void last_arrival_is_when_the_message_was_queued(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_probe *a = akt_probe_new(tk, "a"), *b = akt_probe_new(tk, "b");
+  assert_int_equal(akt_probe_last_arrival(b), 0);
+  akt_testkit_advance(tk, AKT_MILLIS(5));
+  uint64_t before = akt_testkit_now(tk);
+  ping_to(a, akt_probe_pid(b), 1);
+  uint64_t after = akt_testkit_now(tk);
+  akt_testkit_advance(tk, AKT_MILLIS(5));
+  akt_probe_expect_msg(b, &ping__descriptor, 0);
+  assert_true(akt_probe_last_arrival(b) >= before);
+  assert_true(akt_probe_last_arrival(b) <= after);
+  assert_true(akt_probe_last_arrival(b) < akt_testkit_now(tk));
+  akt_probe_clear(b);
+  assert_int_equal(akt_probe_last_arrival(b), 0);
+  akt_testkit_free(tk);
+}
+
 static void terminated_after_watch(void **state) {
   (void)state;
   akt_testkit *tk = TK_NEW();
@@ -305,6 +326,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(match_any_of_fish_for),
     cmocka_unit_test(receive_n_and_receive_while),
     cmocka_unit_test(no_msg_and_within),
+    cmocka_unit_test(last_arrival_is_when_the_message_was_queued),
     cmocka_unit_test(terminated_after_watch),
     cmocka_unit_test(ignore_filters_noise),
     cmocka_unit_test(reply_completes_an_ask_and_clear_empties),
