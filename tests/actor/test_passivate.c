@@ -29,17 +29,22 @@ static void an_idle_actor_passivates(void **state) {
   akt_probe *p = akt_probe_new(tk, "p");
   akt_probe *events = subscriber(tk, AKT_TOPIC_ACTOR_PASSIVATED);
   akt_pid *r = spawn_lazy(tk, p, AKT_MILLIS(100));
-  /* Busy every 60 ms: it stays. */
-  for (int i = 0; i < 3; i++) {
-    akt_testkit_advance(tk, AKT_MILLIS(60));
+  /* Busy every 60 ms: it stays. Only on virtual time: on libuv a loaded
+   * machine may hold the test thread past the 40 ms to spare, and the
+   * actor then rightly passivates between two messages. */
+  int sim = akt_test_backend == AKT_TESTKIT_SIM;
+  uint64_t last = 0;
+  for (int i = 0; i < (sim ? 3 : 1); i++) {
+    if (sim) akt_testkit_advance(tk, AKT_MILLIS(60));
+    last = akt_testkit_now(tk);
     ping_n(p, r, i);
     akt_probe_expect_msg(p, &pong__descriptor, 0);
   }
-  assert_true(akt_pid_is_running(r));
-  /* Then idle: it stops 100 ms after its last message. */
-  const Note *n =
-      (const Note *)akt_probe_expect_within(p, &note__descriptor, AKT_MILLIS(90), AKT_SECONDS(1));
+  if (sim) assert_true(akt_pid_is_running(r));
+  /* Then idle: it stops no sooner than 100 ms after its last message. */
+  const Note *n = (const Note *)akt_probe_expect_msg(p, &note__descriptor, 0);
   assert_string_equal(n->text, "lazy:post_stop");
+  assert_true(akt_probe_last_arrival(p) - last >= AKT_MILLIS(100));
   akt_probe_expect_terminated(p, r, 0);
   const Akt__ActorEvent *e =
       (const Akt__ActorEvent *)akt_probe_expect_msg(events, &akt__actor_event__descriptor, 0);
