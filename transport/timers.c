@@ -156,16 +156,19 @@ static void timer_kick(akt__uv_req *req) {
   uv_timer_init(&u->loop.uv, &e->uv); /* cannot fail on an initialized loop */
   e->uv.data = e;
   e->armed = 1;
-  /* libuv counts whole milliseconds from its cached, truncated clock, so it
-   * may fire up to 1 ms early; round up and add 1 ms so the callback never
-   * runs before `due`. The clock is read before libuv's is updated: read
-   * after, a thread preempted between the two would count the time left
-   * from a `now` later than libuv's and fire early by the preemption. */
-  uint64_t now = akt__uv_now_ns();
+  /* libuv fires a timer once its loop time reaches the timer's timeout;
+   * the loop time is CLOCK_MONOTONIC (or its coarse twin, which never runs
+   * ahead of it) in whole milliseconds, truncated, and timeout = loop time
+   * + ms. So `due` rounded up to a whole millisecond, made relative to the
+   * loop time itself, is never early, and timers armed before they are due
+   * fire in the order of their deadlines (to the millisecond). A delay
+   * counted from a fresh clock read instead fired early by as long as this
+   * thread was preempted between that read and libuv's. A timer already
+   * due fires on the loop's next turn. */
   uv_update_time(&u->loop.uv);
-  uint64_t left = e->due > now ? e->due - now : 0;
-  uint64_t ms = left / 1000000u + (left % 1000000u != 0) + 1;
-  uv_timer_start(&e->uv, timer_fire_cb, ms, 0);
+  uint64_t at_ms = e->due / 1000000u + (e->due % 1000000u != 0);
+  uint64_t loop_ms = uv_now(&u->loop.uv);
+  uv_timer_start(&e->uv, timer_fire_cb, at_ms > loop_ms ? at_ms - loop_ms : 0, 0);
 }
 
 /* ---- ops ------------------------------------------------------------------ */
