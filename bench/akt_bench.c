@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "akt/transport.h"
 #include "bench.h"
@@ -86,6 +87,18 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* Progress goes to stderr. On a terminal it is one line, rewritten in
+ * place with '\r' for each run; anywhere else (a log file, a pipe, CI) the
+ * '\r's would pile up into one unreadable line, so each workload gets one
+ * line of its own there instead. */
+static void progress(const workload *w, const char *runtime, int run, int reps) {
+  if (isatty(fileno(stderr)))
+    fprintf(stderr, "akt-bench: %-12s %-7s %s\r", w->name, runtime,
+            run < 0 ? "warm-up   " : "measuring ");
+  else if (run < 0)
+    fprintf(stderr, "akt-bench: %s on %s: a warm-up and %d run(s)\n", w->name, runtime, reps);
+}
+
 /* Runs one workload warm-up + reps times and returns the median: on `sys`,
  * between the nodes of `rm`, or on the simulator. */
 static int measure(const workload *w, const char *runtime, akt_system *sys, bench_remote *rm,
@@ -93,19 +106,19 @@ static int measure(const workload *w, const char *runtime, akt_system *sys, benc
   double v[64];
   int reps = p->reps > 64 ? 64 : p->reps;
   for (int i = -1; i < reps; i++) {
-    fprintf(stderr, "akt-bench: %-12s %-7s %s\r", w->name, runtime,
-            i < 0 ? "warm-up   " : "measuring ");
+    progress(w, runtime, i, reps);
     double x = 0;
     int rc = w->fn ? w->fn(sys, p, &x) : w->remote_fn ? w->remote_fn(rm, p, &x) : w->sim_fn(p, &x);
     if (rc) {
-      fprintf(stderr, "\nakt-bench: %s on %s failed: %s\n", w->name, runtime, akt_strerror(rc));
+      fprintf(stderr, "%sakt-bench: %s on %s failed: %s\n", isatty(fileno(stderr)) ? "\n" : "",
+              w->name, runtime, akt_strerror(rc));
       return rc;
     }
     if (i >= 0) v[i] = x;
   }
   qsort(v, (size_t)reps, sizeof v[0], cmp_double);
   *median = v[reps / 2];
-  fprintf(stderr, "%60s\r", "");
+  if (isatty(fileno(stderr))) fprintf(stderr, "%60s\r", ""); /* clears the progress line */
   return 0;
 }
 
