@@ -206,6 +206,17 @@ static void spawn_and_stop_a_remote_actor(void **state) {
   akt_testkit_free(f.tk);
 }
 
+/* Returns once B has taken in what A sent it before the call: an ask of
+ * B's counter (`rc`, from A) rides the same connection, behind it, and is
+ * answered after. Letting "50 ms" pass instead is a guess that a loaded
+ * machine (a slow handshake, a descheduled loop thread) proves wrong. */
+static void taken_in_by_b(akt_pid *rc) {
+  Get g = GET__INIT;
+  ProtobufCMessage *reply = NULL;
+  assert_int_equal(akt_ask(rc, &g.base, AKT_TESTKIT_DEFAULT_TIMEOUT, &reply), 0);
+  akt_msg_free(reply);
+}
+
 static void a_remote_watch_reports_termination(void **state) {
   (void)state;
   fixture f;
@@ -215,7 +226,7 @@ static void a_remote_watch_reports_termination(void **state) {
   akt_probe *pa = akt_probe_new_on(f.tk, 0, "pa");
   akt_pid *rc = remote_of(f.a, c);
   akt_probe_watch(pa, rc);
-  akt_testkit_advance(f.tk, AKT_MILLIS(50)); /* the watch reaches B */
+  taken_in_by_b(rc); /* the watch reaches B */
   akt_stop(c);
   const Akt__Terminated *t = (const Akt__Terminated *)akt_probe_expect_msg(
       pa, &akt__terminated__descriptor, AKT_SECONDS(2));
@@ -260,12 +271,8 @@ static void a_stopped_watcher_withdraws_its_remote_watch(void **state) {
   akt_testkit_advance(f.tk, AKT_MILLIS(50));
   akt_stop(w);
   akt_probe_expect_terminated(pa, w, AKT_SECONDS(2));
-  /* w's unwatch left A before its Terminated; an ask of c, sent after it
-   * on the same connection, is answered once B has taken it in. */
-  Get g = GET__INIT;
-  ProtobufCMessage *reply = NULL;
-  assert_int_equal(akt_ask(rc, &g.base, AKT_TESTKIT_DEFAULT_TIMEOUT, &reply), 0);
-  akt_msg_free(reply);
+  /* w's unwatch left A before its Terminated. */
+  taken_in_by_b(rc);
   /* Had B kept w listed, its Terminated would come first on the same
    * connection and be a dead letter on A before pa's arrives. */
   akt_system_stats before, after;
@@ -289,7 +296,7 @@ static void a_lost_node_ends_its_watches(void **state) {
   akt_probe *pa = akt_probe_new_on(f.tk, 0, "pa");
   akt_pid *rc = remote_of(f.a, c);
   akt_probe_watch(pa, rc);
-  akt_testkit_advance(f.tk, AKT_MILLIS(50));
+  taken_in_by_b(rc); /* the watch reaches B */
   /* B goes away (its remoting closes its connections; the counter itself
    * stops too, and either notice may come first — but only one). */
   assert_int_equal(akt_system_shutdown(f.b, AKT_SECONDS(5)), 0);
