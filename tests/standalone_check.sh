@@ -21,17 +21,8 @@ fail() {
   exit 1
 }
 
-option() {
-  meson introspect "$build" --buildoptions | python3 -c '
-import json, sys
-for o in json.load(sys.stdin):
-    if o["name"] == sys.argv[1]:
-        print(o["value"])
-' "$1"
-}
-prefix=$(option prefix)
-libdir=$(option libdir)
-case "$libdir" in /*) ;; *) libdir="$prefix/$libdir" ;; esac
+# shellcheck source=tests/install_lib.sh
+. "$(dirname "$0")/install_lib.sh"
 
 DESTDIR="$tmp/dest" meson install -C "$build" --no-rebuild --quiet >/dev/null
 export PKG_CONFIG_PATH="$tmp/dest$libdir/pkgconfig"
