@@ -45,12 +45,12 @@ static uint64_t uvb_random_u64(akt_backend *b) {
   return x;
 }
 
-/* Draws a seed from the kernel. Returns 0 or AKT_EBACKEND. */
-static int draw_seed(uint64_t *seed) {
-  uint8_t *p = (uint8_t *)seed;
+/* Fills buf from the kernel's generator (cryptographically secure, never
+ * seeded by the user). Returns 0 or AKT_EBACKEND. */
+static int kernel_random(uint8_t *buf, size_t len) {
   size_t got = 0;
-  while (got < sizeof *seed) {
-    ssize_t n = getrandom(p + got, sizeof *seed - got, 0);
+  while (got < len) {
+    ssize_t n = getrandom(buf + got, len - got, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       return AKT_EBACKEND;
@@ -59,6 +59,16 @@ static int draw_seed(uint64_t *seed) {
   }
   return 0;
 }
+
+/* Secrets and nonces (backend.h): always the kernel's, whatever seed the
+ * xoshiro stream of random_u64 was given. */
+static int uvb_random_bytes(akt_backend *b, uint8_t *buf, size_t len) {
+  (void)b;
+  return kernel_random(buf, len);
+}
+
+/* Draws a seed from the kernel. Returns 0 or AKT_EBACKEND. */
+static int draw_seed(uint64_t *seed) { return kernel_random((uint8_t *)seed, sizeof *seed); }
 
 /* ---- logging --------------------------------------------------------------- */
 
@@ -176,6 +186,7 @@ static const akt_backend_ops uv_ops = {
     .now = uvb_now,
     .wall = uvb_wall,
     .random_u64 = uvb_random_u64,
+    .random_bytes = uvb_random_bytes,
     .schedule = uvb_schedule,
     .linger = uvb_linger,
     .timer_start = akt__uv_timer_start,

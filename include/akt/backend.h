@@ -283,6 +283,14 @@ struct akt_backend_ops {
    * the simulator. Returns 0 (fn will run), AKT_ENOMEM, or AKT_ESTOPPED
    * (shutting down: fn will not run). */
   int (*offload)(akt_backend *b, void (*fn)(void *arg), void *arg);
+
+  /* Optional. Fills buf with len bytes fit for secrets and nonces (the
+   * cookie exchange's nonces): cryptographically secure and unpredictable
+   * whatever seed random_u64 was given — the kernel's generator in
+   * production. NULL (the simulator): the core draws random_u64 instead,
+   * so a simulated run stays a function of its seed. Returns 0 or
+   * AKT_EBACKEND. */
+  int (*random_bytes)(akt_backend *b, uint8_t *buf, size_t len);
 };
 
 /* A backend instance: an operations table and its private state. Created by
