@@ -81,7 +81,14 @@ int bench_serve(int argc, char **argv) {
     return 2;
   }
   akt_uv_options o = {.workers = (unsigned)atoi(argv[2])};
-  akt_remote_options ro = {.host = "127.0.0.1", .port = 0, .cookie = argv[3]};
+  /* A: spawns the measured actors here and stops them afterwards. */
+  const char *const kinds[] = {bench_counter_def.kind, echo_def.kind};
+  const char *const stops[] = {"/user/"};
+  akt_remote_options ro = {.host = "127.0.0.1",
+                           .port = 0,
+                           .security = {.cookie = argv[3],
+                                        .spawn_kinds = {kinds, 2},
+                                        .stop_paths = {stops, 1}}};
   akt_system_options so = {.log_level = AKT_LOG_ERROR};
   akt_backend *b = NULL;
   akt_system *sys = NULL;
@@ -222,7 +229,7 @@ int bench_remote_open(akt_backend *backend, unsigned workers, bench_remote **out
   }
   close(from_child); /* B's later stdout output, if any, is not read */
   akt_system_options so = {.log_level = AKT_LOG_ERROR};
-  akt_remote_options ro = {.host = "127.0.0.1", .port = 0, .cookie = cookie};
+  akt_remote_options ro = {.host = "127.0.0.1", .port = 0, .security.cookie = cookie};
   if (!rc) rc = akt_system_new("bench-a", backend, &so, &rm->sys);
   if (!rc) rc = akt_remote_start(rm->sys, &ro);
   if (!rc) rc = register_types(rm->sys);

@@ -28,10 +28,14 @@
 #define AKT_FUZZ_SYSTEM "node0"
 #define AKT_FUZZ_PEER_SYSTEM "node1"
 #define AKT_FUZZ_PORT 2552
-#define AKT_FUZZ_COOKIE "fuzz-cookie"
+#define AKT_FUZZ_COOKIE "fuzz-cookie-not-secret"
 #define AKT_FUZZ_NODE "akt://node0@node0:2552"
 #define AKT_FUZZ_PEER_NODE "akt://node1@node1:2552"
 #define AKT_FUZZ_SEED UINT64_C(0xf0221)
+/* The peer the dispatch target (and the handshake target's seeds) play:
+ * its incarnation and connection number in the cookie exchange. */
+#define AKT_FUZZ_PEER_INCARNATION 1
+#define AKT_FUZZ_PEER_SEQ 1
 
 /* Limits of the harnesses themselves. */
 #define AKT_FUZZ_MAX_FRAME (1u << 20)  /* the frame target's framer limit */
@@ -75,7 +79,9 @@ int akt_fuzz_split(const uint8_t *data, size_t len, akt_fuzz_piece_fn fn, void *
  * AKT_FUZZ_COOKIE, port AKT_FUZZ_PORT), the akt.fuzz types registered, and
  * on node0: /user/echo (replies with what it gets), /user/counter
  * (akt.fuzz.Add, Get → Total), /user/parent/child, and "counter" as a
- * kind peers may spawn. Setup failures abort: they are harness bugs. */
+ * kind peers may spawn (spawn_kinds), and everything below /user/parent/
+ * as what they may stop (stop_paths: /user/echo and /user/counter they
+ * may not). Setup failures abort: they are harness bugs. */
 typedef struct akt_fuzz_world {
   akt_sim_world *world;
   unsigned nnodes;

@@ -149,7 +149,12 @@ void akt_fuzz_world_up(akt_fuzz_world *fw, unsigned nnodes) {
                                .log_level = AKT_LOG_DEBUG, .log_sink = quiet_sink};
     check(akt_system_new(names[i], fw->backends[i], &opts, &fw->systems[i]), "system");
     akt_system *sys = fw->systems[i];
-    akt_remote_options ro = {.port = AKT_FUZZ_PORT, .cookie = AKT_FUZZ_COOKIE};
+    static const char *const kinds[] = {"counter"};
+    static const char *const stops[] = {"/user/parent/"};
+    akt_remote_options ro = {.port = AKT_FUZZ_PORT,
+                             .security = {.cookie = AKT_FUZZ_COOKIE,
+                                          .spawn_kinds = {kinds, 1},
+                                          .stop_paths = {stops, 1}}};
     check(akt_remote_start(sys, &ro), "remoting");
     for (size_t t = 0; t < sizeof fuzz_types / sizeof fuzz_types[0]; t++)
       check(akt_system_register_type(sys, fuzz_types[t]), "type");

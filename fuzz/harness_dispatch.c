@@ -1,9 +1,10 @@
 /* akt — fuzz target "dispatch": envelopes from a peer that has shaken
  * hands, decoded and delivered.
  *
- * node0 gets a detached inbound connection and a valid Handshake from
- * node1 (right system name and cookie), built here; the input's stream
- * follows it in pieces: batches of envelopes (to /user/echo,
+ * node0 gets a detached inbound connection, through which node1 proves the
+ * cookie (the harness plays node1's side of the exchange, with the
+ * connection's own code on node0's); the input's stream follows it in
+ * pieces: batches of envelopes (to /user/echo,
  * /user/counter, /user/parent/child, /system/remoting or nobody, of the
  * akt.fuzz types, akt's own or unknown ones, requests and replies),
  * heartbeats, anything. Then the world runs a little, so deliveries are
@@ -12,23 +13,12 @@
 #include "fuzz/harness.h"
 #include "src/remote/remote.h"
 
+/* node1 proves the cookie to node0 through the connection's own code. */
 static void handshake(akt__conn *c) {
-  Akt__Wire__Handshake h = AKT__WIRE__HANDSHAKE__INIT;
-  h.magic = AKT__WIRE_MAGIC;
-  h.version = AKT_REMOTE_PROTOCOL_VERSION;
-  h.to_system = AKT_FUZZ_SYSTEM;
-  h.from_address = AKT_FUZZ_PEER_NODE;
-  h.incarnation = 1;
-  h.cookie = AKT_FUZZ_COOKIE;
-  Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
-  f.kind_case = AKT__WIRE__FRAME__KIND_HANDSHAKE;
-  f.handshake = &h;
-  akt__buf buf = {0};
-  if (akt__frame_encode(&f, AKT_REMOTE_DEFAULT_MAX_FRAME, &buf) != 0)
-    akt_fuzz_die("dispatch: encoding the handshake");
-  if (akt__conn_feed(c, buf.data, buf.len) != 0 || !akt__conn_is_open(c))
+  if (akt__conn_detached_handshake(c, AKT_FUZZ_PEER_NODE, AKT_FUZZ_PEER_INCARNATION,
+                                   AKT_FUZZ_PEER_SEQ, NULL) != 0 ||
+      !akt__conn_is_open(c))
     akt_fuzz_die("dispatch: node0 refused the harness's handshake");
-  akt__buf_free(&buf);
 }
 
 static int feed_piece(void *arg, const uint8_t *piece, size_t len) {

@@ -11,8 +11,11 @@
  * Either may listen on another address than the one it gives peers
  * (--listen 0.0.0.0 --host POD_IP, as in a container).
  *
- *   akt-remote-ping pong --port 7700
- *   akt-remote-ping ping --to akt://pong@127.0.0.1:7700 --count 1000 --stop
+ * Both prove the same cookie to each other (never sending it): make one
+ * with `openssl rand -hex 32 > akt.cookie` and give both --cookie-file.
+ *
+ *   akt-remote-ping pong --port 7700 --cookie-file akt.cookie
+ *   akt-remote-ping ping --to akt://pong@127.0.0.1:7700 --cookie-file akt.cookie --stop
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -40,6 +43,7 @@
  * does not flush what is queued when the system shuts down, so the answer
  * gets a moment to leave. */
 #define STOP_LINGER AKT_MILLIS(100)
+#define COOKIE_FILE_MAX (AKT_SECURITY_MAX_COOKIE + 2) /* bytes read: the cookie, a newline */
 
 /* The messages that cross the network: both nodes register them. */
 static const ProtobufCMessageDescriptor *const wire_types[] = {
@@ -47,7 +51,8 @@ static const ProtobufCMessageDescriptor *const wire_types[] = {
     &remote_ping__stop__descriptor, &remote_ping__stopping__descriptor};
 
 typedef struct options {
-  const char *role, *to, *cookie;
+  const char *role, *to, *cookie, *cookie_file;
+  char cookie_buf[COOKIE_FILE_MAX + 1]; /* what --cookie-file holds */
   const char *host;   /* the address peers are given (and listened on, without --listen) */
   const char *listen; /* the address to listen on, or NULL */
   long port;
@@ -70,7 +75,7 @@ static int node_up(const options *o, const char *name, uint16_t port, akt_backen
     return rc;
   }
   akt_remote_options ro = {
-      .host = o->host, .listen_host = o->listen, .port = port, .cookie = o->cookie};
+      .host = o->host, .listen_host = o->listen, .port = port, .security.cookie = o->cookie};
   rc = akt_remote_start(*sys, &ro);
   if (rc) {
     fprintf(stderr, "akt-remote-ping: cannot listen on %s:%u: %s (%s)\n",
@@ -302,7 +307,7 @@ static int run_ping(const options *o) {
      * AKT_EREFUSED when nothing listens there or pong refused the
      * handshake (its log says why; --verbose shows ours). */
     const char *why = rc == AKT_EREFUSED ? "connection refused (is pong running there, with "
-                                           "the same --cookie?)"
+                                           "the same cookie?)"
                       : rc == AKT_EUNREACH  ? "host unreachable"
                       : rc == AKT_ECLOSED   ? "connection closed by the peer"
                       : rc == AKT_ETIMEDOUT ? "no answer in time (is that address reachable?)"
@@ -334,10 +339,10 @@ static int run_ping(const options *o) {
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: akt-remote-ping pong [--port P] [--host H] [--listen L] [--cookie C]\n"
+          "usage: akt-remote-ping pong --cookie-file F [--port P] [--host H] [--listen L]\n"
           "                            [--verbose]\n"
-          "       akt-remote-ping ping --to akt://pong@HOST:PORT [--count N] [--stop]\n"
-          "                            [--host H] [--listen L] [--cookie C] [--verbose]\n"
+          "       akt-remote-ping ping --cookie-file F --to akt://pong@HOST:PORT [--count N]\n"
+          "                            [--stop] [--host H] [--listen L] [--verbose]\n"
           "Request/reply between two processes with akt remoting over TCP.\n"
           "  pong           serve /user/ponger on H:P (default port 7700; 0 = any free\n"
           "                 port); prints its address on the first line of stdout;\n"
@@ -348,8 +353,34 @@ static void usage(FILE *f) {
           "                 (default 127.0.0.1; in a container, the pod's IP)\n"
           "  --listen L     listen on L instead of H, e.g. 0.0.0.0 for every interface\n"
           "  --stop         (ping) afterwards, ask the ponger's node to shut down\n"
-          "  --cookie C     shared secret; both sides must give the same (default none)\n"
+          "  --cookie-file F  the cluster's cookie (16 to 256 bytes; a final newline is\n"
+          "                 dropped), the same on both sides: `openssl rand -hex 32 > F`\n"
+          "  --cookie C     the cookie itself (visible to `ps`: for tests)\n"
           "  --verbose      log remoting's connections (info level) on stderr\n");
+}
+
+/* Reads --cookie-file into o->cookie (one final newline dropped). 0, or
+ * -1 after saying why. */
+static int read_cookie(options *o) {
+  FILE *f = fopen(o->cookie_file, "r");
+  if (!f) {
+    fprintf(stderr, "akt-remote-ping: cannot read --cookie-file %s: %s\n", o->cookie_file,
+            strerror(errno));
+    return -1;
+  }
+  size_t n = fread(o->cookie_buf, 1, COOKIE_FILE_MAX, f);
+  int more = fgetc(f) != EOF;
+  fclose(f);
+  if (more) {
+    fprintf(stderr, "akt-remote-ping: %s holds more than a cookie (%d bytes at most)\n",
+            o->cookie_file, AKT_SECURITY_MAX_COOKIE);
+    return -1;
+  }
+  if (n > 0 && o->cookie_buf[n - 1] == '\n') n--;
+  if (n > 0 && o->cookie_buf[n - 1] == '\r') n--;
+  o->cookie_buf[n] = '\0';
+  o->cookie = o->cookie_buf;
+  return 0;
 }
 
 /* Parses a decimal in [min, max] into *out; 0 or -1. */
@@ -393,6 +424,8 @@ int main(int argc, char **argv) {
       o.to = argv[++i];
     } else if (!strcmp(a, "--cookie") && i + 1 < argc) {
       o.cookie = argv[++i];
+    } else if (!strcmp(a, "--cookie-file") && i + 1 < argc) {
+      o.cookie_file = argv[++i];
     } else if (!strcmp(a, "--host") && i + 1 < argc) {
       o.host = argv[++i];
     } else if (!strcmp(a, "--listen") && i + 1 < argc) {
@@ -412,8 +445,16 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
-  if (o.cookie && strlen(o.cookie) > AKT_REMOTE_MAX_COOKIE) {
-    fprintf(stderr, "akt-remote-ping: --cookie is longer than %d bytes\n", AKT_REMOTE_MAX_COOKIE);
+  if (o.cookie_file && read_cookie(&o) != 0) return 2;
+  if (!o.cookie) {
+    fprintf(stderr, "akt-remote-ping: give both nodes the same cookie: --cookie-file F (make one "
+                    "with `openssl rand -hex 32 > F`)\n");
+    return 2;
+  }
+  size_t clen = strlen(o.cookie);
+  if (clen < AKT_SECURITY_MIN_COOKIE || clen > AKT_SECURITY_MAX_COOKIE) {
+    fprintf(stderr, "akt-remote-ping: the cookie has %zu bytes; it needs %d to %d\n", clen,
+            AKT_SECURITY_MIN_COOKIE, AKT_SECURITY_MAX_COOKIE);
     return 2;
   }
   if (!strcmp(o.role, "pong")) {

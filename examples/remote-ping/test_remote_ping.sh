@@ -31,10 +31,21 @@ fail() {
   exit 1
 }
 
-COOKIE="test-$$"
+# The cookie, as docs/security.md says to make one (any 16+ bytes do).
+COOKIE_FILE="$DIR/cookie"
+if command -v openssl >/dev/null 2>&1; then
+  openssl rand -hex 32 >"$COOKIE_FILE"
+else
+  printf 'example-remote-ping-%s-%s\n' "$$" "$(date +%s%N)" >"$COOKIE_FILE"
+fi
+
+# Without a cookie, a node does not start: it says what to give.
+"$EXE" pong --port 0 >"$DIR/nocookie.out" 2>"$DIR/nocookie.err"
+[ $? = 2 ] || fail "pong without a cookie did not refuse to start"
+grep -q 'cookie' "$DIR/nocookie.err" || fail "pong without a cookie did not say why"
 : >"$DIR/pong.out" # before the background job opens it: the loop below reads it
 # pong listens on every interface and gives peers the loopback address.
-"$EXE" pong --port 0 --listen 0.0.0.0 --host 127.0.0.1 --cookie "$COOKIE" \
+"$EXE" pong --port 0 --listen 0.0.0.0 --host 127.0.0.1 --cookie-file "$COOKIE_FILE" \
   >"$DIR/pong.out" 2>"$DIR/pong.err" &
 PONG=$!
 
@@ -52,7 +63,7 @@ case "$ADDR" in
   *) fail "pong's first line is not its address: $ADDR" ;;
 esac
 
-timeout 30 "$EXE" ping --to "$ADDR" --count 100 --stop --cookie "$COOKIE" \
+timeout 30 "$EXE" ping --to "$ADDR" --count 100 --stop --cookie-file "$COOKIE_FILE" \
   >"$DIR/ping.out" 2>"$DIR/ping.err"
 rc=$?
 [ "$rc" = 0 ] || fail "ping exited with status $rc"
@@ -72,7 +83,7 @@ PONG=""
 grep -q '^pong: stopped by Stop after 100 pings' "$DIR/pong.out" || fail "pong did not report its stop"
 
 # Nobody listens there now: ping says so (the cause, not a timeout).
-timeout 30 "$EXE" ping --to "$ADDR" --count 1 --cookie "$COOKIE" \
+timeout 30 "$EXE" ping --to "$ADDR" --count 1 --cookie-file "$COOKIE_FILE" \
   >"$DIR/ping-gone.out" 2>"$DIR/ping-gone.err"
 rc=$?
 [ "$rc" = 1 ] || fail "ping to a stopped pong exited with status $rc, not 1"

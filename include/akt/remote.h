@@ -13,12 +13,15 @@
  * remote actor ends with akt.Terminated when the actor stops, and also when
  * its node becomes unreachable (connection lost, heartbeats missing) or
  * restarts. Each node keeps one outbound connection per peer (opened on
- * first use, handshake with protocol version, system name and a shared
- * cookie; reconnected with backoff and jitter), a bounded send queue, and
- * one writer that coalesces what is queued into one write. Everything a
- * peer sends is checked against the limits below before memory is
- * allocated for it; bad input closes that connection only, with a reason
- * and a counter.
+ * first use; reconnected with backoff and jitter), a bounded send queue,
+ * and one writer that coalesces what is queued into one write. A
+ * connection begins with TLS (when configured) and a challenge/response on
+ * the cluster's cookie that proves both sides know it without sending it
+ * (akt/security.h, docs/security.md); nothing else is read before. A
+ * connection's peer is the node it authenticated as: envelopes it carries
+ * must come from that node's actors. Everything a peer sends is checked
+ * against the limits below before memory is allocated for it; bad input
+ * closes that connection only, with a reason and a counter.
  *
  * The same code runs on simulated links (the simulator) and on TCP (libuv).
  * docs/remoting.md describes the wire protocol.
@@ -31,6 +34,7 @@
 
 #include "akt/actor.h"
 #include "akt/pid.h"
+#include "akt/security.h"
 #include "akt/system.h"
 #include "akt/time.h"
 
@@ -39,7 +43,7 @@ extern "C" {
 #endif
 
 /* Defaults and limits. */
-#define AKT_REMOTE_PROTOCOL_VERSION 1
+#define AKT_REMOTE_PROTOCOL_VERSION 2 /* 2: the cookie exchange replaced the plaintext cookie */
 #define AKT_REMOTE_DEFAULT_MAX_FRAME (16u << 20)   /* bytes in one frame */
 #define AKT_REMOTE_DEFAULT_MAX_BATCH 4096          /* envelopes in one frame */
 #define AKT_REMOTE_DEFAULT_MAX_NAME 1024           /* bytes in a path, address or type name */
@@ -48,7 +52,6 @@ extern "C" {
 #define AKT_REMOTE_DEFAULT_FAILURE AKT_SECONDS(3)  /* silence before a peer is unreachable */
 #define AKT_REMOTE_DEFAULT_BACKOFF_MIN AKT_MILLIS(100) /* first reconnect delay */
 #define AKT_REMOTE_DEFAULT_BACKOFF_MAX AKT_SECONDS(5)  /* reconnect delay cap */
-#define AKT_REMOTE_MAX_COOKIE 256
 #define AKT_REMOTE_MAX_NAME_LIMIT 65535            /* the largest max_name accepted */
 
 /* Options for akt_remote_start. Zero fields take the defaults. */
@@ -59,7 +62,6 @@ typedef struct akt_remote_options {
    * reports, if it names one: in the simulator, the node's name. */
   const char *host;
   uint16_t port;             /* port to listen on; 0 = any (see akt_system_address) */
-  const char *cookie;        /* shared secret peers must present; NULL = "" */
   size_t max_frame;          /* AKT_REMOTE_DEFAULT_MAX_FRAME */
   uint32_t max_batch;        /* AKT_REMOTE_DEFAULT_MAX_BATCH */
   uint32_t max_name;         /* AKT_REMOTE_DEFAULT_MAX_NAME */
@@ -71,6 +73,10 @@ typedef struct akt_remote_options {
   /* The address to listen on; NULL = host. "0.0.0.0" (or "::") listens on
    * every interface while peers are given `host`. */
   const char *listen_host;
+  /* Authentication, TLS, what peers may do, and the limits before trust
+   * (akt/security.h). Zero: refused, unless a cookie or TLS is set (or
+   * security.insecure). */
+  akt_security_options security;
 } akt_remote_options;
 
 /* Counters of a system's remoting. */
@@ -78,20 +84,25 @@ typedef struct akt_remote_stats {
   uint64_t connections_opened, connections_accepted, connections_closed;
   uint64_t frames_in, frames_out, bytes_in, bytes_out;
   uint64_t envelopes_in, envelopes_out;
-  uint64_t handshakes_refused;   /* peers refused: cookie, system, version */
+  uint64_t handshakes_refused;   /* handshakes refused, either side: cookie, TLS, system,
+                                    version, a cap */
   uint64_t protocol_errors;      /* connections closed for malformed input */
   uint64_t limit_errors;         /* connections closed for exceeding a limit */
   uint64_t heartbeat_timeouts;   /* peers declared unreachable */
   uint64_t send_queue_full;      /* sends refused: the peer's queue was full */
   uint64_t unknown_types;        /* envelopes of an unregistered type (dead letters) */
+  akt_security_stats security;   /* limits and refusals (akt/security.h) */
 } akt_remote_stats;
 
 /* Starts remoting: listens on listen_host:port and makes the system's
  * address akt://NAME@HOST:PORT (with the real port when port was 0).
- * Returns 0, AKT_EINVAL (an option out of range, a host the backend cannot
- * listen on, or no host to give peers: an ERROR log line says which and
- * what to set), AKT_ESTATE (already started), AKT_EEXIST (address in use),
- * AKT_ENOMEM, AKT_EBACKEND. Remoting stops with the system. */
+ * Returns 0, AKT_EINVAL (an option out of range; neither a cookie nor TLS
+ * without security.insecure; a cookie shorter than
+ * AKT_SECURITY_MIN_COOKIE; a TLS file that cannot be used; an allow-list
+ * entry outside /user; a host the backend cannot listen on, or no host to
+ * give peers: an ERROR log line says which and what to set), AKT_ESTATE
+ * (already started), AKT_EEXIST (address in use), AKT_ENOMEM,
+ * AKT_EBACKEND. Remoting stops with the system. */
 int akt_remote_start(akt_system *sys, const akt_remote_options *opts);
 
 /* A PID for the actor at `address` (akt://SYSTEM@HOST:PORT/path) without
@@ -108,25 +119,29 @@ int akt_remote_pid(akt_system *sys, const char *address, akt_pid **out);
  * with akt_request). The connection to the node is opened first: when an
  * attempt made for this call fails, the call ends at once with its cause
  * instead of waiting for the timeout. Returns 0, AKT_ENOENT (no such
- * actor), AKT_EREFUSED (nobody listens there, or the node refused the
- * handshake: wrong cookie or system name), AKT_EUNREACH, AKT_ECLOSED (the
+ * actor), AKT_EREFUSED (nobody listens there, or the handshake failed:
+ * another cookie, a TLS certificate refused, another system name, a node
+ * other than the address names), AKT_EUNREACH, AKT_ECLOSED (the
  * node closed the connection), AKT_ETIMEDOUT (no answer in time), AKT_ENAME,
  * AKT_ESTATE (remoting not started, or called from an actor or a backend
  * thread), AKT_ESTOPPED, AKT_ENOMEM. */
 int akt_remote_lookup(akt_system *sys, const char *address, akt_duration timeout, akt_pid **out);
 
 /* Spawns, on the node `node` (akt://SYSTEM@HOST:PORT), an actor of a kind
- * registered there with akt_remote_register_kind, under /user with `name`
- * (NULL: anonymous). Writes a new reference to *out. Blocks like
- * akt_remote_lookup, and reaches the node the same way. Returns 0,
- * AKT_ENOENT (unknown kind), AKT_EEXIST, the codes of akt_remote_lookup
- * for a node that cannot be reached, AKT_ETIMEDOUT, AKT_ENAME, AKT_ESTATE. */
+ * registered there with akt_remote_register_kind and listed in its
+ * security.spawn_kinds, under /user with `name` (NULL: anonymous). Writes
+ * a new reference to *out. Blocks like akt_remote_lookup, and reaches the
+ * node the same way. Returns 0, AKT_ENOENT (unknown kind), AKT_EREFUSED
+ * (the kind is not in the node's spawn_kinds), AKT_EEXIST, the codes of
+ * akt_remote_lookup for a node that cannot be reached, AKT_ETIMEDOUT,
+ * AKT_ENAME, AKT_ESTATE. */
 int akt_remote_spawn(akt_system *sys, const char *node, const char *kind, const char *name,
                      akt_duration timeout, akt_pid **out);
 
-/* Lets other nodes spawn actors of `def` (by def->kind) here. `def` must
- * outlive the system. Returns 0, AKT_EINVAL, AKT_EEXIST (another def of
- * that kind), AKT_ENOMEM. */
+/* Makes `def` (by def->kind) a kind other nodes may spawn here, when
+ * security.spawn_kinds lists it too. `def` must outlive the system.
+ * Returns 0, AKT_EINVAL, AKT_EEXIST (another def of that kind),
+ * AKT_ENOMEM. */
 int akt_remote_register_kind(akt_system *sys, const akt_actor_def *def);
 
 /* The PID of the /system/remoting actor of the node at `node`, which

@@ -1,25 +1,23 @@
 /* akt — security options for remoting: authentication, TLS, what peers may
- * do, and the limits that hold before a peer is trusted.
+ * do, and the limits that hold before a peer is trusted
+ * (docs/security.md).
  *
- * STATUS: a proposal (issue 14, phase 1). The machinery these options
- * configure exists and is tested on its own — the cookie's
- * challenge/response (src/remote/auth.h) and TLS through memory BIOs
- * (src/remote/tls.h) — but akt_remote_start does not read this struct
- * yet. Phase 2 adds `const akt_security_options *security` to
- * akt_remote_options (NULL: the defaults below) and wires each field in
- * where its comment says. docs/security.md describes the finished system
- * and marks what phase 2 brings.
+ * They are part of akt_remote_options, as its `security` field. Zero means
+ * "the default" for every field, as in akt_remote_options, so
  *
- * Zero means "the default" for every field, as in akt_remote_options, so
- * `akt_security_options o = {.cookie = secret};` is a complete, secure
- * configuration.
+ *   akt_remote_options o = {.port = 2552, .security.cookie = secret};
+ *
+ * is a complete, secure configuration (a cookie made with
+ * `openssl rand -hex 32`; add TLS to encrypt the traffic too).
  *
  * Secure by default. With neither a cookie nor TLS, akt_remote_start
- * refuses to start (AKT_EINVAL, and a log line saying why) unless
- * `insecure` is set, which is logged at ERROR level at start. Whatever the
- * options, no peer can reach an actor under /system (but the remoting service's
- * lookups), a guardian or the root; remote spawn and remote stop (stop,
- * PoisonPill, Kill) are refused unless an allow-list below permits them.
+ * refuses to start (AKT_EINVAL, and an ERROR log line saying what to set)
+ * unless `insecure` is set, which is logged at ERROR level at start.
+ * Whatever the options, no peer can reach the root, a guardian (/user,
+ * /system, /temp) or an actor under /system other than /system/remoting
+ * (lookups, and spawn/stop/watch as below) and /system/cluster (the
+ * cluster's membership sync); remote spawn and remote stop (RemoteStop,
+ * PoisonPill) are refused unless an allow-list below permits them.
  */
 #ifndef AKT_SECURITY_H
 #define AKT_SECURITY_H
@@ -36,17 +34,19 @@ extern "C" {
 /* ---- limits and defaults -------------------------------------------------------- */
 
 #define AKT_SECURITY_MIN_COOKIE 16   /* bytes: a shorter cookie is refused at start */
-#define AKT_SECURITY_MAX_COOKIE 256  /* bytes (= AKT_REMOTE_MAX_COOKIE) */
+#define AKT_SECURITY_MAX_COOKIE 256  /* bytes */
 
-/* Before the handshake completes: one frame, at most. The smallest value
- * accepted is what the auth exchange itself needs (a 4-byte prefix and an
- * auth frame of 1024 bytes). */
-#define AKT_SECURITY_DEFAULT_PRE_HANDSHAKE_FRAME 4096u
-#define AKT_SECURITY_MIN_PRE_HANDSHAKE_FRAME 1028u
+/* Before a peer is authenticated, each frame of the cookie exchange is at
+ * most this many bytes (checked from its length prefix, before a byte of
+ * it is kept), and a TLS handshake message at most
+ * AKT_SECURITY_TLS_HANDSHAKE_MAX (OpenSSL's max_cert_list). Fixed: they
+ * are what the exchanges need, not a matter of taste. */
+#define AKT_SECURITY_PRE_AUTH_FRAME 1024u
+#define AKT_SECURITY_TLS_HANDSHAKE_MAX (16u << 10)
 /* From accept (or connect) to an authenticated peer, whatever bytes
  * trickle in: an absolute deadline, not an idle timer. */
 #define AKT_SECURITY_DEFAULT_HANDSHAKE_DEADLINE AKT_SECONDS(5)
-/* Open connections, in and out. */
+/* Open connections, in and out; per source is per remote IP address. */
 #define AKT_SECURITY_DEFAULT_MAX_CONNECTIONS 1024u
 #define AKT_SECURITY_DEFAULT_MAX_CONNECTIONS_PER_SOURCE 64u
 /* Accepted connections whose handshake has not completed. */
@@ -58,14 +58,18 @@ extern "C" {
 /* Bytes queued for all peers together (each peer keeps its own
  * akt_remote_options.send_queue limit too). */
 #define AKT_SECURITY_DEFAULT_MAX_QUEUED_TOTAL ((size_t)256 << 20)
-/* A peer never reached for this long: its queue is dropped (dead letters,
- * counted) and further sends to it fail at once until it is reached. */
+/* A peer not reached for this long while messages wait for it: its queue
+ * becomes dead letters (counted) and further sends to it fail at once
+ * (AKT_EUNREACH) until it is reached again. */
 #define AKT_SECURITY_DEFAULT_UNREACHABLE_GIVE_UP AKT_SECONDS(60)
-/* The memory bound: decoding a frame of N bytes may cost at most
- * k·N + AKT_SECURITY_FRAME_OVERHEAD bytes; a frame that would need more is
- * refused and counted. */
-#define AKT_SECURITY_DEFAULT_MEMORY_PER_BYTE 4u
-#define AKT_SECURITY_FRAME_OVERHEAD 4096u
+/* The memory bound (k): decoding a frame of N bytes — protobuf-c's
+ * structures for a control frame, or one envelope's payload of N bytes as
+ * its message — may take at most k·N + AKT_SECURITY_DECODE_OVERHEAD bytes;
+ * what would need more is refused and counted (a frame closes the
+ * connection; a payload becomes a dead letter). Batches are read in place
+ * and take no memory per envelope. */
+#define AKT_SECURITY_DEFAULT_MEMORY_PER_BYTE 8u
+#define AKT_SECURITY_DECODE_OVERHEAD 4096u
 /* Repeated log lines of one kind (closed connections, refusals) are
  * written once per interval, with the count of those left out. */
 #define AKT_SECURITY_DEFAULT_LOG_INTERVAL AKT_SECONDS(10)
@@ -84,12 +88,13 @@ typedef enum akt_tls_client_auth {
 #define AKT_TLS_1_2 0x0303
 #define AKT_TLS_1_3 0x0304
 
-/* TLS for every node-to-node stream (remoting, and the cluster's streams).
- * TLS is on when cert_file is set; then ca_file and key_file are
- * required. Files are PEM, read once at start: a file that cannot be read,
- * a key that does not match the certificate, or a certificate of ours that
- * has expired or is not valid yet fails akt_remote_start with AKT_EINVAL
- * and a log line that names the file and the reason. */
+/* TLS for every node-to-node stream (remoting, which also carries the
+ * cluster's membership sync). TLS is on when any of the three files is
+ * set; then all three are required (a node both accepts and dials). Files
+ * are PEM, read once at start: a file that cannot be read, a key that does
+ * not match the certificate, or a certificate of ours that has expired or
+ * is not valid yet fails akt_remote_start with AKT_EINVAL and an ERROR log
+ * line that names the file and the reason. */
 typedef struct akt_tls_options {
   const char *ca_file;   /* CA certificates peers' certificates must chain to */
   const char *cert_file; /* this node's certificate (and chain) */
@@ -108,18 +113,19 @@ typedef struct akt_tls_options {
 /* A list of names. For spawn_kinds, actor kinds, matched exactly. For
  * stop_paths, actor paths under /user: "/user/jobs/a" matches that actor
  * only; an entry ending in '/' ("/user/jobs/") matches every actor below
- * that path but not the path itself. Guardians, anything under /system and
- * the root never match, whatever the list says (akt_remote_start refuses
- * such entries). */
+ * that path but not the path itself. Entries outside /user (guardians,
+ * /system, /temp, the root) are refused by akt_remote_start. The strings
+ * are copied at start. */
 typedef struct akt_allow_list {
-  const char *const *items; /* n strings, borrowed until the system is freed */
+  const char *const *items; /* n strings */
   size_t n;
 } akt_allow_list;
+
+#define AKT_ALLOW_LIST_MAX 1024  /* entries in one list */
 
 /* ---- the options --------------------------------------------------------------------- */
 
 typedef struct akt_security_limits {
-  size_t pre_handshake_frame;              /* AKT_SECURITY_DEFAULT_PRE_HANDSHAKE_FRAME */
   akt_duration handshake_deadline;         /* AKT_SECURITY_DEFAULT_HANDSHAKE_DEADLINE */
   uint32_t max_connections;                /* AKT_SECURITY_DEFAULT_MAX_CONNECTIONS */
   uint32_t max_connections_per_source;     /* ..._PER_SOURCE: per remote IP address */
@@ -129,7 +135,7 @@ typedef struct akt_security_limits {
   akt_duration peer_idle;                  /* AKT_SECURITY_DEFAULT_PEER_IDLE */
   size_t max_queued_total;                 /* AKT_SECURITY_DEFAULT_MAX_QUEUED_TOTAL */
   akt_duration unreachable_give_up;        /* AKT_SECURITY_DEFAULT_UNREACHABLE_GIVE_UP */
-  uint32_t memory_per_byte;                /* AKT_SECURITY_DEFAULT_MEMORY_PER_BYTE */
+  uint32_t memory_per_byte;                /* AKT_SECURITY_DEFAULT_MEMORY_PER_BYTE (k) */
   akt_duration log_interval;               /* AKT_SECURITY_DEFAULT_LOG_INTERVAL */
 } akt_security_limits;
 
@@ -144,33 +150,36 @@ typedef struct akt_security_options {
    * enters its transcript), so a relay between two TLS sessions fails. */
   akt_tls_options tls;
   /* Non-zero: start without cookie and TLS. Anyone who can reach the port
-   * can then message, and (as the allow-lists permit) spawn and stop,
-   * actors. For tests and closed networks only. */
+   * can then message actors under /user (and, as the allow-lists permit,
+   * spawn and stop them). For tests and closed networks only. */
   int insecure;
   /* Actor kinds peers may spawn here (besides being registered with
    * akt_remote_register_kind). Empty: none. */
   akt_allow_list spawn_kinds;
-  /* Actors peers may stop: RemoteStop, PoisonPill and Kill from the
-   * network. Empty: none (a peer can still watch them). */
+  /* Actors peers may stop: RemoteStop (akt_stop of a remote PID) and
+   * PoisonPill from the network. Empty: none (a peer can still watch
+   * them). */
   akt_allow_list stop_paths;
   akt_security_limits limits;
 } akt_security_options;
 
-/* Counters phase 2 adds to akt_remote_stats: one per limit and refusal. */
+/* Counters of the security machinery: one per limit and refusal (in
+ * akt_remote_stats.security). */
 typedef struct akt_security_stats {
   uint64_t auth_failures;          /* cookie proofs that failed (either side) */
   uint64_t tls_failures;           /* TLS handshakes that failed */
   uint64_t plaintext_peers;        /* a TLS node met a plaintext peer, or the reverse */
   uint64_t handshake_deadlines;    /* connections closed at the handshake deadline */
-  uint64_t pre_handshake_oversize; /* frames over pre_handshake_frame */
+  uint64_t pre_auth_oversize;      /* frames over a limit before authentication */
   uint64_t connections_capped;     /* accepts refused by a connection cap */
   uint64_t peers_evicted;          /* idle peers freed */
   uint64_t peers_capped;           /* new peers refused at max_peers */
   uint64_t queued_total_full;      /* sends refused at max_queued_total */
-  uint64_t unreachable_dropped;    /* envelopes dropped at unreachable_give_up */
-  uint64_t memory_bound_refusals;  /* frames refused by the memory bound */
-  uint64_t not_allowed;            /* spawn/stop/system messages refused */
-  uint64_t foreign_senders;        /* envelopes whose sender is not the peer's */
+  uint64_t unreachable_dropped;    /* envelopes dropped at unreachable_give_up, or sent
+                                      to a peer given up on */
+  uint64_t memory_bound_refusals;  /* frames and payloads refused by the memory bound */
+  uint64_t not_allowed;            /* envelopes, spawns and stops refused by the rules above */
+  uint64_t foreign_senders;        /* envelopes whose sender is not on the peer's node */
   uint64_t log_lines_suppressed;   /* log lines left out by the interval */
 } akt_security_stats;
 

@@ -75,7 +75,7 @@ int akt_scenario_system_new(akt_scenario *sc, size_t i, akt_system **out) {
   akt_system_options so = {.host = name, .port = 2552};
   int rc = akt_system_new(name, sc->b[i], &so, &sys);
   if (rc) return rc;
-  akt_remote_options ro = {.port = 2552, .cookie = sc->spec->cookie,
+  akt_remote_options ro = {.port = 2552, .security.cookie = sc->spec->cookie,
                            .backoff_max = AKT_SECONDS(2)};
   if ((rc = akt_remote_start(sys, &ro))) {
     akt_system_drop(sys);

@@ -526,7 +526,7 @@ int akt__scn_parse(const char *name, const char *text, akt__scn_spec *out, char 
   memset(out, 0, sizeof *out);
   if (errsize) err[0] = '\0';
   snprintf(out->path, sizeof out->path, "%s", name);
-  snprintf(out->cookie, sizeof out->cookie, "akt-sim");
+  snprintf(out->cookie, sizeof out->cookie, "akt-sim-not-secret");
   out->quiet = AKT_SECONDS(10);
   out->faults = calloc(AKT__SCN_MAX_FAULTS, sizeof *out->faults);
   if (!out->faults) return AKT_ENOMEM;

@@ -217,7 +217,9 @@ static int transition_ok(akt__auth_state from, akt__auth_state to) {
   return (from == AKT__AUTH_I_WAIT_CHALLENGE && to == AKT__AUTH_I_WAIT_RESULT) ||
          (from == AKT__AUTH_I_WAIT_RESULT && to == AKT__AUTH_DONE) ||
          (from == AKT__AUTH_A_WAIT_HELLO && to == AKT__AUTH_A_WAIT_PROOF) ||
-         (from == AKT__AUTH_A_WAIT_PROOF && to == AKT__AUTH_DONE);
+         (from == AKT__AUTH_A_WAIT_PROOF && to == AKT__AUTH_DONE) ||
+         (from == AKT__AUTH_A_WAIT_PROOF && to == AKT__AUTH_A_VERIFIED) ||
+         (from == AKT__AUTH_A_VERIFIED && to == AKT__AUTH_DONE);
 }
 
 static void set_state(akt__auth *a, akt__auth_state to) {
@@ -334,6 +336,7 @@ int akt__auth_init(akt__auth *a, const akt__auth_config *cfg) {
   if (!config_ok(cfg)) return AKT_EINVAL;
   a->role = cfg->role;
   a->version = cfg->version;
+  a->hold_result = cfg->role == AKT__AUTH_ACCEPTOR && cfg->hold_result;
   snprintf(a->channel, sizeof a->channel, "%s", cfg->channel);
   snprintf(a->self.system, sizeof a->self.system, "%s", cfg->system);
   snprintf(a->self.address, sizeof a->self.address, "%s", cfg->address);
@@ -487,18 +490,36 @@ static int on_proof(akt__auth *a, const Akt__Auth__Proof *p) {
   uint8_t want[AKT__AUTH_MAC];
   int rc = proof(a, AKT__AUTH_INITIATOR, want);
   if (rc) return fail(a, rc, "OpenSSL failed to compute the proof");
-  if (p->mac.len != AKT__AUTH_MAC || CRYPTO_memcmp(p->mac.data, want, AKT__AUTH_MAC) != 0)
+  if (p->mac.len != AKT__AUTH_MAC || CRYPTO_memcmp(p->mac.data, want, AKT__AUTH_MAC) != 0) {
+    a->bad_proof = 1;
     return refuse(a, R_AUTH,
                   "%s did not prove the cookie (a wrong cookie, or a replayed or altered "
                   "handshake)",
                   a->peer.address);
+  }
+  if (a->hold_result) {
+    set_state(a, AKT__AUTH_A_VERIFIED);
+    return 0;
+  }
+  return akt__auth_accept(a);
+}
+
+int akt__auth_accept(akt__auth *a) {
+  AKT_ASSERT(a->role == AKT__AUTH_ACCEPTOR);
+  AKT_ASSERT(a->state == AKT__AUTH_A_WAIT_PROOF || a->state == AKT__AUTH_A_VERIFIED);
   uint8_t mine[AKT__AUTH_MAC];
-  rc = proof(a, AKT__AUTH_ACCEPTOR, mine);
+  int rc = proof(a, AKT__AUTH_ACCEPTOR, mine);
   if (rc == 0) rc = derive_session(a);
   if (rc) return fail(a, rc, "OpenSSL failed to derive the session");
   emit_result(a, 1, NULL, mine);
   set_state(a, AKT__AUTH_DONE);
   return 0;
+}
+
+int akt__auth_refuse(akt__auth *a, const char *reason, const char *why) {
+  AKT_ASSERT(a->state == AKT__AUTH_A_VERIFIED && reason && why);
+  AKT_ASSERT(strlen(reason) <= AKT__AUTH_REASON_MAX);
+  return refuse(a, reason, "%s", why);
 }
 
 /* The peer's reason, made safe to log: printable ASCII, bounded. */
@@ -513,6 +534,7 @@ static int on_result(akt__auth *a, const Akt__Auth__Result *r) {
   if (!r->accepted) {
     char why[AKT__AUTH_REASON_MAX + 1];
     peer_reason(r->reason, why, sizeof why);
+    a->bad_proof = bin_eq(r->reason, R_AUTH);
     return fail(a, AKT_EREFUSED, "refused by the peer: %s", why[0] ? why : "(no reason)");
   }
   if (a->state != AKT__AUTH_I_WAIT_RESULT)
@@ -520,10 +542,12 @@ static int on_result(akt__auth *a, const Akt__Auth__Result *r) {
   uint8_t want[AKT__AUTH_MAC];
   int rc = proof(a, AKT__AUTH_ACCEPTOR, want);
   if (rc) return fail(a, rc, "OpenSSL failed to compute the proof");
-  if (r->mac.len != AKT__AUTH_MAC || CRYPTO_memcmp(r->mac.data, want, AKT__AUTH_MAC) != 0)
+  if (r->mac.len != AKT__AUTH_MAC || CRYPTO_memcmp(r->mac.data, want, AKT__AUTH_MAC) != 0) {
+    a->bad_proof = 1;
     return fail(a, AKT_EREFUSED,
                 "%s accepted without proving the cookie (an impostor, or another cookie)",
                 a->peer.address);
+  }
   rc = derive_session(a);
   if (rc) return fail(a, rc, "OpenSSL failed to derive the session");
   set_state(a, AKT__AUTH_DONE);
@@ -603,7 +627,10 @@ int akt__auth_feed(akt__auth *a, const uint8_t *data, size_t len, size_t *used) 
   AKT_ASSERT(a->state >= AKT__AUTH_I_WAIT_CHALLENGE && a->state <= AKT__AUTH_FAILED);
   size_t u = 0;
   akt__auth_inbox *in = &a->in;
-  while (u < len && a->state != AKT__AUTH_DONE && a->state != AKT__AUTH_FAILED) {
+  /* Until the exchange ends, or the acceptor holds its answer: what comes
+   * after is not the exchange's to read. */
+  while (u < len && a->state != AKT__AUTH_DONE && a->state != AKT__AUTH_FAILED &&
+         a->state != AKT__AUTH_A_VERIFIED) {
     if (in->have_prefix < AKT__AUTH_PREFIX) {
       size_t n = AKT__AUTH_PREFIX - in->have_prefix;
       if (n > len - u) n = len - u;
@@ -614,7 +641,7 @@ int akt__auth_feed(akt__auth *a, const uint8_t *data, size_t len, size_t *used) 
       in->want = get_be32(in->prefix);
       in->have = 0;
       if (in->want > AKT__AUTH_MAX_FRAME) {
-        if (tls_record(in->prefix))
+        if ((a->tls_seen = tls_record(in->prefix)))
           fail(a, AKT_EPROTO,
                "the peer sent a TLS handshake, but TLS is off on this node: configure both "
                "nodes alike (docs/security.md)");
@@ -656,7 +683,7 @@ akt__auth_state akt__auth_get_state(const akt__auth *a) { return a->state; }
 const char *akt__auth_error(const akt__auth *a) { return a->why; }
 
 const akt__auth_identity *akt__auth_peer(const akt__auth *a, uint64_t *conn_seq) {
-  if (a->state != AKT__AUTH_DONE) return NULL;
+  if (a->state != AKT__AUTH_DONE && a->state != AKT__AUTH_A_VERIFIED) return NULL;
   if (conn_seq) *conn_seq = a->role == AKT__AUTH_ACCEPTOR ? a->conn_seq : 0;
   return &a->peer;
 }

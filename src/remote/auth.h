@@ -91,6 +91,8 @@ typedef enum akt__auth_state {
   AKT__AUTH_I_WAIT_RESULT,        /* initiator: Proof written */
   AKT__AUTH_A_WAIT_HELLO,         /* acceptor: nothing yet */
   AKT__AUTH_A_WAIT_PROOF,         /* acceptor: Challenge written */
+  AKT__AUTH_A_VERIFIED,           /* acceptor (hold_result): the peer proved the cookie;
+                                     akt__auth_accept or akt__auth_refuse answers it */
   AKT__AUTH_DONE,                 /* both proved the cookie: see akt__auth_peer */
   AKT__AUTH_FAILED                /* see akt__auth_error; feed no more */
 } akt__auth_state;
@@ -127,6 +129,10 @@ typedef struct akt__auth_config {
   /* AKT__AUTH_RANDOM_MIN..MAX bytes from the backend's random source. */
   const uint8_t *random;
   size_t random_len;
+  /* Acceptor: non-zero stops at AKT__AUTH_A_VERIFIED once the peer proved
+   * the cookie, so that the caller can still refuse it (a cap, a stale
+   * connection) with a reason the peer reads as a refusal. */
+  int hold_result;
 } akt__auth_config;
 
 /* The authenticated session, once DONE. The key is secret (for frame tags,
@@ -150,6 +156,9 @@ typedef struct akt__auth {
   akt__auth_state state;
   int error;                              /* 0, or the AKT_E* code it failed with */
   char why[160];                          /* what failed, for the log */
+  int bad_proof;                          /* failed on a proof (ours refused, or theirs) */
+  int tls_seen;                           /* failed on a TLS record from the peer */
+  int hold_result;
   uint8_t k[AKT__AUTH_KEY];               /* K (secret) */
   uint8_t nonce[AKT__AUTH_NONCE];         /* ours */
   char channel[AKT__AUTH_CHANNEL_MAX + 1];
@@ -178,9 +187,10 @@ typedef struct akt__auth {
 int akt__auth_init(akt__auth *a, const akt__auth_config *cfg);
 
 /* Feeds `len` bytes the peer sent. Reads frames until the handshake ends
- * (done or failed) or the bytes run out; *used (may be NULL) says how many
- * it read: once DONE, bytes after the last auth frame belong to what
- * follows the handshake and are left unread. Frames to write may be
+ * (done or failed), the acceptor holds its answer (A_VERIFIED), or the
+ * bytes run out; *used (may be NULL) says how many it read: once DONE (or
+ * A_VERIFIED), bytes after the last auth frame belong to what follows the
+ * handshake and are left unread. Frames to write may be
  * waiting afterwards, a refusal among them. Returns 0 (more bytes needed,
  * or DONE), or the code the handshake failed with — now or earlier:
  *   AKT_ELIMIT   a frame over AKT__AUTH_MAX_FRAME, or one whose decoding
@@ -203,8 +213,17 @@ akt__auth_state akt__auth_get_state(const akt__auth *a);
 /* What failed ("" while not failed). Valid while `a` lives. */
 const char *akt__auth_error(const akt__auth *a);
 
+/* The acceptor's answer to a peer that proved the cookie
+ * (AKT__AUTH_A_VERIFIED, hold_result): accept writes Result with our proof
+ * and the state becomes DONE; refuse writes a refusal with `reason` (short,
+ * printable: the peer logs it) and the state becomes FAILED with
+ * AKT_EREFUSED and `why` for our log. Returns 0 (accept) or AKT_EBACKEND;
+ * refuse returns AKT_EREFUSED. */
+int akt__auth_accept(akt__auth *a);
+int akt__auth_refuse(akt__auth *a, const char *reason, const char *why);
+
 /* The authenticated peer, and for an acceptor its connection number;
- * NULL unless DONE. Valid while `a` lives. */
+ * NULL unless DONE (or A_VERIFIED). Valid while `a` lives. */
 const akt__auth_identity *akt__auth_peer(const akt__auth *a, uint64_t *conn_seq);
 
 /* The session keys; NULL unless DONE. Copy them before akt__auth_clear. */

@@ -1,11 +1,21 @@
-/* akt — remoting connections: handshake, frames, heartbeats.
+/* akt — remoting connections: their life, bytes in and out (through TLS
+ * when on), frames and heartbeats. How a connection opens is
+ * handshake.c's; conn.h has the states.
  *
- * An outbound connection (ours, to a peer) sends Handshake, then envelopes
- * and heartbeats, and expects HandshakeAck and HeartbeatAck; an inbound one
- * (a peer's) expects Handshake first, then batches and heartbeats, and
- * answers with acks. Anything else, or anything over a limit, closes the
- * connection with a reason and a counter; other connections are not
- * affected.
+ * An outbound connection (ours, to a peer) sends envelopes and heartbeats
+ * once open and expects HeartbeatAck; an inbound one (a peer's) reads
+ * batches and heartbeats and answers with acks. Anything else, or
+ * anything over a limit, closes the connection with a reason and a
+ * counter; other connections are not affected.
+ *
+ * Before trust. An accepted stream is counted against the connection caps
+ * before a byte of it is read (sources.c: refused at once over a cap),
+ * must finish its handshake by an absolute deadline however slowly bytes
+ * trickle in, and until then reaches nothing but the handshake's fixed
+ * buffers. After it: a frame is at most max_frame bytes (checked from its
+ * length prefix before it is kept), a batch is read in place (scan.h) and
+ * refused whole at the first envelope over a limit, and protobuf-c decodes
+ * other frames within the memory bound (limits.memory_per_byte).
  *
  * A connection belongs to the I/O context: it is made there (an inbound
  * one when accepted; an outbound one by the endpoint's dial), every stream
@@ -15,61 +25,29 @@
  * the connection as ep->conn and writes under the write lock, and on_down
  * takes that connection away under the same lock before the stream can be
  * closed and the connection freed. What the writer reads of a connection
- * never changes after it is made (its stream, its remoting), except its
- * state, which is atomic.
+ * never changes after it is made (its stream, its remoting, its TLS
+ * engine), except its state, which is atomic; the TLS engine it shares
+ * with the I/O context under the connection's TLS lock.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "akt/error.h"
+#include "src/remote/conn.h"
 #include "src/remote/endpoint.h"
 #include "src/system/system.h"
-
-/* A connection's state: forward only. */
-enum { C_HANDSHAKE = 0, C_OPEN = 1, C_CLOSED = 2 };
 
 /* Bytes of a reason from the peer we repeat, and room for it with the
  * longest prefix we put before it. */
 #define PEER_REASON_MAX 256
-#define REASON_MAX (PEER_REASON_MAX + sizeof "refused by peer: ")
+#define REASON_MAX (PEER_REASON_MAX + sizeof "closed by peer: ")
 
-/* The batch being read starts with room for this many views. */
-#define VIEWS_FIRST_CAP 64
-
-struct akt__conn {
-  akt__remote *r;
-  akt_stream *s;            /* set before the connection is shared; NULL when detached */
-  akt__endpoint *ep;        /* outbound: ours; inbound: NULL */
-  akt__endpoint *in_ep;     /* inbound, after the handshake: the peer's endpoint */
-  int outbound;
-  _Atomic int state;        /* C_*: changed on the I/O context, read by the writer */
-  int stream_gone;          /* the backend closed the stream (on_close): do not close it */
-  int close_code;           /* why it closed (0 = by us, normally) */
-  akt__framer framer;
-  uint64_t seq;             /* outbound: our connection number to the peer */
-  uint64_t last_rx;         /* backend time of the last bytes received */
-  uint64_t hb_seq;
-  uint64_t timer_id;
-  int timer_armed;
-  akt__conn *prev, *next;   /* r->conns (remoting lock) */
-  akt__buf *capture;        /* detached: where writes go */
-  char peer[AKT__NODE_MAX]; /* the peer's address, once known */
-  akt__rx_cache rx;         /* inbound: names remembered between envelopes */
-  akt__env_view *views;     /* inbound: the batch being read (at most max_batch) */
-  uint32_t views_cap;
-};
-
-static int state_of(const akt__conn *c) {
-  return atomic_load_explicit(&c->state, memory_order_relaxed);
-}
-
-/* Moves the state forward (I/O context). The writer reads it relaxed: it
- * only saves a write to a stream that is closing, which the stream refuses
- * anyway. */
-static void set_state(akt__conn *c, int to) {
-  int from = state_of(c);
+void akt__conn_set_state(akt__conn *c, int to) {
+  int from = akt__conn_state(c);
   AKT_ASSERT_TRANSITION("connection state", from, to, to > from);
+  /* The writer reads it relaxed: it only saves a write to a stream that
+   * is closing, which the stream refuses anyway. */
   atomic_store_explicit(&c->state, to, memory_order_relaxed);
 }
 
@@ -95,17 +73,22 @@ static void conn_unlink(akt__conn *c) {
 }
 
 /* Frees what the connection owns and the connection (unlinked, no timer
- * armed that could still fire). */
+ * armed that could still fire, no longer counted). */
 static void conn_free(akt__conn *c) {
-  AKT_ASSERT(!c->timer_armed && !c->prev && !c->next);
+  AKT_ASSERT(!c->timer_armed && !c->prev && !c->next && !c->counted);
+  akt__hs_end(c);
+  akt__tls_free(c->tls);
+  akt__buf_free(&c->plain);
+  akt__buf_free(&c->backlog);
+  akt__rmutex_destroy(&c->tls_mu);
   akt__framer_free(&c->framer);
   akt__rx_cache_free(&c->rx);
-  free(c->views);
   free(c);
 }
 
-int akt__conn_write(akt__conn *c, const uint8_t *data, size_t len) {
-  if (state_of(c) == C_CLOSED) return AKT_ECLOSED;
+/* ---- bytes out ------------------------------------------------------------------ */
+
+int akt__conn_write_raw(akt__conn *c, const uint8_t *data, size_t len) {
   int rc;
   if (!c->s) {
     rc = c->capture ? akt__buf_put(c->capture, data, len) : 0;
@@ -117,6 +100,22 @@ int akt__conn_write(akt__conn *c, const uint8_t *data, size_t len) {
   return rc;
 }
 
+int akt__conn_write(akt__conn *c, const uint8_t *data, size_t len) {
+  if (akt__conn_state(c) == C_CLOSED) return AKT_ECLOSED;
+  if (!c->tls) return akt__conn_write_raw(c, data, len);
+  akt__rmutex_lock(&c->tls_mu);
+  int rc = 0;
+  if (c->backlog.len) {
+    /* What the stream refused before goes first; while it still does,
+     * nothing more is taken (so the backlog stays one write's worth). */
+    rc = akt__conn_write_raw(c, c->backlog.data, c->backlog.len);
+    if (rc == 0) c->backlog.len = 0;
+  }
+  if (rc == 0) rc = akt__tls_write(c->tls, data, len);
+  akt__rmutex_unlock(&c->tls_mu);
+  return rc;
+}
+
 /* ---- control frames ------------------------------------------------------------ */
 
 /* A Frame of `kind` around `msg`, the message of that kind. */
@@ -124,8 +123,6 @@ static Akt__Wire__Frame frame_of(Akt__Wire__Frame__KindCase kind, void *msg) {
   Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
   f.kind_case = kind;
   switch (kind) {
-    case AKT__WIRE__FRAME__KIND_HANDSHAKE: f.handshake = msg; break;
-    case AKT__WIRE__FRAME__KIND_HANDSHAKE_ACK: f.handshake_ack = msg; break;
     case AKT__WIRE__FRAME__KIND_HEARTBEAT: f.heartbeat = msg; break;
     case AKT__WIRE__FRAME__KIND_HEARTBEAT_ACK: f.heartbeat_ack = msg; break;
     case AKT__WIRE__FRAME__KIND_CLOSE: f.close = msg; break;
@@ -134,12 +131,14 @@ static Akt__Wire__Frame frame_of(Akt__Wire__Frame__KindCase kind, void *msg) {
   return f;
 }
 
-/* Encodes and writes one control frame of `kind` around `msg`; errors only
- * mean the peer will not hear it. An outbound connection's frames after
- * the handshake go through its endpoint, in order with the writer's. */
+/* Encodes and writes one control frame of `kind` around `msg` (open
+ * connections only: before, the handshake speaks its own frames); errors
+ * only mean the peer will not hear it. An outbound connection's frames go
+ * through its endpoint, in order with the writer's. */
 static void write_control(akt__conn *c, Akt__Wire__Frame__KindCase kind, void *msg) {
+  AKT_ASSERT(akt__conn_state(c) == C_OPEN);
   Akt__Wire__Frame f = frame_of(kind, msg);
-  if (c->outbound && state_of(c) == C_OPEN) {
+  if (c->outbound) {
     akt__endpoint_write_control(c->ep, c, &f);
     return;
   }
@@ -160,22 +159,41 @@ static void disarm(akt__conn *c) {
   c->timer_armed = 0;
 }
 
+/* No longer counted against the caps. */
+static void uncount(akt__conn *c) {
+  if (!c->counted) return;
+  akt__sources_release(c->r, c->source, c->unauth);
+  c->counted = c->unauth = 0;
+}
+
 void akt__conn_close(akt__conn *c, const char *reason) {
-  if (state_of(c) == C_CLOSED) return;
+  int state = akt__conn_state(c);
+  if (state == C_CLOSED) return;
   AKT__ASSERT_NOT_HELD(AKT__RANK_EP_WRITE); /* on_down takes the endpoint's locks */
   akt__remote *r = c->r;
-  akt__log(r->sys, c->close_code ? AKT_LOG_WARN : AKT_LOG_DEBUG, "remoting: closing %s %s: %s",
-           c->outbound ? "connection to" : "connection from",
-           c->peer[0] ? c->peer : "(unknown peer)", reason);
+  const char *who = c->peer[0] ? c->peer : c->source[0] ? c->source : "(unknown peer)";
+  /* A stranger decides how many of these there are: throttled. */
+  if (c->close_code)
+    akt__rlog(r, AKT__LOG_CLOSED, AKT_LOG_WARN, "remoting: closing %s %s: %s",
+              c->outbound ? "connection to" : "connection from", who, reason);
+  else
+    akt__log(r->sys, AKT_LOG_DEBUG, "remoting: closing %s %s: %s",
+             c->outbound ? "connection to" : "connection from", who, reason);
   akt__trace(r->sys, AKT_EV_NET, 0, 0, "close", 0, c->close_code, reason);
-  if (!c->stream_gone) {
+  if (!c->stream_gone && state == C_OPEN) {
     Akt__Wire__Close cl = AKT__WIRE__CLOSE__INIT;
     cl.reason = (char *)(uintptr_t)reason;
     write_control(c, AKT__WIRE__FRAME__KIND_CLOSE, &cl);
   }
-  set_state(c, C_CLOSED);
+  if (c->tls && !c->stream_gone) {
+    akt__rmutex_lock(&c->tls_mu);
+    akt__tls_close(c->tls); /* close_notify, when the session is up */
+    akt__rmutex_unlock(&c->tls_mu);
+  }
+  akt__conn_set_state(c, C_CLOSED);
   AKT__RSTAT(r, connections_closed, 1);
   disarm(c);
+  uncount(c);
   if (c->ep)
     akt__endpoint_on_down(c->ep, c, c->close_code, reason);
   else if (c->in_ep)
@@ -186,8 +204,9 @@ void akt__conn_close(akt__conn *c, const char *reason) {
   }
 }
 
-/* Closes for bad input: counts it, remembers the code for feed(). */
-static int fail(akt__conn *c, int code, const char *reason) {
+int akt__conn_fail(akt__conn *c, int code, const char *reason) {
+  AKT_ASSERT(code < 0);
+  if (akt__conn_state(c) == C_CLOSED) return c->close_code ? c->close_code : code;
   if (c->close_code == 0) c->close_code = code;
   if (code == AKT_ELIMIT)
     AKT__RSTAT(c->r, limit_errors, 1);
@@ -195,94 +214,47 @@ static int fail(akt__conn *c, int code, const char *reason) {
     AKT__RSTAT(c->r, handshakes_refused, 1);
   else if (code == AKT_ETIMEDOUT)
     AKT__RSTAT(c->r, heartbeat_timeouts, 1);
-  else
+  else if (code != AKT_ECLOSED)
     AKT__RSTAT(c->r, protocol_errors, 1);
   akt__conn_close(c, reason);
   return code;
 }
 
-/* ---- the handshake -------------------------------------------------------------- */
-
-/* What the connector sends, how the acceptor checks it and answers, and
- * what the answer does are all here; the rest of a connection sees only
- * the outcome (the state C_OPEN, the endpoint told through on_accept or
- * on_open, or a close with a reason and a counter). */
-
-/* The connector's Handshake (outbound, first frame). */
-static void send_handshake(akt__conn *c) {
-  akt__remote *r = c->r;
-  Akt__Wire__Handshake h = AKT__WIRE__HANDSHAKE__INIT;
-  h.magic = AKT__WIRE_MAGIC;
-  h.version = AKT_REMOTE_PROTOCOL_VERSION;
-  h.to_system = c->ep->sysname;
-  h.from_address = r->node;
-  h.incarnation = r->incarnation;
-  h.conn_seq = c->seq;
-  h.cookie = (char *)(uintptr_t)r->opts.cookie;
-  write_control(c, AKT__WIRE__FRAME__KIND_HANDSHAKE, &h);
+static int fail(akt__conn *c, int code, const char *reason) {
+  return akt__conn_fail(c, code, reason);
 }
 
-/* HandshakeAck: accepted with our address and incarnation, or refused with
- * a reason. */
-static void write_ack(akt__conn *c, int accepted, const char *reason) {
-  Akt__Wire__HandshakeAck ack = AKT__WIRE__HANDSHAKE_ACK__INIT;
-  ack.accepted = accepted;
-  if (accepted) {
-    ack.address = c->r->node;
-    ack.incarnation = c->r->incarnation;
-  } else {
-    ack.reason = (char *)(uintptr_t)reason;
+/* ---- frames -------------------------------------------------------------------- */
+
+/* protobuf-c's allocations for one frame, within the memory bound: at
+ * most memory_per_byte times its bytes, plus AKT_SECURITY_DECODE_OVERHEAD.
+ * A frame full of tiny unknown fields or empty envelopes would otherwise
+ * cost ~50 times its size. */
+typedef struct bounded {
+  size_t budget, taken;
+  int over;
+} bounded;
+
+static void *bounded_alloc(void *data, size_t size) {
+  bounded *b = data;
+  if (size > b->budget - b->taken) {
+    b->over = 1;
+    return NULL;
   }
-  write_control(c, AKT__WIRE__FRAME__KIND_HANDSHAKE_ACK, &ack);
+  b->taken += size;
+  return malloc(size);
 }
 
-static int refuse(akt__conn *c, const char *reason) {
-  write_ack(c, 0, reason);
-  return fail(c, AKT_EREFUSED, reason);
+static void bounded_free(void *data, void *p) {
+  (void)data;
+  free(p);
 }
 
-static int str_ok(const akt__conn *c, const char *s) {
-  return s && strlen(s) <= c->r->opts.max_name;
+static size_t decode_budget(const akt__remote *r, size_t len) {
+  size_t k = r->sec.limits.memory_per_byte;
+  return len > (SIZE_MAX - AKT_SECURITY_DECODE_OVERHEAD) / k ? SIZE_MAX
+                                                              : k * len + AKT_SECURITY_DECODE_OVERHEAD;
 }
-
-static int on_handshake(akt__conn *c, const Akt__Wire__Handshake *h) {
-  akt__remote *r = c->r;
-  if (h->magic != AKT__WIRE_MAGIC) return fail(c, AKT_EPROTO, "bad magic");
-  if (h->version != AKT_REMOTE_PROTOCOL_VERSION) return refuse(c, "unsupported protocol version");
-  if (!str_ok(c, h->to_system) || !str_ok(c, h->from_address) || !str_ok(c, h->cookie))
-    return fail(c, AKT_ELIMIT, "handshake field too long");
-  if (strcmp(h->to_system, akt_system_name(r->sys)) != 0) return refuse(c, "wrong system name");
-  if (strcmp(h->cookie, r->opts.cookie) != 0) return refuse(c, "wrong cookie");
-  snprintf(c->peer, sizeof c->peer, "%s", h->from_address);
-  akt__endpoint *ep;
-  int rc = akt__endpoint_get(r, h->from_address, &ep);
-  if (rc == AKT_ENOMEM) return fail(c, AKT_ENOMEM, "out of memory");
-  if (rc) return fail(c, AKT_EPROTO, "malformed peer address");
-  akt__conn *old;
-  if (akt__endpoint_on_accept(ep, c, h->incarnation, h->conn_seq, &old))
-    return refuse(c, "stale connection: a newer one from this peer was accepted");
-  c->in_ep = ep;
-  if (old) akt__conn_close(old, "superseded by a newer connection from the peer");
-  write_ack(c, 1, NULL);
-  set_state(c, C_OPEN);
-  akt__trace(r->sys, AKT_EV_NET, 0, 0, "accepted", h->incarnation, 0, c->peer);
-  return 0;
-}
-
-/* A HandshakeAck on our outbound connection. */
-static int on_handshake_ack(akt__conn *c, const Akt__Wire__HandshakeAck *ack) {
-  if (!ack->accepted) {
-    char reason[REASON_MAX];
-    snprintf(reason, sizeof reason, "refused by peer: %.*s", PEER_REASON_MAX,
-             ack->reason ? ack->reason : "");
-    return fail(c, AKT_EREFUSED, reason);
-  }
-  set_state(c, C_OPEN);
-  akt__endpoint_on_open(c->ep, c, ack->incarnation);
-  return 0;
-}
-
-/* ---- frames ------------------------------------------------------------------ */
 
 /* A view of an envelope protobuf-c unpacked (the slow path). */
 static akt__env_view view_of(const Akt__Wire__Envelope *e) {
@@ -300,6 +272,11 @@ static akt__env_view view_of(const Akt__Wire__Envelope *e) {
                          .flags = e->flags};
 }
 
+static int str_ok(const akt__conn *c, const char *s) {
+  return s && strlen(s) <= c->r->opts.max_name;
+}
+
+/* A batch protobuf-c read (the scanner did not: an unusual encoding). */
 static int on_batch(akt__conn *c, const Akt__Wire__Batch *b) {
   akt__remote *r = c->r;
   if (b->n_envelopes > r->opts.max_batch) return fail(c, AKT_ELIMIT, "batch too large");
@@ -311,19 +288,20 @@ static int on_batch(akt__conn *c, const Akt__Wire__Batch *b) {
   for (size_t i = 0; i < b->n_envelopes; i++) {
     AKT__RSTAT(r, envelopes_in, 1);
     akt__env_view v = view_of(b->envelopes[i]);
-    akt__remote_deliver(r, &c->rx, &v);
+    akt__remote_deliver(r, &c->rx, c->in_ep, &v);
   }
   return 0;
 }
 
-/* The fast path of a Batch frame (scan.h): the body is read in place, in
- * one pass that keeps each envelope's view (c->views, at most max_batch
- * of them) and checks them all before the first is delivered — nothing is
- * delivered from a batch that is refused, as with protobuf-c. Returns 1
- * when the scanner does not read these bytes (or a name is longer than
- * max_name: whether it is too long as a C string is protobuf-c's path to
- * decide), for the caller to unpack the frame with protobuf-c; else 0 or
- * the code the connection was closed with. */
+/* The fast path of a Batch frame (scan.h): the body is read in place,
+ * twice — once to check every envelope against the limits, then to
+ * deliver them — so nothing is delivered from a batch that is refused, and
+ * reading it takes no memory per envelope. The first envelope over a limit
+ * (a name over max_name bytes, one past max_batch) refuses the whole batch
+ * at once: no slower path is tried. Returns 1 when the scanner does not
+ * read these bytes (an encoding our writers never produce), for the caller
+ * to unpack the frame with protobuf-c; else 0 or the code the connection
+ * was closed with. */
 static int on_batch_scan(akt__conn *c, const uint8_t *body, size_t len) {
   akt__remote *r = c->r;
   const uint8_t *p = body, *end = body + len;
@@ -331,56 +309,50 @@ static int on_batch_scan(akt__conn *c, const uint8_t *body, size_t len) {
   akt__env_view v;
   int got;
   while ((got = akt__scan_envelope(&p, end, &v)) == 1) {
-    if (v.target_len > max || v.sender_len > max || v.type_len > max) return 1;
-    if (n < r->opts.max_batch) {
-      if (n == c->views_cap) {
-        /* At most max_batch views, however many the batch claims. */
-        akt__env_view *grown = akt__array_grow(c->views, &c->views_cap, sizeof *grown,
-                                               VIEWS_FIRST_CAP, r->opts.max_batch);
-        if (!grown) return 1; /* out of memory: protobuf-c's path, with its own memory */
-        c->views = grown;
-      }
-      c->views[n] = v;
-    }
-    n++; /* past max_batch only counted: a malformed rest is protobuf-c's */
+    if (v.target_len > max || v.sender_len > max || v.type_len > max)
+      return fail(c, AKT_ELIMIT, "name too long");
+    if (++n > r->opts.max_batch) return fail(c, AKT_ELIMIT, "batch too large");
   }
   if (got < 0) return 1;
-  if (n > r->opts.max_batch) return fail(c, AKT_ELIMIT, "batch too large");
   AKT__RSTAT(r, envelopes_in, n);
-  for (size_t i = 0; i < n; i++) akt__remote_deliver(r, &c->rx, &c->views[i]);
+  p = body;
+  for (size_t i = 0; i < n; i++) {
+    got = akt__scan_envelope(&p, end, &v);
+    AKT_ASSERT(got == 1); /* the same bytes read the same way */
+    akt__remote_deliver(r, &c->rx, c->in_ep, &v);
+  }
   return 0;
 }
 
 static int on_frame(void *arg, const uint8_t *data, size_t len) {
   akt__conn *c = arg;
-  int state = state_of(c);
+  int state = akt__conn_state(c);
   if (state == C_CLOSED) return AKT_ECLOSED;
+  AKT_ASSERT(state == C_OPEN);
   akt__remote *r = c->r;
   AKT__RSTAT(r, frames_in, 1);
   const uint8_t *body;
   size_t body_len;
-  if (!c->outbound && state == C_OPEN && akt__scan_batch_frame(data, len, &body, &body_len)) {
+  if (!c->outbound && akt__scan_batch_frame(data, len, &body, &body_len)) {
     int rc = on_batch_scan(c, body, body_len);
     if (rc != 1) return rc;
   }
-  Akt__Wire__Frame *f = akt__wire__frame__unpack(NULL, len, data);
+  bounded mem = {.budget = decode_budget(r, len)};
+  ProtobufCAllocator al = {bounded_alloc, bounded_free, &mem};
+  Akt__Wire__Frame *f = akt__wire__frame__unpack(&al, len, data);
+  if (!f && mem.over) {
+    AKT__SSTAT(r, memory_bound_refusals, 1);
+    return fail(c, AKT_ELIMIT, "a frame that would take more memory to decode than the memory "
+                               "bound allows");
+  }
   if (!f) return fail(c, AKT_EPROTO, "malformed frame");
   int rc = 0;
   switch (f->kind_case) {
-    case AKT__WIRE__FRAME__KIND_HANDSHAKE:
-      rc = !c->outbound && state == C_HANDSHAKE ? on_handshake(c, f->handshake)
-                                                : fail(c, AKT_EPROTO, "unexpected handshake");
-      break;
-    case AKT__WIRE__FRAME__KIND_HANDSHAKE_ACK:
-      rc = c->outbound && state == C_HANDSHAKE ? on_handshake_ack(c, f->handshake_ack)
-                                               : fail(c, AKT_EPROTO, "unexpected handshake ack");
-      break;
     case AKT__WIRE__FRAME__KIND_BATCH:
-      rc = !c->outbound && state == C_OPEN ? on_batch(c, f->batch)
-                                           : fail(c, AKT_EPROTO, "unexpected batch");
+      rc = !c->outbound ? on_batch(c, f->batch) : fail(c, AKT_EPROTO, "unexpected batch");
       break;
     case AKT__WIRE__FRAME__KIND_HEARTBEAT:
-      if (c->outbound || state != C_OPEN) {
+      if (c->outbound) {
         rc = fail(c, AKT_EPROTO, "unexpected heartbeat");
       } else {
         Akt__Wire__HeartbeatAck ack = AKT__WIRE__HEARTBEAT_ACK__INIT;
@@ -389,7 +361,7 @@ static int on_frame(void *arg, const uint8_t *data, size_t len) {
       }
       break;
     case AKT__WIRE__FRAME__KIND_HEARTBEAT_ACK:
-      if (!c->outbound || state != C_OPEN) rc = fail(c, AKT_EPROTO, "unexpected heartbeat ack");
+      if (!c->outbound) rc = fail(c, AKT_EPROTO, "unexpected heartbeat ack");
       break;
     case AKT__WIRE__FRAME__KIND_CLOSE: {
       char reason[REASON_MAX];
@@ -404,22 +376,77 @@ static int on_frame(void *arg, const uint8_t *data, size_t len) {
       rc = fail(c, AKT_EPROTO, "frame of no known kind");
       break;
   }
-  akt__wire__frame__free_unpacked(f, NULL);
+  akt__wire__frame__free_unpacked(f, &al);
   return rc;
 }
 
+int akt__conn_frames_in(akt__conn *c, const uint8_t *data, size_t len) {
+  AKT_ASSERT(akt__conn_state(c) == C_OPEN);
+  int rc = akt__framer_feed(&c->framer, data, len, on_frame, c);
+  if (rc == AKT_ELIMIT && akt__conn_state(c) != C_CLOSED) return fail(c, AKT_ELIMIT, "frame too large");
+  if (rc == AKT_ENOMEM && akt__conn_state(c) != C_CLOSED) return fail(c, AKT_ENOMEM, "out of memory");
+  return akt__conn_state(c) == C_CLOSED ? (c->close_code ? c->close_code : AKT_ECLOSED) : 0;
+}
+
+/* ---- bytes in -------------------------------------------------------------------- */
+
+/* Plaintext from the peer (through TLS or not), by state. */
+static int plain_in(akt__conn *c, const uint8_t *data, size_t len) {
+  switch (akt__conn_state(c)) {
+    case C_AUTH: return akt__hs_feed(c, data, len);
+    case C_OPEN: return akt__conn_frames_in(c, data, len);
+    case C_CLOSED: return c->close_code ? c->close_code : AKT_ECLOSED;
+    default: return fail(c, AKT_EPROTO, "data before the TLS handshake completed");
+  }
+}
+
+/* The TLS engine failed: counted by why (a plaintext peer, a certificate
+ * refused, ...), closed with its words. */
+static int tls_failed(akt__conn *c, int rc) {
+  const akt__tls_error *e = akt__tls_get_error(c->tls);
+  if (e->kind == AKT__TLS_F_PLAINTEXT)
+    AKT__SSTAT(c->r, plaintext_peers, 1);
+  else if (e->kind != AKT__TLS_F_CLOSED && e->kind != AKT__TLS_F_IO)
+    AKT__SSTAT(c->r, tls_failures, 1);
+  char why[AKT__TLS_ERROR_MAX + sizeof "TLS: "];
+  snprintf(why, sizeof why, "TLS: %s", e->text[0] ? e->text : akt_strerror(rc));
+  return fail(c, rc, why);
+}
+
+/* Ciphertext in: decrypted AKT__TLS_CHUNK bytes at a time, each piece's
+ * plaintext read before the next is fed (so c->plain stays small). The
+ * engine is used under the TLS lock; the plaintext is read after it is
+ * released, since reading delivers envelopes (other locks). */
+static int tls_in(akt__conn *c, const uint8_t *data, size_t len) {
+  while (len > 0) {
+    if (akt__conn_state(c) == C_CLOSED) return c->close_code ? c->close_code : AKT_ECLOSED;
+    size_t n = len < AKT__TLS_CHUNK ? len : AKT__TLS_CHUNK;
+    akt__rmutex_lock(&c->tls_mu);
+    int rc = akt__tls_feed(c->tls, data, n);
+    int done = akt__tls_done(c->tls);
+    akt__rmutex_unlock(&c->tls_mu);
+    data += n;
+    len -= n;
+    if (rc) return tls_failed(c, rc);
+    if (done && akt__conn_state(c) == C_TLS && (rc = akt__hs_tls_done(c)) != 0) return rc;
+    if (c->plain.len) {
+      rc = plain_in(c, c->plain.data, c->plain.len);
+      c->plain.len = 0;
+      if (rc) return rc;
+    }
+  }
+  return 0;
+}
+
 int akt__conn_feed(akt__conn *c, const uint8_t *data, size_t len) {
-  if (state_of(c) == C_CLOSED) return c->close_code ? c->close_code : AKT_ECLOSED;
+  if (akt__conn_state(c) == C_CLOSED) return c->close_code ? c->close_code : AKT_ECLOSED;
   akt_backend *b = c->r->sys->backend;
   c->last_rx = b->ops->now(b);
   AKT__RSTAT(c->r, bytes_in, len);
-  int rc = akt__framer_feed(&c->framer, data, len, on_frame, c);
-  if (rc == AKT_ELIMIT && state_of(c) != C_CLOSED) return fail(c, AKT_ELIMIT, "frame too large");
-  if (rc == AKT_ENOMEM && state_of(c) != C_CLOSED) return fail(c, AKT_ENOMEM, "out of memory");
-  return state_of(c) == C_CLOSED ? (c->close_code ? c->close_code : AKT_ECLOSED) : 0;
+  return c->tls ? tls_in(c, data, len) : plain_in(c, data, len);
 }
 
-/* ---- heartbeats ------------------------------------------------------------- */
+/* ---- the timer: handshake deadline, then heartbeats ------------------------------- */
 
 static void arm(akt__conn *c);
 
@@ -428,33 +455,51 @@ static void on_timer(void *arg, uint64_t cookie) {
   akt__conn *c = arg;
   akt_system *sys = c->r->sys;
   c->timer_armed = 0;
-  int state = state_of(c);
-  if (state != C_CLOSED) {
-    akt_backend *b = sys->backend;
-    uint64_t now = b->ops->now(b);
-    if (now - c->last_rx >= c->r->opts.failure) {
-      fail(c, AKT_ETIMEDOUT, state == C_OPEN ? "heartbeat timeout" : "handshake timeout");
+  int state = akt__conn_state(c);
+  akt_backend *b = sys->backend;
+  uint64_t now = b->ops->now(b);
+  if (state == C_CLOSED) {
+    /* nothing: closing cancelled what it could */
+  } else if (state != C_OPEN) {
+    /* However slowly bytes trickle in: no idle timer to reset. */
+    if (now >= c->deadline) {
+      AKT__SSTAT(c->r, handshake_deadlines, 1);
+      fail(c, AKT_ETIMEDOUT, "handshake deadline passed");
     } else {
-      if (c->outbound && state == C_OPEN) {
-        Akt__Wire__Heartbeat hb = AKT__WIRE__HEARTBEAT__INIT;
-        hb.seq = ++c->hb_seq;
-        write_control(c, AKT__WIRE__FRAME__KIND_HEARTBEAT, &hb);
-      }
       arm(c);
     }
+  } else if (now - c->last_rx >= c->r->opts.failure) {
+    fail(c, AKT_ETIMEDOUT, "heartbeat timeout");
+  } else {
+    if (c->outbound) {
+      Akt__Wire__Heartbeat hb = AKT__WIRE__HEARTBEAT__INIT;
+      hb.seq = ++c->hb_seq;
+      write_control(c, AKT__WIRE__FRAME__KIND_HEARTBEAT, &hb);
+    }
+    arm(c);
   }
   akt__inflight_done(sys);
 }
 
 static void arm(akt__conn *c) {
-  if (c->timer_armed || state_of(c) == C_CLOSED || !c->s) return;
+  if (c->timer_armed || akt__conn_state(c) == C_CLOSED || !c->s) return;
   akt_backend *b = c->r->sys->backend;
+  akt_duration delay = c->r->opts.heartbeat;
+  if (akt__conn_state(c) != C_OPEN) {
+    uint64_t now = b->ops->now(b);
+    delay = c->deadline > now ? c->deadline - now : 0;
+  }
   akt__inflight_add(c->r->sys);
-  if (b->ops->timer_start(b, c->r->opts.heartbeat, on_timer, c, 0, &c->timer_id) != 0) {
+  if (b->ops->timer_start(b, delay, on_timer, c, 0, &c->timer_id) != 0) {
     akt__inflight_done(c->r->sys);
     return;
   }
   c->timer_armed = 1;
+}
+
+void akt__conn_rearm(akt__conn *c) {
+  disarm(c);
+  arm(c);
 }
 
 /* ---- stream callbacks --------------------------------------------------------- */
@@ -469,7 +514,7 @@ static void on_close(akt_stream *s, int reason, void *data) {
   akt__conn *c = data;
   akt_system *sys = c->r->sys;
   c->stream_gone = 1; /* the backend frees it when this returns */
-  if (state_of(c) != C_CLOSED) {
+  if (akt__conn_state(c) != C_CLOSED) {
     /* The peer or the network ended it. */
     c->close_code = reason ? reason : AKT_ECLOSED;
     akt__conn_close(c, reason == AKT_ECLOSED ? "connection closed by peer" : akt_strerror(reason));
@@ -498,11 +543,30 @@ static akt__conn *conn_new(akt__remote *r, akt_stream *s, akt__endpoint *ep) {
   c->s = s;
   c->ep = ep;
   c->outbound = ep != NULL;
-  atomic_init(&c->state, C_HANDSHAKE);
+  atomic_init(&c->state, C_TLS);
+  akt__rmutex_init(&c->tls_mu, AKT__RANK_CONN_TLS);
   c->framer.max = r->opts.max_frame;
   akt_backend *b = r->sys->backend;
   c->last_rx = b->ops->now(b);
+  c->deadline = c->last_rx + r->sec.limits.handshake_deadline;
   return c;
+}
+
+/* Counts an accepted stream against the caps: 0, or the stream is closed
+ * at once (counted, logged). */
+static int admit(akt__remote *r, akt_stream *s, char *source) {
+  akt_backend *b = r->sys->backend;
+  akt_addr peer;
+  if (b->ops->stream_peer(b, s, &peer) != 0) return AKT_ECLOSED;
+  snprintf(source, AKT_HOST_MAX, "%s", peer.host);
+  const char *which;
+  int rc = akt__sources_admit(r, source, 1, &which);
+  if (rc == AKT_ELIMIT) {
+    AKT__SSTAT(r, connections_capped, 1);
+    akt__rlog(r, AKT__LOG_CAPPED, AKT_LOG_WARN,
+              "remoting: refusing a connection from %s: %s reached", source, which);
+  }
+  return rc;
 }
 
 void akt__conn_accept(akt__remote *r, akt_stream *s) {
@@ -513,20 +577,32 @@ void akt__conn_accept(akt__remote *r, akt_stream *s) {
   if (park) r->parked[r->nparked++] = s;
   akt__rmutex_unlock(&r->mu);
   if (park) return;
-  akt__conn *c = state == AKT__REMOTE_RUNNING ? conn_new(r, s, NULL) : NULL;
+  char source[AKT_HOST_MAX];
+  akt__conn *c = NULL;
+  if (state == AKT__REMOTE_RUNNING && admit(r, s, source) == 0) {
+    if (!(c = conn_new(r, s, NULL))) akt__sources_release(r, source, 1);
+  }
   if (!c) {
     if (state == AKT__REMOTE_STARTING) AKT__RSTAT(r, handshakes_refused, 1);
     b->ops->stream_close(b, s);
     return;
   }
+  snprintf(c->source, sizeof c->source, "%s", source);
+  c->counted = c->unauth = 1;
   if (b->ops->stream_start(b, s, &conn_cbs, c) != 0) {
     /* on_close will not come for a stream that could not start. */
+    uncount(c);
     conn_free(c);
     return;
   }
   akt__inflight_add(r->sys);
   conn_link(c);
   AKT__RSTAT(r, connections_accepted, 1);
+  int rc = akt__hs_begin(c);
+  if (rc) {
+    fail(c, rc, "cannot start the handshake");
+    return;
+  }
   arm(c);
 }
 
@@ -558,47 +634,74 @@ int akt__conn_connect(akt__endpoint *ep) {
   AKT_ASSERT(ep->state == AKT__EP_CONNECTING && !ep->conn);
   akt__remote *r = ep->r;
   akt_backend *b = r->sys->backend;
+  const char *which;
+  int rc = akt__sources_admit(r, ep->host, 0, &which);
+  if (rc == AKT_ELIMIT) AKT__SSTAT(r, connections_capped, 1);
+  if (rc) return rc;
   akt_addr addr;
   memset(&addr, 0, sizeof addr);
   snprintf(addr.host, sizeof addr.host, "%s", ep->host);
   addr.port = ep->port;
   akt__conn *c = conn_new(r, NULL, ep);
-  if (!c) return AKT_ENOMEM;
+  if (!c) {
+    akt__sources_release(r, ep->host, 0);
+    return AKT_ENOMEM;
+  }
+  snprintf(c->source, sizeof c->source, "%s", ep->host);
+  c->counted = 1;
   snprintf(c->peer, sizeof c->peer, "%s", ep->node);
   /* On the I/O context, so none of c's callbacks runs before this returns. */
-  int rc = b->ops->connect(b, &addr, &conn_cbs, c, &c->s);
+  rc = b->ops->connect(b, &addr, &conn_cbs, c, &c->s);
   if (rc) {
+    uncount(c);
     conn_free(c);
     return rc;
   }
   akt__inflight_add(r->sys);
   conn_link(c);
-  c->seq = ep->dials;
+  c->seq = atomic_fetch_add_explicit(&r->conn_seq, 1, memory_order_relaxed) + 1;
+  rc = akt__hs_begin(c);
+  if (rc) {
+    /* Never the endpoint's: closed quietly, and freed by on_close. */
+    c->close_code = rc;
+    akt__conn_set_state(c, C_CLOSED);
+    uncount(c);
+    b->ops->stream_close(b, c->s);
+    return rc;
+  }
   ep->conn = c;
   AKT__RSTAT(r, connections_opened, 1);
   akt__trace(r->sys, AKT_EV_NET, 0, 0, "connect", 0, 0, ep->node);
-  send_handshake(c);
   arm(c);
   return 0;
 }
 
-int akt__conn_is_open(const akt__conn *c) { return state_of(c) == C_OPEN; }
+int akt__conn_is_open(const akt__conn *c) { return akt__conn_state(c) == C_OPEN; }
 
 akt__conn *akt__conn_detached(akt__remote *r, akt__endpoint *ep, akt__buf *capture) {
   akt__conn *c = conn_new(r, NULL, ep);
-  if (c) c->capture = capture;
+  if (!c) return NULL;
+  c->capture = capture;
+  if (ep) c->seq = atomic_fetch_add_explicit(&r->conn_seq, 1, memory_order_relaxed) + 1;
+  if (akt__hs_begin(c) != 0) {
+    conn_free(c);
+    return NULL;
+  }
   return c;
 }
 
 void akt__conn_detached_free(akt__conn *c) {
-  if (c) conn_free(c);
+  if (!c) return;
+  /* Closed first, so that the peer's endpoint forgets it. */
+  akt__conn_close(c, "freed");
+  conn_free(c);
 }
 
 void akt__conns_close_all(akt__remote *r) {
   for (;;) {
     akt__rmutex_lock(&r->mu);
     akt__conn *c = r->conns;
-    while (c && state_of(c) == C_CLOSED) c = c->next;
+    while (c && akt__conn_state(c) == C_CLOSED) c = c->next;
     akt__rmutex_unlock(&r->mu);
     if (!c) return;
     akt__conn_close(c, "node shutting down");
@@ -613,6 +716,7 @@ void akt__conns_free_all(akt__remote *r) {
     if (c->timer_armed) b->ops->timer_cancel(b, c->timer_id);
     c->timer_armed = 0;
     c->prev = c->next = NULL;
+    c->counted = 0; /* the table goes with the remoting */
     conn_free(c);
   }
   r->conns = NULL;

@@ -29,7 +29,6 @@
 
 #define EP_OF(r) ((akt__endpoint *)((char *)(r) - offsetof(akt__endpoint, writer)))
 
-#define TABLE_FIRST_CAP 4   /* endpoints in a new table */
 #define WATCHES_FIRST_CAP 4 /* watches in a new list */
 
 static void writer_run(akt_runnable *run);
@@ -96,51 +95,55 @@ static void timer_cancel(akt__endpoint *ep, akt__ep_timer *t) {
   t->armed = 0;
 }
 
-/* ---- the table --------------------------------------------------------------- */
+/* ---- setup and idleness ------------------------------------------------------- */
 
-/* Makes and lists the endpoint of `node` (remoting lock held). */
-static int endpoint_new(akt__remote *r, const char *node, akt__endpoint **out) {
-  AKT__ASSERT_HELD(AKT__RANK_REMOTE);
-  /* Longer than ep->node holds: it would never be found again. */
-  if (strlen(node) >= AKT__NODE_MAX) return AKT_ENAME;
-  akt__endpoint *ep = calloc(1, sizeof *ep);
-  if (!ep) return AKT_ENOMEM;
-  const char *path;
-  if (akt__parse_address(node, ep->sysname, sizeof ep->sysname, ep->host, sizeof ep->host,
-                         &ep->port, &path) != 0 ||
-      path) {
-    free(ep);
-    return AKT_ENAME;
-  }
-  if (r->nendpoints == r->cap_endpoints) {
-    akt__endpoint **grown = akt__array_grow(r->endpoints, &r->cap_endpoints, sizeof *grown,
-                                            TABLE_FIRST_CAP, UINT32_MAX);
-    if (!grown) {
-      free(ep);
-      return AKT_ENOMEM;
-    }
-    r->endpoints = grown;
-  }
-  ep->r = r;
-  snprintf(ep->node, sizeof ep->node, "%s", node);
-  akt__rmutex_init(&ep->wmu, AKT__RANK_EP_WRITE);
-  akt__rmutex_init(&ep->mu, AKT__RANK_EP_STATE);
-  ep->writer.run = writer_run;
-  r->endpoints[r->nendpoints++] = ep;
-  *out = ep;
-  return 0;
+/* Records use (endpoint lock held): the sweep empties endpoints unused for
+ * limits.peer_idle. */
+static void touch(akt__endpoint *ep) {
+  akt_backend *b = ep->r->sys->backend;
+  ep->last_used = b->ops->now(b);
 }
 
-int akt__endpoint_get(akt__remote *r, const char *node, akt__endpoint **out) {
-  akt__endpoint *ep = NULL;
-  int rc = 0;
-  akt__rmutex_lock(&r->mu);
-  for (uint32_t i = 0; i < r->nendpoints && !ep; i++)
-    if (strcmp(r->endpoints[i]->node, node) == 0) ep = r->endpoints[i];
-  if (!ep) rc = endpoint_new(r, node, &ep);
-  akt__rmutex_unlock(&r->mu);
-  *out = ep;
-  return rc;
+akt__endpoint *akt__endpoint_setup(akt__remote *r, akt__endpoint *ep, const char *node,
+                                   const char *sysname, const char *host, uint16_t port) {
+  AKT__ASSERT_NOT_HELD(AKT__RANK_EP_WRITE);
+  if (!ep) {
+    if (!(ep = calloc(1, sizeof *ep))) return NULL;
+    ep->r = r;
+    akt__rmutex_init(&ep->wmu, AKT__RANK_EP_WRITE);
+    akt__rmutex_init(&ep->mu, AKT__RANK_EP_STATE);
+    ep->writer.run = writer_run;
+    atomic_init(&ep->pins, 0);
+  }
+  /* A reused struct was emptied idle (peers.c): a holder of a stale
+   * pointer may be waiting for its lock, and finds the new node. */
+  akt__rmutex_lock(&ep->wmu);
+  akt__rmutex_lock(&ep->mu);
+  AKT_ASSERT(!ep->listed && !ep->conn && !ep->inbound && ep->nwatches == 0 && !ep->waiters);
+  AKT_ASSERT(ep->queue.len == 0 && ep->out.len == 0 && !ep->writer_scheduled);
+  snprintf(ep->node, sizeof ep->node, "%s", node);
+  snprintf(ep->sysname, sizeof ep->sysname, "%s", sysname);
+  snprintf(ep->host, sizeof ep->host, "%s", host);
+  ep->port = port;
+  ep->state = AKT__EP_IDLE;
+  ep->attempts = 0;
+  ep->incarnation = ep->in_incarnation = ep->in_seq = 0;
+  ep->dials = ep->failed_dial = 0;
+  ep->last_error = 0;
+  ep->unreachable_since = 0;
+  ep->given_up = 0;
+  touch(ep);
+  akt__rmutex_unlock(&ep->mu);
+  akt__rmutex_unlock(&ep->wmu);
+  return ep;
+}
+
+int akt__endpoint_idle(const akt__endpoint *ep) {
+  AKT__ASSERT_HELD(AKT__RANK_EP_STATE);
+  for (unsigned i = 0; i < AKT__EP_TIMERS; i++)
+    if (ep->timers[i].armed) return 0;
+  return ep->state == AKT__EP_IDLE && !ep->conn && !ep->inbound && ep->queue.len == 0 &&
+         ep->out.len == 0 && ep->nwatches == 0 && ep->waiters == 0 && !ep->writer_scheduled;
 }
 
 /* ---- watches ----------------------------------------------------------------- */
@@ -159,6 +162,7 @@ static void watch_remove(akt__endpoint *ep, uint32_t i) {
 typedef struct ended_watches {
   akt__rwatch *list;
   uint32_t n;
+  int give_up; /* the peer was not reached for unreachable_give_up: see give_up */
 } ended_watches;
 
 static ended_watches take_watches(akt__endpoint *ep) {
@@ -205,6 +209,7 @@ int akt__endpoint_watch(akt__endpoint *ep, akt_pid *watcher, akt_pid *target, in
     if (!rc) {
       ep->watches[ep->nwatches++] =
           (akt__rwatch){.watcher = akt_pid_retain(watcher), .target = akt_pid_retain(target)};
+      touch(ep);
       if (ep->state == AKT__EP_IDLE) connect_request(ep);
     }
   } else {
@@ -220,18 +225,22 @@ int akt__endpoint_watch(akt__endpoint *ep, akt_pid *watcher, akt_pid *target, in
   return rc;
 }
 
-void akt__endpoint_unwatch_path(akt__endpoint *ep, const char *watcher_path, uint64_t watcher_id,
-                                akt_pid *target) {
+int akt__endpoint_end_watch(akt__endpoint *ep, const uint8_t *watcher_path, size_t len,
+                            uint64_t watcher_id, akt_pid *target) {
+  int found = 0;
   akt__rmutex_lock(&ep->mu);
-  for (uint32_t i = 0; i < ep->nwatches; i++) {
+  for (uint32_t i = 0; i < ep->nwatches && !found; i++) {
     akt__rwatch *w = &ep->watches[i];
-    if (strcmp(akt_pid_path(w->watcher), watcher_path) == 0 &&
+    const char *path = akt_pid_path(w->watcher);
+    if (strlen(path) == len && memcmp(path, watcher_path, len) == 0 &&
         (!watcher_id || akt_pid_id(w->watcher) == watcher_id) && akt_pid_equal(w->target, target)) {
       watch_remove(ep, i);
-      break;
+      found = 1;
     }
   }
+  if (found) touch(ep);
   akt__rmutex_unlock(&ep->mu);
+  return found;
 }
 
 /* ---- sending ------------------------------------------------------------------- */
@@ -254,20 +263,46 @@ static void wake_writer(akt__endpoint *ep) {
   sys->backend->ops->schedule(sys->backend, &ep->writer);
 }
 
-int akt__endpoint_send(akt__endpoint *ep, const akt__env_out *e, const ProtobufCMessage *payload,
-                       size_t payload_len) {
+/* Counts len more bytes queued for all peers, unless that passes
+ * limits.max_queued_total. Returns 0 or AKT_EFULL (counted). */
+static int queued_add(akt__remote *r, size_t len) {
+  size_t was = atomic_fetch_add_explicit(&r->queued, len, memory_order_relaxed);
+  if (was + len <= r->sec.limits.max_queued_total) return 0;
+  atomic_fetch_sub_explicit(&r->queued, len, memory_order_relaxed);
+  AKT__SSTAT(r, queued_total_full, 1);
+  return AKT_EFULL;
+}
+
+static void queued_sub(akt__remote *r, size_t len) {
+  size_t was = atomic_fetch_sub_explicit(&r->queued, len, memory_order_relaxed);
+  AKT_ASSERT(was >= len);
+}
+
+int akt__endpoint_send(akt__endpoint *ep, const char *node, const akt__env_out *e,
+                       const ProtobufCMessage *payload, size_t payload_len) {
   akt__remote *r = ep->r;
   size_t elen = akt__env_out_size(e, payload_len);
   if (elen + AKT__ENVELOPE_FRAME_OVERHEAD > r->opts.max_frame) return AKT_ELIMIT;
   size_t len = 1 + akt__varint_size(elen) + elen; /* the Batch.envelopes entry */
   int rc = 0;
   akt__rmutex_lock(&ep->mu);
-  if (ep->stopped) {
+  if (strcmp(ep->node, node) != 0) {
+    rc = 1; /* emptied and reused since the caller found it (peers.c) */
+  } else if (ep->stopped) {
     rc = AKT_ESTOPPED;
+  } else if (ep->given_up) {
+    rc = AKT_EUNREACH;
+    AKT__SSTAT(r, unreachable_dropped, 1);
+    /* Refused, but the peer may be back: find out. */
+    if (ep->state == AKT__EP_IDLE) connect_request(ep);
   } else if (pending(ep) + len > r->opts.send_queue) {
     rc = AKT_EFULL;
     AKT__RSTAT(r, send_queue_full, 1);
-  } else if ((rc = akt__buf_reserve(&ep->queue, len + AKT__EP_GAP)) == 0) {
+  } else if ((rc = queued_add(r, len)) != 0) {
+    /* All peers' queues together are full. */
+  } else if ((rc = akt__buf_reserve(&ep->queue, len + AKT__EP_GAP)) != 0) {
+    queued_sub(r, len);
+  } else {
     if (ep->queue.len == 0) ep->queue.len = AKT__EP_GAP; /* see write_frames */
     /* Packed straight into the queue: the envelope is written once, by
      * hand, where packing it with protobuf-c took a size pass over it and
@@ -278,6 +313,7 @@ int akt__endpoint_send(akt__endpoint *ep, const akt__env_out *e, const ProtobufC
     AKT_ASSERT((size_t)(end - (ep->queue.data + ep->queue.len)) == len);
     ep->queue.len += len;
     AKT__RSTAT(r, envelopes_out, 1);
+    touch(ep);
     if (ep->state == AKT__EP_IDLE) connect_request(ep);
     wake_writer(ep);
   }
@@ -379,6 +415,7 @@ static int flush(akt__endpoint *ep, unsigned rounds) {
     akt__rmutex_unlock(&ep->mu);
     rc = write_frames(ep, c, &head);
     akt__rmutex_lock(&ep->mu);
+    queued_sub(ep->r, head - ep->out_head); /* written: no longer queued */
     ep->out_head = head;
     if (ep->out_head == ep->out.len) ep->out.len = ep->out_head = 0;
     if (rc != 0) {
@@ -453,6 +490,10 @@ static akt_duration backoff_delay(akt__remote *r, uint32_t attempts) {
 static void connect_request(akt__endpoint *ep) {
   AKT_ASSERT(ep->state == AKT__EP_IDLE && !ep->conn);
   if (stopped(ep)) return;
+  if (!ep->unreachable_since) {
+    akt_backend *b = ep->r->sys->backend;
+    ep->unreachable_since = b->ops->now(b); /* until it is reached */
+  }
   set_state(ep, AKT__EP_CONNECTING);
   int rc = timer_arm(ep, AKT__EP_DIAL, 0);
   if (rc) {
@@ -477,13 +518,71 @@ static void schedule_retry(akt__endpoint *ep) {
  * it released the locks. */
 static ended_watches lost(akt__endpoint *ep, int code) {
   ended_watches gone = take_watches(ep);
+  akt_backend *b = ep->r->sys->backend;
+  uint64_t now = b->ops->now(b);
   ep->attempts++;
   ep->failed_dial = ep->dials;
   ep->last_error = code ? code : AKT_ECLOSED;
   set_state(ep, AKT__EP_IDLE);
-  if (pending(ep) || ep->waiters) schedule_retry(ep);
+  touch(ep);
+  if (pending(ep) || ep->waiters) {
+    if (!ep->unreachable_since) ep->unreachable_since = now;
+    gone.give_up = pending(ep) && !ep->given_up &&
+                   now - ep->unreachable_since >= ep->r->sec.limits.unreachable_give_up;
+    schedule_retry(ep);
+  } else {
+    ep->unreachable_since = 0; /* nothing wants the peer: no clock runs */
+  }
   wake_waiters(ep);
   return gone;
+}
+
+/* Walks the Batch entries of q from `from`, each a dead letter for
+ * `reason` (no lock held: they are published to actors). */
+static void dead_letters(akt__endpoint *ep, const akt__buf *q, size_t from, const char *reason) {
+  akt__buf scratch = {0};
+  const uint8_t *p = q->data + from, *end = q->data + q->len;
+  akt__env_view v;
+  while (p < end && akt__scan_envelope(&p, end, &v) == 1) {
+    AKT__SSTAT(ep->r, unreachable_dropped, 1);
+    akt__remote_dead_view(ep->r, &scratch, &v, reason);
+  }
+  akt__buf_free(&scratch);
+}
+
+/* The peer was not reached for limits.unreachable_give_up while messages
+ * waited: they become dead letters, and sends fail at once until it is
+ * reached (akt__endpoint_send). No lock held. */
+static void give_up(akt__endpoint *ep) {
+  akt__remote *r = ep->r;
+  akt__buf queue = {0}, out = {0};
+  size_t out_head = 0, dropped = 0;
+  akt__rmutex_lock(&ep->wmu);
+  akt__rmutex_lock(&ep->mu);
+  if (ep->state != AKT__EP_OPEN && !ep->given_up && pending(ep)) {
+    dropped = pending(ep);
+    queue = ep->queue;
+    out = ep->out;
+    out_head = ep->out_head;
+    memset(&ep->queue, 0, sizeof ep->queue);
+    memset(&ep->out, 0, sizeof ep->out);
+    ep->out_head = 0;
+    ep->given_up = 1;
+    ep->unreachable_since = 0;
+    queued_sub(r, dropped);
+  }
+  akt__rmutex_unlock(&ep->mu);
+  akt__rmutex_unlock(&ep->wmu);
+  if (!dropped) return;
+  char reason[AKT__NODE_MAX + 64];
+  snprintf(reason, sizeof reason, "unreachable: %s not reached for %llu ms", ep->node,
+           (unsigned long long)(r->sec.limits.unreachable_give_up / AKT_MILLIS(1)));
+  akt__rlog(r, AKT__LOG_PEERS, AKT_LOG_WARN, "remoting: %s: %zu bytes of messages dropped", reason,
+            dropped);
+  if (out.len > out_head) dead_letters(ep, &out, out_head, reason);
+  if (queue.len > AKT__EP_GAP) dead_letters(ep, &queue, AKT__EP_GAP, reason);
+  akt__buf_free(&queue);
+  akt__buf_free(&out);
 }
 
 /* Opens the connection (I/O context, endpoint lock held, connecting).
@@ -525,6 +624,7 @@ static void timer_fire(void *arg, uint64_t which) {
     wake_writer(ep);
   akt__rmutex_unlock(&ep->mu);
   terminate_watches(ep, gone, "cannot connect");
+  if (gone.give_up) give_up(ep);
   akt__inflight_done(sys);
 }
 
@@ -536,6 +636,9 @@ void akt__endpoint_on_open(akt__endpoint *ep, akt__conn *c, uint64_t incarnation
     ep->incarnation = incarnation;
     set_state(ep, AKT__EP_OPEN);
     ep->attempts = 0;
+    ep->unreachable_since = 0;
+    ep->given_up = 0;
+    touch(ep);
     wake_writer(ep);
     wake_waiters(ep);
   }
@@ -555,6 +658,7 @@ void akt__endpoint_on_down(akt__endpoint *ep, akt__conn *c, int code, const char
   akt__rmutex_unlock(&ep->mu);
   akt__rmutex_unlock(&ep->wmu);
   terminate_watches(ep, gone, reason);
+  if (gone.give_up) give_up(ep);
 }
 
 int akt__endpoint_on_accept(akt__endpoint *ep, akt__conn *c, uint64_t incarnation, uint64_t seq,
@@ -569,6 +673,7 @@ int akt__endpoint_on_accept(akt__endpoint *ep, akt__conn *c, uint64_t incarnatio
     ep->inbound = c;
     ep->in_incarnation = incarnation;
     ep->in_seq = seq;
+    touch(ep);
   }
   akt__rmutex_unlock(&ep->mu);
   return stale;
@@ -578,6 +683,7 @@ void akt__endpoint_on_inbound_down(akt__endpoint *ep, akt__conn *c, const char *
   akt__rmutex_lock(&ep->mu);
   if (ep->inbound == c) ep->inbound = NULL;
   ended_watches gone = take_watches(ep);
+  touch(ep);
   akt__rmutex_unlock(&ep->mu);
   terminate_watches(ep, gone, reason);
 }
@@ -617,6 +723,7 @@ int akt__endpoint_await_open(akt__endpoint *ep, uint64_t deadline) {
   akt__rmutex_lock(&ep->mu);
   AKT_ASSERT(ep->waiters > 0);
   ep->waiters--;
+  touch(ep);
   if (rc == 0) {
     /* Over: open now, or a counted dial failed (failed_dial only grows),
      * or remoting stopped. */

@@ -53,9 +53,20 @@ typedef struct akt__ep_timer {
 
 struct akt__endpoint {
   akt__remote *r;
-  /* The peer's address and its parts: set when the endpoint is made, under
-   * the remoting lock, and never changed. */
-  char node[AKT__NODE_MAX]; /* akt://SYS@HOST:PORT */
+  /* Table bookkeeping (peers.c), under the remoting lock: whether the
+   * struct is in the index, the next free struct, and the pins of
+   * akt__endpoint_get (taken under the remoting lock, dropped with an
+   * atomic decrement: an endpoint with pins is never emptied). */
+  int listed;
+  uint64_t hash;            /* of node, while listed */
+  akt__endpoint *next_free;
+  _Atomic uint32_t pins;
+  /* The peer's address and its parts: set (under mu) when the struct is
+   * set up for a peer, and unchanged until it is emptied and reused for
+   * another (under mu again), which only an idle, unpinned, unlisted
+   * endpoint is: a holder of a stale pointer (a remote PID's cache) finds
+   * another node here, and looks again. */
+  char node[AKT__NODE_MAX]; /* akt://SYS@HOST:PORT; "" while free */
   char sysname[AKT_SYSTEM_NAME_MAX + 1];
   char host[AKT_HOST_MAX];
   uint16_t port;
@@ -80,8 +91,7 @@ struct akt__endpoint {
   uint32_t attempts;        /* failed connects in a row (backoff) */
   akt__ep_timer timers[AKT__EP_TIMERS]; /* by AKT__EP_DIAL ... */
   uint64_t incarnation;     /* the peer's, once known */
-  uint64_t dials;           /* connections we began to open so far: the
-                               newest one's number (Handshake.conn_seq) */
+  uint64_t dials;           /* connections we began to open so far */
   uint64_t failed_dial;     /* the number of the dial whose connection ended last */
   int last_error;           /* why it ended */
   uint32_t waiters;         /* threads in akt__endpoint_await_open */
@@ -90,6 +100,12 @@ struct akt__endpoint {
   akt__rwatch *watches;
   uint32_t nwatches, cap_watches;
   int stopped;
+  uint64_t last_used;       /* backend time of the last send, open or close */
+  /* Reaching the peer: since when it has not been reached while something
+   * waited for it (0: reached, or nothing waited), and whether that lasted
+   * limits.unreachable_give_up (sends fail at once until it is reached). */
+  uint64_t unreachable_since;
+  int given_up;
 };
 
 /* Writes a control frame on the endpoint's connection (I/O context), in

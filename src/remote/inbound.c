@@ -65,10 +65,9 @@ typedef struct rx_names {
   const char *target, *sender, *type;
 } rx_names;
 
-/* NUL-terminated copies of the view's strings in rx->scratch (lengths are
- * bounded by max_name: the caller checked). 0 or AKT_ENOMEM. */
-static int names_of(akt__rx_cache *rx, const akt__env_view *v, rx_names *out) {
-  akt__buf *b = &rx->scratch;
+/* NUL-terminated copies of the view's strings in b (lengths are bounded
+ * by max_name: the caller checked). 0 or AKT_ENOMEM. */
+static int names_in(akt__buf *b, const akt__env_view *v, rx_names *out) {
   b->len = 0;
   int rc = akt__buf_reserve(b, v->target_len + v->sender_len + v->type_len + 3);
   if (rc) return rc;
@@ -87,14 +86,25 @@ static int names_of(akt__rx_cache *rx, const akt__env_view *v, rx_names *out) {
   return 0;
 }
 
+static int names_of(akt__rx_cache *rx, const akt__env_view *v, rx_names *out) {
+  return names_in(&rx->scratch, v, out);
+}
+
 /* ---- the payload arena ------------------------------------------------------- */
 
-/* Bump allocation inside rx->arena; what does not fit is malloc'd. Nothing
- * is freed one by one: the arena is reset after each envelope. */
+/* Bump allocation inside rx->arena; what does not fit is malloc'd, within
+ * the payload's memory bound (rx->budget): past it every allocation
+ * fails, and with it the unpack. Nothing is freed one by one: the arena
+ * is reset after each envelope. */
 static void *arena_alloc(void *data, size_t size) {
   akt__rx_cache *rx = data;
   size_t need = (size + 15) & ~(size_t)15;
-  if (need >= size && need <= sizeof rx->arena - rx->arena_used) {
+  if (need < size || need > rx->budget - rx->taken) {
+    rx->over_budget = 1;
+    return NULL;
+  }
+  rx->taken += need;
+  if (need <= sizeof rx->arena - rx->arena_used) {
     void *p = (uint8_t *)rx->arena + rx->arena_used;
     rx->arena_used += need;
     return p;
@@ -142,17 +152,45 @@ static void publish(akt__remote *r, const akt__env_view *v, const rx_names *n,
   akt__send(dla, &d.base, NULL, 0, 0);
 }
 
-/* A dead letter known only by its wire fields: counted, traced, logged
- * and published. */
-static void dead_on_arrival(akt__remote *r, akt__rx_cache *rx, const akt__env_view *v,
-                            const char *reason) {
+void akt__remote_dead_view(akt__remote *r, akt__buf *scratch, const akt__env_view *v,
+                           const char *reason) {
   atomic_fetch_add_explicit(&r->sys->dead_letters, 1, memory_order_relaxed);
   rx_names n;
-  if (names_of(rx, v, &n) != 0) return; /* out of memory: counted only */
+  if (names_in(scratch, v, &n) != 0) return; /* out of memory: counted only */
   akt__trace(r->sys, AKT_EV_DEAD_LETTER, 0, 0, n.type, 0, 0, reason);
   akt__log(r->sys, AKT_LOG_DEBUG, "dead letter: %s to %s from %s: %s", n.type, n.target, n.sender,
            reason);
   publish(r, v, &n, reason);
+}
+
+static void dead_on_arrival(akt__remote *r, akt__rx_cache *rx, const akt__env_view *v,
+                            const char *reason) {
+  akt__remote_dead_view(r, &rx->scratch, v, reason);
+}
+
+/* An envelope the rules refuse: counted, a dead letter, logged (throttled:
+ * a peer decides how many there are). */
+static void refuse(akt__remote *r, akt__rx_cache *rx, akt__endpoint *from, const akt__env_view *v,
+                   akt__log_kind kind, const char *reason) {
+  if (kind == AKT__LOG_FOREIGN)
+    AKT__SSTAT(r, foreign_senders, 1);
+  else if (kind == AKT__LOG_MEMORY)
+    AKT__SSTAT(r, memory_bound_refusals, 1);
+  else
+    AKT__SSTAT(r, not_allowed, 1);
+  akt__rlog(r, kind, AKT_LOG_WARN, "remoting: refused an envelope from %s for %.*s: %s",
+            from->node, (int)(v->target_len < REASON_TYPE_MAX ? v->target_len : REASON_TYPE_MAX),
+            (const char *)v->target, reason);
+  dead_on_arrival(r, rx, v, reason);
+}
+
+/* Whether the sender named is on the peer's node: "" (no sender), or the
+ * peer's address followed by a path. */
+static int sender_of_peer(const akt__endpoint *from, const akt__env_view *v) {
+  if (v->sender_len == 0) return 1;
+  size_t n = strlen(from->node);
+  return v->sender_len > n && memcmp(v->sender, from->node, n) == 0 && v->sender[n] == '/' &&
+         !memchr(v->sender, '\0', v->sender_len);
 }
 
 /* The payload's descriptor by type name, in *out (NULL: not registered
@@ -230,8 +268,19 @@ static akt_pid *rx_target(akt__remote *r, akt__rx_cache *rx, const akt__env_view
   return p;
 }
 
-void akt__remote_deliver(akt__remote *r, akt__rx_cache *rx, const akt__env_view *v) {
+void akt__remote_deliver(akt__remote *r, akt__rx_cache *rx, akt__endpoint *from,
+                         const akt__env_view *v) {
   akt_system *sys = r->sys;
+  /* The rules first, on the names alone: nothing of a refused envelope is
+   * decoded. */
+  if (!akt__security_reachable(v->target, v->target_len)) {
+    refuse(r, rx, from, v, AKT__LOG_NOT_ALLOWED, "not reachable from the network");
+    return;
+  }
+  if (!sender_of_peer(from, v)) {
+    refuse(r, rx, from, v, AKT__LOG_FOREIGN, "the sender is not an actor of the peer's node");
+    return;
+  }
   const ProtobufCMessageDescriptor *desc;
   if (rx_type(r, rx, v, &desc) != 0) {
     dead_on_arrival(r, rx, v, akt_strerror(AKT_ENOMEM));
@@ -247,12 +296,27 @@ void akt__remote_deliver(akt__remote *r, akt__rx_cache *rx, const akt__env_view 
     dead_on_arrival(r, rx, v, reason);
     return;
   }
+  if (desc == &akt__poison_pill__descriptor &&
+      !akt__security_may_stop(r, v->target, v->target_len)) {
+    refuse(r, rx, from, v, AKT__LOG_NOT_ALLOWED, "a PoisonPill for a path not in stop_paths");
+    return;
+  }
   ProtobufCAllocator arena = {.alloc = arena_alloc, .free = arena_free, .allocator_data = rx};
   rx->arena_used = 0;
   rx->arena_spilled = 0;
+  rx->taken = 0;
+  rx->over_budget = 0;
+  size_t k = r->sec.limits.memory_per_byte;
+  rx->budget = v->payload_len > (SIZE_MAX - AKT_SECURITY_DECODE_OVERHEAD) / k
+                   ? SIZE_MAX
+                   : k * v->payload_len + AKT_SECURITY_DECODE_OVERHEAD;
   ProtobufCMessage *msg = protobuf_c_message_unpack(desc, &arena, v->payload_len, v->payload);
   if (!msg) {
-    dead_on_arrival(r, rx, v, "payload does not decode as its type");
+    if (rx->over_budget)
+      refuse(r, rx, from, v, AKT__LOG_MEMORY,
+             "the payload would take more memory to decode than the memory bound allows");
+    else
+      dead_on_arrival(r, rx, v, "payload does not decode as its type");
     return;
   }
   akt__env *env;
@@ -267,14 +331,16 @@ void akt__remote_deliver(akt__remote *r, akt__rx_cache *rx, const akt__env_view 
   }
   env->sender = rx_sender(r, rx, v);
   akt__env_add_flags(env, v->flags & (AKT__ENV_REQUEST | AKT__ENV_REPLY), v->corr);
-  /* A Terminated from a watched remote actor ends that watch here — also
-   * when the watcher itself is gone by now. */
-  if (desc == &akt__terminated__descriptor && env->sender && !env->sender->cell) {
-    rx_names n;
-    akt__endpoint *ep;
-    if (akt__endpoint_get(r, akt__remote_pid_node(env->sender), &ep) == 0 &&
-        names_of(rx, v, &n) == 0)
-      akt__endpoint_unwatch_path(ep, n.target, v->target_id, env->sender);
+  /* A Terminated is an answer to a watch of a peer's actor, and only
+   * that: it ends the watch here (also when the watcher itself is gone by
+   * now). One nobody asked for could make an actor believe another died
+   * (a router drops a routee), so it is refused. */
+  if (desc == &akt__terminated__descriptor &&
+      (!env->sender ||
+       !akt__endpoint_end_watch(from, v->target, v->target_len, v->target_id, env->sender))) {
+    akt__env_free(env);
+    refuse(r, rx, from, v, AKT__LOG_NOT_ALLOWED, "a Terminated for no watch of this node's");
+    return;
   }
   int owned;
   akt_pid *target = rx_target(r, rx, v, &owned);

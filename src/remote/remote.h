@@ -14,7 +14,7 @@
  * sys->remote, read with acquire by akt__remote_of) and never change after,
  * except those under r->mu, the atomic lifecycle state and the counters.
  *
- * Lock hierarchy. Remoting has three kinds of lock, taken only in this
+ * Lock hierarchy. Remoting has four kinds of lock, taken only in this
  * order, which every acquisition checks (lock.h):
  *
  *   AKT__RANK_EP_WRITE  an endpoint's write lock (ep->wmu): writing to its
@@ -22,12 +22,20 @@
  *   AKT__RANK_EP_STATE  an endpoint's state lock (ep->mu): its queue,
  *                       state, timers and watches
  *   AKT__RANK_REMOTE    the remoting lock (r->mu): the endpoint table, the
- *                       list of connections, the remote-PID cache, kinds
+ *                       list of connections, the connection counts, the
+ *                       remote-PID cache, kinds
+ *   AKT__RANK_CONN_TLS  a connection's TLS lock (c->tls_mu): its TLS engine,
+ *                       which the I/O context (reading) and the endpoint's
+ *                       writer (writing) share
  *
- * A thread holds the locks of one endpoint at most. The remoting lock is a
- * leaf: code holding it takes no other lock and calls nothing but the
- * allocator, so an endpoint is looked up under it and used after it is
- * released (endpoints live as long as the remoting). Locks outside
+ * A thread holds the locks of one endpoint, and the TLS lock of one
+ * connection, at most. The remoting lock and the TLS lock are leaves: code
+ * holding either takes no other lock of remoting and calls nothing but the
+ * allocator, OpenSSL and the backend's stream_write, so an endpoint is
+ * looked up under the remoting lock (pinned: peers.c) and used after it is
+ * released. Endpoint structs live as long as the remoting: an idle one is
+ * emptied and its struct reused for another peer, never freed before
+ * (peers.c). Locks outside
  * remoting rank below all three: remoting may call the backend (timers,
  * streams, schedule, wake, log, trace) while holding its locks, and the
  * backend never calls back into remoting while holding one of its own
@@ -47,19 +55,29 @@
 #include "akt/wire.pb-c.h"
 #include "src/actor/envelope.h"
 #include "src/remote/lock.h"
+#include "src/remote/tls.h"
 #include "src/remote/scan.h"
 
 typedef struct akt__remote akt__remote;
 typedef struct akt__endpoint akt__endpoint;
 typedef struct akt__conn akt__conn;
 
-#define AKT__WIRE_MAGIC 0x414b5431u /* "AKT1" */
 #define AKT__NODE_MAX 320           /* bytes of "akt://SYSTEM@HOST:PORT" */
+
+/* A number as a string literal (for messages about limits). */
+#define AKT__STR_(x) #x
+#define AKT__STR(x) AKT__STR_(x)
+
+/* The largest values the security limits accept (security.c). */
+#define AKT__PEERS_LIMIT 65536u
+#define AKT__CONNECTIONS_LIMIT 65536u
+#define AKT__MEMORY_PER_BYTE_LIMIT 1024u
 
 /* The lock ranks (see the hierarchy above): powers of two, outer first. */
 #define AKT__RANK_EP_WRITE 0x1u
 #define AKT__RANK_EP_STATE 0x2u
 #define AKT__RANK_REMOTE 0x4u
+#define AKT__RANK_CONN_TLS 0x8u
 
 /* ---- byte buffers and framing (codec.c) ---------------------------------- */
 
@@ -171,9 +189,130 @@ enum { AKT__REMOTE_STARTING = 0, AKT__REMOTE_RUNNING = 1, AKT__REMOTE_STOPPING =
  * more are refused (counted in handshakes_refused). */
 #define AKT__PARKED_MAX 16
 
+/* ---- security settings and rules (security.c) ---------------------------------- */
+
+/* What akt_remote_start made of akt_security_options: copied and checked,
+ * never changed after start (read without a lock). */
+typedef struct akt__security {
+  uint8_t cookie[AKT_SECURITY_MAX_COOKIE]; /* the cookie, or the public no-cookie label */
+  size_t cookie_len;
+  int has_cookie;          /* a cookie was configured (else the label) */
+  int insecure;            /* neither cookie nor TLS: started with security.insecure */
+  akt__tls_ctx *tls;       /* TLS on every connection, or NULL */
+  char **spawn_kinds;      /* copies of the allow-lists */
+  size_t nspawn;
+  char **stop_paths;
+  size_t nstop;
+  akt_security_limits limits; /* with defaults */
+} akt__security;
+
+/* Checks the options, fills r->sec (r->opts and r->sys set). Returns 0 or
+ * AKT_EINVAL (an ERROR log line says what and what to do), AKT_ENOMEM,
+ * AKT_EBACKEND. */
+int akt__security_init(akt__remote *r, const akt_security_options *o);
+
+/* Logs how the node authenticates once it has its address: at ERROR when
+ * insecure (once, at start), at INFO otherwise. */
+void akt__security_announce(akt__remote *r);
+
+/* Frees what init made and wipes the cookie. */
+void akt__security_free(akt__security *s);
+
+/* Whether the network may reach the local actor at `path` (len bytes, the
+ * peer's: not NUL-terminated): see security.c. */
+int akt__security_reachable(const uint8_t *path, size_t len);
+
+/* Whether peers may spawn `kind` (spawn_kinds), and stop the actor at
+ * `path` (stop_paths). */
+int akt__security_may_spawn(const akt__remote *r, const char *kind);
+int akt__security_may_stop(const akt__remote *r, const uint8_t *path, size_t len);
+
+/* Fills buf with len bytes for nonces: the backend's random_bytes, or
+ * random_u64 where it has none (the simulator). Returns 0 or
+ * AKT_EBACKEND. */
+int akt__secure_random(akt_backend *b, uint8_t *buf, size_t len);
+
+/* ---- throttled log lines (throttle.c) ---------------------------------------------- */
+
+/* Kinds of line that an attacker could make the node write once per
+ * connection or per envelope: each is written at most once per
+ * limits.log_interval, with the count of those left out. */
+typedef enum akt__log_kind {
+  AKT__LOG_CLOSED = 0,   /* a connection closed with an error */
+  AKT__LOG_CAPPED,       /* an accept refused by a connection cap */
+  AKT__LOG_REFUSED,      /* a handshake refused */
+  AKT__LOG_NOT_ALLOWED,  /* an envelope, spawn or stop refused by the rules */
+  AKT__LOG_FOREIGN,      /* an envelope whose sender is not the peer's */
+  AKT__LOG_MEMORY,       /* a frame or payload over the memory bound */
+  AKT__LOG_PEERS,        /* a peer refused at max_peers, a queue given up */
+  AKT__LOG_KINDS
+} akt__log_kind;
+
+typedef struct akt__throttle {
+  _Atomic uint64_t last[AKT__LOG_KINDS];       /* backend time of the last line written,
+                                                  plus 1 (0: none yet) */
+  _Atomic uint64_t suppressed[AKT__LOG_KINDS]; /* left out since */
+} akt__throttle;
+
+/* Logs one line of `kind` at `level` unless one of that kind was written
+ * less than log_interval ago (then counts it in log_lines_suppressed). No
+ * lock; callable with any of remoting's locks held. */
+__attribute__((format(printf, 4, 5))) void akt__rlog(akt__remote *r, akt__log_kind kind,
+                                                      akt_log_level level, const char *fmt, ...);
+
+/* ---- connections per source (sources.c) --------------------------------------------- */
+
+/* One remote address's connections. */
+typedef struct akt__source {
+  char *host;     /* NULL: a free slot */
+  uint64_t hash;
+  uint32_t conns, unauth;
+} akt__source;
+
+/* Open connections counted against the caps (remoting lock): in total
+ * and per source address, and those not authenticated yet. */
+typedef struct akt__sources {
+  akt__source *slots; /* open addressing, linear probing; at most half full */
+  uint32_t cap, used;
+  uint32_t conns;     /* every connection, in and out */
+  uint32_t unauth;    /* accepted, handshake not done */
+} akt__sources;
+
+/* Counts a new connection from (inbound) or to `host`. Returns 0, or
+ * AKT_ELIMIT with *which naming the cap that refused it (nothing counted),
+ * or AKT_ENOMEM. Takes the remoting lock. */
+int akt__sources_admit(akt__remote *r, const char *host, int inbound, const char **which);
+
+/* An inbound connection from `host` authenticated (no longer counted
+ * among the unauthenticated). Takes the remoting lock. */
+void akt__sources_authenticated(akt__remote *r, const char *host);
+
+/* A counted connection closed (`unauth`: it was still counted among the
+ * unauthenticated). Takes the remoting lock. */
+void akt__sources_release(akt__remote *r, const char *host, int unauth);
+
+void akt__sources_free(akt__sources *t);
+
+/* ---- the endpoint table (peers.c) --------------------------------------------------- */
+
+typedef struct akt__peers {
+  akt__endpoint **all;    /* every endpoint struct made, in order: live or free */
+  uint32_t nall, cap_all;
+  akt__endpoint **index;  /* live endpoints by node: open addressing, at most half full */
+  uint32_t index_cap;
+  uint32_t live;          /* endpoints in the index */
+  uint32_t setting_up;    /* structs taken for a new peer, not in the index yet */
+  akt__endpoint *free;    /* emptied structs, for the next new peer */
+  uint64_t sweep_id;      /* the idle sweep's timer (I/O context) */
+  int sweep_armed;
+} akt__peers;
+
+/* ---- the remoting ------------------------------------------------------------------- */
+
 struct akt__remote {
   akt_system *sys;
-  akt_remote_options opts;    /* with defaults */
+  akt_remote_options opts;    /* with defaults (opts.security's pointers: see sec) */
+  akt__security sec;          /* set at start, then read-only */
   char node[AKT__NODE_MAX];   /* our address, akt://NAME@HOST:PORT */
   char host[AKT_HOST_MAX];    /* advertised: the host in node */
   char listen_host[AKT_HOST_MAX];
@@ -181,9 +320,15 @@ struct akt__remote {
   uint64_t incarnation;
   akt_listener *listener;     /* set at start; cleared by stop_all (caller's thread) */
   _Atomic int state;          /* AKT__REMOTE_* */
+  _Atomic size_t queued;      /* bytes queued for all peers (limits.max_queued_total) */
+  /* Connection numbers (the cookie exchange's conn_seq): one sequence for
+   * every peer, so that a peer's endpoint emptied and made again never
+   * numbers a connection below one the peer accepted before. */
+  _Atomic uint64_t conn_seq;
+  akt__throttle throttle;
   akt__rmutex mu;             /* AKT__RANK_REMOTE: the fields below */
-  akt__endpoint **endpoints;
-  uint32_t nendpoints, cap_endpoints;
+  akt__peers peers;
+  akt__sources sources;
   akt__conn *conns;           /* every open connection (for shutdown) */
   akt_pid **rpids;            /* remote-PID cache: open addressing on address+id */
   uint32_t rpid_cap, rpid_count;
@@ -201,16 +346,19 @@ static inline int akt__remote_state(akt__remote *r) {
   return atomic_load_explicit(&r->state, memory_order_acquire);
 }
 
-/* Adds to one counter of the stats (relaxed atomic). */
+/* Adds to one counter of the stats (relaxed atomic); SSTAT to one of the
+ * security counters. */
 #define AKT__RSTAT(r, field, n) __atomic_fetch_add(&(r)->stats.field, (n), __ATOMIC_RELAXED)
+#define AKT__SSTAT(r, field, n) AKT__RSTAT(r, security.field, n)
 
 /* The system's remoting, or NULL when not started: everything
  * akt_remote_start set up is visible to the caller. */
 akt__remote *akt__remote_of(akt_system *sys);
 
-/* The endpoint of the node at index i of the table, or NULL past its end
- * (takes and releases the remoting lock: for walks that call into each
- * endpoint, which the lock order forbids under it). */
+/* The endpoint struct at index i of the table (live, or emptied and free:
+ * either may be flushed or stopped), or NULL past its end. Takes and
+ * releases the remoting lock: for walks that call into each endpoint,
+ * which the lock order forbids under it. */
 akt__endpoint *akt__remote_endpoint_at(akt__remote *r, uint32_t i);
 
 /* Sends an envelope to a remote PID (takes ownership of env). Codes as
@@ -282,6 +430,11 @@ typedef struct akt__rx_cache {
   akt__buf scratch;                             /* names as C strings, on a miss */
   size_t arena_used;
   int arena_spilled; /* the payload being unpacked did not fit: malloc'd */
+  /* The memory bound of the payload being unpacked (limits.memory_per_byte
+   * times its bytes, plus AKT_SECURITY_DECODE_OVERHEAD), what it took so
+   * far (arena and malloc), and whether it asked for more. */
+  size_t budget, taken;
+  int over_budget;
   max_align_t arena[AKT__RX_ARENA / sizeof(max_align_t)];
 } akt__rx_cache;
 
@@ -289,10 +442,20 @@ typedef struct akt__rx_cache {
 void akt__rx_cache_free(akt__rx_cache *rx);
 
 /* Delivers one envelope that arrived on a connection (whose cache is rx)
- * to this system. The view's strings are at most max_name bytes (the
- * caller checked). Never fails: what cannot be delivered is a dead
- * letter. */
-void akt__remote_deliver(akt__remote *r, akt__rx_cache *rx, const akt__env_view *v);
+ * from the peer `from` (its endpoint: the node it authenticated as) to
+ * this system. The view's strings are at most max_name bytes (the caller
+ * checked). Never fails: what cannot be delivered, or is not allowed
+ * (security.c's rules, a sender not on the peer's node, a Terminated for
+ * no watch), is a dead letter, counted. */
+void akt__remote_deliver(akt__remote *r, akt__rx_cache *rx, akt__endpoint *from,
+                         const akt__env_view *v);
+
+/* A dead letter known only by its wire fields (an envelope read from a
+ * peer, or one dropped from a send queue): counted, traced, logged at
+ * DEBUG and published on akt.deadletter. `scratch` holds the names as C
+ * strings. */
+void akt__remote_dead_view(akt__remote *r, akt__buf *scratch, const akt__env_view *v,
+                           const char *reason);
 
 /* ---- connections (conn.c) ------------------------------------------------- */
 
@@ -307,10 +470,11 @@ void akt__conns_serve_parked(akt__remote *r);
 /* Closes the streams parked while remoting started (a failed start). */
 void akt__conns_close_parked(akt__remote *r);
 
-/* Opens the outbound connection of `ep` and sends its Handshake (I/O
- * context, endpoint lock held, the endpoint connecting without a
- * connection). Returns 0 (ep->conn is the new connection) or AKT_ENOMEM or
- * the backend's error. */
+/* Opens the outbound connection of `ep` and begins its handshake (TLS
+ * when on, then the cookie exchange; I/O context, endpoint lock held, the
+ * endpoint connecting without a connection). Returns 0 (ep->conn is the
+ * new connection), AKT_ELIMIT (limits.max_connections), AKT_ENOMEM or the
+ * backend's error. */
 int akt__conn_connect(akt__endpoint *ep);
 
 /* Closes a connection with a reason (sent to the peer when possible; I/O
@@ -328,10 +492,24 @@ int akt__conn_write(akt__conn *c, const uint8_t *data, size_t len);
 int akt__conn_feed(akt__conn *c, const uint8_t *data, size_t len);
 
 /* A connection fed by hand (tests, fuzzing): outbound when `ep` is given,
- * else inbound; what it writes goes to `capture` (may be NULL). Free with
- * akt__conn_detached_free. NULL when out of memory. */
+ * else inbound; what it writes goes to `capture` (may be NULL). Its
+ * handshake has begun as on a stream (an outbound one's first frame is in
+ * capture). Free with akt__conn_detached_free. NULL when out of memory
+ * (or when r's TLS or cookie exchange cannot be set up). */
 akt__conn *akt__conn_detached(akt__remote *r, akt__endpoint *ep, akt__buf *capture);
 void akt__conn_detached_free(akt__conn *c);
+
+/* Plays the peer `address` (akt://SYS@HOST:PORT, incarnation, connection
+ * number seq) through the cookie exchange with the detached inbound
+ * connection c, which must use capture, empty yet (tests, fuzzing; not
+ * with TLS):
+ * what c wrote is taken out of capture and answered, with r's cookie and
+ * fixed nonce material. What the peer sent is appended to `sent` (may be
+ * NULL): replayed to a connection made the same way in the same simulated
+ * world, it completes the exchange again. Returns 0 (c is open) or the
+ * code c or the peer's side failed with. */
+int akt__conn_detached_handshake(akt__conn *c, const char *address, uint64_t incarnation,
+                                 uint64_t seq, akt__buf *sent);
 
 /* Closes every connection (shutdown; on the I/O context). */
 void akt__conns_close_all(akt__remote *r);
@@ -343,19 +521,39 @@ void akt__conns_free_all(akt__remote *r);
 /* 1 while a connection is open (handshake done), 0 otherwise. */
 int akt__conn_is_open(const akt__conn *c);
 
-/* ---- endpoints (endpoint.c) ------------------------------------------------ */
+/* ---- the endpoint table (peers.c) ----------------------------------------------- */
 
 /* The endpoint for node `node` ("akt://SYS@HOST:PORT"), created on first
- * use; writes it to *out. Takes the remoting lock (none of remoting's may
- * be held). Returns 0, AKT_ENAME (a malformed node) or AKT_ENOMEM. */
+ * use, pinned: it stays this node's endpoint until akt__endpoint_put. When
+ * limits.max_peers endpoints exist, the idle one used least recently is
+ * emptied and reused; when none is idle, the call fails. Takes the
+ * remoting lock and, to empty one, endpoint locks (none of remoting's may
+ * be held). Returns 0, AKT_ENAME (a malformed node), AKT_ELIMIT (max_peers
+ * endpoints, none idle: counted in peers_capped) or AKT_ENOMEM. */
 int akt__endpoint_get(akt__remote *r, const char *node, akt__endpoint **out);
 
-/* Queues one envelope for the peer, packed straight into the queue: e's
- * fields and `payload`, whose packed size is payload_len. Returns 0,
- * AKT_ELIMIT (the envelope could never fit a frame), AKT_EFULL (queue
- * limit: counted), AKT_ESTOPPED, AKT_ENOMEM. */
-int akt__endpoint_send(akt__endpoint *ep, const akt__env_out *e, const ProtobufCMessage *payload,
-                       size_t payload_len);
+/* Unpins an endpoint akt__endpoint_get returned (NULL: nothing). */
+void akt__endpoint_put(akt__endpoint *ep);
+
+/* Arms the sweep that empties endpoints idle for limits.peer_idle (start),
+ * and cancels it (stop). */
+void akt__peers_start(akt__remote *r);
+void akt__peers_stop(akt__remote *r);
+
+/* Frees every endpoint struct and the table (remoting freed). */
+void akt__peers_free(akt__remote *r);
+
+/* ---- endpoints (endpoint.c) ------------------------------------------------ */
+
+/* Queues one envelope for the peer `node`, packed straight into the queue:
+ * e's fields and `payload`, whose packed size is payload_len. Returns 0;
+ * 1 when ep is no longer node's endpoint (emptied and reused since it was
+ * looked up: look it up again); AKT_ELIMIT (the envelope could never fit
+ * a frame), AKT_EFULL (the peer's queue, or all peers' together, is full:
+ * counted), AKT_EUNREACH (the peer could not be reached for
+ * limits.unreachable_give_up: counted), AKT_ESTOPPED, AKT_ENOMEM. */
+int akt__endpoint_send(akt__endpoint *ep, const char *node, const akt__env_out *e,
+                       const ProtobufCMessage *payload, size_t payload_len);
 
 /* Connection events, from conn.c (I/O context, no remoting lock held).
  * on_down's code says why the connection ended (0: closed by us). */
@@ -374,10 +572,13 @@ int akt__endpoint_on_accept(akt__endpoint *ep, akt__conn *c, uint64_t incarnatio
  * Terminated, as when the peer becomes unreachable. */
 void akt__endpoint_on_inbound_down(akt__endpoint *ep, akt__conn *c, const char *reason);
 
-/* Forgets the watch of remote `target` by the local actor at
- * `watcher_path` (incarnation `watcher_id`; 0: any), which may be gone. */
-void akt__endpoint_unwatch_path(akt__endpoint *ep, const char *watcher_path, uint64_t watcher_id,
-                                akt_pid *target);
+/* A Terminated from the peer's actor `target` for the local actor at
+ * `watcher_path` (len bytes; incarnation `watcher_id`, 0: any): ends the
+ * matching watch, which the watcher may have outlived. Returns 1 when
+ * there was one (the Terminated is an answer to it), 0 when not (a
+ * Terminated nobody asked for: refuse it). */
+int akt__endpoint_end_watch(akt__endpoint *ep, const uint8_t *watcher_path, size_t len,
+                            uint64_t watcher_id, akt_pid *target);
 
 /* Writes what the endpoint has queued now, on this thread (shutdown:
  * before the connections close). */
@@ -400,6 +601,17 @@ int akt__endpoint_await_open(akt__endpoint *ep, uint64_t deadline);
 /* Shutdown and free. */
 void akt__endpoint_stop(akt__endpoint *ep);
 void akt__endpoint_free(akt__endpoint *ep);
+
+/* Makes an endpoint struct for the peer `node` (parts parsed) or resets an
+ * emptied one for it (peers.c, with no other lock held: it takes the
+ * struct's locks). Returns the struct, or NULL when out of memory. */
+akt__endpoint *akt__endpoint_setup(akt__remote *r, akt__endpoint *reuse, const char *node,
+                                   const char *sysname, const char *host, uint16_t port);
+
+/* Whether the endpoint holds nothing and wants nothing (endpoint lock
+ * held): no connection either way, nothing queued, no watch, waiter,
+ * timer or writer. Such an endpoint may be emptied and reused. */
+int akt__endpoint_idle(const akt__endpoint *ep);
 
 /* Node address parts: "akt://SYS@HOST:PORT[/path]" → sys, host, port and
  * the path (NULL when none). Returns 0 or AKT_ENAME. */

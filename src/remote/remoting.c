@@ -38,13 +38,6 @@ akt__remote *akt__remote_of(akt_system *sys) {
   return sys ? __atomic_load_n(&sys->remote, __ATOMIC_ACQUIRE) : NULL;
 }
 
-akt__endpoint *akt__remote_endpoint_at(akt__remote *r, uint32_t i) {
-  akt__rmutex_lock(&r->mu);
-  akt__endpoint *ep = i < r->nendpoints ? r->endpoints[i] : NULL;
-  akt__rmutex_unlock(&r->mu);
-  return ep;
-}
-
 int akt__parse_address(const char *address, char *sys, size_t sys_size, char *host,
                        size_t host_size, uint16_t *port, const char **path) {
   if (!address || strncmp(address, "akt://", 6) != 0) return AKT_ENAME;
@@ -200,16 +193,20 @@ int akt_remote_node_pid(akt_system *sys, const char *node, akt_pid **out) {
 /* ---- sending ------------------------------------------------------------------ */
 
 /* The endpoint of a remote PID's node, remembered in the PID: looking it
- * up by its address takes the remote lock and string compares on every
- * send. Endpoints live as long as the remoting. Returns 0, AKT_ENAME or
- * AKT_ENOMEM. */
-static int endpoint_of(akt__remote *r, akt_pid *to, akt__endpoint **out) {
+ * up by its address takes the remote lock and a hash on every send. The
+ * remembered one is not pinned (peers.c): it may have been emptied and
+ * reused for another node since, which akt__endpoint_send notices under
+ * its lock. *pinned says whether the caller must put *out. Returns 0,
+ * AKT_ENAME, AKT_ELIMIT or AKT_ENOMEM. */
+static int endpoint_of(akt__remote *r, akt_pid *to, int fresh, akt__endpoint **out, int *pinned) {
   akt__rpid *rp = (akt__rpid *)(uintptr_t)rpid_of(to);
-  akt__endpoint *ep = atomic_load_explicit(&rp->ep, memory_order_acquire);
+  akt__endpoint *ep = fresh ? NULL : atomic_load_explicit(&rp->ep, memory_order_acquire);
+  *pinned = 0;
   if (!ep) {
     int rc = akt__endpoint_get(r, rp->node, &ep);
     if (rc) return rc;
     atomic_store_explicit(&rp->ep, ep, memory_order_release);
+    *pinned = 1;
   }
   *out = ep;
   return 0;
@@ -219,9 +216,6 @@ int akt__remote_send_raw(akt_system *sys, akt_pid *to, const ProtobufCMessage *m
                          const char *sender, uint64_t sender_id, uint64_t corr, uint32_t flags) {
   akt__remote *r = akt__remote_of(sys);
   if (!r || akt__remote_state(r) == AKT__REMOTE_STOPPING) return AKT_ESTOPPED;
-  akt__endpoint *ep;
-  int rc = endpoint_of(r, to, &ep);
-  if (rc) return rc;
   const char *type = msg->descriptor->name;
   akt__env_out e = {.target = to->path,
                     .target_len = strlen(to->path),
@@ -233,7 +227,21 @@ int akt__remote_send_raw(akt_system *sys, akt_pid *to, const ProtobufCMessage *m
                     .type_len = strlen(type),
                     .corr = corr,
                     .flags = flags & (AKT__ENV_REQUEST | AKT__ENV_REPLY)};
-  return akt__endpoint_send(ep, &e, msg, protobuf_c_message_get_packed_size(msg));
+  size_t len = protobuf_c_message_get_packed_size(msg);
+  const char *node = akt__remote_pid_node(to);
+  int rc = 1;
+  /* A remembered endpoint that is no longer the node's (1): once more,
+   * looked up afresh and pinned, which cannot be stale. */
+  for (int fresh = 0; rc == 1 && fresh < 2; fresh++) {
+    akt__endpoint *ep;
+    int pinned;
+    rc = endpoint_of(r, to, fresh, &ep, &pinned);
+    if (rc) return rc;
+    rc = akt__endpoint_send(ep, node, &e, msg, len);
+    if (pinned) akt__endpoint_put(ep);
+  }
+  AKT_ASSERT(rc != 1);
+  return rc;
 }
 
 /* Packs `msg` into the queue of `to`'s node and traces the send. Returns 0,
@@ -301,6 +309,7 @@ int akt__remote_watch(akt_pid *watcher, akt_pid *target, int watch) {
   int rc = akt__endpoint_get(r, akt__remote_pid_node(target), &ep);
   if (rc) return rc;
   rc = akt__endpoint_watch(ep, watcher, target, watch);
+  akt__endpoint_put(ep);
   if (rc) return rc;
   if (watch) {
     Akt__RemoteWatch w = AKT__REMOTE_WATCH__INIT;

@@ -71,8 +71,9 @@ int akt__scan_batch_frame(const uint8_t *frame, size_t len, const uint8_t **body
     size_t vlen = 0;
     uint64_t v;
     if (!rd_field(&p, end, &num, &wt, &val, &vlen, &v)) return 0;
-    if (num >= 1 && num <= 6) {
-      /* A kind of the oneof: only one batch and nothing else is ours. */
+    if (num >= 3 && num <= 6) {
+      /* A kind of the oneof: only one batch and nothing else is ours (1
+       * and 2 are reserved: unknown fields, as protobuf-c reads them). */
       if (num != 3 || wt != WT_LEN || found) return 0;
       found = 1;
       *body = val;

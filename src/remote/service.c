@@ -2,7 +2,11 @@
  *
  * akt_remote_start listens and spawns /system/remoting, which answers what
  * other nodes ask of this one: look up a path, spawn a registered kind,
- * stop an actor, watch or unwatch one for a remote watcher.
+ * stop an actor, watch or unwatch one for a remote watcher — within the
+ * rules of security.c: only what the network may reach is looked up or
+ * watched, only kinds in spawn_kinds are spawned, only paths in
+ * stop_paths are stopped. Everything it receives comes from a peer (local
+ * code asks its own node nothing), so every request is held to them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,11 +51,25 @@ static akt_pid *local(akt_system *sys, const char *path, uint64_t id) {
   return p;
 }
 
+/* A request the rules refuse: counted, logged (throttled). */
+static void not_allowed(akt__remote *r, akt_ctx *ctx, const char *what, const char *name) {
+  AKT__SSTAT(r, not_allowed, 1);
+  akt_pid *from = akt_ctx_sender(ctx);
+  akt__rlog(r, AKT__LOG_NOT_ALLOWED, AKT_LOG_WARN, "remoting: refused %s of %s from %s", what, name,
+            from ? akt_pid_path(from) : "(no sender)");
+}
+
+static int reachable(const char *path) {
+  return akt__security_reachable((const uint8_t *)path, strlen(path));
+}
+
 static int remoting_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
   akt_system *sys = akt_ctx_system(ctx);
   akt__remote *r = akt__remote_of(sys);
   if (akt_msg_is(msg, &akt__remote_lookup__descriptor)) {
-    akt_pid *p = local(sys, ((const Akt__RemoteLookup *)msg)->path, 0);
+    const char *path = ((const Akt__RemoteLookup *)msg)->path;
+    /* What the network cannot reach it cannot find either. */
+    akt_pid *p = reachable(path) ? local(sys, path, 0) : NULL;
     int rc = p ? reply_actor(ctx, p) : reply_error(ctx, AKT_ENOENT, "no such actor");
     akt_pid_release(p);
     return rc == AKT_ENOSENDER ? 0 : rc;
@@ -63,15 +81,26 @@ static int remoting_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
     for (uint32_t i = 0; i < r->nkinds; i++)
       if (strcmp(r->kinds[i]->kind, s->kind) == 0) def = r->kinds[i];
     akt__rmutex_unlock(&r->mu);
-    if (!def) return reply_error(ctx, AKT_ENOENT, "unknown kind");
-    akt_pid *p = NULL;
-    int rc = akt_spawn(sys, s->name[0] ? s->name : NULL, def, NULL, &p);
-    rc = rc ? reply_error(ctx, rc, akt_strerror(rc)) : reply_actor(ctx, p);
-    akt_pid_release(p);
+    int rc;
+    if (!def) {
+      rc = reply_error(ctx, AKT_ENOENT, "unknown kind");
+    } else if (!akt__security_may_spawn(r, s->kind)) {
+      not_allowed(r, ctx, "a spawn", s->kind);
+      rc = reply_error(ctx, AKT_EREFUSED, "the kind is not in this node's spawn_kinds");
+    } else {
+      akt_pid *p = NULL;
+      rc = akt_spawn(sys, s->name[0] ? s->name : NULL, def, NULL, &p);
+      rc = rc ? reply_error(ctx, rc, akt_strerror(rc)) : reply_actor(ctx, p);
+      akt_pid_release(p);
+    }
     return rc == AKT_ENOSENDER ? 0 : rc;
   }
   if (akt_msg_is(msg, &akt__remote_stop__descriptor)) {
     const Akt__RemoteStop *s = (const Akt__RemoteStop *)msg;
+    if (!akt__security_may_stop(r, (const uint8_t *)s->path, strlen(s->path))) {
+      not_allowed(r, ctx, "a stop", s->path);
+      return 0;
+    }
     akt_pid *p = local(sys, s->path, s->id);
     if (p) akt_stop(p);
     akt_pid_release(p);
@@ -85,6 +114,10 @@ static int remoting_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
     uint64_t id = watch ? ((const Akt__RemoteWatch *)msg)->id : ((const Akt__RemoteUnwatch *)msg)->id;
     akt_pid *watcher = akt_ctx_sender(ctx);
     if (!watcher) return 0;
+    if (!reachable(path)) {
+      not_allowed(r, ctx, "a watch", path);
+      return 0;
+    }
     akt_pid *p = local(sys, path, id);
     if (p) {
       if (watch)
@@ -140,12 +173,6 @@ static int is_wildcard(const char *host) {
  * AKT_EINVAL, saying why in the log. */
 static int options_init(akt__remote *r, const akt_remote_options *opts) {
   if (opts) r->opts = *opts;
-  if (!r->opts.cookie) r->opts.cookie = "";
-  if (strlen(r->opts.cookie) > AKT_REMOTE_MAX_COOKIE) {
-    akt__log(r->sys, AKT_LOG_ERROR, "remoting: the cookie is longer than %d bytes",
-             AKT_REMOTE_MAX_COOKIE);
-    return AKT_EINVAL;
-  }
   if (r->opts.max_name > AKT_REMOTE_MAX_NAME_LIMIT) {
     akt__log(r->sys, AKT_LOG_ERROR, "remoting: max_name %u is over %u", r->opts.max_name,
              (unsigned)AKT_REMOTE_MAX_NAME_LIMIT);
@@ -173,7 +200,11 @@ static int options_init(akt__remote *r, const akt_remote_options *opts) {
   }
   snprintf(r->host, sizeof r->host, "%s", host);
   snprintf(r->listen_host, sizeof r->listen_host, "%s", listen);
-  return 0;
+  /* Its strings are copied into r->sec: no pointer of the caller's is
+   * kept. */
+  int rc = akt__security_init(r, &r->opts.security);
+  memset(&r->opts.security, 0, sizeof r->opts.security);
+  return rc;
 }
 
 /* Listens on listen_host:port and settles the advertised host: when none
@@ -250,12 +281,15 @@ int akt_remote_start(akt_system *sys, const akt_remote_options *opts) {
   atomic_init(&r->state, AKT__REMOTE_STARTING);
   int rc = options_init(r, opts);
   if (rc) {
+    akt__security_free(&r->sec);
     free(r);
     return rc;
   }
   akt__rmutex_init(&r->mu, AKT__RANK_REMOTE);
   akt_backend *b = sys->backend;
   r->incarnation = b->ops->random_u64(b) | 1;
+  atomic_init(&r->queued, 0);
+  atomic_init(&r->conn_seq, 0);
   /* Listening first tells the port; the listener serves nobody until the
    * state is RUNNING (akt__conn_accept). */
   rc = listen_on(r);
@@ -279,6 +313,7 @@ int akt_remote_start(akt_system *sys, const akt_remote_options *opts) {
     }
     if (r->listener) b->ops->listener_close(b, r->listener); /* no accept after it */
     akt__conns_close_parked(r);
+    akt__security_free(&r->sec);
     akt__rmutex_destroy(&r->mu);
     free(r);
     return rc;
@@ -286,6 +321,7 @@ int akt_remote_start(akt_system *sys, const akt_remote_options *opts) {
   running(r);
   akt__log(sys, AKT_LOG_INFO, "remoting: %s listening on %s:%u", r->node,
            r->listen_host[0] ? r->listen_host : "(any)", (unsigned)r->port);
+  akt__security_announce(r);
   return 0;
 }
 
@@ -328,7 +364,10 @@ static int ask_node(akt_system *sys, const char *node, const ProtobufCMessage *m
   if (!np->cell) {
     akt__endpoint *ep;
     rc = akt__endpoint_get(r, akt__remote_pid_node(np), &ep);
-    if (rc == 0) rc = akt__endpoint_await_open(ep, deadline);
+    if (rc == 0) {
+      rc = akt__endpoint_await_open(ep, deadline);
+      akt__endpoint_put(ep);
+    }
     now = b->ops->now(b);
     if (rc == 0 && now >= deadline) rc = AKT_ETIMEDOUT;
     if (rc) {
@@ -418,6 +457,7 @@ void akt__remote_stop_all(akt_system *sys) {
     b->ops->listener_close(b, r->listener);
     r->listener = NULL;
   }
+  akt__peers_stop(r);
   akt__endpoint *ep;
   for (uint32_t i = 0; (ep = akt__remote_endpoint_at(r, i)) != NULL; i++) akt__endpoint_stop(ep);
   uint64_t id;
@@ -438,9 +478,9 @@ void akt__remote_free(akt_system *sys) {
   /* After a graceful shutdown nothing is left here; after a drop the
    * connections, and the endpoints' retry timers, are still around. */
   akt__conns_free_all(r);
-  for (uint32_t i = 0; i < r->nendpoints; i++) akt__endpoint_stop(r->endpoints[i]);
-  for (uint32_t i = 0; i < r->nendpoints; i++) akt__endpoint_free(r->endpoints[i]);
-  free(r->endpoints);
+  akt__peers_free(r);
+  akt__sources_free(&r->sources);
+  akt__security_free(&r->sec);
   for (uint32_t i = 0; i < r->rpid_cap; i++) akt_pid_release(r->rpids[i]);
   free(r->rpids);
   free(r->kinds);

@@ -8,6 +8,14 @@
 #include "akt/remote.h"
 #include "test.pb-c.h"
 
+/* The cookie the suites' nodes prove to each other (16 bytes at least). */
+#define TEST_COOKIE "test-cookie-not-a-secret"
+
+/* What peers may spawn and stop on a fixture's nodes: the counter kind,
+ * any actor under /user. */
+static const char *const fixture_kinds[] = {"counter"};
+static const char *const fixture_stops[] = {"/user/"};
+
 typedef struct fixture {
   akt_testkit *tk;
   akt_system *a, *b;
@@ -33,11 +41,15 @@ static inline void fixture_up_cookies(fixture *f, const char *cookie_a, const ch
   f->a = akt_testkit_node(f->tk, 0);
   f->b = akt_testkit_node(f->tk, 1);
   int sim = akt_test_backend == AKT_TESTKIT_SIM;
-  akt_remote_options oa = {.host = sim ? NULL : "127.0.0.1", .port = sim ? 2552 : 0,
-                           .cookie = cookie_a, .failure = failure,
-                           .heartbeat = failure ? failure / 4 : 0};
+  akt_remote_options oa = {.host = sim ? NULL : "127.0.0.1",
+                           .port = sim ? 2552 : 0,
+                           .failure = failure,
+                           .heartbeat = failure ? failure / 4 : 0,
+                           .security = {.cookie = cookie_a,
+                                        .spawn_kinds = {fixture_kinds, 1},
+                                        .stop_paths = {fixture_stops, 1}}};
   akt_remote_options ob = oa;
-  ob.cookie = cookie_b;
+  ob.security.cookie = cookie_b;
   assert_int_equal(akt_remote_start(f->a, &oa), 0);
   assert_int_equal(akt_remote_start(f->b, &ob), 0);
   snprintf(f->node_a, sizeof f->node_a, "%s", akt_system_address(f->a));
@@ -46,7 +58,7 @@ static inline void fixture_up_cookies(fixture *f, const char *cookie_a, const ch
   register_test_types(f->b, 0);
 }
 
-static inline void fixture_up(fixture *f) { fixture_up_cookies(f, "secret", "secret", 0); }
+static inline void fixture_up(fixture *f) { fixture_up_cookies(f, TEST_COOKIE, TEST_COOKIE, 0); }
 
 /* The address of `pid` (on either node). */
 static inline void address_of(akt_pid *pid, char *buf, size_t size) {

@@ -611,10 +611,8 @@ static void an_oversize_frame_is_refused_from_its_length_prefix(void **state) {
   assert_int_equal(used, 4);
   assert_non_null(strstr(akt__auth_error(a->a), "limit before authentication"));
   side_free(a);
-  /* The limit sits below the pre-handshake frame limit the options
-   * propose, so the auth exchange fits whatever the user sets. */
-  assert_true(AKT__AUTH_OUT_MAX <= AKT_SECURITY_MIN_PRE_HANDSHAKE_FRAME);
-  assert_true(AKT_SECURITY_MIN_PRE_HANDSHAKE_FRAME <= AKT_SECURITY_DEFAULT_PRE_HANDSHAKE_FRAME);
+  /* The limit is the one akt/security.h states. */
+  assert_int_equal(AKT__AUTH_MAX_FRAME, AKT_SECURITY_PRE_AUTH_FRAME);
 }
 
 static void a_frame_of_many_unknown_fields_fails_within_a_fixed_arena(void **state) {

@@ -290,7 +290,7 @@ static void a_stopped_watcher_withdraws_its_remote_watch(void **state) {
 static void a_lost_node_ends_its_watches(void **state) {
   (void)state;
   fixture f;
-  fixture_up_cookies(&f, "secret", "secret", AKT_MILLIS(400));
+  fixture_up_cookies(&f, TEST_COOKIE, TEST_COOKIE, AKT_MILLIS(400));
   akt_pid *c = NULL;
   assert_int_equal(akt_spawn(f.b, "counter", &counter_def, NULL, &c), 0);
   akt_probe *pa = akt_probe_new_on(f.tk, 0, "pa");
@@ -314,7 +314,8 @@ static void an_unknown_type_is_a_dead_letter_there(void **state) {
   f.a = akt_testkit_node(f.tk, 0);
   f.b = akt_testkit_node(f.tk, 1);
   int sim = akt_test_backend == AKT_TESTKIT_SIM;
-  akt_remote_options o = {.host = sim ? NULL : "127.0.0.1", .port = sim ? 2552 : 0};
+  akt_remote_options o = {.host = sim ? NULL : "127.0.0.1", .port = sim ? 2552 : 0,
+                          .security.cookie = TEST_COOKIE};
   assert_int_equal(akt_remote_start(f.a, &o), 0);
   assert_int_equal(akt_remote_start(f.b, &o), 0);
   register_test_types(f.a, 0);
@@ -359,7 +360,7 @@ static int b_refused_a_handshake(void *arg) {
 static void a_wrong_cookie_is_refused(void **state) {
   (void)state;
   fixture f;
-  fixture_up_cookies(&f, "one", "other", 0);
+  fixture_up_cookies(&f, "one-cookie-0123456789", "another-cookie-0123456789", 0);
   akt_probe *pb = akt_probe_new_on(f.tk, 1, "pb");
   akt_pid *to = remote_of(f.a, akt_probe_pid(pb));
   Ping ping = PING__INIT;
@@ -438,7 +439,7 @@ static void remoting_without_a_host_uses_the_node_name_or_says_why(void **state)
   akt_system_options so = {.log_sink = keep_errors, .log_data = log};
   akt_system *sys = NULL;
   assert_int_equal(akt_system_new("lone", b, &so, &sys), 0);
-  akt_remote_options ro = {.port = sim ? 2552 : 0};
+  akt_remote_options ro = {.port = sim ? 2552 : 0, .security.cookie = TEST_COOKIE};
   if (sim) {
     assert_int_equal(akt_remote_start(sys, &ro), 0);
     assert_string_equal(akt_system_address(sys), "akt://lone@alpha:2552");

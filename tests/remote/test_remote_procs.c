@@ -70,7 +70,7 @@ static akt_system *node(const char *name, akt_backend **b) {
   akt_system *sys = NULL;
   akt_system_options so = {.host = "127.0.0.1"};
   if (akt_system_new(name, *b, &so, &sys)) return NULL;
-  akt_remote_options ro = {.host = "127.0.0.1", .cookie = "two-processes"};
+  akt_remote_options ro = {.host = "127.0.0.1", .security.cookie = "two-processes-not-secret"};
   if (akt_remote_start(sys, &ro)) return NULL;
   for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) akt_system_register_type(sys, types[i]);
   return sys;

@@ -34,7 +34,7 @@
 #define REWATCH AKT_MILLIS(20)  /* a chatter watches C's sink again after a Terminated */
 #define HANG AKT_SECONDS(120)   /* bounds a wait that should end much sooner */
 #define LOOKUP_TIMEOUT AKT_SECONDS(5) /* one lookup of C's sink (find_sink asks again) */
-#define COOKIE "stress"
+#define COOKIE "stress-cookie-not-secret"
 
 static const ProtobufCMessageDescriptor *const types[] = {
     &ping__descriptor, &pong__descriptor, &note__descriptor, &cmd__descriptor};
@@ -220,7 +220,7 @@ static void node_up(node *n, const char *name, uint16_t port) {
   /* Heartbeats often (more timers racing the writers); the failure
    * timeout long, so that a loaded machine does not lose A-B round trips
    * to a false timeout. */
-  akt_remote_options ro = {.host = "127.0.0.1", .port = port, .cookie = COOKIE,
+  akt_remote_options ro = {.host = "127.0.0.1", .port = port, .security.cookie = COOKIE,
                            .heartbeat = AKT_MILLIS(20), .failure = AKT_SECONDS(30),
                            .backoff_min = AKT_MILLIS(10), .backoff_max = AKT_MILLIS(200)};
   assert_int_equal(akt_remote_start(n->sys, &ro), 0);

@@ -10,6 +10,7 @@
 #include "akt/events.h"
 #include "akt/remote.h"
 #include "akt/wire.pb-c.h"
+#include "src/remote/auth.h"
 #include "src/remote/remote.h"
 #include "test.pb-c.h"
 
@@ -20,11 +21,14 @@ typedef struct fixture {
   akt_probe *p;
 } fixture;
 
+#define COOKIE "wire-cookie-not-secret"
+#define PEER "akt://peer@elsewhere:1"
+
 static void up(fixture *f) {
   f->tk = akt_testkit_new(NULL);
   f->sys = akt_testkit_system(f->tk);
-  akt_remote_options o = {.port = 2552, .cookie = "secret", .max_batch = 4, .max_name = 64,
-                          .max_frame = 4096};
+  akt_remote_options o = {.port = 2552, .max_batch = 4, .max_name = 64, .max_frame = 4096,
+                          .security.cookie = COOKIE};
   assert_int_equal(akt_remote_start(f->sys, &o), 0);
   assert_int_equal(akt_system_register_type(f->sys, &note__descriptor), 0);
   f->r = akt__remote_of(f->sys);
@@ -42,23 +46,58 @@ static void encode(const Akt__Wire__Frame *fr, akt__buf *out) {
   assert_int_equal(akt__frame_encode(fr, 1u << 20, out), 0);
 }
 
-static void handshake(akt__buf *out, uint32_t magic, uint32_t version, const char *system,
-                      const char *cookie) {
-  Akt__Wire__Handshake h = AKT__WIRE__HANDSHAKE__INIT;
-  h.magic = magic;
-  h.version = version;
-  h.to_system = (char *)system;
-  h.from_address = "akt://peer@elsewhere:1";
-  h.incarnation = 7;
-  h.cookie = (char *)cookie;
-  Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
-  f.kind_case = AKT__WIRE__FRAME__KIND_HANDSHAKE;
-  f.handshake = &h;
-  encode(&f, out);
+/* A peer's side of the cookie exchange, set up as `cfg` says on top of a
+ * good configuration (a peer called `peer` at PEER, who knows COOKIE). */
+typedef struct peer_side {
+  akt__auth a;
+  akt__auth_config cfg;
+  uint8_t random[32];
+} peer_side;
+
+static void peer_init(peer_side *p, const char *cookie, uint32_t version, const char *to_system) {
+  memset(p->random, 0x42, sizeof p->random);
+  p->cfg = (akt__auth_config){.role = AKT__AUTH_INITIATOR,
+                              .cookie = (const uint8_t *)cookie,
+                              .cookie_len = strlen(cookie),
+                              .channel = "remoting",
+                              .version = version,
+                              .system = "peer",
+                              .address = PEER,
+                              .incarnation = 7,
+                              .expect_system = to_system,
+                              .conn_seq = 1,
+                              .random = p->random,
+                              .random_len = sizeof p->random};
+  assert_int_equal(akt__auth_init(&p->a, &p->cfg), 0);
 }
 
-static void good_handshake(akt__buf *out) {
-  handshake(out, AKT__WIRE_MAGIC, AKT_REMOTE_PROTOCOL_VERSION, "node0", "secret");
+/* Plays the exchange against c until it ends; returns what c's feed said
+ * last (0 when the exchange completed). */
+static int exchange(peer_side *p, akt__conn *c, akt__buf *cap) {
+  int rc = 0;
+  for (int round = 0; round < 4 && rc == 0 && !akt__conn_is_open(c); round++) {
+    size_t n;
+    const uint8_t *out = akt__auth_take_output(&p->a, &n);
+    if (!out) break;
+    rc = akt__conn_feed(c, out, n);
+    if (cap->len) akt__auth_feed(&p->a, cap->data, cap->len, NULL);
+    cap->len = 0;
+  }
+  return rc;
+}
+
+/* An inbound connection whose peer (PEER) proved the cookie: each a newer
+ * one than the last (a connection number equal to one accepted before is
+ * refused as stale). */
+static akt__conn *open_conn(fixture *f, akt__buf *capture) {
+  static uint64_t seq;
+  capture->len = 0; /* what earlier connections wrote */
+  akt__conn *c = akt__conn_detached(f->r, NULL, capture);
+  assert_non_null(c);
+  assert_int_equal(akt__conn_detached_handshake(c, PEER, 7, ++seq, NULL), 0);
+  assert_true(akt__conn_is_open(c));
+  capture->len = 0;
+  return c;
 }
 
 /* A batch frame of `n` envelopes of type `type` for `target` from `sender`,
@@ -91,17 +130,6 @@ static void batch(akt__buf *out, size_t n, const char *target, const char *type,
   envelopes(out, n, target, "", type, payload, plen);
 }
 
-/* An inbound connection that completed a good handshake. */
-static akt__conn *open_conn(fixture *f, akt__buf *capture) {
-  akt__conn *c = akt__conn_detached(f->r, NULL, capture);
-  akt__buf hs = {0};
-  good_handshake(&hs);
-  assert_int_equal(akt__conn_feed(c, hs.data, hs.len), 0);
-  assert_true(akt__conn_is_open(c));
-  akt__buf_free(&hs);
-  return c;
-}
-
 /* The good peer still gets through: a Note to the probe arrives. */
 static void serves_another_peer(fixture *f) {
   akt__buf cap = {0}, b = {0};
@@ -119,16 +147,27 @@ static void a_truncated_frame_waits_for_the_rest(void **state) {
   (void)state;
   fixture f;
   up(&f);
-  akt__buf hs = {0};
-  good_handshake(&hs);
-  akt__conn *c = akt__conn_detached(f.r, NULL, NULL);
-  for (size_t i = 0; i < hs.len; i++) { /* one byte at a time */
-    assert_int_equal(akt__conn_feed(c, hs.data + i, 1), 0);
-    assert_int_equal(akt__conn_is_open(c), i + 1 == hs.len);
-  }
+  /* The peer's whole side of the exchange, recorded once... */
+  akt__buf cap = {0}, hs = {0};
+  akt__conn *c = akt__conn_detached(f.r, NULL, &cap);
+  assert_int_equal(akt__conn_detached_handshake(c, PEER, 7, 1000, &hs), 0);
+  akt__conn_detached_free(c);
+  /* ... and what node0 answers, fed one byte at a time to a connection
+   * whose node0 nonce differs: it reads every byte, refuses only at the
+   * proof, and never waits for more than the frame it is in. */
+  cap.len = 0;
+  c = akt__conn_detached(f.r, NULL, &cap);
+  size_t i = 0;
+  int rc = 0;
+  for (; i < hs.len && rc == 0; i++) rc = akt__conn_feed(c, hs.data + i, 1);
+  assert_int_equal(rc, AKT_EREFUSED);
+  assert_int_equal(i, hs.len); /* refused at the proof's last byte */
+  assert_false(akt__conn_is_open(c));
   akt__conn_detached_free(c);
   akt__buf_free(&hs);
+  akt__buf_free(&cap);
   assert_int_equal(stats(&f).protocol_errors, 0);
+  assert_int_equal(stats(&f).security.auth_failures, 1);
   akt_testkit_free(f.tk);
 }
 
@@ -141,6 +180,7 @@ static void an_oversize_length_closes_before_allocating(void **state) {
   assert_int_equal(akt__conn_feed(c, huge, sizeof huge), AKT_ELIMIT);
   assert_false(akt__conn_is_open(c));
   assert_int_equal(stats(&f).limit_errors, 1);
+  assert_int_equal(stats(&f).security.pre_auth_oversize, 1);
   akt__conn_detached_free(c);
   serves_another_peer(&f);
   akt_testkit_free(f.tk);
@@ -155,7 +195,7 @@ static void garbage_is_a_protocol_error(void **state) {
   assert_int_equal(akt__conn_feed(c, junk, sizeof junk), AKT_EPROTO);
   assert_int_equal(stats(&f).protocol_errors, 1);
   akt__conn_detached_free(c);
-  /* A well-formed frame that is not a handshake, first: also refused. */
+  /* A well-formed frame of an open connection, first: refused too. */
   akt__buf b = {0};
   batch(&b, 1, "/user/x", "Note", "too early");
   c = akt__conn_detached(f.r, NULL, NULL);
@@ -163,37 +203,28 @@ static void garbage_is_a_protocol_error(void **state) {
   assert_int_equal(stats(&f).protocol_errors, 2);
   akt__conn_detached_free(c);
   akt__buf_free(&b);
-  /* And a bad magic number. */
-  akt__buf hs = {0};
-  handshake(&hs, 0xdeadbeef, AKT_REMOTE_PROTOCOL_VERSION, "node0", "secret");
-  c = akt__conn_detached(f.r, NULL, NULL);
-  assert_int_equal(akt__conn_feed(c, hs.data, hs.len), AKT_EPROTO);
-  akt__conn_detached_free(c);
-  akt__buf_free(&hs);
   serves_another_peer(&f);
   akt_testkit_free(f.tk);
 }
 
-/* Feeds a handshake and checks the refusal the peer was sent. */
-static void expect_refusal(fixture *f, uint32_t version, const char *system, const char *cookie,
+/* Plays a peer set up as given and checks what node0 refused it with:
+ * the Result the peer was sent, and the peer's own reading of it. */
+static void expect_refusal(fixture *f, const char *cookie, uint32_t version, const char *system,
                            const char *reason) {
-  akt__buf hs = {0}, cap = {0};
-  handshake(&hs, AKT__WIRE_MAGIC, version, system, cookie);
+  akt__buf cap = {0};
+  peer_side *p = calloc(1, sizeof *p);
+  assert_non_null(p);
+  peer_init(p, cookie, version, system);
   akt__conn *c = akt__conn_detached(f->r, NULL, &cap);
-  assert_int_equal(akt__conn_feed(c, hs.data, hs.len), AKT_EREFUSED);
-  assert_true(cap.len > 4);
-  /* The first frame the peer was sent (a Close follows it). */
-  size_t first = (size_t)cap.data[0] << 24 | (size_t)cap.data[1] << 16 | (size_t)cap.data[2] << 8 |
-                 cap.data[3];
-  assert_true(4 + first <= cap.len);
-  Akt__Wire__Frame *ack = akt__wire__frame__unpack(NULL, first, cap.data + 4);
-  assert_non_null(ack);
-  assert_int_equal(ack->kind_case, AKT__WIRE__FRAME__KIND_HANDSHAKE_ACK);
-  assert_false(ack->handshake_ack->accepted);
-  assert_string_equal(ack->handshake_ack->reason, reason);
-  akt__wire__frame__free_unpacked(ack, NULL);
+  assert_int_equal(exchange(p, c, &cap), AKT_EREFUSED);
+  assert_false(akt__conn_is_open(c));
+  assert_int_equal(akt__auth_get_state(&p->a), AKT__AUTH_FAILED);
+  char want[160];
+  snprintf(want, sizeof want, "refused by the peer: %s", reason);
+  assert_string_equal(akt__auth_error(&p->a), want);
   akt__conn_detached_free(c);
-  akt__buf_free(&hs);
+  akt__auth_clear(&p->a);
+  free(p);
   akt__buf_free(&cap);
 }
 
@@ -201,10 +232,12 @@ static void wrong_cookie_version_or_system_are_refused(void **state) {
   (void)state;
   fixture f;
   up(&f);
-  expect_refusal(&f, AKT_REMOTE_PROTOCOL_VERSION, "node0", "guess", "wrong cookie");
-  expect_refusal(&f, 99, "node0", "secret", "unsupported protocol version");
-  expect_refusal(&f, AKT_REMOTE_PROTOCOL_VERSION, "another", "secret", "wrong system name");
+  expect_refusal(&f, "a-guess-of-16-bytes", AKT_REMOTE_PROTOCOL_VERSION, "node0",
+                 "authentication failed");
+  expect_refusal(&f, COOKIE, 99, "node0", "unsupported protocol version");
+  expect_refusal(&f, COOKIE, AKT_REMOTE_PROTOCOL_VERSION, "another", "wrong system name");
   assert_int_equal(stats(&f).handshakes_refused, 3);
+  assert_int_equal(stats(&f).security.auth_failures, 1);
   serves_another_peer(&f);
   akt_testkit_free(f.tk);
 }
