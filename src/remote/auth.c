@@ -42,6 +42,7 @@
 #define R_SYSTEM "wrong system name"
 #define R_REFLECTED "reflected handshake"
 #define R_AUTH "authentication failed"
+#define R_NO_TLS "TLS is off on this node"
 
 /* ---- crypto: OpenSSL only ------------------------------------------------------ */
 
@@ -615,10 +616,11 @@ static int on_frame(akt__auth *a, const uint8_t *frame, size_t len) {
   return fail(a, AKT_EPROTO, "unexpected %s from the peer", kind_name(k));
 }
 
-/* A first length prefix that is a TLS record header (handshake record,
- * version 3.x): the peer has TLS on and this node does not. */
+/* A first length prefix that is a TLS record header (a handshake or, from
+ * a TLS node that found our Hello, an alert; version 3.x): the peer has
+ * TLS on and this node does not. */
 static int tls_record(const uint8_t p[AKT__AUTH_PREFIX]) {
-  return p[0] == 0x16 && p[1] == 0x03 && p[2] <= 0x04;
+  return (p[0] == 0x16 || p[0] == 0x15) && p[1] == 0x03 && p[2] <= 0x04;
 }
 
 int akt__auth_feed(akt__auth *a, const uint8_t *data, size_t len, size_t *used) {
@@ -641,13 +643,16 @@ int akt__auth_feed(akt__auth *a, const uint8_t *data, size_t len, size_t *used) 
       in->want = get_be32(in->prefix);
       in->have = 0;
       if (in->want > AKT__AUTH_MAX_FRAME) {
-        if ((a->tls_seen = tls_record(in->prefix)))
+        if ((a->tls_seen = tls_record(in->prefix))) {
+          /* Answered in plaintext, which a TLS peer names as such. */
+          if (a->role == AKT__AUTH_ACCEPTOR) emit_result(a, 0, R_NO_TLS, NULL);
           fail(a, AKT_EPROTO,
-               "the peer sent a TLS handshake, but TLS is off on this node: configure both "
+               "the peer speaks TLS, but TLS is off on this node: configure both "
                "nodes alike (docs/security.md)");
-        else
+        } else {
           fail(a, AKT_ELIMIT, "an auth frame of %u bytes (the limit before authentication is %d)",
                (unsigned)in->want, AKT__AUTH_MAX_FRAME);
+        }
         break;
       }
       if (in->want == 0) {

@@ -162,7 +162,7 @@ static void disarm(akt__conn *c) {
 /* No longer counted against the caps. */
 static void uncount(akt__conn *c) {
   if (!c->counted) return;
-  akt__sources_release(c->r, c->source, c->unauth);
+  akt__sources_release(c->r, c->source, !c->outbound, c->unauth);
   c->counted = c->unauth = 0;
 }
 
@@ -402,10 +402,16 @@ static int plain_in(akt__conn *c, const uint8_t *data, size_t len) {
 
 /* The TLS engine failed: counted by why (a plaintext peer, a certificate
  * refused, ...), closed with its words. */
+/* A fatal TLS alert (unexpected_message): what a TLS node answers a peer
+ * that spoke to it without TLS, so that the peer can say why too. */
+static const uint8_t plaintext_alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x0a};
+
 static int tls_failed(akt__conn *c, int rc) {
   const akt__tls_error *e = akt__tls_get_error(c->tls);
-  if (e->kind == AKT__TLS_F_PLAINTEXT)
+  if (e->kind == AKT__TLS_F_PLAINTEXT) {
     AKT__SSTAT(c->r, plaintext_peers, 1);
+    if (!c->outbound) akt__conn_write_raw(c, plaintext_alert, sizeof plaintext_alert);
+  }
   else if (e->kind != AKT__TLS_F_CLOSED && e->kind != AKT__TLS_F_IO)
     AKT__SSTAT(c->r, tls_failures, 1);
   char why[AKT__TLS_ERROR_MAX + sizeof "TLS: "];
@@ -517,7 +523,12 @@ static void on_close(akt_stream *s, int reason, void *data) {
   if (akt__conn_state(c) != C_CLOSED) {
     /* The peer or the network ended it. */
     c->close_code = reason ? reason : AKT_ECLOSED;
-    akt__conn_close(c, reason == AKT_ECLOSED ? "connection closed by peer" : akt_strerror(reason));
+    const char *why = reason != AKT_ECLOSED ? akt_strerror(reason)
+                      : akt__conn_state(c) == C_OPEN
+                          ? "connection closed by peer"
+                          : "connection closed by peer during the handshake (another cookie or "
+                            "TLS setting there? its log says why)";
+    akt__conn_close(c, why);
   }
   disarm(c);
   conn_unlink(c);
@@ -580,7 +591,7 @@ void akt__conn_accept(akt__remote *r, akt_stream *s) {
   char source[AKT_HOST_MAX];
   akt__conn *c = NULL;
   if (state == AKT__REMOTE_RUNNING && admit(r, s, source) == 0) {
-    if (!(c = conn_new(r, s, NULL))) akt__sources_release(r, source, 1);
+    if (!(c = conn_new(r, s, NULL))) akt__sources_release(r, source, 1, 1);
   }
   if (!c) {
     if (state == AKT__REMOTE_STARTING) AKT__RSTAT(r, handshakes_refused, 1);
@@ -644,7 +655,7 @@ int akt__conn_connect(akt__endpoint *ep) {
   addr.port = ep->port;
   akt__conn *c = conn_new(r, NULL, ep);
   if (!c) {
-    akt__sources_release(r, ep->host, 0);
+    akt__sources_release(r, ep->host, 0, 0);
     return AKT_ENOMEM;
   }
   snprintf(c->source, sizeof c->source, "%s", ep->host);

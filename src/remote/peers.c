@@ -188,7 +188,6 @@ int akt__endpoint_get(akt__remote *r, const char *node, akt__endpoint **out) {
       }
       if (reuse) p->free = reuse->next_free;
       p->setting_up++;
-      int first = p->live == 0;
       akt__rmutex_unlock(&r->mu);
       /* Set up outside the remoting lock: it takes the struct's own. */
       ep = akt__endpoint_setup(r, reuse, node, sysname, host, port);
@@ -211,7 +210,7 @@ int akt__endpoint_get(akt__remote *r, const char *node, akt__endpoint **out) {
       AKT_ASSERT(!INDEX_FULL(p->live + 1, p->index_cap) || index_find(p, node, h));
       ep = list(r, ep, node, h);
       akt__rmutex_unlock(&r->mu);
-      if (first) sweep_arm(r);
+      sweep_arm(r); /* when not armed: the first peer, or a failed arm before */
       *out = ep;
       return 0;
     }
@@ -234,7 +233,7 @@ static int evict(akt__remote *r, akt__endpoint *ep, uint64_t now, uint64_t idle_
   akt__rmutex_lock(&ep->wmu);
   akt__rmutex_lock(&ep->mu);
   int done = 0;
-  if (akt__endpoint_idle(ep) && now - ep->last_used >= idle_for) {
+  if (akt__endpoint_idle(ep) && ep->last_used <= now && now - ep->last_used >= idle_for) {
     akt__rmutex_lock(&r->mu);
     if (ep->listed && atomic_load_explicit(&ep->pins, memory_order_acquire) == 0) {
       index_remove(&r->peers, ep);
@@ -278,7 +277,8 @@ static int evict_idle(akt__remote *r, uint64_t idle_for, int one) {
       continue;
     }
     akt__rmutex_lock(&ep->mu);
-    int idle = akt__endpoint_idle(ep) && ep->node[0] && now - ep->last_used >= idle_for;
+    int idle = akt__endpoint_idle(ep) && ep->node[0] && ep->last_used <= now &&
+               now - ep->last_used >= idle_for;
     uint64_t used = ep->last_used;
     akt__rmutex_unlock(&ep->mu);
     if (idle && (!oldest || used < oldest_used)) {

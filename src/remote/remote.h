@@ -269,8 +269,8 @@ typedef struct akt__source {
   uint32_t conns, unauth;
 } akt__source;
 
-/* Open connections counted against the caps (remoting lock): in total
- * and per source address, and those not authenticated yet. */
+/* Open connections counted against the caps (remoting lock): in total,
+ * and accepted ones per source address and while not authenticated. */
 typedef struct akt__sources {
   akt__source *slots; /* open addressing, linear probing; at most half full */
   uint32_t cap, used;
@@ -278,18 +278,19 @@ typedef struct akt__sources {
   uint32_t unauth;    /* accepted, handshake not done */
 } akt__sources;
 
-/* Counts a new connection from (inbound) or to `host`. Returns 0, or
- * AKT_ELIMIT with *which naming the cap that refused it (nothing counted),
- * or AKT_ENOMEM. Takes the remoting lock. */
+/* Counts a new connection from `host` (inbound: against every cap) or of
+ * ours (in the total only). Returns 0, or AKT_ELIMIT with *which naming
+ * the cap that refused it (nothing counted), or AKT_ENOMEM. Takes the
+ * remoting lock. */
 int akt__sources_admit(akt__remote *r, const char *host, int inbound, const char **which);
 
 /* An inbound connection from `host` authenticated (no longer counted
  * among the unauthenticated). Takes the remoting lock. */
 void akt__sources_authenticated(akt__remote *r, const char *host);
 
-/* A counted connection closed (`unauth`: it was still counted among the
- * unauthenticated). Takes the remoting lock. */
-void akt__sources_release(akt__remote *r, const char *host, int unauth);
+/* A counted connection closed (inbound from `host`, or ours; `unauth`: it
+ * was still counted among the unauthenticated). Takes the remoting lock. */
+void akt__sources_release(akt__remote *r, const char *host, int inbound, int unauth);
 
 void akt__sources_free(akt__sources *t);
 

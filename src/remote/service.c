@@ -82,11 +82,11 @@ static int remoting_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
       if (strcmp(r->kinds[i]->kind, s->kind) == 0) def = r->kinds[i];
     akt__rmutex_unlock(&r->mu);
     int rc;
-    if (!def) {
-      rc = reply_error(ctx, AKT_ENOENT, "unknown kind");
-    } else if (!akt__security_may_spawn(r, s->kind)) {
+    if (!akt__security_may_spawn(r, s->kind)) {
       not_allowed(r, ctx, "a spawn", s->kind);
       rc = reply_error(ctx, AKT_EREFUSED, "the kind is not in this node's spawn_kinds");
+    } else if (!def) {
+      rc = reply_error(ctx, AKT_ENOENT, "unknown kind");
     } else {
       akt_pid *p = NULL;
       rc = akt_spawn(sys, s->name[0] ? s->name : NULL, def, NULL, &p);

@@ -1,5 +1,5 @@
-/* akt — connections counted against the caps: in total (in and out), per
- * source address, and those accepted but not authenticated yet.
+/* akt — connections counted against the caps: in total (in and out), and
+ * for accepted ones per source address and while not authenticated yet.
  *
  * An accept is refused at once — before a byte is read, before anything
  * is allocated for it beyond the backend's stream — when it would pass
@@ -76,37 +76,35 @@ static void drop(akt__sources *t, akt__source *s) {
 int akt__sources_admit(akt__remote *r, const char *host, int inbound, const char **which) {
   const akt_security_limits *l = &r->sec.limits;
   akt__sources *t = &r->sources;
-  uint64_t h = host_hash(host);
   int rc = 0;
   *which = NULL;
   akt__rmutex_lock(&r->mu);
   if (t->conns >= l->max_connections) {
     *which = "limits.max_connections";
-  } else if (inbound && t->unauth >= l->max_unauthenticated) {
+  } else if (!inbound) {
+    /* Ours: counted in the total only. The per-source caps are about who
+     * connects to us (many peers of ours may share a host). */
+    t->conns++;
+  } else if (t->unauth >= l->max_unauthenticated) {
     *which = "limits.max_unauthenticated";
   } else if ((rc = reserve(t)) == 0) {
+    uint64_t h = host_hash(host);
     akt__source *s = slot_of(t, host, h);
     if (s->host && s->conns >= l->max_connections_per_source) {
       *which = "limits.max_connections_per_source";
-    } else if (s->host && inbound && s->unauth >= l->max_unauthenticated_per_source) {
+    } else if (s->host && s->unauth >= l->max_unauthenticated_per_source) {
       *which = "limits.max_unauthenticated_per_source";
+    } else if (!s->host && !(s->host = strdup(host))) {
+      rc = AKT_ENOMEM;
     } else {
-      if (!s->host) {
-        if (!(s->host = strdup(host))) {
-          rc = AKT_ENOMEM;
-        } else {
-          s->hash = h;
-          t->used++;
-        }
+      if (s->conns == 0) {
+        s->hash = h;
+        t->used++;
       }
-      if (rc == 0) {
-        s->conns++;
-        t->conns++;
-        if (inbound) {
-          s->unauth++;
-          t->unauth++;
-        }
-      }
+      s->conns++;
+      s->unauth++;
+      t->conns++;
+      t->unauth++;
     }
   }
   akt__rmutex_unlock(&r->mu);
@@ -124,19 +122,24 @@ void akt__sources_authenticated(akt__remote *r, const char *host) {
   akt__rmutex_unlock(&r->mu);
 }
 
-void akt__sources_release(akt__remote *r, const char *host, int unauth) {
+void akt__sources_release(akt__remote *r, const char *host, int inbound, int unauth) {
   akt__sources *t = &r->sources;
   akt__rmutex_lock(&r->mu);
-  akt__source *s = slot_of(t, host, host_hash(host));
-  AKT_ASSERT(s->host && s->conns > 0 && t->conns > 0);
-  s->conns--;
+  AKT_ASSERT(t->conns > 0);
   t->conns--;
-  if (unauth) {
-    AKT_ASSERT(s->unauth > 0 && t->unauth > 0);
-    s->unauth--;
-    t->unauth--;
+  if (inbound) {
+    akt__source *s = slot_of(t, host, host_hash(host));
+    AKT_ASSERT(s->host && s->conns > 0);
+    s->conns--;
+    if (unauth) {
+      AKT_ASSERT(s->unauth > 0 && t->unauth > 0);
+      s->unauth--;
+      t->unauth--;
+    }
+    if (s->conns == 0) drop(t, s);
+  } else {
+    AKT_ASSERT(!unauth);
   }
-  if (s->conns == 0) drop(t, s);
   akt__rmutex_unlock(&r->mu);
 }
 

@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "akt/error.h"
+#include "akt/security.h"
 #include "src/remote/tls.h"
 #include "src/util/assert.h"
 
@@ -221,6 +222,8 @@ int akt__tls_ctx_new(const akt__tls_config *cfg, akt__tls_ctx **out, akt__tls_er
   SSL_CTX_set_num_tickets(c->ssl, 0);
   SSL_CTX_set_session_cache_mode(c->ssl, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
+  /* A stranger's handshake messages are buffered whole: at most this. */
+  SSL_CTX_set_max_cert_list(c->ssl, AKT_SECURITY_TLS_HANDSHAKE_MAX);
   /* Explicit, since a library context of our own does not read
    * openssl.cnf: the same policy seeded or not. */
   SSL_CTX_set_security_level(c->ssl, SECURITY_LEVEL);

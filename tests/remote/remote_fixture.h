@@ -11,9 +11,9 @@
 /* The cookie the suites' nodes prove to each other (16 bytes at least). */
 #define TEST_COOKIE "test-cookie-not-a-secret"
 
-/* What peers may spawn and stop on a fixture's nodes: the counter kind,
- * any actor under /user. */
-static const char *const fixture_kinds[] = {"counter"};
+/* What peers may spawn and stop on a fixture's nodes: the counter kind
+ * (and "ghost", which no node registers), any actor under /user. */
+static const char *const fixture_kinds[] = {"counter", "ghost"};
 static const char *const fixture_stops[] = {"/user/"};
 
 typedef struct fixture {
@@ -46,7 +46,7 @@ static inline void fixture_up_cookies(fixture *f, const char *cookie_a, const ch
                            .failure = failure,
                            .heartbeat = failure ? failure / 4 : 0,
                            .security = {.cookie = cookie_a,
-                                        .spawn_kinds = {fixture_kinds, 1},
+                                        .spawn_kinds = {fixture_kinds, 2},
                                         .stop_paths = {fixture_stops, 1}}};
   akt_remote_options ob = oa;
   ob.security.cookie = cookie_b;

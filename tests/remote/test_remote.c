@@ -192,7 +192,11 @@ static void spawn_and_stop_a_remote_actor(void **state) {
   akt_pid *again = NULL;
   assert_int_equal(akt_remote_spawn(f.a, f.node_b, "counter", "made", AKT_SECONDS(2), &again),
                    AKT_EEXIST);
+  /* A kind B does not let peers spawn, and one it lets them but has not
+   * registered. */
   assert_int_equal(akt_remote_spawn(f.a, f.node_b, "no-such-kind", NULL, AKT_SECONDS(2), &again),
+                   AKT_EREFUSED);
+  assert_int_equal(akt_remote_spawn(f.a, f.node_b, "ghost", NULL, AKT_SECONDS(2), &again),
                    AKT_ENOENT);
   /* Stop it from A; B sees it go. */
   akt_probe *pb = akt_probe_new_on(f.tk, 1, "pb");
