@@ -646,6 +646,96 @@ static void a_remembered_target_follows_its_path(void **state) {
   akt_testkit_free(f.tk);
 }
 
+/* The first envelope over a limit refuses the whole batch: no slower
+ * reading is tried, so what follows it (here a malformed envelope, which
+ * protobuf-c would have been asked about) is never read. */
+static void an_over_long_first_name_refuses_the_batch_unread(void **state) {
+  (void)state;
+  fixture f;
+  up(&f);
+  akt__buf cap = {0}, env[2] = {{0}}, b = {0};
+  akt__conn *c = open_conn(&f, &cap);
+  char long_path[100];
+  memset(long_path, 'a', sizeof long_path - 1);
+  long_path[0] = '/';
+  long_path[sizeof long_path - 1] = '\0';
+  envelope_bytes(&env[0], long_path, 0, "x", 0); /* max_name is 64 */
+  const uint8_t bad[] = {0x12, 0x01, 0x00};     /* target_id as bytes: malformed */
+  akt__buf_put(&env[1], bad, sizeof bad);
+  batch_of(&b, env, 2, 0);
+  assert_int_equal(akt__conn_feed(c, b.data, b.len), AKT_ELIMIT);
+  assert_int_equal(stats(&f).limit_errors, 1);
+  assert_int_equal(stats(&f).protocol_errors, 0);
+  assert_int_equal(stats(&f).envelopes_in, 0);
+  akt__conn_detached_free(c);
+  akt__buf_free(&cap);
+  akt__buf_free(&env[0]);
+  akt__buf_free(&env[1]);
+  akt__buf_free(&b);
+  serves_another_peer(&f);
+  akt_testkit_free(f.tk);
+}
+
+/* Decoding stays within k bytes per byte received (k =
+ * limits.memory_per_byte, 8): a control frame of tiny unknown fields
+ * (protobuf-c keeps each, ~16 times its size) closes the connection; a
+ * payload that would unpack into more (empty strings: 2 bytes each on the
+ * wire, a pointer and an allocation unpacked) is a dead letter. */
+static void decoding_stays_within_the_memory_bound(void **state) {
+  (void)state;
+  fixture f;
+  up(&f);
+  akt__buf cap = {0}, b = {0};
+  akt__conn *c = open_conn(&f, &cap);
+  /* A Heartbeat frame (field 4) of 2000 two-byte unknown fields. */
+  akt__buf hb = {0};
+  for (int i = 0; i < 2000; i++) {
+    const uint8_t unknown[2] = {15 << 3, 1};
+    akt__buf_put(&hb, unknown, 2);
+  }
+  akt__buf frame = {0};
+  akt__buf_varint(&frame, (4 << 3) | 2);
+  akt__buf_varint(&frame, hb.len);
+  akt__buf_put(&frame, hb.data, hb.len);
+  uint8_t prefix[4] = {0, 0, (uint8_t)(frame.len >> 8), (uint8_t)frame.len};
+  akt__buf_put(&b, prefix, 4);
+  akt__buf_put(&b, frame.data, frame.len);
+  assert_int_equal(akt__conn_feed(c, b.data, b.len), AKT_ELIMIT);
+  assert_int_equal(stats(&f).security.memory_bound_refusals, 1);
+  akt__conn_detached_free(c);
+  /* A payload of 1000 empty strings to the probe: refused, the connection
+   * goes on. A payload of one is delivered. */
+  assert_int_equal(akt_subscribe(akt_probe_pid(f.p), AKT_TOPIC_DEAD_LETTER), 0);
+  assert_int_equal(akt_system_register_type(f.sys, &akt__routees__descriptor), 0);
+  c = open_conn(&f, &cap);
+  char *paths[1000];
+  for (int i = 0; i < 1000; i++) paths[i] = "";
+  Akt__Routees r = AKT__ROUTEES__INIT;
+  r.n_paths = 1000;
+  r.paths = paths;
+  uint8_t payload[4096];
+  size_t plen = akt__routees__pack(&r, payload);
+  b.len = 0;
+  envelopes(&b, 1, akt_pid_path(akt_probe_pid(f.p)), PEER "/user/s", "akt.Routees", payload, plen);
+  assert_int_equal(akt__conn_feed(c, b.data, b.len), 0);
+  const Akt__DeadLetter *d = (const Akt__DeadLetter *)akt_probe_expect_msg(
+      f.p, &akt__dead_letter__descriptor, AKT_SECONDS(1));
+  assert_non_null(strstr(d->reason, "memory bound"));
+  assert_int_equal(stats(&f).security.memory_bound_refusals, 2);
+  r.n_paths = 1;
+  plen = akt__routees__pack(&r, payload);
+  b.len = 0;
+  envelopes(&b, 1, akt_pid_path(akt_probe_pid(f.p)), PEER "/user/s", "akt.Routees", payload, plen);
+  assert_int_equal(akt__conn_feed(c, b.data, b.len), 0);
+  akt_probe_expect_msg(f.p, &akt__routees__descriptor, AKT_SECONDS(1));
+  akt__conn_detached_free(c);
+  akt__buf_free(&cap);
+  akt__buf_free(&b);
+  akt__buf_free(&hb);
+  akt__buf_free(&frame);
+  akt_testkit_free(f.tk);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_truncated_frame_waits_for_the_rest),
     cmocka_unit_test(an_oversize_length_closes_before_allocating),
@@ -653,6 +743,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(wrong_cookie_version_or_system_are_refused),
     cmocka_unit_test(an_unknown_type_is_a_dead_letter_not_an_error),
     cmocka_unit_test(limits_on_batches_and_names),
+    cmocka_unit_test(an_over_long_first_name_refuses_the_batch_unread),
+    cmocka_unit_test(decoding_stays_within_the_memory_bound),
     cmocka_unit_test(a_close_frame_closes),
     cmocka_unit_test(the_framer_splits_any_way),
     cmocka_unit_test(hand_packed_envelopes_are_protobuf_c_bytes),
