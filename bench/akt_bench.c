@@ -38,23 +38,26 @@ typedef struct workload {
   int (*sim_fn)(const bench_params *, double *);
   bench_remote_fn remote_fn; /* from node A to node B (another process) */
   int lower_is_better;
+  int tls; /* remote: the nodes use TLS (and the cookie) */
 } workload;
 
 static const workload workloads[] = {
-    {"tell", "ns_per_msg", wl_tell, NULL, NULL, 1},
-    {"pingpong", "ns_per_op", wl_pingpong, NULL, NULL, 1},
-    {"request", "ns_per_op", wl_request, NULL, NULL, 1},
-    {"ask", "ns_per_op", wl_ask, NULL, NULL, 1},
-    {"fanin", "ns_per_msg", wl_fanin, NULL, NULL, 1},
-    {"spawn", "ns_per_op", wl_spawn, NULL, NULL, 1},
-    {"memory", "bytes_per_actor", wl_memory, NULL, NULL, 1},
-    {"threadring", "ns_per_op", wl_threadring, NULL, NULL, 1},
-    {"remote-tell", "msgs_per_s", NULL, NULL, wl_remote_tell, 0},
-    {"remote-ask", "ns_per_op", NULL, NULL, wl_remote_ask, 1},
-    {"sim", "events_per_s", NULL, wl_sim, NULL, 0},
-    {"testkit-wait", "ns_per_op", NULL, wl_testkit_wait, NULL, 1},
-    {"sim-cluster", "events_per_s", NULL, wl_sim_cluster, NULL, 0},
-    {"sim-cluster-speed", "sim_s_per_s", NULL, wl_sim_cluster_speed, NULL, 0},
+    {"tell", "ns_per_msg", wl_tell, NULL, NULL, 1, 0},
+    {"pingpong", "ns_per_op", wl_pingpong, NULL, NULL, 1, 0},
+    {"request", "ns_per_op", wl_request, NULL, NULL, 1, 0},
+    {"ask", "ns_per_op", wl_ask, NULL, NULL, 1, 0},
+    {"fanin", "ns_per_msg", wl_fanin, NULL, NULL, 1, 0},
+    {"spawn", "ns_per_op", wl_spawn, NULL, NULL, 1, 0},
+    {"memory", "bytes_per_actor", wl_memory, NULL, NULL, 1, 0},
+    {"threadring", "ns_per_op", wl_threadring, NULL, NULL, 1, 0},
+    {"remote-tell", "msgs_per_s", NULL, NULL, wl_remote_tell, 0, 0},
+    {"remote-ask", "ns_per_op", NULL, NULL, wl_remote_ask, 1, 0},
+    {"remote-tell-tls", "msgs_per_s", NULL, NULL, wl_remote_tell, 0, 1},
+    {"remote-ask-tls", "ns_per_op", NULL, NULL, wl_remote_ask, 1, 1},
+    {"sim", "events_per_s", NULL, wl_sim, NULL, 0, 0},
+    {"testkit-wait", "ns_per_op", NULL, wl_testkit_wait, NULL, 1, 0},
+    {"sim-cluster", "events_per_s", NULL, wl_sim_cluster, NULL, 0, 0},
+    {"sim-cluster-speed", "sim_s_per_s", NULL, wl_sim_cluster_speed, NULL, 0, 0},
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 
@@ -153,23 +156,26 @@ static int run_runtime(const char *runtime, unsigned workers, const bench_params
   }
   akt_system_free(sys);
   /* The remote workloads: node A on this backend, node B a second process
-   * with as many workers, started only when one of them is selected. */
-  int remote = 0;
-  for (size_t i = 0; i < NWORKLOADS; i++)
-    remote |= workloads[i].remote_fn && selected(workloads[i].name, only);
-  bench_remote *rm = NULL;
-  if (rc == 0 && remote) {
-    rc = bench_remote_open(b, workers, &rm);
-    if (rc) fprintf(stderr, "akt-bench: cannot set up the remote nodes: %s\n", akt_strerror(rc));
+   * with as many workers, started only when one of them is selected (a
+   * pair with TLS for the -tls ones). */
+  for (int tls = 0; tls <= 1 && rc == 0; tls++) {
+    int remote = 0;
+    for (size_t i = 0; i < NWORKLOADS; i++)
+      remote |= workloads[i].remote_fn && workloads[i].tls == tls && selected(workloads[i].name, only);
+    bench_remote *rm = NULL;
+    if (remote) {
+      rc = bench_remote_open(b, workers, tls, &rm);
+      if (rc) fprintf(stderr, "akt-bench: cannot set up the remote nodes: %s\n", akt_strerror(rc));
+    }
+    for (size_t i = 0; rc == 0 && rm && i < NWORKLOADS; i++) {
+      const workload *w = &workloads[i];
+      if (!w->remote_fn || w->tls != tls || !selected(w->name, only)) continue;
+      double v;
+      rc = measure(w, runtime, NULL, rm, p, &v);
+      if (!rc) add_row(w->name, runtime, w->metric, v);
+    }
+    bench_remote_close(rm);
   }
-  for (size_t i = 0; rc == 0 && rm && i < NWORKLOADS; i++) {
-    const workload *w = &workloads[i];
-    if (!w->remote_fn || !selected(w->name, only)) continue;
-    double v;
-    rc = measure(w, runtime, NULL, rm, p, &v);
-    if (!rc) add_row(w->name, runtime, w->metric, v);
-  }
-  bench_remote_close(rm);
   akt_uv_backend_free(b);
   return rc;
 }
@@ -266,15 +272,16 @@ static void usage(FILE *f, const char *prog) {
           "  --quick        a tenth of the operations, one repetition (a smoke run)\n"
           "  --reps N       repetitions after the warm-up (default 5)\n"
           "  --only LIST    only these workloads (tell,pingpong,request,ask,fanin,spawn,\n"
-          "                 memory,threadring,remote-tell,remote-ask,sim,testkit-wait,\n"
-          "                 sim-cluster,sim-cluster-speed)\n"
+          "                 memory,threadring,remote-tell,remote-ask,remote-tell-tls,\n"
+          "                 remote-ask-tls,sim,testkit-wait,sim-cluster,sim-cluster-speed)\n"
           "  --runtime R    only runtime R: akt, akt-1w or akt-sim\n"
           "  --peers FILE   merge results from FILE (TSV from bench/peers/run.sh, or this\n"
           "                 program's --tsv output); ratios to the peers. May be repeated;\n"
           "                 several rows of one workload and runtime give their median\n"
           "  --no-run       run nothing: only report the rows merged with --peers\n"
           "remote-tell and remote-ask run between this process and a second akt-bench\n"
-          "that it starts as node B (loopback TCP) and ends when they are done.\n",
+          "that it starts as node B (loopback TCP) and ends when they are done; the\n"
+          "-tls ones with TLS (test certificates made for the run) and the cookie.\n",
           prog);
 }
 

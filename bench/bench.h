@@ -51,9 +51,12 @@ int wl_sim_cluster_speed(const bench_params *p, double *value);
 typedef struct bench_remote bench_remote;
 
 /* Starts B with `workers` worker threads (0 = default), waits for its
- * address, and makes node A on `backend` (borrowed). Returns 0 or an akt
- * error code (B is then already reaped). */
-int bench_remote_open(akt_backend *backend, unsigned workers, bench_remote **out);
+ * address, and makes node A on `backend` (borrowed). Both prove a cookie
+ * of the run's; with `tls`, both also use TLS with mutual authentication,
+ * on certificates made for the run in a temporary folder (removed by
+ * bench_remote_close). Returns 0 or an akt error code (B is then already
+ * reaped). */
+int bench_remote_open(akt_backend *backend, unsigned workers, int tls, bench_remote **out);
 
 /* Frees node A, then ends B: closes its stdin (its signal to stop), waits
  * for it to exit, and kills it if it has not within a few seconds. Always
@@ -65,7 +68,8 @@ typedef int (*bench_remote_fn)(bench_remote *rm, const bench_params *p, double *
 int wl_remote_tell(bench_remote *rm, const bench_params *p, double *value);
 int wl_remote_ask(bench_remote *rm, const bench_params *p, double *value);
 
-/* The server node: `akt-bench --serve WORKERS COOKIE`. Prints B's address
+/* The server node: `akt-bench --serve WORKERS COOKIE [CA CERT KEY]` (the
+ * last three: TLS). Prints B's address
  * on stdout, then serves until stdin reaches end of file. Returns the
  * process's exit status. */
 int bench_serve(int argc, char **argv);

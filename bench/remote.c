@@ -26,6 +26,12 @@
  * The actors on A that wait for B watch B's actor, so that a lost node B
  * ends the run within remoting's failure detection (3 s) rather than at a
  * timeout.
+ *
+ * Both nodes prove a cookie of the run's (passed to B on its command line:
+ * not a secret). remote-tell-tls and remote-ask-tls run the same over TLS
+ * with mutual authentication, on certificates made for the run (EC P-256,
+ * as tests/remote/tls_certs.c makes them), B's paths also on its command
+ * line.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +51,7 @@
 #include "akt/transport.h"
 #include "bench.h"
 #include "bench.pb-c.h"
+#include "tls_certs.h"
 
 extern char **environ;
 
@@ -76,8 +83,8 @@ static const akt_actor_def echo_def = {.kind = "bench-echo", .receive = echo_rec
 /* ---- the server process (node B) -------------------------------------------------- */
 
 int bench_serve(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "akt-bench --serve: internal use: --serve WORKERS COOKIE\n");
+  if (argc != 4 && argc != 7) {
+    fprintf(stderr, "akt-bench --serve: internal use: --serve WORKERS COOKIE [CA CERT KEY]\n");
     return 2;
   }
   akt_uv_options o = {.workers = (unsigned)atoi(argv[2])};
@@ -89,6 +96,9 @@ int bench_serve(int argc, char **argv) {
                            .security = {.cookie = argv[3],
                                         .spawn_kinds = {kinds, 2},
                                         .stop_paths = {stops, 1}}};
+  if (argc == 7)
+    ro.security.tls = (akt_tls_options){.ca_file = argv[4], .cert_file = argv[5],
+                                        .key_file = argv[6]};
   akt_system_options so = {.log_level = AKT_LOG_ERROR};
   akt_backend *b = NULL;
   akt_system *sys = NULL;
@@ -121,6 +131,8 @@ int bench_serve(int argc, char **argv) {
 
 struct bench_remote {
   akt_system *sys;           /* node A */
+  int tls;                   /* certs were made (and are removed at close) */
+  tls_certs certs;
   char node[AKT_ADDRESS_MAX]; /* B's address, akt://bench-b@127.0.0.1:PORT */
   pid_t child;               /* B's process, or 0 once reaped */
   int to_child;              /* B's stdin (write end), or -1 */
@@ -175,10 +187,11 @@ static void reap(pid_t child, int timeout_ms) {
     fprintf(stderr, "akt-bench: node B died of signal %d\n", WTERMSIG(status));
 }
 
-/* Starts B: `/proc/self/exe --serve WORKERS COOKIE` with pipes for stdin and
- * stdout. On success *to_child and *from_child are A's ends. */
-static int spawn_server(unsigned workers, const char *cookie, pid_t *child, int *to_child,
-                        int *from_child) {
+/* Starts B: `/proc/self/exe --serve WORKERS COOKIE [CA CERT KEY]` with
+ * pipes for stdin and stdout. On success *to_child and *from_child are A's
+ * ends. */
+static int spawn_server(unsigned workers, const char *cookie, const tls_certs *tls, pid_t *child,
+                        int *to_child, int *from_child) {
   int in[2], out[2];
   if (pipe2(in, O_CLOEXEC) != 0) return AKT_EBACKEND;
   if (pipe2(out, O_CLOEXEC) != 0) {
@@ -188,7 +201,12 @@ static int spawn_server(unsigned workers, const char *cookie, pid_t *child, int 
   }
   char w[16];
   snprintf(w, sizeof w, "%u", workers);
-  char *argv[] = {"akt-bench", "--serve", w, (char *)(uintptr_t)cookie, NULL};
+  char *argv[] = {"akt-bench", "--serve", w, (char *)(uintptr_t)cookie, NULL, NULL, NULL, NULL};
+  if (tls) {
+    argv[4] = (char *)(uintptr_t)tls->ca;
+    argv[5] = (char *)(uintptr_t)tls->node1_cert;
+    argv[6] = (char *)(uintptr_t)tls->node1_key;
+  }
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
@@ -208,17 +226,26 @@ static int spawn_server(unsigned workers, const char *cookie, pid_t *child, int 
   return 0;
 }
 
-int bench_remote_open(akt_backend *backend, unsigned workers, bench_remote **out) {
+int bench_remote_open(akt_backend *backend, unsigned workers, int tls, bench_remote **out) {
   bench_remote *rm = calloc(1, sizeof *rm);
   if (!rm) return AKT_ENOMEM;
   rm->to_child = -1;
+  if (tls) {
+    if (tls_certs_make(&rm->certs, (int64_t)time(NULL)) != 0) {
+      free(rm);
+      return AKT_EBACKEND;
+    }
+    rm->tls = 1;
+  }
   /* A cookie of this run's own (not a secret): nodes of another run on
    * this machine cannot be mixed up with ours. */
   char cookie[64];
   snprintf(cookie, sizeof cookie, "akt-bench-%ld-%" PRIx64, (long)getpid(), bench_now());
   int from_child = -1;
-  int rc = spawn_server(workers, cookie, &rm->child, &rm->to_child, &from_child);
+  int rc = spawn_server(workers, cookie, tls ? &rm->certs : NULL, &rm->child, &rm->to_child,
+                        &from_child);
   if (rc) {
+    if (rm->tls) tls_certs_remove(&rm->certs);
     free(rm);
     return rc;
   }
@@ -230,6 +257,9 @@ int bench_remote_open(akt_backend *backend, unsigned workers, bench_remote **out
   close(from_child); /* B's later stdout output, if any, is not read */
   akt_system_options so = {.log_level = AKT_LOG_ERROR};
   akt_remote_options ro = {.host = "127.0.0.1", .port = 0, .security.cookie = cookie};
+  if (tls)
+    ro.security.tls = (akt_tls_options){.ca_file = rm->certs.ca, .cert_file = rm->certs.node0_cert,
+                                        .key_file = rm->certs.node0_key};
   if (!rc) rc = akt_system_new("bench-a", backend, &so, &rm->sys);
   if (!rc) rc = akt_remote_start(rm->sys, &ro);
   if (!rc) rc = register_types(rm->sys);
@@ -250,6 +280,7 @@ void bench_remote_close(bench_remote *rm) {
   if (rm->full_waits)
     fprintf(stderr, "akt-bench: remote-tell waited %" PRIu64 " times on a full send queue\n",
             rm->full_waits);
+  if (rm->tls) tls_certs_remove(&rm->certs);
   free(rm);
 }
 
