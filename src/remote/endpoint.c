@@ -120,7 +120,7 @@ akt__endpoint *akt__endpoint_setup(akt__remote *r, akt__endpoint *ep, const char
   akt__rmutex_lock(&ep->wmu);
   akt__rmutex_lock(&ep->mu);
   AKT_ASSERT(!ep->listed && !ep->conn && !ep->inbound && ep->nwatches == 0 && !ep->waiters);
-  AKT_ASSERT(ep->queue.len == 0 && ep->out.len == 0 && !ep->writer_scheduled);
+  AKT_ASSERT(ep->queue.len == 0 && ep->out.len == 0 && !ep->writer_scheduled && !ep->reserved);
   snprintf(ep->node, sizeof ep->node, "%s", node);
   snprintf(ep->sysname, sizeof ep->sysname, "%s", sysname);
   snprintf(ep->host, sizeof ep->host, "%s", host);
@@ -143,7 +143,8 @@ int akt__endpoint_idle(const akt__endpoint *ep) {
   for (unsigned i = 0; i < AKT__EP_TIMERS; i++)
     if (ep->timers[i].armed) return 0;
   return ep->state == AKT__EP_IDLE && !ep->conn && !ep->inbound && ep->queue.len == 0 &&
-         ep->out.len == 0 && ep->nwatches == 0 && ep->waiters == 0 && !ep->writer_scheduled;
+         ep->out.len == 0 && ep->reserved == 0 && ep->nwatches == 0 && ep->waiters == 0 &&
+         !ep->writer_scheduled;
 }
 
 /* ---- watches ----------------------------------------------------------------- */
@@ -263,19 +264,47 @@ static void wake_writer(akt__endpoint *ep) {
   sys->backend->ops->schedule(sys->backend, &ep->writer);
 }
 
-/* Counts len more bytes queued for all peers, unless that passes
- * limits.max_queued_total. Returns 0 or AKT_EFULL (counted). */
-static int queued_add(akt__remote *r, size_t len) {
-  size_t was = atomic_fetch_add_explicit(&r->queued, len, memory_order_relaxed);
-  if (was + len <= r->sec.limits.max_queued_total) return 0;
-  atomic_fetch_sub_explicit(&r->queued, len, memory_order_relaxed);
+/* All peers' queues together hold at most limits.max_queued_total bytes.
+ * Each endpoint reserves its share of r->queued in chunks of
+ * QUEUE_CHUNK, so that senders touch that one counter (shared by every
+ * thread) once per chunk instead of once per message: the bytes queued are
+ * at most the bytes reserved (ep->reserved >= pending(ep)), and those at
+ * most max_queued_total. */
+#define QUEUE_CHUNK ((size_t)64 << 10)
+
+/* Reserves room for `need` bytes queued in all (endpoint lock held).
+ * Returns 0 or AKT_EFULL (counted). */
+static int reserve(akt__endpoint *ep, size_t need) {
+  AKT__ASSERT_HELD(AKT__RANK_EP_STATE);
+  if (need <= ep->reserved) return 0;
+  akt__remote *r = ep->r;
+  size_t max = r->sec.limits.max_queued_total, more = need - ep->reserved;
+  /* A chunk when there is room for one, else just what is needed. */
+  size_t chunked = (more + QUEUE_CHUNK - 1) / QUEUE_CHUNK * QUEUE_CHUNK;
+  const size_t tries[2] = {chunked, more};
+  for (int i = 0; i < 2; i++) {
+    size_t was = atomic_fetch_add_explicit(&r->queued, tries[i], memory_order_relaxed);
+    if (was + tries[i] <= max) {
+      ep->reserved += tries[i];
+      return 0;
+    }
+    atomic_fetch_sub_explicit(&r->queued, tries[i], memory_order_relaxed);
+  }
   AKT__SSTAT(r, queued_total_full, 1);
   return AKT_EFULL;
 }
 
-static void queued_sub(akt__remote *r, size_t len) {
-  size_t was = atomic_fetch_sub_explicit(&r->queued, len, memory_order_relaxed);
-  AKT_ASSERT(was >= len);
+/* Gives back what the endpoint reserved beyond a chunk above what it has
+ * queued (endpoint lock held): all of it once nothing is queued. */
+static void unreserve(akt__endpoint *ep) {
+  AKT__ASSERT_HELD(AKT__RANK_EP_STATE);
+  size_t keep = pending(ep);
+  if (keep) keep += QUEUE_CHUNK;
+  if (ep->reserved <= keep) return;
+  size_t give = ep->reserved - keep;
+  size_t was = atomic_fetch_sub_explicit(&ep->r->queued, give, memory_order_relaxed);
+  AKT_ASSERT(was >= give);
+  ep->reserved = keep;
 }
 
 int akt__endpoint_send(akt__endpoint *ep, const char *node, const akt__env_out *e,
@@ -298,10 +327,10 @@ int akt__endpoint_send(akt__endpoint *ep, const char *node, const akt__env_out *
   } else if (pending(ep) + len > r->opts.send_queue) {
     rc = AKT_EFULL;
     AKT__RSTAT(r, send_queue_full, 1);
-  } else if ((rc = queued_add(r, len)) != 0) {
+  } else if ((rc = reserve(ep, pending(ep) + len)) != 0) {
     /* All peers' queues together are full. */
   } else if ((rc = akt__buf_reserve(&ep->queue, len + AKT__EP_GAP)) != 0) {
-    queued_sub(r, len);
+    unreserve(ep);
   } else {
     if (ep->queue.len == 0) ep->queue.len = AKT__EP_GAP; /* see write_frames */
     /* Packed straight into the queue: the envelope is written once, by
@@ -414,9 +443,9 @@ static int flush(akt__endpoint *ep, unsigned rounds) {
     akt__rmutex_unlock(&ep->mu);
     rc = write_frames(ep, c, &head);
     akt__rmutex_lock(&ep->mu);
-    queued_sub(ep->r, head - ep->out_head); /* written: no longer queued */
     ep->out_head = head;
     if (ep->out_head == ep->out.len) ep->out.len = ep->out_head = 0;
+    unreserve(ep); /* what was written is no longer queued */
     /* Used until now (not touched per send: a clock read each). */
     if (pending(ep) == 0) touch(ep);
     if (rc != 0) {
@@ -570,7 +599,7 @@ static void give_up(akt__endpoint *ep) {
     ep->out_head = 0;
     ep->given_up = 1;
     ep->unreachable_since = 0;
-    queued_sub(r, dropped);
+    unreserve(ep);
   }
   akt__rmutex_unlock(&ep->mu);
   akt__rmutex_unlock(&ep->wmu);

@@ -86,6 +86,7 @@ struct akt__endpoint {
                                from one connection to none under wmu too */
   akt__buf queue;           /* encoded envelopes (Batch entries) waiting,
                                from AKT__EP_GAP when not empty */
+  size_t reserved;          /* of r->queued: at least what is pending */
   akt_runnable writer;      /* flushes the queue; scheduled at most once */
   int writer_scheduled;
   uint32_t attempts;        /* failed connects in a row (backoff) */

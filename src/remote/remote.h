@@ -321,7 +321,9 @@ struct akt__remote {
   uint64_t incarnation;
   akt_listener *listener;     /* set at start; cleared by stop_all (caller's thread) */
   _Atomic int state;          /* AKT__REMOTE_* */
-  _Atomic size_t queued;      /* bytes queued for all peers (limits.max_queued_total) */
+  /* Bytes reserved by all peers' queues (limits.max_queued_total), on a
+   * cache line of its own: senders on every thread change it. */
+  _Alignas(64) _Atomic size_t queued;
   /* Connection numbers (the cookie exchange's conn_seq): one sequence for
    * every peer, so that a peer's endpoint emptied and made again never
    * numbers a connection below one the peer accepted before. */
