@@ -121,7 +121,8 @@ int akt_remote_pid(akt_system *sys, const char *address, akt_pid **out);
  * instead of waiting for the timeout. Returns 0, AKT_ENOENT (no such
  * actor), AKT_EREFUSED (nobody listens there, or the handshake failed:
  * another cookie, a TLS certificate refused, another system name, a node
- * other than the address names), AKT_EUNREACH, AKT_ECLOSED (the
+ * other than the address names), AKT_EPROTO (TLS on one side only),
+ * AKT_EUNREACH, AKT_ECLOSED (the
  * node closed the connection), AKT_ETIMEDOUT (no answer in time), AKT_ENAME,
  * AKT_ESTATE (remoting not started, or called from an actor or a backend
  * thread), AKT_ESTOPPED, AKT_ENOMEM. */
