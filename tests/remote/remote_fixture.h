@@ -74,4 +74,13 @@ static inline akt_pid *remote_of(akt_system *from, akt_pid *pid) {
   return r;
 }
 
+/* Whether the local actor at `path` of `sys` is alive. */
+static inline int local_alive(akt_system *sys, const char *path) {
+  akt_pid *p = NULL;
+  if (akt_lookup(sys, path, &p) != 0) return 0;
+  int up = akt_pid_is_running(p);
+  akt_pid_release(p);
+  return up;
+}
+
 #endif

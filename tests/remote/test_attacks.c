@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../support/both.h"
+#include "remote_fixture.h"
 #include "akt/actor.pb-c.h"
 #include "akt/auth.pb-c.h"
 #include "akt/remote.pb-c.h"
@@ -180,14 +180,6 @@ static void served(scene *s) {
   assert_int_equal(akt_ask(s->remote, &p.base, HANG, &reply), 0);
   assert_int_equal(((const Ping *)reply)->n, p.n);
   akt_msg_free(reply);
-}
-
-static int alive(akt_system *sys, const char *path) {
-  akt_pid *p = NULL;
-  if (akt_lookup(sys, path, &p) != 0) return 0;
-  int up = akt_pid_is_running(p);
-  akt_pid_release(p);
-  return up;
 }
 
 static uint64_t now_ms(void) {
@@ -420,9 +412,9 @@ static void a_stranger_without_the_cookie_runs_nothing(void **state) {
   akt_system_stats after;
   akt_system_get_stats(s.a.sys, &after);
   assert_int_equal(after.spawned, before.spawned);
-  assert_true(alive(s.a.sys, "/user/echo"));
-  assert_true(alive(s.a.sys, "/system/remoting"));
-  assert_false(alive(s.a.sys, "/user/planted"));
+  assert_true(local_alive(s.a.sys, "/user/echo"));
+  assert_true(local_alive(s.a.sys, "/system/remoting"));
+  assert_false(local_alive(s.a.sys, "/user/planted"));
   assert_growth_below(&pk, 4 * MIB, "strangers");
   scene_down(&s);
 }
@@ -454,8 +446,8 @@ static void a_cookie_holder_stops_and_spawns_nothing_the_lists_do_not_allow(void
   akt_system_stats after;
   akt_system_get_stats(s.a.sys, &after);
   assert_int_equal(after.spawned, before.spawned);
-  assert_true(alive(s.a.sys, "/user/echo"));
-  assert_true(alive(s.a.sys, "/system/remoting"));
+  assert_true(local_alive(s.a.sys, "/user/echo"));
+  assert_true(local_alive(s.a.sys, "/system/remoting"));
   close(fd);
   scene_down(&s);
 }

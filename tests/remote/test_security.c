@@ -7,7 +7,7 @@
  * are test_attacks.c's. */
 #include <pthread.h>
 
-#include "../support/both.h"
+#include "remote_fixture.h"
 #include "akt/actor.pb-c.h"
 #include "akt/remote.h"
 #include "akt/sim.h"
@@ -99,6 +99,13 @@ static void pair_up(pair *p, akt_remote_options oa, akt_remote_options ob) {
   pair_up_seeded(p, oa, ob, 0);
 }
 
+/* Two nodes that know the cookie, and nothing more. */
+static void pair_cookie(pair *p) {
+  akt_remote_options o = base();
+  o.security.cookie = COOKIE;
+  pair_up(p, o, o);
+}
+
 static void pair_down(pair *p) {
   akt_testkit_free(p->tk);
   pthread_mutex_destroy(&p->log.mu);
@@ -119,12 +126,18 @@ static akt_pid *pid_at(akt_system *from, const char *node, const char *path) {
   return p;
 }
 
-/* A Ping from `pb` (on B) reaches `pa` (on A), and a Pong comes back. */
-static void round_trip(pair *p, akt_probe *pa, akt_probe *pb) {
-  akt_pid *to = NULL;
+/* A's probe pa, as B knows it (a new reference). */
+static akt_pid *b_pid_of(pair *p, akt_probe *pa) {
   char addr[AKT_ADDRESS_MAX];
   assert_true(akt_pid_format(akt_probe_pid(pa), addr, sizeof addr) > 0);
+  akt_pid *to = NULL;
   assert_int_equal(akt_remote_pid(p->b, addr, &to), 0);
+  return to;
+}
+
+/* A Ping from `pb` (on B) reaches `pa` (on A), and a Pong comes back. */
+static void round_trip(pair *p, akt_probe *pa, akt_probe *pb) {
+  akt_pid *to = b_pid_of(p, pa);
   Ping ping = PING__INIT;
   ping.n = 7;
   akt_probe_tell(pb, to, &ping.base);
@@ -232,15 +245,23 @@ static void unusable_tls_files_and_lists_fail_at_start(void **state) {
 
 /* ---- TLS ------------------------------------------------------------------------------ */
 
+/* A with node0's certificate, B with cert/key (NULL: TLS off), both with
+ * `cookie` (NULL: none); A expects its peers to be `peer_name` (NULL:
+ * any). seed 0: the testkit's. */
+static void pair_tls(pair *p, const char *cookie, const char *cert, const char *key,
+                     const char *peer_name, uint64_t seed) {
+  akt_remote_options oa = base(), ob = base();
+  oa.security.cookie = ob.security.cookie = cookie;
+  oa.security.tls = tls_of(certs()->node0_cert, certs()->node0_key);
+  oa.security.tls.peer_name = peer_name;
+  if (cert) ob.security.tls = tls_of(cert, key);
+  pair_up_seeded(p, oa, ob, seed);
+}
+
 static void tls_and_the_cookie_carry_messages_both_ways(void **state) {
   (void)state;
-  const tls_certs *c = certs();
-  akt_remote_options oa = base(), ob = base();
-  oa.security.cookie = ob.security.cookie = COOKIE;
-  oa.security.tls = tls_of(c->node0_cert, c->node0_key);
-  ob.security.tls = tls_of(c->node1_cert, c->node1_key);
   pair p;
-  pair_up(&p, oa, ob);
+  pair_tls(&p, COOKIE, certs()->node1_cert, certs()->node1_key, NULL, 0);
   akt_probe *pa = akt_probe_new_on(p.tk, 0, "pa"), *pb = akt_probe_new_on(p.tk, 1, "pb");
   round_trip(&p, pa, pb);
   akt_remote_stats sa = stats_of(p.a), sb = stats_of(p.b);
@@ -253,13 +274,8 @@ static void tls_and_the_cookie_carry_messages_both_ways(void **state) {
 /* The digest of a simulated run of two nodes with the cookie and TLS
  * exchanging a round trip: every byte written on every stream is in it. */
 static uint64_t tls_run_digest(uint64_t seed) {
-  const tls_certs *c = certs();
-  akt_remote_options oa = base(), ob = base();
-  oa.security.cookie = ob.security.cookie = COOKIE;
-  oa.security.tls = tls_of(c->node0_cert, c->node0_key);
-  ob.security.tls = tls_of(c->node1_cert, c->node1_key);
   pair p;
-  pair_up_seeded(&p, oa, ob, seed);
+  pair_tls(&p, COOKIE, certs()->node1_cert, certs()->node1_key, NULL, seed);
   akt_probe *pa = akt_probe_new_on(p.tk, 0, "pa"), *pb = akt_probe_new_on(p.tk, 1, "pb");
   round_trip(&p, pa, pb);
   akt_testkit_advance(p.tk, AKT_SECONDS(1));
@@ -278,12 +294,8 @@ static void a_simulated_run_with_tls_and_the_cookie_replays_from_its_seed(void *
 
 static void tls_alone_authenticates_peers(void **state) {
   (void)state;
-  const tls_certs *c = certs();
-  akt_remote_options oa = base(), ob = base();
-  oa.security.tls = tls_of(c->node0_cert, c->node0_key);
-  ob.security.tls = tls_of(c->node1_cert, c->node1_key);
   pair p;
-  pair_up(&p, oa, ob);
+  pair_tls(&p, NULL, certs()->node1_cert, certs()->node1_key, NULL, 0);
   akt_probe *pa = akt_probe_new_on(p.tk, 0, "pa"), *pb = akt_probe_new_on(p.tk, 1, "pb");
   round_trip(&p, pa, pb);
   pair_down(&p);
@@ -301,12 +313,8 @@ static void lookup_fails(akt_system *from, const char *node, int code) {
 
 static void a_plaintext_node_and_a_tls_node_refuse_each_other(void **state) {
   (void)state;
-  const tls_certs *c = certs();
-  akt_remote_options oa = base(), ob = base();
-  oa.security.cookie = ob.security.cookie = COOKIE;
-  oa.security.tls = tls_of(c->node0_cert, c->node0_key);
   pair p;
-  pair_up(&p, oa, ob);
+  pair_tls(&p, COOKIE, NULL, NULL, NULL, 0);
   lookup_fails(p.b, p.node_a, AKT_EPROTO); /* B speaks the exchange to A's TLS */
   lookup_fails(p.a, p.node_b, AKT_EPROTO); /* A's ClientHello to B's exchange */
   akt_remote_stats sa = stats_of(p.a), sb = stats_of(p.b);
@@ -318,13 +326,8 @@ static void a_plaintext_node_and_a_tls_node_refuse_each_other(void **state) {
 
 static void a_certificate_of_another_ca_is_refused(void **state) {
   (void)state;
-  const tls_certs *c = certs();
-  akt_remote_options oa = base(), ob = base();
-  oa.security.cookie = ob.security.cookie = COOKIE;
-  oa.security.tls = tls_of(c->node0_cert, c->node0_key);
-  ob.security.tls = tls_of(c->rogue_cert, c->rogue_key);
   pair p;
-  pair_up(&p, oa, ob);
+  pair_tls(&p, COOKIE, certs()->rogue_cert, certs()->rogue_key, NULL, 0);
   lookup_fails(p.a, p.node_b, AKT_EREFUSED); /* A checks B's certificate */
   lookup_fails(p.b, p.node_a, AKT_EREFUSED); /* A refuses B's as the client's */
   assert_true(stats_of(p.a).security.tls_failures >= 2);
@@ -335,14 +338,8 @@ static void a_certificate_of_another_ca_is_refused(void **state) {
 
 static void an_expected_peer_name_must_match(void **state) {
   (void)state;
-  const tls_certs *c = certs();
-  akt_remote_options oa = base(), ob = base();
-  oa.security.cookie = ob.security.cookie = COOKIE;
-  oa.security.tls = tls_of(c->node0_cert, c->node0_key);
-  oa.security.tls.peer_name = "node7";
-  ob.security.tls = tls_of(c->node1_cert, c->node1_key);
   pair p;
-  pair_up(&p, oa, ob);
+  pair_tls(&p, COOKIE, certs()->node1_cert, certs()->node1_key, "node7", 0);
   lookup_fails(p.a, p.node_b, AKT_EREFUSED);
   assert_non_null(strstr(p.log.text, "does not name 'node7'"));
   pair_down(&p);
@@ -380,24 +377,14 @@ static const akt_actor_def jobs_def = {.kind = "jobs",
                                        .pre_start = jobs_pre_start,
                                        .receive = counting_receive};
 
-/* Whether the local actor at `path` of `sys` is alive. */
-static int alive(akt_system *sys, const char *path) {
-  akt_pid *p = NULL;
-  if (akt_lookup(sys, path, &p) != 0) return 0;
-  int up = akt_pid_is_running(p);
-  akt_pid_release(p);
-  return up;
-}
 
 /* Lets what B sent reach A and be handled. */
 static void settle(pair *p) { akt_testkit_advance(p->tk, AKT_MILLIS(300)); }
 
 static void peers_reach_only_user_temp_and_the_protocol_endpoints(void **state) {
   (void)state;
-  akt_remote_options o = base();
-  o.security.cookie = COOKIE;
   pair p;
-  pair_up(&p, o, o);
+  pair_cookie(&p);
   Note n = NOTE__INIT;
   n.text = "x";
   static const char *const refused[] = {"/", "/user", "/system", "/temp", "/system/deadletters",
@@ -444,7 +431,7 @@ static void remote_stop_and_poison_pill_need_stop_paths(void **state) {
     akt_pid_release(r);
   }
   settle(&p);
-  for (size_t i = 0; i < 3; i++) assert_true(alive(p.a, kept[i]));
+  for (size_t i = 0; i < 3; i++) assert_true(local_alive(p.a, kept[i]));
   akt_remote_stats st = stats_of(p.a);
   assert_int_equal(st.security.not_allowed, 6);
   /* The remoting actor still answers. */
@@ -458,8 +445,8 @@ static void remote_stop_and_poison_pill_need_stop_paths(void **state) {
   assert_int_equal(akt_stop(r1), 0);
   assert_int_equal(akt_tell(r2, &pill.base), 0);
   settle(&p);
-  assert_false(alive(p.a, "/user/jobs/one"));
-  assert_false(alive(p.a, "/user/jobs/two"));
+  assert_false(local_alive(p.a, "/user/jobs/one"));
+  assert_false(local_alive(p.a, "/user/jobs/two"));
   assert_int_equal(stats_of(p.a).security.not_allowed, 6);
   akt_pid_release(r1);
   akt_pid_release(r2);
@@ -470,19 +457,15 @@ static void remote_stop_and_poison_pill_need_stop_paths(void **state) {
 
 static void a_terminated_nobody_asked_for_is_refused(void **state) {
   (void)state;
-  akt_remote_options o = base();
-  o.security.cookie = COOKIE;
   pair p;
-  pair_up(&p, o, o);
+  pair_cookie(&p);
   akt_probe *pa = akt_probe_new_on(p.tk, 0, "pa");
   akt_pid *victim = NULL;
   assert_int_equal(akt_spawn(p.b, "victim", &counting_def, NULL, &victim), 0);
-  char victim_addr[AKT_ADDRESS_MAX], pa_addr[AKT_ADDRESS_MAX];
+  char victim_addr[AKT_ADDRESS_MAX];
   assert_true(akt_pid_format(victim, victim_addr, sizeof victim_addr) > 0);
-  assert_true(akt_pid_format(akt_probe_pid(pa), pa_addr, sizeof pa_addr) > 0);
   /* B claims its victim died, to a probe that never watched it. */
-  akt_pid *to = NULL;
-  assert_int_equal(akt_remote_pid(p.b, pa_addr, &to), 0);
+  akt_pid *to = b_pid_of(&p, pa);
   Akt__Terminated t = AKT__TERMINATED__INIT;
   t.path = "/user/victim";
   t.id = akt_pid_id(victim);
@@ -505,15 +488,11 @@ static void a_terminated_nobody_asked_for_is_refused(void **state) {
 
 static void a_sender_on_another_node_is_refused(void **state) {
   (void)state;
-  akt_remote_options o = base();
-  o.security.cookie = COOKIE;
   pair p;
-  pair_up(&p, o, o);
+  pair_cookie(&p);
   akt_probe *pa = akt_probe_new_on(p.tk, 0, "pa");
-  char pa_addr[AKT_ADDRESS_MAX], self[AKT_ADDRESS_MAX + 16];
-  assert_true(akt_pid_format(akt_probe_pid(pa), pa_addr, sizeof pa_addr) > 0);
-  akt_pid *to = NULL;
-  assert_int_equal(akt_remote_pid(p.b, pa_addr, &to), 0);
+  char self[AKT_ADDRESS_MAX + 16];
+  akt_pid *to = b_pid_of(&p, pa);
   Note n = NOTE__INIT;
   n.text = "spoofed";
   /* A third node's actor, and A's own: neither is B's to speak for. */
