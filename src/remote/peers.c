@@ -71,9 +71,11 @@ static void index_put(akt__endpoint **index, uint32_t cap, akt__endpoint *ep) {
   index[i] = ep;
 }
 
-/* Makes room for one more. 0 or AKT_ENOMEM. */
+/* Makes room for one more beyond those listed and those being set up
+ * (each of which will be listed). 0 or AKT_ENOMEM. */
 static int index_reserve(akt__peers *p) {
-  if (p->index_cap && !INDEX_FULL(p->live + 1, p->index_cap)) return 0;
+  uint32_t want = p->live + p->setting_up + 1;
+  if (p->index_cap && !INDEX_FULL(want, p->index_cap)) return 0;
   uint32_t cap = p->index_cap ? p->index_cap * 2 : INDEX_FIRST_CAP;
   akt__endpoint **n = calloc(cap, sizeof *n);
   if (!n) return AKT_ENOMEM;
@@ -206,8 +208,8 @@ int akt__endpoint_get(akt__remote *r, const char *node, akt__endpoint **out) {
         AKT_ASSERT(p->nall < p->cap_all); /* reserved above; only setups add */
         p->all[p->nall++] = ep;
       }
-      /* The index may have grown meanwhile, never shrunk: room is left. */
-      AKT_ASSERT(!INDEX_FULL(p->live + 1, p->index_cap) || index_find(p, node, h));
+      /* Room was made for this one with the others being set up. */
+      AKT_ASSERT(!INDEX_FULL(p->live + 1, p->index_cap));
       ep = list(r, ep, node, h);
       akt__rmutex_unlock(&r->mu);
       sweep_arm(r); /* when not armed: the first peer, or a failed arm before */
