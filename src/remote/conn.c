@@ -212,9 +212,9 @@ int akt__conn_fail(akt__conn *c, int code, const char *reason) {
     AKT__RSTAT(c->r, limit_errors, 1);
   else if (code == AKT_EREFUSED)
     AKT__RSTAT(c->r, handshakes_refused, 1);
-  else if (code == AKT_ETIMEDOUT)
+  else if (code == AKT_ETIMEDOUT && akt__conn_state(c) == C_OPEN)
     AKT__RSTAT(c->r, heartbeat_timeouts, 1);
-  else if (code != AKT_ECLOSED)
+  else if (code != AKT_ECLOSED && code != AKT_ETIMEDOUT) /* a deadline: its own counter */
     AKT__RSTAT(c->r, protocol_errors, 1);
   akt__conn_close(c, reason);
   return code;

@@ -176,7 +176,9 @@ int akt__endpoint_get(akt__remote *r, const char *node, akt__endpoint **out) {
     if (p->live + p->setting_up < r->sec.limits.max_peers) {
       int rc = index_reserve(p);
       akt__endpoint *reuse = p->free;
-      if (rc == 0 && !reuse && p->nall == p->cap_all) {
+      /* A slot in `all` for a new struct, counting those being set up
+       * (each may need one). */
+      if (rc == 0 && !reuse && p->nall + p->setting_up >= p->cap_all) {
         akt__endpoint **grown = akt__array_grow(p->all, &p->cap_all, sizeof *grown, ALL_FIRST_CAP,
                                                 AKT__PEERS_LIMIT);
         if (grown)
@@ -205,7 +207,7 @@ int akt__endpoint_get(akt__remote *r, const char *node, akt__endpoint **out) {
         return AKT_ENOMEM;
       }
       if (!reuse) {
-        AKT_ASSERT(p->nall < p->cap_all); /* reserved above; only setups add */
+        AKT_ASSERT(p->nall < p->cap_all); /* reserved above, with the other setups */
         p->all[p->nall++] = ep;
       }
       /* Room was made for this one with the others being set up. */
