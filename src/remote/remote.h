@@ -358,11 +358,6 @@ static inline int akt__remote_state(akt__remote *r) {
  * akt_remote_start set up is visible to the caller. */
 akt__remote *akt__remote_of(akt_system *sys);
 
-/* The endpoint struct at index i of the table (live, or emptied and free:
- * either may be flushed or stopped), or NULL past its end. Takes and
- * releases the remoting lock: for walks that call into each endpoint,
- * which the lock order forbids under it. */
-akt__endpoint *akt__remote_endpoint_at(akt__remote *r, uint32_t i);
 
 /* Sends an envelope to a remote PID (takes ownership of env). Codes as
  * akt_tell. */
@@ -537,6 +532,12 @@ int akt__endpoint_get(akt__remote *r, const char *node, akt__endpoint **out);
 
 /* Unpins an endpoint akt__endpoint_get returned (NULL: nothing). */
 void akt__endpoint_put(akt__endpoint *ep);
+
+/* The endpoint struct at index i of the table (live, or emptied and free:
+ * either may be flushed or stopped), or NULL past its end. Takes and
+ * releases the remoting lock: for walks that call into each endpoint,
+ * which the lock order forbids under it. */
+akt__endpoint *akt__remote_endpoint_at(akt__remote *r, uint32_t i);
 
 /* Arms the sweep that empties endpoints idle for limits.peer_idle (start),
  * and cancels it (stop). */

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "akt/error.h"
+#include "src/remote/auth.h"
 #include "src/remote/remote.h"
 #include "src/remote/tls.h"
 #include "src/system/system.h"
@@ -28,6 +29,11 @@
  * alone, or insecure): public, so the exchange then proves nothing and
  * only carries the two sides' identities. */
 #define NO_COOKIE "akt-no-cookie: identities only, nothing proved"
+
+_Static_assert(sizeof NO_COOKIE - 1 <= AKT_SECURITY_MAX_COOKIE, "the label fits the cookie's room");
+_Static_assert(AKT__AUTH_COOKIE_MAX == AKT_SECURITY_MAX_COOKIE, "the exchange takes any cookie");
+_Static_assert(AKT__AUTH_MAX_FRAME == AKT_SECURITY_PRE_AUTH_FRAME, "security.h states the limit");
+_Static_assert(AKT_SECURITY_MIN_COOKIE > 0, "a cookie is not empty");
 
 /* What the network reaches under /system: the protocol endpoints. */
 static const char *const system_reachable[] = {"/system/remoting", "/system/cluster"};
