@@ -49,7 +49,9 @@ extern "C" {
 /* Open connections, in and out; per source is per remote IP address. */
 #define AKT_SECURITY_DEFAULT_MAX_CONNECTIONS 1024u
 #define AKT_SECURITY_DEFAULT_MAX_CONNECTIONS_PER_SOURCE 64u
-/* Accepted connections whose handshake has not completed. */
+/* Accepted connections whose handshake has not completed. With all of
+ * them taken, a new one (within its source's cap) cuts the oldest: a
+ * peer's handshake takes milliseconds, a slow stranger's its deadline. */
 #define AKT_SECURITY_DEFAULT_MAX_UNAUTHENTICATED 128u
 #define AKT_SECURITY_DEFAULT_MAX_UNAUTHENTICATED_PER_SOURCE 8u
 /* Peers (endpoints) the node keeps state for; idle ones are freed. */
@@ -172,6 +174,8 @@ typedef struct akt_security_stats {
   uint64_t handshake_deadlines;    /* connections closed at the handshake deadline */
   uint64_t pre_auth_oversize;      /* frames over a limit before authentication */
   uint64_t connections_capped;     /* accepts refused by a connection cap */
+  uint64_t handshakes_cut;         /* the oldest handshake cut for a new one (every
+                                      unauthenticated slot taken) */
   uint64_t peers_evicted;          /* idle peers freed */
   uint64_t peers_capped;           /* new peers refused at max_peers */
   uint64_t queued_total_full;      /* sends refused at max_queued_total */

@@ -278,6 +278,9 @@ typedef struct akt__sources {
   uint32_t unauth;    /* accepted, handshake not done */
 } akt__sources;
 
+/* The cap akt__sources_admit names when every handshake slot is taken. */
+#define AKT__CAP_UNAUTHENTICATED "limits.max_unauthenticated"
+
 /* Counts a new connection from `host` (inbound: against every cap) or of
  * ours (in the total only). Returns 0, or AKT_ELIMIT with *which naming
  * the cap that refused it (nothing counted), or AKT_ENOMEM. Takes the

@@ -3,11 +3,13 @@
  *
  * An accept is refused at once — before a byte is read, before anything
  * is allocated for it beyond the backend's stream — when it would pass
- * max_connections, max_connections_per_source, max_unauthenticated or
- * max_unauthenticated_per_source. So strangers can hold at most
+ * max_connections, max_connections_per_source or
+ * max_unauthenticated_per_source; at max_unauthenticated the oldest
+ * handshake is cut for it instead (conn.c). So strangers can hold at most
  * max_unauthenticated handshakes open (each for handshake_deadline at
- * most), and one address at most max_unauthenticated_per_source of them,
- * while authenticated peers keep the rest of max_connections.
+ * most), one address at most max_unauthenticated_per_source of them, and
+ * none of them for longer than a newcomer's arrival, while authenticated
+ * peers keep the rest of max_connections.
  *
  * The per-source table is an open-addressing hash on xxh3(host) with
  * linear probing, at most half full, holding only sources with an open
@@ -86,7 +88,7 @@ int akt__sources_admit(akt__remote *r, const char *host, int inbound, const char
      * connects to us (many peers of ours may share a host). */
     t->conns++;
   } else if (t->unauth >= l->max_unauthenticated) {
-    *which = "limits.max_unauthenticated";
+    *which = AKT__CAP_UNAUTHENTICATED;
   } else if ((rc = reserve(t)) == 0) {
     uint64_t h = host_hash(host);
     akt__source *s = slot_of(t, host, h);

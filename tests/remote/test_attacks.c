@@ -763,6 +763,89 @@ static void slow_connections_are_capped_and_cut_at_the_deadline(void **state) {
   scene_down(&s);
 }
 
+/* Strangers from several addresses keep every handshake slot taken,
+ * reconnecting as soon as one is cut; a new peer still gets in: its
+ * handshake, quick, cuts the oldest of theirs. */
+#define HOLDERS_PER_SOURCE 4
+#define HOLDER_SOURCES 4
+
+typedef struct holders {
+  uint16_t port;
+  atomic_int stop;
+  atomic_int reconnects;
+} holders;
+
+static void *hold_slots(void *arg) {
+  holders *h = arg;
+  int fds[HOLDER_SOURCES * HOLDERS_PER_SOURCE];
+  char src[HOLDER_SOURCES][16];
+  for (int k = 0; k < HOLDER_SOURCES; k++) snprintf(src[k], sizeof src[k], "127.0.0.%d", 20 + k);
+  for (int i = 0; i < HOLDER_SOURCES * HOLDERS_PER_SOURCE; i++) fds[i] = -1;
+  while (!atomic_load(&h->stop)) {
+    for (int i = 0; i < HOLDER_SOURCES * HOLDERS_PER_SOURCE; i++) {
+      if (fds[i] >= 0 && raw_drain(fds[i], NULL) < 0) {
+        close(fds[i]);
+        fds[i] = -1;
+      }
+      if (fds[i] < 0) {
+        fds[i] = raw_connect(src[i / HOLDERS_PER_SOURCE], h->port);
+        raw_send(fds[i], "\0", 1); /* a handshake begun, never finished */
+        atomic_fetch_add(&h->reconnects, 1);
+      }
+    }
+    struct timespec ts = {0, 5000000};
+    nanosleep(&ts, NULL);
+  }
+  for (int i = 0; i < HOLDER_SOURCES * HOLDERS_PER_SOURCE; i++)
+    if (fds[i] >= 0) close(fds[i]);
+  return NULL;
+}
+
+static void a_new_peer_gets_in_while_strangers_hold_every_handshake_slot(void **state) {
+  (void)state;
+  scene s;
+  akt_remote_options oa = {.security.limits = {.max_unauthenticated = HOLDER_SOURCES *
+                                                                      HOLDERS_PER_SOURCE,
+                                               .max_unauthenticated_per_source = HOLDERS_PER_SOURCE}};
+  scene_up(&s, oa);
+  holders h = {.port = s.a.port};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, hold_slots, &h), 0);
+  /* Wait for the slots to be taken. */
+  uint64_t end = now_ms() + HANG_MS;
+  for (;;) {
+    akt__rmutex_lock(&s.a.r->mu);
+    uint32_t unauth = s.a.r->sources.unauth;
+    akt__rmutex_unlock(&s.a.r->mu);
+    if (unauth == HOLDER_SOURCES * HOLDERS_PER_SOURCE || now_ms() >= end) break;
+    struct timespec ts = {0, 5000000};
+    nanosleep(&ts, NULL);
+  }
+  /* A peer that A has never seen. */
+  node c;
+  node_up(&c, "c", (akt_remote_options){0});
+  char addr[AKT_ADDRESS_MAX];
+  snprintf(addr, sizeof addr, "%s/user/echo", s.a.addr);
+  akt_pid *echo = NULL;
+  assert_int_equal(akt_remote_lookup(c.sys, addr, HANG, &echo), 0);
+  Ping p = PING__INIT;
+  p.n = 5;
+  ProtobufCMessage *reply = NULL;
+  assert_int_equal(akt_ask(echo, &p.base, HANG, &reply), 0);
+  akt_msg_free(reply);
+  akt_pid_release(echo);
+  atomic_store(&h.stop, 1);
+  pthread_join(t, NULL);
+  akt_remote_stats st = stats(&s.a);
+  print_message("  %d stranger connections, %llu handshakes cut, %llu refused\n",
+                atomic_load(&h.reconnects), (unsigned long long)st.security.handshakes_cut,
+                (unsigned long long)st.security.connections_capped);
+  assert_true(st.security.handshakes_cut >= 1);
+  served(&s);
+  node_down(&c);
+  scene_down(&s);
+}
+
 /* ---- 8. the endpoint table ------------------------------------------------------------- */
 
 static uint32_t live_peers(node *n) {
@@ -893,6 +976,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_15_mib_frame_before_the_handshake_costs_nothing),
     cmocka_unit_test(a_7_6_mib_batch_with_an_over_long_first_name_is_refused_unread),
     cmocka_unit_test(slow_connections_are_capped_and_cut_at_the_deadline),
+    cmocka_unit_test(a_new_peer_gets_in_while_strangers_hold_every_handshake_slot),
     cmocka_unit_test(claimed_addresses_do_not_grow_the_endpoint_table),
     cmocka_unit_test(replies_to_an_unreachable_peer_stay_bounded_and_are_given_up),
 };
