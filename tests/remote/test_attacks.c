@@ -30,6 +30,7 @@
 #include "src/remote/auth.h"
 #include "src/remote/remote.h"
 #include "test.pb-c.h"
+#include "tls_certs.h"
 
 #define COOKIE "attacks-cookie-not-a-secret"
 #define HANG AKT_SECONDS(30) /* bounds a wait that should end soon */
@@ -163,13 +164,17 @@ typedef struct scene {
   akt_pid *remote; /* A's echo, as B knows it */
 } scene;
 
-static void scene_up(scene *s, akt_remote_options oa) {
+static void scene_up2(scene *s, akt_remote_options oa, akt_remote_options ob) {
   node_up(&s->a, "a", oa);
-  node_up(&s->b, "b", (akt_remote_options){0});
+  node_up(&s->b, "b", ob);
   assert_int_equal(akt_spawn(s->a.sys, "echo", &echo_def, NULL, &s->echo), 0);
   char addr[AKT_ADDRESS_MAX];
   snprintf(addr, sizeof addr, "%s/user/echo", s->a.addr);
   assert_int_equal(akt_remote_lookup(s->b.sys, addr, HANG, &s->remote), 0);
+}
+
+static void scene_up(scene *s, akt_remote_options oa) {
+  scene_up2(s, oa, (akt_remote_options){0});
 }
 
 static void scene_down(scene *s) {
@@ -968,6 +973,65 @@ static void replies_to_an_unreachable_peer_stay_bounded_and_are_given_up(void **
   scene_down(&s);
 }
 
+/* ---- the recommended configuration: the cookie and TLS ------------------------------ */
+
+static tls_certs certs;
+
+static akt_tls_options tls_of(const char *cert, const char *key) {
+  return (akt_tls_options){.ca_file = certs.ca, .cert_file = cert, .key_file = key};
+}
+
+/* What a stranger costs a node with TLS: it reaches OpenSSL only, whose
+ * buffers are bounded (a record, a handshake message), and the deadline. */
+static void a_tls_node_spends_little_on_strangers(void **state) {
+  (void)state;
+  scene s;
+  akt_remote_options oa = {.security = {.tls = tls_of(certs.node0_cert, certs.node0_key),
+                                        .limits.handshake_deadline = AKT_SECONDS(1)}};
+  akt_remote_options ob = {.security.tls = tls_of(certs.node1_cert, certs.node1_key)};
+  scene_up2(&s, oa, ob);
+  served(&s);
+  akt__buf old = {0}, records = {0};
+  old_handshake(&old);
+  hostile_batch(&old, "");
+  /* 15 MiB in "TLS records" of the largest declared length. */
+  assert_int_equal(akt__buf_reserve(&records, 15 * MIB), 0);
+  memset(records.data, 0x41, 15 * MIB);
+  for (size_t i = 0; i + 5 <= 15 * MIB; i += 16389) {
+    const uint8_t hdr[5] = {0x16, 0x03, 0x03, 0x40, 0x00};
+    memcpy(records.data + i, hdr, 5);
+  }
+  records.len = 15 * MIB;
+  peak pk = peak_start();
+  const akt__buf *attacks[] = {&old, &records};
+  for (int i = 0; i < 2; i++) {
+    int fd = raw_connect(NULL, s.a.port);
+    raw_send(fd, attacks[i]->data, attacks[i]->len);
+    assert_true(raw_read_until_closed(fd, NULL, HANG_MS));
+    close(fd);
+  }
+  /* Handshakes begun and never finished: cut at the deadline. */
+  static const uint8_t hello_start[] = {0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4};
+  int slow[8];
+  for (int i = 0; i < 8; i++) {
+    slow[i] = raw_connect(NULL, s.a.port);
+    raw_send(slow[i], hello_start, sizeof hello_start);
+  }
+  for (int i = 0; i < 8; i++) {
+    assert_true(raw_read_until_closed(slow[i], NULL, HANG_MS));
+    close(slow[i]);
+  }
+  assert_growth_below(&pk, 4 * MIB, "strangers of a TLS node");
+  akt__buf_free(&old);
+  akt__buf_free(&records);
+  akt_remote_stats st = stats(&s.a);
+  assert_true(st.security.plaintext_peers >= 1);
+  assert_true(st.security.tls_failures >= 1);
+  assert_true(st.security.handshake_deadlines >= 8);
+  served(&s);
+  scene_down(&s);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_stranger_without_the_cookie_runs_nothing),
     cmocka_unit_test(a_cookie_holder_stops_and_spawns_nothing_the_lists_do_not_allow),
@@ -979,6 +1043,14 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_new_peer_gets_in_while_strangers_hold_every_handshake_slot),
     cmocka_unit_test(claimed_addresses_do_not_grow_the_endpoint_table),
     cmocka_unit_test(replies_to_an_unreachable_peer_stay_bounded_and_are_given_up),
+    cmocka_unit_test(a_tls_node_spends_little_on_strangers),
 };
 
-AKT_TEST_MAIN("remote/attacks", tests)
+int main(int argc, char **argv) {
+  int rc = akt_testkit_parse_args(argc, argv);
+  if (rc) return rc > 0 ? 0 : 2;
+  if (tls_certs_make(&certs, (int64_t)time(NULL)) != 0) return 1;
+  rc = cmocka_run_group_tests_name("remote/attacks", tests, NULL, NULL) ? 1 : 0;
+  tls_certs_remove(&certs);
+  return rc;
+}
