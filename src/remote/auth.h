@@ -72,7 +72,7 @@
 #define AKT__AUTH_RANDOM_MIN 16         /* bytes of caller randomness, at least (128 bits) */
 #define AKT__AUTH_RANDOM_MAX 64
 #define AKT__AUTH_BINDING_MAX 64        /* bytes of a channel binding */
-#define AKT__AUTH_COOKIE_MAX 256        /* = AKT_REMOTE_MAX_COOKIE */
+#define AKT__AUTH_COOKIE_MAX 256        /* = AKT_SECURITY_MAX_COOKIE (security.c asserts it) */
 #define AKT__AUTH_CHANNEL_MAX 32        /* bytes of a channel label, [a-z0-9.-] */
 #define AKT__AUTH_SYSTEM_MAX AKT_SYSTEM_NAME_MAX /* bytes of a system name, [A-Za-z0-9_-] */
 #define AKT__AUTH_ADDRESS_MAX 319       /* bytes of akt://SYSTEM@HOST:PORT (AKT__NODE_MAX - 1) */

@@ -149,6 +149,16 @@ static void round_trip(pair *p, akt_probe *pa, akt_probe *pb) {
   akt_pid_release(to);
 }
 
+/* A lookup of /user/x on the other node fails with `code`, and nothing
+ * crossed. */
+static void lookup_fails(akt_system *from, const char *node, int code) {
+  char addr[AKT_ADDRESS_MAX];
+  snprintf(addr, sizeof addr, "%s/user/x", node);
+  akt_pid *found = NULL;
+  assert_int_equal(akt_remote_lookup(from, addr, HANG, &found), code);
+  assert_null(found);
+}
+
 /* ---- starting --------------------------------------------------------------------- */
 
 /* A system of its own (to see what start logs), on the backend in use. */
@@ -209,6 +219,26 @@ static void remoting_refuses_to_start_without_a_cookie_or_tls(void **state) {
   assert_int_equal(akt_remote_start(l.sys, &o), 0);
   assert_int_equal(count_of(l.log.text, "5 remoting: INSECURE"), 1);
   lone_down(&l);
+}
+
+/* Two insecure nodes talk (the exchange runs on a public label and proves
+ * nothing); an insecure node and one with a cookie do not. */
+static void insecure_nodes_talk_only_to_each_other(void **state) {
+  (void)state;
+  akt_remote_options o = base();
+  o.security.insecure = 1;
+  pair p;
+  pair_up(&p, o, o);
+  akt_probe *pa = akt_probe_new_on(p.tk, 0, "pa"), *pb = akt_probe_new_on(p.tk, 1, "pb");
+  round_trip(&p, pa, pb);
+  pair_down(&p);
+  akt_remote_options ob = base();
+  ob.security.cookie = COOKIE;
+  pair_up(&p, o, ob);
+  lookup_fails(p.a, p.node_b, AKT_EREFUSED);
+  lookup_fails(p.b, p.node_a, AKT_EREFUSED);
+  assert_true(stats_of(p.b).security.auth_failures >= 1);
+  pair_down(&p);
 }
 
 static void unusable_tls_files_and_lists_fail_at_start(void **state) {
@@ -299,16 +329,6 @@ static void tls_alone_authenticates_peers(void **state) {
   akt_probe *pa = akt_probe_new_on(p.tk, 0, "pa"), *pb = akt_probe_new_on(p.tk, 1, "pb");
   round_trip(&p, pa, pb);
   pair_down(&p);
-}
-
-/* A lookup of /user/x on the other node fails with `code`, and nothing
- * crossed. */
-static void lookup_fails(akt_system *from, const char *node, int code) {
-  char addr[AKT_ADDRESS_MAX];
-  snprintf(addr, sizeof addr, "%s/user/x", node);
-  akt_pid *found = NULL;
-  assert_int_equal(akt_remote_lookup(from, addr, HANG, &found), code);
-  assert_null(found);
 }
 
 static void a_plaintext_node_and_a_tls_node_refuse_each_other(void **state) {
@@ -513,6 +533,7 @@ static void a_sender_on_another_node_is_refused(void **state) {
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(remoting_refuses_to_start_without_a_cookie_or_tls),
+    cmocka_unit_test(insecure_nodes_talk_only_to_each_other),
     cmocka_unit_test(unusable_tls_files_and_lists_fail_at_start),
     cmocka_unit_test(tls_and_the_cookie_carry_messages_both_ways),
     cmocka_unit_test(a_simulated_run_with_tls_and_the_cookie_replays_from_its_seed),
