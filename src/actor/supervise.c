@@ -304,6 +304,10 @@ static void supervise(akt__cell *c, akt_pid *child_pid, int code, akt_failure_so
   if (!st)
     akt__log(sys, AKT_LOG_ERROR, "no memory for the restart statistics of %s: its restarts "
              "are not counted", child_pid->path);
+  uint64_t now = sys->backend->ops->now(sys->backend);
+  /* Restarts older than the window no longer count — also in what the
+   * decider is told (akt_failure.restarts: "within the window so far"). */
+  if (st && st->count && sup->within && now - st->window_start > sup->within) st->count = 0;
   akt_failure f = {.code = code, .source = source, .child = child_pid,
                    .restarts = st ? st->count : 0};
   akt_directive d = sup->decider ? sup->decider(&f, sup->decider_arg) : akt_default_decider(&f, NULL);
@@ -313,11 +317,7 @@ static void supervise(akt__cell *c, akt_pid *child_pid, int code, akt_failure_so
     d = AKT_DIRECTIVE_STOP;
   }
   if (d == AKT_DIRECTIVE_RESTART && st) {
-    uint64_t now = sys->backend->ops->now(sys->backend);
-    if (st->count == 0 || (sup->within && now - st->window_start > sup->within)) {
-      st->window_start = now;
-      st->count = 0;
-    }
+    if (st->count == 0) st->window_start = now; /* the first restart opens a window */
     if (sup->max_restarts && st->count >= sup->max_restarts) {
       akt__log(sys, AKT_LOG_ERROR, "%s failed %u times within its window: stopping it and escalating",
                child_pid->path, (unsigned)(st->count + 1));

@@ -663,6 +663,33 @@ static void more_restarts_than_allowed_within_the_window_stop_the_child_and_esca
   akt_testkit_free(tk);
 }
 
+static void restarts_older_than_the_window_do_not_count(void **state) {
+  (void)state;
+  SIM_ONLY(); /* spacing failures by 2 s of virtual time */
+  akt_testkit *tk = TK_NEW();
+  akt_probe *p = akt_probe_new(tk, "p");
+  akt_probe *d = akt_probe_new(tk, "decisions");
+  decider_cfg dc = {.to = akt_probe_pid(d), .fixed = AKT_DIRECTIVE_RESTART};
+  akt_supervisor sup = {.decider = by_code, .decider_arg = &dc, .max_restarts = 1,
+                        .within = AKT_SECONDS(1)};
+  node_cfg boss, kid;
+  boss_with_kids(tk, p, &boss, &kid, &sup, 1);
+  akt_pid *c0 = lookup(tk, "/user/boss/c0");
+  akt_probe *w = akt_probe_new(tk, "w");
+  akt_probe_watch(w, c0);
+  for (int i = 0; i < 4; i++) {
+    fail_with(p, c0, ERR_RESTART);
+    API_EXPECT_NOTEF(d, "decide c0 code=%d source=%d restarts=0 -> restart", ERR_RESTART,
+                     AKT_FAILED_IN_RECEIVE);
+    EXPECT_NOTE(p, "c0:post_stop");
+    EXPECT_NOTE(p, "c0:pre_start");
+    akt_testkit_advance(tk, AKT_SECONDS(2));
+  }
+  akt_probe_expect_no_msg(w, AKT_MILLIS(10));
+  akt_pid_release(c0);
+  akt_testkit_free(tk);
+}
+
 /* When each restart of c0 happened, as seen by the probe. */
 static uint64_t restart_delay(akt_testkit *tk, akt_probe *p, akt_pid *c0) {
   uint64_t t0 = akt_testkit_now(tk);
@@ -765,6 +792,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_restart_stops_the_children_first),
     cmocka_unit_test(a_restart_hands_the_stash_back_ahead_of_the_mailbox),
     cmocka_unit_test(more_restarts_than_allowed_within_the_window_stop_the_child_and_escalate),
+    cmocka_unit_test(restarts_older_than_the_window_do_not_count),
     cmocka_unit_test(restarts_back_off_exponentially_up_to_the_cap),
     cmocka_unit_test(backoff_jitter_stays_within_its_percent_and_follows_the_seed),
     cmocka_unit_test(a_supervisor_the_header_refuses_fails_the_spawn_with_einval),
