@@ -70,7 +70,7 @@ static int topic_valid(const char *name) {
 }
 
 int akt_subscribe(akt_pid *subscriber, const char *topic_name) {
-  if (!subscriber || !subscriber->cell) return AKT_EINVAL;
+  if (!subscriber || !subscriber->cell || !topic_name) return AKT_EINVAL;
   if (!topic_valid(topic_name)) return AKT_ENAME;
   akt__events *ev = subscriber->sys->events;
   int rc = 0;

@@ -71,6 +71,7 @@ static void topic_names_and_arguments_are_checked(void **state) {
   longest[AKT_TOPIC_NAME_MAX] = '\0';
   assert_int_equal(akt_subscribe(akt_probe_pid(a), longest), 0);
   assert_int_equal(akt_subscribe(NULL, "t"), AKT_EINVAL);
+  assert_int_equal(akt_subscribe(akt_probe_pid(a), NULL), AKT_EINVAL);
   assert_int_equal(akt_unsubscribe(NULL, "t"), AKT_EINVAL);
   Note n = NOTE__INIT;
   assert_int_equal(akt_publish(NULL, "t", &n.base, NULL), AKT_EINVAL);
