@@ -154,7 +154,15 @@ int akt_lookup(akt_system *sys, const char *path, akt_pid **out) {
   if (!sys || !path || !out) return AKT_EINVAL;
   if (strncmp(path, "akt://", 6) == 0) {
     size_t alen = strlen(sys->address);
-    if (strncmp(path, sys->address, alen) != 0 || path[alen] != '/') return AKT_ENOENT;
+    if (strncmp(path, sys->address, alen) != 0 || path[alen] != '/') {
+      /* Another node's actor is no live actor here; a malformed address
+       * is no address at all (system.h: AKT_ENAME). */
+      char name[AKT_SYSTEM_NAME_MAX + 1], host[AKT_HOST_MAX];
+      uint16_t port;
+      const char *rest;
+      int rc = akt__parse_address(path, name, sizeof name, host, sizeof host, &port, &rest);
+      return rc ? rc : AKT_ENOENT;
+    }
     path += alen;
   }
   if (path[0] != '/' || strlen(path) > AKT_PATH_MAX) return AKT_ENAME;

@@ -220,6 +220,8 @@ static void lookup_finds_live_actors_by_path_or_address(void **state) {
   assert_null(found);
   assert_int_equal(akt_lookup(sys, "", &found), AKT_ENAME);
   assert_int_equal(akt_lookup(sys, "user/t", &found), AKT_ENAME);
+  assert_int_equal(akt_lookup(sys, "akt://", &found), AKT_ENAME);
+  assert_int_equal(akt_lookup(sys, "akt://nohost/user/t", &found), AKT_ENAME);
   /* Another node's address, well formed: no such live actor here. */
   assert_int_equal(akt_lookup(sys, "akt://other@elsewhere:1/user/t", &found), AKT_ENOENT);
   assert_int_equal(akt_lookup(NULL, "/user/t", &found), AKT_EINVAL);
