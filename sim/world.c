@@ -293,9 +293,15 @@ int akt_sim_run_until(akt_sim_world *w, int (*ready)(void *arg), void *arg, uint
 
 int akt_sim_run_for(akt_sim_world *w, akt_duration d) {
   if (!w) return AKT_EINVAL;
+  if (w->in_step) return AKT_ESTATE;
   uint64_t deadline = d >= AKT_FOREVER - w->now ? AKT_FOREVER : w->now + d;
-  int rc = akt_sim_run_until(w, NULL, NULL, deadline);
-  return rc == AKT_ETIMEDOUT ? 0 : rc;
+  /* Every event and turn due by the deadline, those due at it included
+   * (run_until stops as the clock reaches its deadline, which would leave
+   * all but the first of them, and all of them for d == 0). */
+  while (w->now <= deadline && step_until(w, deadline)) {
+  }
+  if (w->now < deadline && deadline != AKT_FOREVER) w->now = deadline;
+  return 0;
 }
 
 uint64_t akt_sim_now(const akt_sim_world *w) { return w ? w->now : 0; }

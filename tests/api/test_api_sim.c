@@ -186,6 +186,30 @@ static void a_timer_event_is_stepped_at_its_time(void **state) {
 
 static int ready_once_flag(void *arg) { return *(int *)arg; }
 
+static void run_for_runs_every_event_due_by_its_end_those_at_the_end_included(void **state) {
+  (void)state;
+  akt_sim_world *w = NULL;
+  assert_int_equal(akt_sim_world_new(NULL, &w), 0);
+  akt_backend *b = NULL;
+  assert_int_equal(akt_sim_node_new(w, "n", &b), 0);
+  int fired = 0, later = 0;
+  uint64_t id;
+  assert_int_equal(b->ops->timer_start(b, AKT_MILLIS(100), on_fire, &fired, 0, &id), 0);
+  assert_int_equal(b->ops->timer_start(b, AKT_MILLIS(100), on_fire, &fired, 0, &id), 0);
+  assert_int_equal(b->ops->timer_start(b, AKT_MILLIS(101), on_fire, &later, 0, &id), 0);
+  assert_int_equal(akt_sim_run_for(w, AKT_MILLIS(100)), 0);
+  assert_int_equal(fired, 2);
+  assert_int_equal(later, 0);
+  assert_int_equal(akt_sim_now(w), AKT_MILLIS(100));
+  /* Due now: run_for(0) runs it. */
+  int now_due = 0;
+  assert_int_equal(b->ops->timer_start(b, 0, on_fire, &now_due, 0, &id), 0);
+  assert_int_equal(akt_sim_run_for(w, 0), 0);
+  assert_int_equal(now_due, 1);
+  assert_int_equal(akt_sim_now(w), AKT_MILLIS(100));
+  akt_sim_world_free(w);
+}
+
 static void run_until_stops_as_soon_as_the_condition_holds(void **state) {
   (void)state;
   akt_sim_world *w = NULL;
@@ -548,6 +572,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(nodes_have_unique_well_formed_names),
     cmocka_unit_test(an_empty_world_is_idle_and_time_moves_only_when_told),
     cmocka_unit_test(a_timer_event_is_stepped_at_its_time),
+    cmocka_unit_test(run_for_runs_every_event_due_by_its_end_those_at_the_end_included),
     cmocka_unit_test(run_until_stops_as_soon_as_the_condition_holds),
     cmocka_unit_test(a_repeating_timer_keeps_run_until_idle_busy_until_max_steps),
     cmocka_unit_test(the_world_cannot_be_driven_from_inside_a_step),
