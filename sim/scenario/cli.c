@@ -50,6 +50,44 @@ const akt_workload *akt__cli_workload(const akt__cli *cli, const char *name) {
   return NULL;
 }
 
+/* Where an error line "PATH:LINE:COL: ..." points, as one sort key (a line
+ * without a position, "PATH: and N more errors", sorts last). */
+static uint64_t error_position(const char *line, size_t pathlen) {
+  char *end;
+  unsigned long l = strtoul(line + pathlen + 1, &end, 10);
+  if (end == line + pathlen + 1 || *end != ':') return UINT64_MAX;
+  unsigned long c = strtoul(end + 1, NULL, 10);
+  return (uint64_t)l << 32 | (uint32_t)c;
+}
+
+/* Merges the error lines of `more` into `err` (size bytes), in the order
+ * of the positions they name, as one file's errors read. */
+static void merge_errors(char *err, size_t size, const char *more, size_t pathlen) {
+  char all[2 * AKT__SCN_ERR_MAX];
+  const char *lines[2 * (AKT__SCN_MAX_ERRORS + AKT_SCENARIO_MAX_PARAMS) + 2];
+  size_t n = 0;
+  snprintf(all, sizeof all, "%s\n%s", err, more);
+  for (char *p = all; *p && n < sizeof lines / sizeof lines[0];) {
+    lines[n++] = p;
+    char *nl = strchr(p, '\n');
+    if (!nl) break;
+    *nl = '\0';
+    p = nl + 1;
+  }
+  /* Insertion sort: stable, and a file has few errors. */
+  for (size_t i = 1; i < n; i++) {
+    const char *x = lines[i];
+    uint64_t kx = error_position(x, pathlen);
+    size_t k = i;
+    for (; k > 0 && error_position(lines[k - 1], pathlen) > kx; k--) lines[k] = lines[k - 1];
+    lines[k] = x;
+  }
+  size_t len = 0;
+  err[0] = '\0';
+  for (size_t i = 0; i < n && len + 1 < size; i++)
+    len += (size_t)snprintf(err + len, size - len, "%s%s", i ? "\n" : "", lines[i]);
+}
+
 /* "scenarios/bank.scn" → "bank". */
 static void stem(const char *path, char *buf, size_t size) {
   const char *base = strrchr(path, '/');
@@ -286,7 +324,16 @@ int akt_sim_main(int argc, char **argv, const akt_workload *const *workloads, si
   cli.file = a.file;
   cli.context = a.context;
   char err[AKT__SCN_ERR_MAX];
-  if (akt__scn_load(a.file, &cli.spec, err, sizeof err) != 0) {
+  int loaded = akt__scn_load(a.file, &cli.spec, err, sizeof err);
+  if (loaded != 0) {
+    /* Every error in the file (docs/scenarios.md), the workload's too: what
+     * the parser read of the workload line is still in the spec. */
+    const akt_workload *wl = loaded == AKT_EINVAL && cli.spec.workload[0]
+                                 ? akt__cli_workload(&cli, cli.spec.workload)
+                                 : NULL;
+    char more[AKT__SCN_ERR_MAX];
+    if (wl && akt__run_validate(&cli.spec, wl, more, sizeof more) != 0)
+      merge_errors(err, sizeof err, more, strlen(cli.spec.path));
     fprintf(stderr, "%s\n", err);
     return AKT__RUN_ERROR;
   }

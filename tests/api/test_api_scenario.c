@@ -236,6 +236,8 @@ static void a_bad_file_exits_2_naming_every_error_by_line_and_column(void **stat
                     "duration 6s\n"
                     "at 9s crash node1\n";
   assert_int_equal(run_file(bad, "1", out, sizeof out), 2);
+  assert_non_null(strstr(out, ":1:"));  /* the unknown parameter */
+  assert_non_null(strstr(out, "acounts"));
   assert_non_null(strstr(out, ":4:"));  /* duration twice */
   assert_non_null(strstr(out, ":5:"));  /* a fault after the duration */
 }
