@@ -22,6 +22,16 @@ static const char *me(akt_ctx *ctx) { return akt_pid_name(akt_ctx_self(ctx)); }
 static int worker_pre_start(akt_ctx *ctx) { return api_note(ctx, worker_to(ctx), "%s:pre_start", me(ctx)); }
 static void worker_post_stop(akt_ctx *ctx) { api_note(ctx, worker_to(ctx), "%s:post_stop", me(ctx)); }
 
+/* A worker whose post_stop tries to spawn a child. */
+static void spawning_post_stop(akt_ctx *ctx) {
+  extern const akt_actor_def worker_def;
+  akt_spawn_opts o = {.arg = akt_ctx_arg(ctx)};
+  akt_pid *kid = NULL;
+  int rc = akt_spawn_child(ctx, "late", &worker_def, &o, &kid);
+  api_note(ctx, worker_to(ctx), "%s:spawn in post_stop=%s%s", me(ctx), akt_errname(rc),
+           kid ? " (a pid)" : "");
+}
+
 static int worker_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
   worker_state *s = akt_ctx_state(ctx);
   const worker_cfg *cfg = akt_ctx_arg(ctx);
@@ -69,6 +79,13 @@ static const akt_actor_def hooked_def = {.kind = "hooked",
                                          .post_stop = worker_post_stop,
                                          .pre_restart = hooked_pre_restart,
                                          .post_restart = hooked_post_restart};
+
+static int worker_receive(akt_ctx *ctx, const ProtobufCMessage *msg);
+static const akt_actor_def late_spawner_def = {.kind = "late-spawner",
+                                               .state_size = sizeof(worker_state),
+                                               .pre_start = worker_pre_start,
+                                               .receive = worker_receive,
+                                               .post_stop = spawning_post_stop};
 
 #define CFG(p, fn, arg) (&(worker_cfg){.to = akt_probe_pid(p), .during = (fn), .during_arg = (arg)})
 
@@ -206,6 +223,19 @@ static void a_poison_pill_stops_after_the_messages_queued_before_it(void **state
   Ping *got = ping__unpack(NULL, d->payload.len, d->payload.data);
   assert_int_equal(got->n, 3);
   ping__free_unpacked(got, NULL);
+  akt_testkit_free(tk);
+}
+
+static const akt_actor_def late_spawner_def;
+
+static void a_stopping_actor_cannot_spawn_children(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_probe *p = akt_probe_new(tk, "p");
+  akt_pid *w = spawn_worker(tk, "w", &late_spawner_def, CFG(p, NULL, NULL), p);
+  assert_int_equal(akt_stop(w), 0);
+  EXPECT_NOTE(p, "w:spawn in post_stop=AKT_ESTOPPED");
+  akt_probe_expect_no_msg(p, AKT_MILLIS(20)); /* no child started */
   akt_testkit_free(tk);
 }
 
@@ -481,6 +511,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(an_actor_may_stop_itself_and_finishes_the_current_message),
     cmocka_unit_test(children_stop_before_their_parent_and_post_stop_runs_bottom_up),
     cmocka_unit_test(a_poison_pill_stops_after_the_messages_queued_before_it),
+    cmocka_unit_test(a_stopping_actor_cannot_spawn_children),
     cmocka_unit_test(kill_goes_ahead_of_the_queue_and_the_default_supervisor_stops),
     cmocka_unit_test(two_kills_before_the_actor_runs_again_are_one),
     cmocka_unit_test(kill_refuses_terminated_actors_guardians_and_null),

@@ -1,5 +1,6 @@
 /* akt/message.h: tell, send, request, ask, reply, forward, value
  * semantics, ordering, limits and the text form — on both backends. */
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "api.h"
@@ -70,6 +71,14 @@ static int requester_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
     int c = akt_request(ctx, cfg->target, &p.base, AKT_SECONDS(1), NULL, NULL);
     return api_note(ctx, cfg->to, "%s %s %s", akt_errname(a), akt_errname(b), akt_errname(c));
   }
+  if (api_is_cmd(msg, "many")) {
+    Ping p = PING__INIT;
+    int rc = 0, n = 0;
+    while (n <= AKT_MAX_PENDING_REQUESTS &&
+           (rc = akt_request(ctx, cfg->target, &p.base, AKT_SECONDS(3600), on_reply, "m")) == 0)
+      n++;
+    return api_note(ctx, cfg->to, "pending=%d rc=%s", n, akt_errname(rc));
+  }
   if (api_is_cmd(msg, "ask")) {
     Ping p = PING__INIT;
     ProtobufCMessage *reply = NULL;
@@ -120,6 +129,67 @@ static void messages_from_one_sender_arrive_in_the_order_sent(void **state) {
     assert_int_equal(got->n, i);
     assert_true(akt_pid_equal(akt_probe_last_sender(p), e));
   }
+  akt_testkit_free(tk);
+}
+
+/* Several senders, each sending Token{hops: its number, origin: seq}; the
+ * receiver checks each sender's sequence and, with an atomic flag, that it
+ * never runs on two threads at once. */
+typedef struct order_check {
+  akt_pid *to;
+  atomic_int inside;
+  int overlaps, disorders, seen;
+  int64_t next[8];
+} order_check;
+
+static int ordered_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
+  order_check *oc = (order_check *)akt_ctx_arg(ctx);
+  if (atomic_exchange(&oc->inside, 1)) oc->overlaps++;
+  const Token *t = (const Token *)msg;
+  if ((int64_t)t->origin != oc->next[t->hops]) oc->disorders++;
+  oc->next[t->hops] = (int64_t)t->origin + 1;
+  int rc = 0;
+  if (++oc->seen == 8 * 200)
+    rc = api_note(ctx, oc->to, "overlaps=%d disorders=%d", oc->overlaps, oc->disorders);
+  atomic_store(&oc->inside, 0);
+  return rc;
+}
+
+static const akt_actor_def ordered_def = {.kind = "ordered", .receive = ordered_receive};
+
+static int burst_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
+  const Cmd *c = (const Cmd *)msg;
+  akt_pid *target = (akt_pid *)akt_ctx_arg(ctx);
+  for (uint64_t i = 0; i < 200; i++) {
+    Token t = TOKEN__INIT;
+    t.hops = c->n;
+    t.origin = i;
+    int rc = akt_send(ctx, target, &t.base);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+static const akt_actor_def burst_def = {.kind = "burst", .receive = burst_receive};
+
+static void many_senders_keep_their_own_order_and_the_receiver_runs_one_at_a_time(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_probe *p = akt_probe_new(tk, "p");
+  static order_check oc;
+  memset(&oc, 0, sizeof oc);
+  oc.to = akt_probe_pid(p);
+  akt_spawn_opts ro = {.arg = &oc};
+  akt_pid *r = akt_testkit_spawn_opts(tk, "r", &ordered_def, &ro);
+  akt_pid *senders[8];
+  for (int i = 0; i < 8; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "s%d", i);
+    akt_spawn_opts so = {.arg = r};
+    senders[i] = akt_testkit_spawn_opts(tk, name, &burst_def, &so);
+  }
+  for (int i = 0; i < 8; i++) api_cmd(p, senders[i], "go", NULL, i);
+  EXPECT_NOTE(p, "overlaps=0 disorders=0");
   akt_testkit_free(tk);
 }
 
@@ -298,6 +368,18 @@ static void a_request_that_cannot_be_sent_returns_the_error_and_never_continues(
   akt_probe_expect_no_msg(p, AKT_MILLIS(300));
   api_cmd(p, r, "bad-requests", NULL, 0);
   EXPECT_NOTE(p, "AKT_EINVAL AKT_EINVAL AKT_EINVAL");
+  akt_testkit_free(tk);
+}
+
+static void an_actor_has_at_most_the_pending_request_limit(void **state) {
+  (void)state;
+  akt_testkit *tk = TK_NEW();
+  akt_probe *p = akt_probe_new(tk, "p");
+  akt_pid *m = akt_testkit_spawn(tk, "m", &mute_def);
+  requester_cfg cfg = {.to = akt_probe_pid(p), .target = m};
+  akt_pid *r = spawn_requester(tk, "r", &cfg);
+  api_cmd(p, r, "many", NULL, 0);
+  API_EXPECT_NOTEF(p, "pending=%d rc=AKT_ELIMIT", AKT_MAX_PENDING_REQUESTS);
   akt_testkit_free(tk);
 }
 
@@ -569,6 +651,7 @@ static void a_text_form_that_does_not_fit_is_cut_and_ends_in_dots(void **state) 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_sent_message_is_copied_so_the_sender_may_reuse_its_memory),
     cmocka_unit_test(messages_from_one_sender_arrive_in_the_order_sent),
+    cmocka_unit_test(many_senders_keep_their_own_order_and_the_receiver_runs_one_at_a_time),
     cmocka_unit_test(tell_refuses_null_arguments_with_einval),
     cmocka_unit_test(tell_to_a_terminated_actor_is_estopped_and_a_dead_letter),
     cmocka_unit_test(a_message_nested_deeper_than_the_limit_is_refused_with_elimit),
@@ -578,6 +661,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_request_times_out_once_and_the_late_reply_is_a_dead_letter),
     cmocka_unit_test(a_continuation_never_runs_when_the_requester_stopped_first),
     cmocka_unit_test(a_request_that_cannot_be_sent_returns_the_error_and_never_continues),
+    cmocka_unit_test(an_actor_has_at_most_the_pending_request_limit),
     cmocka_unit_test(ask_returns_the_reply_for_the_caller_to_free),
     cmocka_unit_test(ask_times_out_with_etimedout),
     cmocka_unit_test(ask_of_a_terminated_actor_returns_the_send_error),

@@ -344,6 +344,47 @@ static void a_watched_remote_actor_reports_its_end(void **state) {
   akt_testkit_free(n.tk);
 }
 
+static int mute_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
+  (void)ctx;
+  (void)msg;
+  return 0;
+}
+
+static const akt_actor_def mute_def = {.kind = "mute", .receive = mute_receive};
+
+static void a_remote_ask_times_out_on_the_askers_clock(void **state) {
+  (void)state;
+  nodes n = nodes_up();
+  akt_pid *m = NULL;
+  assert_int_equal(akt_spawn(n.b, "mute", &mute_def, NULL, &m), 0);
+  akt_pid *rm = seen_from(n.a, m);
+  Ping q = PING__INIT;
+  ProtobufCMessage *reply = NULL;
+  uint64_t t0 = akt_testkit_now(n.tk);
+  assert_int_equal(akt_ask(rm, &q.base, AKT_MILLIS(200), &reply), AKT_ETIMEDOUT);
+  assert_null(reply);
+  assert_true(akt_testkit_now(n.tk) - t0 >= AKT_MILLIS(200));
+  akt_pid_release(rm);
+  akt_pid_release(m);
+  akt_testkit_free(n.tk);
+}
+
+static void watching_a_remote_actor_that_is_gone_reports_at_once(void **state) {
+  (void)state;
+  nodes n = nodes_up();
+  akt_probe *p = akt_probe_new_on(n.tk, 0, "p");
+  akt_pid *c = spawn_on(n.b, "counter");
+  akt_pid *rc = seen_from(n.a, c);
+  assert_int_equal(total_of(rc), 0);
+  assert_int_equal(akt_stop(c), 0);
+  api_wait_terminated(n.tk, c);
+  akt_probe_watch(p, rc);
+  akt_probe_expect_terminated(p, rc, 0);
+  akt_pid_release(rc);
+  akt_pid_release(c);
+  akt_testkit_free(n.tk);
+}
+
 /* ---- unknown types ---------------------------------------------------------------- */
 
 static int is_note_letter(const ProtobufCMessage *m, akt_pid *sender, void *arg) {
@@ -588,6 +629,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_node_spawns_the_kinds_it_registered),
     cmocka_unit_test(an_actor_looks_up_with_a_request_to_the_nodes_remoting_actor),
     cmocka_unit_test(a_watched_remote_actor_reports_its_end),
+    cmocka_unit_test(a_remote_ask_times_out_on_the_askers_clock),
+    cmocka_unit_test(watching_a_remote_actor_that_is_gone_reports_at_once),
     cmocka_unit_test(a_message_of_a_type_the_receiver_does_not_know_is_a_dead_letter_there),
     cmocka_unit_test(the_counters_count_connections_and_envelopes),
     cmocka_unit_test(start_checks_its_options),
