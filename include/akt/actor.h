@@ -107,8 +107,8 @@ int akt_restart(akt_pid *pid);
  * same parent, path, definition and spawn options; a new PID (new id) is
  * written to *out unless out is NULL. Returns 0, AKT_EINVAL, AKT_ESTATE
  * (the actor has not terminated yet), AKT_ESTOPPED (its parent is gone),
- * AKT_EEXIST (the path was taken meanwhile), AKT_ENOTSUP (not local or a
- * guardian), or the codes of akt_spawn. */
+ * AKT_EEXIST (the path was taken meanwhile), AKT_ENOTSUP (not local, a
+ * guardian, or a router: akt/router.h), or the codes of akt_spawn. */
 int akt_respawn(akt_pid *pid, akt_pid **out);
 
 /* Kills the actor (Akka's Kill): right after the current message, ahead of

@@ -116,11 +116,10 @@ typedef struct akt_router_opts {
  * default — stops it; akt logs why. On success writes a new reference to
  * *out unless out is NULL.
  *
- * A router's options die with it: stop a router with akt_stop, a
- * PoisonPill or its parent's stop, which run its post_stop and free them.
- * akt_kill skips post_stop and so leaks them, and akt_respawn of a
- * terminated router is not supported (the respawned router would read the
- * freed options).
+ * A router's options die with it: every way it stops (akt_stop, a
+ * PoisonPill, akt_kill, its parent's stop) runs its post_stop, which frees
+ * them; so akt_respawn refuses a terminated router with AKT_ENOTSUP
+ * (spawn a new one instead).
  *
  * Returns 0; AKT_EINVAL (sys or opts NULL, no routee definition or one
  * without receive, size 0, an unknown routing, consistent hashing without a

@@ -295,6 +295,10 @@ void akt__cell_fail(akt__cell *c, int code, akt_failure_source source);
  * (supervise.c). */
 int akt__supervisor_check(const akt_supervisor *sup);
 
+/* The definition of pool routers (router.c): a router's options die with
+ * it, so akt_respawn refuses a terminated router. */
+extern const akt_actor_def akt__router_def;
+
 /* Supervision, in the cell's turn (supervise.c): a child's FAILED
  * envelope; the children that marked a failure in themselves
  * (AKT__SIG_CHILD_FAILED); the supervisor's resume and restart. */

@@ -254,7 +254,9 @@ static void router_post_stop(akt_ctx *ctx) {
   free((void *)akt_ctx_arg(ctx));
 }
 
-static const akt_actor_def router_def = {
+/* Not static: akt_respawn (spawn.c, through src/actor/cell.h) recognizes a
+ * router by it, since a router's options die with it. */
+const akt_actor_def akt__router_def = {
     .kind = "router",
     .state_size = sizeof(router_state),
     .pre_start = router_pre_start,
@@ -306,8 +308,8 @@ static int spawn_router(akt_system *sys, akt_ctx *ctx, const char *name,
   int rc = cfg_new(opts, &cfg);
   if (rc) return rc;
   akt_spawn_opts so = {.arg = cfg, .supervisor = opts->supervisor};
-  rc = ctx ? akt_spawn_child(ctx, name, &router_def, &so, out)
-           : akt_spawn(sys, name, &router_def, &so, out);
+  rc = ctx ? akt_spawn_child(ctx, name, &akt__router_def, &so, out)
+           : akt_spawn(sys, name, &akt__router_def, &so, out);
   if (rc) free(cfg); /* no actor was created to own it */
   return rc;
 }

@@ -151,6 +151,9 @@ int akt_respawn(akt_pid *pid, akt_pid **out) {
   if (!pid) return AKT_EINVAL;
   akt__cell *c = pid->cell;
   if (!c || (c->kind & (AKT__KIND_SINK | AKT__KIND_GUARDIAN))) return AKT_ENOTSUP;
+  /* A router's options were freed by its post_stop: a respawn would read
+   * them (akt/router.h). */
+  if (c->def == &akt__router_def) return AKT_ENOTSUP;
   if (atomic_load_explicit(&c->life, memory_order_acquire) != AKT__LIFE_TERMINATED)
     return AKT_ESTATE;
   akt__cell *parent = c->parent ? c->parent->cell : NULL;
