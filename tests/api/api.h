@@ -76,6 +76,16 @@ static inline const Akt__DeadLetter *api_expect_dead_letter(akt_probe *dl, const
   return d;
 }
 
+/* ---- counters --------------------------------------------------------------- */
+
+/* Checks an actor's failure and restart counts. */
+static inline void api_expect_counts(akt_pid *pid, uint32_t failures, uint32_t restarts) {
+  akt_actor_metrics m;
+  assert_int_equal(akt_actor_get_metrics(pid, &m), 0);
+  assert_int_equal(m.failures, failures);
+  assert_int_equal(m.restarts, restarts);
+}
+
 /* ---- conditions ----------------------------------------------------------- */
 
 static inline int api_pid_stopped(void *pid) { return !akt_pid_is_running(pid); }

@@ -140,6 +140,14 @@ static void nodes_have_unique_well_formed_names(void **state) {
   akt_sim_world_free(w);
 }
 
+/* A fresh world (default options) with one node "n". */
+static akt_sim_world *world_with_node(akt_backend **b) {
+  akt_sim_world *w = NULL;
+  assert_int_equal(akt_sim_world_new(NULL, &w), 0);
+  assert_int_equal(akt_sim_node_new(w, "n", b), 0);
+  return w;
+}
+
 /* ---- stepping and time ---------------------------------------------------------- */
 
 static int ready_after_3(void *arg) { return ++*(int *)arg > 3; }
@@ -168,10 +176,8 @@ static void an_empty_world_is_idle_and_time_moves_only_when_told(void **state) {
 
 static void a_timer_event_is_stepped_at_its_time(void **state) {
   (void)state;
-  akt_sim_world *w = NULL;
-  assert_int_equal(akt_sim_world_new(NULL, &w), 0);
   akt_backend *b = NULL;
-  assert_int_equal(akt_sim_node_new(w, "n", &b), 0);
+  akt_sim_world *w = world_with_node(&b);
   int fired = 0;
   uint64_t id;
   assert_int_equal(b->ops->timer_start(b, AKT_MILLIS(250), on_fire, &fired, 0, &id), 0);
@@ -188,10 +194,8 @@ static int ready_once_flag(void *arg) { return *(int *)arg; }
 
 static void run_for_runs_every_event_due_by_its_end_those_at_the_end_included(void **state) {
   (void)state;
-  akt_sim_world *w = NULL;
-  assert_int_equal(akt_sim_world_new(NULL, &w), 0);
   akt_backend *b = NULL;
-  assert_int_equal(akt_sim_node_new(w, "n", &b), 0);
+  akt_sim_world *w = world_with_node(&b);
   int fired = 0, later = 0;
   uint64_t id;
   assert_int_equal(b->ops->timer_start(b, AKT_MILLIS(100), on_fire, &fired, 0, &id), 0);
@@ -212,10 +216,8 @@ static void run_for_runs_every_event_due_by_its_end_those_at_the_end_included(vo
 
 static void run_until_stops_as_soon_as_the_condition_holds(void **state) {
   (void)state;
-  akt_sim_world *w = NULL;
-  assert_int_equal(akt_sim_world_new(NULL, &w), 0);
   akt_backend *b = NULL;
-  assert_int_equal(akt_sim_node_new(w, "n", &b), 0);
+  akt_sim_world *w = world_with_node(&b);
   int fired = 0, late = 0;
   uint64_t id;
   assert_int_equal(b->ops->timer_start(b, AKT_MILLIS(100), on_fire, &fired, 0, &id), 0);
@@ -327,10 +329,8 @@ static void stop_hook(akt_backend *b, void *arg) {
 
 static void a_crashed_node_restarts_as_a_new_incarnation(void **state) {
   (void)state;
-  akt_sim_world *w = NULL;
-  assert_int_equal(akt_sim_world_new(NULL, &w), 0);
   akt_backend *b = NULL;
-  assert_int_equal(akt_sim_node_new(w, "n", &b), 0);
+  akt_sim_world *w = world_with_node(&b);
   hooks_log h = {0};
   akt_sim_node_hooks hooks = {.start = start_hook, .stop = stop_hook, .arg = &h};
   assert_int_equal(akt_sim_node_set_hooks(b, &hooks), 0);
@@ -354,10 +354,8 @@ static void a_crashed_node_restarts_as_a_new_incarnation(void **state) {
 
 static void a_paused_nodes_timers_fire_late_at_the_resume(void **state) {
   (void)state;
-  akt_sim_world *w = NULL;
-  assert_int_equal(akt_sim_world_new(NULL, &w), 0);
   akt_backend *b = NULL;
-  assert_int_equal(akt_sim_node_new(w, "n", &b), 0);
+  akt_sim_world *w = world_with_node(&b);
   int fired = 0;
   uint64_t id;
   assert_int_equal(b->ops->timer_start(b, AKT_MILLIS(100), on_fire, &fired, 0, &id), 0);
@@ -375,10 +373,8 @@ static void a_paused_nodes_timers_fire_late_at_the_resume(void **state) {
 
 static void a_nodes_clock_follows_its_skew_and_drift(void **state) {
   (void)state;
-  akt_sim_world *w = NULL;
-  assert_int_equal(akt_sim_world_new(NULL, &w), 0);
   akt_backend *b = NULL;
-  assert_int_equal(akt_sim_node_new(w, "n", &b), 0);
+  akt_sim_world *w = world_with_node(&b);
   assert_int_equal(akt_sim_run_for(w, AKT_SECONDS(10)), 0);
   assert_int_equal(b->ops->now(b), AKT_SECONDS(10));
   assert_int_equal(akt_sim_set_clock(w, b, (int64_t)AKT_SECONDS(5), 0), 0);

@@ -190,18 +190,40 @@ static akt_pid *boss_with_kids(akt_testkit *tk, akt_probe *p, node_cfg *boss, no
   return b;
 }
 
+/* A boss with one kid, c0, whose failures the boss's decider notes on
+ * probe d (and decides by code, or `fixed`). */
+typedef struct one_kid {
+  akt_testkit *tk;
+  akt_probe *p, *d;
+  decider_cfg dc;
+  akt_supervisor sup;
+  node_cfg boss, kid;
+  akt_pid *c0;
+} one_kid;
+
+static void one_kid_up(one_kid *f, akt_directive fixed) {
+  f->tk = TK_NEW();
+  f->p = akt_probe_new(f->tk, "p");
+  f->d = akt_probe_new(f->tk, "decisions");
+  f->dc = (decider_cfg){.to = akt_probe_pid(f->d), .fixed = fixed};
+  f->sup = (akt_supervisor){.decider = by_code, .decider_arg = &f->dc};
+  boss_with_kids(f->tk, f->p, &f->boss, &f->kid, &f->sup, 1);
+  f->c0 = lookup(f->tk, "/user/boss/c0");
+}
+
+static void one_kid_down(one_kid *f) {
+  akt_pid_release(f->c0);
+  akt_testkit_free(f->tk);
+}
+
 /* ---- directives ------------------------------------------------------------------ */
 
 static void resume_keeps_the_state_and_goes_on_with_the_next_message(void **state) {
   (void)state;
-  akt_testkit *tk = TK_NEW();
-  akt_probe *p = akt_probe_new(tk, "p");
-  akt_probe *d = akt_probe_new(tk, "decisions");
-  decider_cfg dc = {.to = akt_probe_pid(d)};
-  akt_supervisor sup = {.decider = by_code, .decider_arg = &dc};
-  node_cfg boss, kid;
-  boss_with_kids(tk, p, &boss, &kid, &sup, 1);
-  akt_pid *c0 = lookup(tk, "/user/boss/c0");
+  one_kid f;
+  one_kid_up(&f, 0);
+  akt_probe *p = f.p, *d = f.d;
+  akt_pid *c0 = f.c0;
   add(p, c0, 2);
   fail_with(p, c0, ERR_RESUME);
   add(p, c0, 3);
@@ -209,24 +231,16 @@ static void resume_keeps_the_state_and_goes_on_with_the_next_message(void **stat
   API_EXPECT_NOTEF(d, "decide c0 code=%d source=%d restarts=0 -> resume", ERR_RESUME,
                    AKT_FAILED_IN_RECEIVE);
   EXPECT_NOTE(p, "c0:count=5");
-  akt_actor_metrics m;
-  akt_actor_get_metrics(c0, &m);
-  assert_int_equal(m.failures, 1);
-  assert_int_equal(m.restarts, 0);
-  akt_pid_release(c0);
-  akt_testkit_free(tk);
+  api_expect_counts(c0, 1, 0);
+  one_kid_down(&f);
 }
 
 static void restart_zeroes_the_state_and_does_not_retry_the_failed_message(void **state) {
   (void)state;
-  akt_testkit *tk = TK_NEW();
-  akt_probe *p = akt_probe_new(tk, "p");
-  akt_probe *d = akt_probe_new(tk, "decisions");
-  decider_cfg dc = {.to = akt_probe_pid(d)};
-  akt_supervisor sup = {.decider = by_code, .decider_arg = &dc};
-  node_cfg boss, kid;
-  boss_with_kids(tk, p, &boss, &kid, &sup, 1);
-  akt_pid *c0 = lookup(tk, "/user/boss/c0");
+  one_kid f;
+  one_kid_up(&f, 0);
+  akt_probe *p = f.p, *d = f.d;
+  akt_pid *c0 = f.c0;
   add(p, c0, 2);
   fail_with(p, c0, ERR_RESTART);
   add(p, c0, 3);
@@ -237,12 +251,8 @@ static void restart_zeroes_the_state_and_does_not_retry_the_failed_message(void 
   EXPECT_NOTE(p, "c0:pre_start");
   EXPECT_NOTE(p, "c0:count=3");
   akt_probe_expect_no_msg(d, AKT_MILLIS(20)); /* not retried: no second failure */
-  akt_actor_metrics m;
-  akt_actor_get_metrics(c0, &m);
-  assert_int_equal(m.failures, 1);
-  assert_int_equal(m.restarts, 1);
-  akt_pid_release(c0);
-  akt_testkit_free(tk);
+  api_expect_counts(c0, 1, 1);
+  one_kid_down(&f);
 }
 
 static void stop_ends_the_failed_child(void **state) {
@@ -266,14 +276,10 @@ static void stop_ends_the_failed_child(void **state) {
 
 static void an_unhandled_message_is_no_failure(void **state) {
   (void)state;
-  akt_testkit *tk = TK_NEW();
-  akt_probe *p = akt_probe_new(tk, "p");
-  akt_probe *d = akt_probe_new(tk, "decisions");
-  decider_cfg dc = {.to = akt_probe_pid(d)};
-  akt_supervisor sup = {.decider = by_code, .decider_arg = &dc};
-  node_cfg boss, kid;
-  boss_with_kids(tk, p, &boss, &kid, &sup, 1);
-  akt_pid *c0 = lookup(tk, "/user/boss/c0");
+  one_kid f;
+  one_kid_up(&f, 0);
+  akt_probe *p = f.p, *d = f.d;
+  akt_pid *c0 = f.c0;
   add(p, c0, 1);
   api_cmd(p, c0, "unhandled", NULL, 0);
   add(p, c0, 1);
@@ -283,8 +289,7 @@ static void an_unhandled_message_is_no_failure(void **state) {
   akt_actor_metrics m;
   akt_actor_get_metrics(c0, &m);
   assert_int_equal(m.failures, 0);
-  akt_pid_release(c0);
-  akt_testkit_free(tk);
+  one_kid_down(&f);
 }
 
 /* grand (decides the boss's escalations) -> boss (escalates) -> c0. */
@@ -517,16 +522,12 @@ static void a_failing_post_restart_is_a_failure_like_a_failing_pre_start(void **
 
 static void a_failing_continuation_is_a_failure_from_the_continuation(void **state) {
   (void)state;
-  akt_testkit *tk = TK_NEW();
-  akt_probe *p = akt_probe_new(tk, "p");
-  akt_probe *d = akt_probe_new(tk, "decisions");
-  akt_probe *target = akt_probe_new(tk, "target");
-  decider_cfg dc = {.to = akt_probe_pid(d), .fixed = AKT_DIRECTIVE_RESUME};
-  akt_supervisor sup = {.decider = by_code, .decider_arg = &dc};
-  node_cfg boss, kid;
-  boss_with_kids(tk, p, &boss, &kid, &sup, 1);
-  kid.target = akt_probe_pid(target); /* read when the kid handles "request" */
-  akt_pid *c0 = lookup(tk, "/user/boss/c0");
+  one_kid f;
+  one_kid_up(&f, AKT_DIRECTIVE_RESUME);
+  akt_probe *p = f.p, *d = f.d;
+  akt_pid *c0 = f.c0;
+  akt_probe *target = akt_probe_new(f.tk, "target");
+  f.kid.target = akt_probe_pid(target); /* read when the kid handles "request" */
   api_cmd(p, c0, "request", NULL, ERR_RESUME);
   akt_probe_expect_msg(target, &ping__descriptor, 0);
   Pong pong = PONG__INIT;
@@ -534,8 +535,7 @@ static void a_failing_continuation_is_a_failure_from_the_continuation(void **sta
   EXPECT_NOTE(p, "c0:continuation AKT_OK");
   API_EXPECT_NOTEF(d, "decide c0 code=%d source=%d restarts=0 -> resume", ERR_RESUME,
                    AKT_FAILED_IN_CONTINUATION);
-  akt_pid_release(c0);
-  akt_testkit_free(tk);
+  one_kid_down(&f);
 }
 
 /* ---- what a restart drops and keeps ---------------------------------------------- */
