@@ -169,6 +169,61 @@ static void timers_fire_in_deadline_order(void **state) {
   pair_free(&p);
 }
 
+/* Where and when a callback ran: on which thread, and whether the
+ * operation that registered it had returned. */
+typedef struct reentry {
+  akt_backend *b;
+  pthread_t caller;
+  atomic_int returned, ran, inside, same_thread;
+} reentry;
+
+static void note_reentry(reentry *r) {
+  if (!atomic_load(&r->returned)) atomic_fetch_add(&r->inside, 1);
+  if (pthread_equal(pthread_self(), r->caller)) atomic_fetch_add(&r->same_thread, 1);
+  atomic_fetch_add(&r->ran, 1);
+  r->b->ops->wake(r->b);
+}
+
+static void reentry_timer(void *arg, uint64_t cookie) {
+  (void)cookie;
+  note_reentry(arg);
+}
+
+static void reentry_work(void *arg) { note_reentry(arg); }
+
+static void reentry_resolved(int status, const akt_addr *addrs, size_t n, void *data) {
+  (void)status;
+  (void)addrs;
+  (void)n;
+  note_reentry(data);
+}
+
+static int reentry_ran(void *arg) { return atomic_load(&((reentry *)arg)->ran) > 0; }
+
+static void no_callback_runs_inside_the_call_that_registered_it(void **state) {
+  (void)state;
+  pair p = pair_new();
+  reentry r[3];
+  for (int i = 0; i < 3; i++) r[i] = (reentry){.b = p.a, .caller = pthread_self()};
+  uint64_t id;
+  assert_int_equal(p.a->ops->timer_start(p.a, 0, reentry_timer, &r[0], 0, &id), 0);
+  atomic_store(&r[0].returned, 1);
+  assert_int_equal(p.a->ops->offload(p.a, reentry_work, &r[1]), 0);
+  atomic_store(&r[1].returned, 1);
+  assert_int_equal(p.a->ops->resolve(p.a, p.host_a, reentry_resolved, &r[2]), 0);
+  atomic_store(&r[2].returned, 1);
+  for (int i = 0; i < 3; i++) {
+    wait_for(p.a, reentry_ran, &r[i], "a callback");
+    /* The simulator runs them in a later step, on this thread; libuv on
+     * its own threads, never the caller's. */
+    if (API_SIM())
+      assert_int_equal(atomic_load(&r[i].inside), 0);
+    else
+      assert_int_equal(atomic_load(&r[i].same_thread), 0);
+  }
+  pair_free(&p);
+}
+
 /* ---- wait, schedule, offload ---------------------------------------------------- */
 
 static void wait_returns_etimedout_at_its_deadline(void **state) {
@@ -484,6 +539,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_timer_fires_once_after_its_delay_with_its_cookie),
     cmocka_unit_test(a_timer_cancelled_in_time_never_fires),
     cmocka_unit_test(timers_fire_in_deadline_order),
+    cmocka_unit_test(no_callback_runs_inside_the_call_that_registered_it),
     cmocka_unit_test(wait_returns_etimedout_at_its_deadline),
     cmocka_unit_test(a_runnable_and_offloaded_work_run_once),
     cmocka_unit_test(a_name_resolves_to_addresses_once),

@@ -397,6 +397,46 @@ static void a_nodes_clock_follows_its_skew_and_drift(void **state) {
   akt_sim_world_free(w);
 }
 
+static int failing_start(akt_backend *b, void *arg) {
+  (void)b;
+  (*(int *)arg)++;
+  return AKT_EFAILED;
+}
+
+static void a_node_is_up_after_a_restart_even_when_its_start_hook_fails(void **state) {
+  (void)state;
+  akt_backend *b = NULL;
+  akt_sim_world *w = world_with_node(&b);
+  int starts = 0;
+  akt_sim_node_hooks hooks = {.start = failing_start, .arg = &starts};
+  assert_int_equal(akt_sim_node_set_hooks(b, &hooks), 0);
+  assert_int_equal(akt_sim_crash(w, b), 0);
+  assert_int_equal(akt_sim_restart(w, b), AKT_EFAILED); /* the hook's code */
+  assert_int_equal(starts, 1);
+  assert_int_equal(akt_sim_node_up(b), 1);
+  assert_int_equal(akt_sim_node_set_hooks(b, NULL), 0); /* cleared */
+  assert_int_equal(akt_sim_crash(w, b), 0);
+  assert_int_equal(akt_sim_restart(w, b), 0);
+  assert_int_equal(starts, 1);
+  akt_sim_world_free(w);
+}
+
+static void a_crash_ends_a_pause(void **state) {
+  (void)state;
+  akt_backend *b = NULL;
+  akt_sim_world *w = world_with_node(&b);
+  assert_int_equal(akt_sim_pause(w, b), 0);
+  assert_int_equal(akt_sim_crash(w, b), 0);
+  assert_int_equal(akt_sim_restart(w, b), 0);
+  assert_int_equal(akt_sim_resume(w, b), AKT_ESTATE); /* not paused any more */
+  int fired = 0;
+  uint64_t id;
+  assert_int_equal(b->ops->timer_start(b, AKT_MILLIS(10), on_fire, &fired, 0, &id), 0);
+  assert_int_equal(akt_sim_run_for(w, AKT_MILLIS(10)), 0);
+  assert_int_equal(fired, 1);
+  akt_sim_world_free(w);
+}
+
 /* ---- link faults -------------------------------------------------------------------- */
 
 typedef struct dg_inbox {
@@ -576,6 +616,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_turn_costs_the_configured_virtual_time),
     cmocka_unit_test(a_crashed_node_restarts_as_a_new_incarnation),
     cmocka_unit_test(a_paused_nodes_timers_fire_late_at_the_resume),
+    cmocka_unit_test(a_node_is_up_after_a_restart_even_when_its_start_hook_fails),
+    cmocka_unit_test(a_crash_ends_a_pause),
     cmocka_unit_test(a_nodes_clock_follows_its_skew_and_drift),
     cmocka_unit_test(a_datagram_crosses_a_link_with_its_latency),
     cmocka_unit_test(a_cut_drops_datagrams_until_healed),
