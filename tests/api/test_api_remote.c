@@ -25,8 +25,16 @@ static void register_types(akt_system *sys, int with_note) {
   if (with_note) assert_int_equal(akt_system_register_type(sys, &note__descriptor), 0);
 }
 
+/* What peers may do here: spawn the test's counters, stop its /user/counter. */
+static const char *const spawnable[] = {"api-counter", "listed-not-registered"};
+static const char *const stoppable[] = {"/user/counter"};
+
+#define API_COOKIE "api-promises-cookie-0123456789"
+
 static akt_remote_options remote_opts(void) {
-  akt_remote_options o = {.cookie = "api-secret"};
+  akt_remote_options o = {.security = {.cookie = API_COOKIE,
+                                       .spawn_kinds = {spawnable, 2},
+                                       .stop_paths = {stoppable, 1}}};
   if (!API_SIM()) o.host = "127.0.0.1"; /* port 0: any */
   else o.port = 2552;                   /* host: the node's name */
   return o;
@@ -262,9 +270,15 @@ static void a_node_spawns_the_kinds_it_registered(void **state) {
   assert_int_equal(akt_remote_spawn(n.a, akt_system_address(n.b), "api-counter", "made",
                                     AKT_SECONDS(10), &other),
                    AKT_EEXIST);
-  assert_int_equal(akt_remote_spawn(n.a, akt_system_address(n.b), "no-such-kind", NULL,
+  /* Allowed but unknown there; known but not allowed. */
+  assert_int_equal(akt_remote_spawn(n.a, akt_system_address(n.b), "listed-not-registered", NULL,
                                     AKT_SECONDS(10), &other),
                    AKT_ENOENT);
+  static const akt_actor_def unlisted = {.kind = "unlisted", .receive = counter_receive};
+  assert_int_equal(akt_remote_register_kind(n.b, &unlisted), 0);
+  assert_int_equal(akt_remote_spawn(n.a, akt_system_address(n.b), "unlisted", NULL,
+                                    AKT_SECONDS(10), &other),
+                   AKT_EREFUSED);
   akt_pid_release(made);
   akt_testkit_free(n.tk);
 }
@@ -460,10 +474,14 @@ static void start_checks_its_options(void **state) {
   akt_testkit *tk = TK_NEW();
   akt_system *sys = akt_testkit_system(tk);
   akt_remote_options o = remote_opts();
-  char cookie[AKT_REMOTE_MAX_COOKIE + 2];
+  char cookie[AKT_SECURITY_MAX_COOKIE + 2];
   memset(cookie, 'c', sizeof cookie - 1);
-  cookie[AKT_REMOTE_MAX_COOKIE + 1] = '\0';
-  o.cookie = cookie;
+  cookie[AKT_SECURITY_MAX_COOKIE + 1] = '\0';
+  o.security.cookie = cookie;
+  assert_int_equal(akt_remote_start(sys, &o), AKT_EINVAL);
+  cookie[AKT_SECURITY_MIN_COOKIE - 1] = '\0'; /* too short */
+  assert_int_equal(akt_remote_start(sys, &o), AKT_EINVAL);
+  o.security.cookie = NULL; /* neither a cookie nor TLS: refused, secure by default */
   assert_int_equal(akt_remote_start(sys, &o), AKT_EINVAL);
   o = remote_opts();
   o.max_name = AKT_REMOTE_MAX_NAME_LIMIT + 1;
@@ -486,7 +504,7 @@ static void a_hand_built_simulated_node_needs_no_host(void **state) {
   }
   akt_system_options so = {.log_level = AKT_LOG_OFF};
   assert_int_equal(akt_system_new("x", b, &so, &sys), 0);
-  akt_remote_options o = {.port = 2552, .cookie = "c"};
+  akt_remote_options o = {.port = 2552, .security.cookie = API_COOKIE};
   if (API_SIM()) {
     /* The listener's host is the node's name. */
     assert_int_equal(akt_remote_start(sys, &o), 0);
@@ -508,7 +526,7 @@ static void a_wrong_cookie_is_refused_and_counted(void **state) {
   akt_testkit *tk = TK_NEW(.nodes = 2);
   akt_system *a = akt_testkit_node(tk, 0), *b = akt_testkit_node(tk, 1);
   akt_remote_options oa = remote_opts(), ob = remote_opts();
-  ob.cookie = "another";
+  ob.security.cookie = "another-cookie-of-32-bytes-xxxxx";
   assert_int_equal(akt_remote_start(a, &oa), 0);
   assert_int_equal(akt_remote_start(b, &ob), 0);
   char address[AKT_ADDRESS_MAX];
