@@ -25,6 +25,8 @@ extern "C" {
 #define AKT_TOPIC_ACTOR_RESTARTED "akt.actor.restarted"
 #define AKT_TOPIC_ACTOR_PASSIVATED "akt.actor.passivated"
 #define AKT_TOPIC_DEAD_LETTER "akt.deadletter"
+/* Cluster membership events: akt.cluster.MemberEvent (akt/cluster.h). */
+#define AKT_TOPIC_CLUSTER "akt.cluster"
 
 /* Limits. */
 #define AKT_TOPIC_NAME_MAX 255       /* bytes in a topic name */

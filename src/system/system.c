@@ -8,6 +8,7 @@
 #include "akt/actor.pb-c.h"
 #include "src/actor/cell.h"
 #include "src/actor/ext.h"
+#include "src/cluster/cluster.h"
 #include "src/remote/remote.h"
 #include "src/system/system.h"
 #include "src/util/assert.h"
@@ -218,8 +219,10 @@ int akt_system_shutdown(akt_system *sys, akt_duration timeout) {
   /* System timers end with the user's actors: nothing is left to receive
    * them, and their armed timers would keep the system busy. */
   if (!rc) akt__sched_close(sys);
-  /* Remoting ends with them too: its connections close on the I/O context,
-   * and the wait for quiescence below covers them. */
+  /* Membership first (it tells a few members it is going), then remoting:
+   * both close on the I/O context, and the wait for quiescence below
+   * covers them. */
+  if (!rc) akt__cluster_stop_all(sys);
   if (!rc) akt__remote_stop_all(sys);
   if (!rc) rc = stop_and_wait(sys, sys->system_guardian, deadline);
   if (!rc) rc = stop_and_wait(sys, sys->root, deadline);
@@ -257,6 +260,7 @@ static void system_destroy(akt_system *sys) {
   sys->tearing_down = 1; /* PID releases are now no-ops; we free them all */
   if (sys->scheduler) akt__sched_free(sys);
   akt__events_free(sys); /* before the PIDs its subscriptions point at */
+  akt__cluster_free(sys);
   akt__remote_free(sys);
   akt__works_orphan(sys);
   akt__cell *root = sys->root ? sys->root->cell : NULL;

@@ -67,6 +67,7 @@ struct akt_system {
   akt_pid *dead_letter_actor;  /* /system/deadletters (one reference) */
   akt__sched *scheduler;       /* system timers (scheduler.c) */
   struct akt__remote *remote;  /* remoting, once started (src/remote) */
+  struct akt__cluster *cluster; /* membership, once started (src/cluster) */
   struct akt_work *works;      /* offloaded work in flight (system lock) */
   char *old_strings[AKT__SYS_OLD_STRINGS]; /* replaced by akt__system_set_address */
   size_t nold_strings;

@@ -1,0 +1,150 @@
+/* akt — split brain: who goes down after a partition or a crash.
+ *
+ * SWIM alone would declare the other side of a partition dead on both
+ * sides, and both would carry on (GoAkt's split brain). Here a suspicion
+ * that times out only makes a member unreachable; the downing strategy
+ * then decides, as Akka's split-brain resolver does:
+ *
+ *   - only once the view is stable: no suspicion pending, and no change of
+ *     reachability or membership for stable_after (and not right after
+ *     this node was paused: its view is stale then);
+ *   - only on the oldest up member of each side (its "leader"), so one
+ *     node decides for a side and the others follow through gossip;
+ *   - with the members that count: up and leaving ones. R is this side
+ *     (the members not unreachable, this node included), U the rest:
+ *       keep-majority   |R| > |U|: down U; |R| < |U|: down R; a tie goes
+ *                       to the side holding the lowest address;
+ *       static-quorum   |R| >= quorum: down U; else down R;
+ *       keep-oldest     the side of the oldest member stays, unless that
+ *                       member is alone on its side (then it goes, unless
+ *                       keep_oldest_alone);
+ *       down-all        everything goes down.
+ *     "Down R" is how the losing side downs itself: its leader downs every
+ *     member of R, itself last, and each learns of it by gossip.
+ *
+ * Two refinements. A node that has heard nothing from any member for the
+ * isolation time (the suspicion timeout) counts every other member as
+ * unreachable: cut off alone, it would otherwise take a whole probe round
+ * per member to see that it lost. And a member that answers only through
+ * others (swim.c's direct checks all failed) is indirectly connected: the
+ * pair cannot work together (remoting needs a direct path), so the worse
+ * of the two under the strategy's order — the higher address, or under
+ * keep-oldest the younger — is downed, by whichever end sees it.
+ */
+#include <stdio.h>
+
+#include "src/cluster/cluster.h"
+#include "src/util/assert.h"
+
+void akt__cl_view_changed(akt__cluster *cl) { cl->view_changed_at = akt__cl_now(cl); }
+
+static int counted(const akt__member *m) {
+  return m->status == AKT_MEMBER_UP || m->status == AKT_MEMBER_LEAVING;
+}
+
+/* In play for a decision: not exiting, down or removed. */
+static int in_play(const akt__member *m) { return m->status <= AKT_MEMBER_LEAVING; }
+
+/* The "worse" of two members under the strategy: the one to down. */
+static akt__member *worse(akt__cluster *cl, akt__member *a, akt__member *b) {
+  if (cl->o.downing == AKT_DOWNING_KEEP_OLDEST) return akt__cl_older(a, b) ? b : a;
+  return akt__cl_addr_cmp(a->host, a->port, b->host, b->port) < 0 ? b : a;
+}
+
+/* Downs the members of one side (in_u: the unreachable side, or ours),
+ * this node last. */
+static void down_side(akt__cluster *cl, int in_u, int isolated, akt_cluster_down_reason reason) {
+  for (uint32_t i = 0; i < cl->nslots; i++) {
+    akt__member *m = cl->slots[i];
+    if (!m || m->self || !in_play(m)) continue;
+    int u = isolated || m->reach == AKT_REACH_UNREACHABLE;
+    if (u == in_u) akt__cl_down(cl, m, reason);
+  }
+  if (!in_u && cl->self) akt__cl_down(cl, cl->self, reason);
+}
+
+static const char *strategy_name(akt_downing d) {
+  switch (d) {
+    case AKT_DOWNING_KEEP_MAJORITY: return "keep-majority";
+    case AKT_DOWNING_STATIC_QUORUM: return "static-quorum";
+    case AKT_DOWNING_KEEP_OLDEST: return "keep-oldest";
+    case AKT_DOWNING_DOWN_ALL: return "down-all";
+    case AKT_DOWNING_OFF: return "off";
+  }
+  return "?";
+}
+
+void akt__cl_downing_check(akt__cluster *cl) {
+  akt__member *me = cl->self;
+  if (cl->phase != AKT_CLUSTER_MEMBER || !me || !counted(me)) return;
+  if (cl->o.downing == AKT_DOWNING_OFF || (cl->o.test_flags & AKT_CLUSTER_TEST_NO_DOWNING)) return;
+  uint64_t now = akt__cl_now(cl);
+  if (now < cl->stale_until || now - cl->view_changed_at < cl->o.stable_after) return;
+
+  uint32_t r = 0, u = 0, others = 0;
+  akt__member *indirect = NULL, *lowest = NULL, *oldest = NULL, *leader = NULL;
+  for (uint32_t i = 0; i < cl->nslots; i++) {
+    akt__member *m = cl->slots[i];
+    if (!m || !in_play(m)) continue;
+    if (m->reach == AKT_REACH_SUSPECT) return; /* not stable: wait for it to resolve */
+    if (!m->self) others++;
+    if (m->direct_fail && m->reach == AKT_REACH_ALIVE &&
+        (!indirect || akt__cl_addr_cmp(m->host, m->port, indirect->host, indirect->port) < 0))
+      indirect = m;
+    if (!counted(m)) continue;
+    if (!lowest || akt__cl_addr_cmp(m->host, m->port, lowest->host, lowest->port) < 0) lowest = m;
+    if (!oldest || akt__cl_older(m, oldest)) oldest = m;
+  }
+  /* Cut off from everyone for the isolation time: every other member is on
+   * the other side. */
+  int isolated = others > 0 && now - cl->last_heard >= akt__cl_suspicion_min(cl, others + 1);
+  for (uint32_t i = 0; i < cl->nslots; i++) {
+    akt__member *m = cl->slots[i];
+    if (!m || !in_play(m) || !counted(m)) continue;
+    int in_u = !m->self && (isolated || m->reach == AKT_REACH_UNREACHABLE);
+    if (in_u) {
+      u++;
+    } else {
+      r++;
+      if (!leader || akt__cl_older(m, leader)) leader = m;
+    }
+  }
+  int any_unreachable = isolated;
+  for (uint32_t i = 0; i < cl->nslots && !any_unreachable; i++) {
+    akt__member *m = cl->slots[i];
+    any_unreachable = m && in_play(m) && !m->self && m->reach == AKT_REACH_UNREACHABLE;
+  }
+  if (!any_unreachable) {
+    if (!indirect) return;
+    akt__member *w = worse(cl, me, indirect);
+    akt__cl_log(cl, AKT_LOG_WARN, "cluster %s: %s@%s:%u is reachable only through others: "
+                "downing %s", cl->name, indirect->name, indirect->host, (unsigned)indirect->port,
+                w == me ? "this node" : "it");
+    akt__cl_down(cl, w, AKT_DOWN_INDIRECT);
+    return;
+  }
+  if (leader != me) return; /* this side's leader decides */
+
+  int down_u;
+  int lowest_here = lowest && (lowest->self || !(isolated || lowest->reach == AKT_REACH_UNREACHABLE));
+  int oldest_here =
+      oldest && (oldest->self || !(isolated || oldest->reach == AKT_REACH_UNREACHABLE));
+  switch (cl->o.downing) {
+    case AKT_DOWNING_KEEP_MAJORITY: down_u = r > u || (r == u && lowest_here); break;
+    case AKT_DOWNING_STATIC_QUORUM: down_u = r >= cl->o.quorum; break;
+    case AKT_DOWNING_KEEP_OLDEST:
+      if (oldest_here)
+        down_u = cl->o.keep_oldest_alone || r > 1 || u == 0;
+      else
+        down_u = !cl->o.keep_oldest_alone && u == 1 && r >= 1;
+      break;
+    default: down_u = -1; /* down-all */
+  }
+  akt_cluster_down_reason reason = isolated ? AKT_DOWN_ISOLATED : AKT_DOWN_STRATEGY;
+  akt__cl_log(cl, AKT_LOG_WARN,
+              "cluster %s: %s with %u up here and %u unreachable%s: downing %s", cl->name,
+              strategy_name(cl->o.downing), r, u, isolated ? " (isolated)" : "",
+              down_u > 0 ? "the unreachable side" : down_u == 0 ? "this side" : "everyone");
+  if (down_u != 0) down_side(cl, 1, isolated, reason);
+  if (down_u <= 0) down_side(cl, 0, isolated, reason);
+}

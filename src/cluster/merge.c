@@ -1,0 +1,283 @@
+/* akt — what a node does with an update about a member (gossip, a
+ * piggybacked update, a sync).
+ *
+ * The rules, per member identity (address + incarnation):
+ *   - Alive (the member's own claim) wins over what we know when its
+ *     version is higher; its status may only move forward. An Alive from a
+ *     higher incarnation at the same address means the process restarted:
+ *     the old identity is down at once and removed (it never comes back).
+ *   - Suspect and Unreachable apply at the version they name when they are
+ *     further along than what we know at that version (alive < suspect <
+ *     unreachable); about an exiting or down member they mean nothing.
+ *   - Down is final.
+ * About the local member: a Suspect or Unreachable at our version or above
+ * is refuted (version raised past it and announced); a Down means this
+ * node is out; news of a newer incarnation at our own address means this
+ * process is stale.
+ * An update "changes the view" (and is gossiped on) when it was applied.
+ */
+#include <string.h>
+
+#include "akt/error.h"
+#include "src/cluster/cluster.h"
+#include "src/util/assert.h"
+
+void akt__cl_node_of(const akt__member *m, Akt__Cluster__Node *n) {
+  akt__cluster__node__init(n);
+  n->host = (char *)(uintptr_t)m->host;
+  n->port = m->port;
+  n->incarnation = m->uid;
+}
+
+void akt__cl_node_self(akt__cluster *cl, Akt__Cluster__Node *n) {
+  akt__cluster__node__init(n);
+  n->host = cl->host;
+  n->port = cl->port;
+  n->incarnation = cl->uid;
+}
+
+size_t akt__cl_state_of(akt__cluster *cl, const akt__member *m, akt__upd_storage *st) {
+  akt__cl_node_of(m, &st->node);
+  akt__cl_node_self(cl, &st->from);
+  akt__cluster__update__init(&st->u[0]);
+  akt__cluster__update__init(&st->u[1]);
+  if (m->status >= AKT_MEMBER_DOWN) {
+    akt__cluster__down__init(&st->down);
+    st->down.node = &st->node;
+    st->down.from = &st->from;
+    st->u[0].kind_case = AKT__CLUSTER__UPDATE__KIND_DOWN;
+    st->u[0].down = &st->down;
+    return 1;
+  }
+  akt__cluster__alive__init(&st->alive);
+  st->alive.node = &st->node;
+  st->alive.name = (char *)(uintptr_t)m->name;
+  st->alive.version = m->version;
+  st->alive.status = (uint32_t)m->status;
+  st->alive.up_number = m->up_number;
+  st->alive.meta.data = (uint8_t *)(uintptr_t)m->meta;
+  st->alive.meta.len = m->meta_len;
+  st->u[0].kind_case = AKT__CLUSTER__UPDATE__KIND_ALIVE;
+  st->u[0].alive = &st->alive;
+  if (m->reach == AKT_REACH_SUSPECT) {
+    akt__cluster__suspect__init(&st->suspect);
+    st->suspect.node = &st->node;
+    st->suspect.version = m->version;
+    st->suspect.from = &st->from;
+    st->u[1].kind_case = AKT__CLUSTER__UPDATE__KIND_SUSPECT;
+    st->u[1].suspect = &st->suspect;
+    return 2;
+  }
+  if (m->reach == AKT_REACH_UNREACHABLE) {
+    akt__cluster__unreachable__init(&st->unreachable);
+    st->unreachable.node = &st->node;
+    st->unreachable.version = m->version;
+    st->unreachable.from = &st->from;
+    st->u[1].kind_case = AKT__CLUSTER__UPDATE__KIND_UNREACHABLE;
+    st->u[1].unreachable = &st->unreachable;
+    return 2;
+  }
+  return 1;
+}
+
+void akt__cl_announce(akt__cluster *cl) {
+  akt__member *me = cl->self;
+  AKT_ASSERT(me && me->status < AKT_MEMBER_DOWN);
+  akt__upd_storage st;
+  akt__cl_state_of(cl, me, &st);
+  akt__cl_broadcast(cl, &st.u[0], me->key, me->uid);
+}
+
+void akt__cl_down(akt__cluster *cl, akt__member *m, akt_cluster_down_reason reason) {
+  AKT_ASSERT(m->status < AKT_MEMBER_DOWN);
+  AKT__CL_STAT(cl, downs);
+  Akt__Cluster__Node node, from;
+  akt__cl_node_of(m, &node);
+  akt__cl_node_self(cl, &from);
+  Akt__Cluster__Down d = AKT__CLUSTER__DOWN__INIT;
+  d.node = &node;
+  d.from = &from;
+  d.reason = (uint32_t)reason;
+  Akt__Cluster__Update u = AKT__CLUSTER__UPDATE__INIT;
+  u.kind_case = AKT__CLUSTER__UPDATE__KIND_DOWN;
+  u.down = &d;
+  akt__cl_broadcast(cl, &u, m->key, m->uid);
+  akt__cl_set_status(cl, m, AKT_MEMBER_DOWN, reason);
+}
+
+/* Raises our version past `seen` and announces it (Lifeguard counts a
+ * refutation against our own health: we were too slow to answer). */
+static void refute(akt__cluster *cl, uint32_t seen) {
+  akt__member *me = cl->self;
+  if (cl->o.test_flags & AKT_CLUSTER_TEST_NO_REFUTE) return;
+  AKT__CL_STAT(cl, refutations);
+  akt__cl_awareness(cl, 1);
+  akt__cl_set_reach(cl, me, (seen > me->version ? seen : me->version) + 1, AKT_REACH_ALIVE);
+  akt__cl_announce(cl);
+}
+
+static int status_valid(uint32_t s) { return s >= AKT_MEMBER_JOINING && s <= AKT_MEMBER_EXITING; }
+
+static int name_valid(const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  if (n == 0 || n > AKT_SYSTEM_NAME_MAX) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-'))
+      return 0;
+  }
+  return 1;
+}
+
+static int is_self_addr(akt__cluster *cl, const Akt__Cluster__Node *n) {
+  return n->port == cl->port && strcmp(n->host, cl->host) == 0;
+}
+
+/* The member a Suspect/Unreachable/Down names, if we know that identity. */
+static akt__member *known(akt__cluster *cl, const Akt__Cluster__Node *n) {
+  akt__member *m = akt__cl_find(cl, n->host, (uint16_t)n->port);
+  return m && m->uid == n->incarnation ? m : NULL;
+}
+
+static int apply_alive(akt__cluster *cl, const Akt__Cluster__Alive *a) {
+  const Akt__Cluster__Node *n = a->node;
+  if (!akt__cl_node_valid(n) || !name_valid(a->name) || !status_valid(a->status) ||
+      a->meta.len > AKT_CLUSTER_META_MAX)
+    return AKT_EPROTO;
+  uint16_t port = (uint16_t)n->port;
+  if (is_self_addr(cl, n)) {
+    akt__member *me = cl->self;
+    if (n->incarnation > cl->uid) {
+      /* A newer process at our address: we are the stale one (a clock that
+       * stepped back across a restart can do this). */
+      if (me && me->status < AKT_MEMBER_DOWN) akt__cl_down(cl, me, AKT_DOWN_SUPERSEDED);
+      return 0;
+    }
+    if (n->incarnation == cl->uid && me && me->status < AKT_MEMBER_DOWN &&
+        a->version > me->version)
+      refute(cl, a->version); /* someone has a newer claim about us than we do */
+    return 0;
+  }
+  uint64_t key = akt__cl_key(n->host, port);
+  akt__member *m = akt__cl_find(cl, n->host, port);
+  if (m && m->uid != n->incarnation) {
+    if (n->incarnation < m->uid) {
+      akt__cl_tomb_add(cl, key, n->incarnation);
+      AKT__CL_STAT(cl, stale_updates);
+      return 0;
+    }
+    /* The process at that address restarted: its old self is dead. */
+    if (m->status < AKT_MEMBER_DOWN) akt__cl_down(cl, m, AKT_DOWN_RESTARTED);
+    akt__cl_set_status(cl, m, AKT_MEMBER_REMOVED, AKT_DOWN_UNKNOWN);
+    m = NULL;
+  }
+  if (!m) {
+    if (akt__cl_tomb_has(cl, key, n->incarnation)) {
+      AKT__CL_STAT(cl, stale_updates);
+      return 0;
+    }
+    m = akt__cl_add(cl, n->host, port, n->incarnation, a->name, a->version,
+                    (akt_member_status)a->status, a->up_number, a->meta.data, a->meta.len);
+    return m ? 1 : 0;
+  }
+  if (m->status >= AKT_MEMBER_DOWN) return 0;
+  int broken = (cl->o.test_flags & AKT_CLUSTER_TEST_NO_VERSIONS) != 0;
+  if (a->version <= m->version && !broken) {
+    AKT__CL_STAT(cl, stale_updates);
+    return 0;
+  }
+  if (a->status < (uint32_t)m->status) {
+    AKT__CL_STAT(cl, invalid_updates); /* a member's own status never goes back */
+    return AKT_EPROTO;
+  }
+  if (a->version == m->version && m->reach == AKT_REACH_ALIVE) return 0;
+  akt__cl_set_reach(cl, m, a->version, AKT_REACH_ALIVE);
+  if (!m->up_number && a->up_number) m->up_number = a->up_number;
+  if (a->meta.len != m->meta_len || memcmp(a->meta.data, m->meta, m->meta_len)) {
+    memcpy(m->meta, a->meta.data, a->meta.len);
+    m->meta_len = a->meta.len;
+  }
+  if (a->status > (uint32_t)m->status)
+    akt__cl_set_status(cl, m, (akt_member_status)a->status, AKT_DOWN_UNKNOWN);
+  return 1;
+}
+
+/* Suspect (unreachable == 0) or Unreachable. */
+static int apply_suspicion(akt__cluster *cl, const Akt__Cluster__Node *n, uint32_t version,
+                           const Akt__Cluster__Node *from, int unreachable) {
+  if (!akt__cl_node_valid(n) || (from && !akt__cl_node_valid(from))) return AKT_EPROTO;
+  akt_member_reach to = unreachable ? AKT_REACH_UNREACHABLE : AKT_REACH_SUSPECT;
+  if (is_self_addr(cl, n)) {
+    akt__member *me = cl->self;
+    if (n->incarnation == cl->uid && me && me->status < AKT_MEMBER_DOWN && version >= me->version)
+      refute(cl, version);
+    return 0;
+  }
+  akt__member *m = known(cl, n);
+  if (!m || m->status >= AKT_MEMBER_EXITING) return 0;
+  int broken = (cl->o.test_flags & AKT_CLUSTER_TEST_NO_VERSIONS) != 0;
+  if (version < m->version && !broken) {
+    AKT__CL_STAT(cl, stale_updates);
+    return 0;
+  }
+  uint64_t fkey = from ? akt__cl_key(from->host, (uint16_t)from->port) : 0;
+  if (version == m->version || broken) {
+    if (m->reach == to && to == AKT_REACH_SUSPECT && version == m->version)
+      return akt__cl_suspect_confirm(cl, m, fkey);
+    if (m->reach >= to && version == m->version) return 0;
+  }
+  if (unreachable) AKT__CL_STAT(cl, unreachable);
+  else AKT__CL_STAT(cl, suspicions);
+  akt__cl_suspect_stop(cl, m);
+  akt__cl_set_reach(cl, m, version, to);
+  if (!unreachable) akt__cl_suspect_start(cl, m, fkey);
+  return 1;
+}
+
+static int apply_down(akt__cluster *cl, const Akt__Cluster__Down *d) {
+  const Akt__Cluster__Node *n = d->node;
+  if (!akt__cl_node_valid(n)) return AKT_EPROTO;
+  akt_cluster_down_reason reason =
+      d->reason <= AKT_DOWN_ISOLATED ? (akt_cluster_down_reason)d->reason : AKT_DOWN_UNKNOWN;
+  if (is_self_addr(cl, n)) {
+    akt__member *me = cl->self;
+    if (n->incarnation != cl->uid || !me || me->status >= AKT_MEMBER_DOWN) return 0;
+    akt__cl_set_status(cl, me, AKT_MEMBER_DOWN, reason);
+    return 1;
+  }
+  akt__member *m = known(cl, n);
+  if (!m) {
+    akt__cl_tomb_add(cl, akt__cl_key(n->host, (uint16_t)n->port), n->incarnation);
+    return 0;
+  }
+  if (m->status >= AKT_MEMBER_DOWN) return 0;
+  akt__cl_set_status(cl, m, AKT_MEMBER_DOWN, reason);
+  return 1;
+}
+
+int akt__cl_apply(akt__cluster *cl, const Akt__Cluster__Update *u) {
+  int rc;
+  switch (u->kind_case) {
+    case AKT__CLUSTER__UPDATE__KIND_ALIVE:
+      rc = u->alive ? apply_alive(cl, u->alive) : AKT_EPROTO;
+      break;
+    case AKT__CLUSTER__UPDATE__KIND_SUSPECT:
+      rc = u->suspect ? apply_suspicion(cl, u->suspect->node, u->suspect->version,
+                                        u->suspect->from, 0)
+                      : AKT_EPROTO;
+      break;
+    case AKT__CLUSTER__UPDATE__KIND_UNREACHABLE:
+      rc = u->unreachable ? apply_suspicion(cl, u->unreachable->node, u->unreachable->version,
+                                            u->unreachable->from, 1)
+                          : AKT_EPROTO;
+      break;
+    case AKT__CLUSTER__UPDATE__KIND_DOWN:
+      rc = u->down ? apply_down(cl, u->down) : AKT_EPROTO;
+      break;
+    default:
+      rc = AKT_EPROTO;
+  }
+  if (rc == AKT_EPROTO) AKT__CL_STAT(cl, invalid_updates);
+  return rc;
+}
