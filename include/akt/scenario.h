@@ -30,7 +30,7 @@ extern "C" {
 typedef struct akt_scenario akt_scenario;
 
 /* Limits. */
-#define AKT_SCENARIO_MAX_NODES 64
+#define AKT_SCENARIO_MAX_NODES 128
 #define AKT_SCENARIO_MAX_PARAMS 32
 #define AKT_SCENARIO_WHY_MAX 512 /* bytes of a check's failure description */
 
@@ -56,6 +56,19 @@ typedef struct akt_workload_param {
   const char *summary; /* one line: what it is and its default */
 } akt_workload_param;
 
+/* A fault as the runner applies it, for oracles that must know what the
+ * faults excuse (e.g. "no member declared down while the faults stay
+ * within a budget"). Valid during the call. */
+typedef struct akt_scenario_fault {
+  const char *kind;        /* crash restart pause resume skew drift cut partition heal clog
+                              hold release link, or "quiet" when the quiet period begins */
+  int node, node2;         /* node indexes; -1 when none (link: -1 = every link) */
+  int oneway;              /* cut */
+  const uint32_t *groups;  /* partition: each node's side (0 or 1); NULL for a ring */
+  akt_duration duration;   /* clog */
+  const akt_sim_link_faults *link; /* link: the links' new behaviour */
+} akt_scenario_fault;
+
 typedef struct akt_workload {
   const char *name;
   const char *summary;      /* one line, for --help */
@@ -75,6 +88,10 @@ typedef struct akt_workload {
   /* The parameters it reads with akt_scenario_param, terminated by a
    * {NULL} entry; NULL: undeclared (any parameter is accepted unchecked). */
   const akt_workload_param *params;
+
+  /* Called after each fault applied (and when the quiet period begins).
+   * Optional. */
+  void (*fault)(akt_scenario *sc, const akt_scenario_fault *f);
 } akt_workload;
 
 /* The workload's shared state (state_size bytes). */

@@ -128,14 +128,14 @@ static void add_swizzle(builder *b, uint64_t at, uint64_t len) {
 }
 
 /* Resolves "partition halves": isolate a random half of the nodes. */
-static uint64_t random_half(builder *b) {
+static akt__node_set random_half(builder *b) {
   size_t n = b->spec->nodes, k = n / 2, idx[AKT_SCENARIO_MAX_NODES];
   for (size_t i = 0; i < n; i++) idx[i] = i;
-  uint64_t mask = 0;
+  akt__node_set mask = {{0}};
   for (size_t i = 0; i < k; i++) {
     size_t j = i + (size_t)akt__rng_below(&b->rng, n - i), t = idx[i];
     idx[i] = idx[j], idx[j] = t;
-    mask |= UINT64_C(1) << idx[i];
+    akt__set_add(&mask, idx[i]);
   }
   return mask;
 }
@@ -237,7 +237,7 @@ static void random_fault(builder *b, const knobs *k, uint64_t at) {
       uint64_t shape = akt__rng_below(&b->rng, n >= 4 ? 3 : 2);
       f.shape = shape == 2 ? AKT__SHAPE_RING : AKT__SHAPE_ISOLATE;
       if (shape == 0) f.mask = random_half(b);
-      if (shape == 1) f.mask = UINT64_C(1) << pick_node(b, -1);
+      if (shape == 1) akt__set_add(&f.mask, (size_t)pick_node(b, -1));
       add(b, &f);
       akt__fault end = {.kind = AKT__FAULT_HEAL, .node = -1, .node2 = -1};
       add_end(b, end, at + exp_ns(&b->rng, k->split));

@@ -119,10 +119,34 @@ static void hook_stop(akt_backend *b, void *arg) {
 
 /* ---- faults ------------------------------------------------------------------------------ */
 
-static void isolate(akt_scenario *sc, uint64_t mask) {
+static void groups_of(akt_scenario *sc, const akt__node_set *mask, uint32_t *group) {
+  for (size_t i = 0; i < sc->spec->nodes; i++) group[i] = (uint32_t)akt__set_has(mask, i);
+}
+
+static void isolate(akt_scenario *sc, const akt__node_set *mask) {
   uint32_t group[AKT_SCENARIO_MAX_NODES];
-  for (size_t i = 0; i < sc->spec->nodes; i++) group[i] = (uint32_t)(mask >> i & 1);
+  groups_of(sc, mask, group);
   akt_sim_partition(sc->w, group, sc->spec->nodes);
+}
+
+/* Tells the workload about a fault that was applied. */
+static void tell_workload(akt_scenario *sc, const akt__fault *f) {
+  if (!sc->wl->fault) return;
+  uint32_t group[AKT_SCENARIO_MAX_NODES];
+  akt_scenario_fault wf = {.kind = f ? akt__fault_kind_name(f->kind) : "quiet", .node = -1,
+                           .node2 = -1};
+  if (f) {
+    wf.node = f->node;
+    wf.node2 = f->node2;
+    wf.oneway = f->oneway;
+    if (f->kind == AKT__FAULT_PARTITION && f->shape != AKT__SHAPE_RING) {
+      groups_of(sc, &f->mask, group);
+      wf.groups = group;
+    }
+    if (f->kind == AKT__FAULT_CLOG) wf.duration = (akt_duration)f->value;
+    if (f->kind == AKT__FAULT_LINK) wf.link = &f->link;
+  }
+  sc->wl->fault(sc, &wf);
 }
 
 /* Each node keeps its two ring neighbours: a majority of 3 out of 5. */
@@ -164,7 +188,7 @@ static int apply(akt_scenario *sc, const akt__fault *f) {
     case AKT__FAULT_CUT: rc = akt_sim_cut(w, a, b, !f->oneway); break;
     case AKT__FAULT_PARTITION:
       if (f->shape == AKT__SHAPE_RING) ring(sc);
-      else isolate(sc, f->mask);
+      else isolate(sc, &f->mask);
       break;
     case AKT__FAULT_HEAL: rc = akt_sim_heal(w, NULL, NULL); break;
     case AKT__FAULT_CLOG: rc = akt_sim_clog(w, a, b, (akt_duration)f->value); break;
@@ -176,6 +200,7 @@ static int apply(akt_scenario *sc, const akt__fault *f) {
     default: return 1; /* a swizzle or halves left unresolved: the plan resolves them */
   }
   if (rc == AKT_ESTATE) return 1;
+  if (rc == 0) tell_workload(sc, f);
   return rc;
 }
 
@@ -196,6 +221,7 @@ static int quiet(akt_scenario *sc) {
   if (sc->o->log)
     fprintf(sc->o->log, "%s  t=%8.3fs quiet: faults stop, links heal, nodes restart\n",
             sc->o->progress ? "\r\033[K" : "", (double)akt_sim_now(sc->w) / 1e9);
+  tell_workload(sc, NULL);
   akt_sim_heal(sc->w, NULL, NULL);
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < n; j++)

@@ -264,10 +264,9 @@ static int parse_fault(parser *p, const word *w, int n, uint64_t at, int at_col)
       for (int i = 2; i < n; i++) {
         int node;
         if ((rc = parse_node(p, &w[i], &node))) return rc;
-        f.mask |= UINT64_C(1) << node;
+        akt__set_add(&f.mask, (size_t)node);
       }
-      uint64_t all = (UINT64_C(1) << (p->spec->nodes - 1) << 1) - 1;
-      if ((f.mask & all) == all)
+      if (akt__set_count(&f.mask) == p->spec->nodes)
         return errorf(p, w[2].col, "isolating every node partitions nothing");
     } else if (!strcmp(w[1].s, "ring")) {
       f.shape = AKT__SHAPE_RING;

@@ -41,11 +41,29 @@ typedef enum akt__partition_shape {
 
 /* One fault at a virtual time. Plain data: the runner may copy, drop and
  * write faults back out as text (shrinking). */
+/* A set of nodes (bit i: node i). */
+#define AKT__SCN_SET_WORDS ((AKT_SCENARIO_MAX_NODES + 63) / 64)
+typedef struct akt__node_set {
+  uint64_t w[AKT__SCN_SET_WORDS];
+} akt__node_set;
+
+static inline void akt__set_add(akt__node_set *s, size_t i) {
+  s->w[i / 64] |= UINT64_C(1) << (i % 64);
+}
+static inline int akt__set_has(const akt__node_set *s, size_t i) {
+  return (int)(s->w[i / 64] >> (i % 64) & 1);
+}
+static inline size_t akt__set_count(const akt__node_set *s) {
+  size_t n = 0;
+  for (size_t i = 0; i < AKT__SCN_SET_WORDS; i++) n += (size_t)__builtin_popcountll(s->w[i]);
+  return n;
+}
+
 typedef struct akt__fault {
   uint64_t at;                /* virtual ns from the start */
   akt__fault_kind kind;
   int node, node2;            /* node indexes, -1 = none / all */
-  uint64_t mask;              /* partition isolate: the isolated nodes (bit per node) */
+  akt__node_set mask;         /* partition isolate: the isolated nodes */
   int oneway;
   akt__partition_shape shape;
   int64_t value;              /* duration ns, skew ns, drift ppm, split seed */

@@ -62,8 +62,8 @@ void akt__scn_fault_text(const akt__fault *f, char *buf, size_t size) {
     case AKT__FAULT_PARTITION:
       if (f->shape == AKT__SHAPE_ISOLATE) {
         size_t n = (size_t)snprintf(buf, size, "at %s partition isolate", at);
-        for (int i = 0; i < 64 && n < size; i++)
-          if (f->mask >> i & 1) n += (size_t)snprintf(buf + n, size - n, " node%d", i);
+        for (int i = 0; i < AKT_SCENARIO_MAX_NODES && n < size; i++)
+          if (akt__set_has(&f->mask, (size_t)i)) n += (size_t)snprintf(buf + n, size - n, " node%d", i);
       } else
         snprintf(buf, size, "at %s partition %s", at, f->shape == AKT__SHAPE_RING ? "ring" : "halves");
       break;

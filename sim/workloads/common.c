@@ -32,7 +32,7 @@ size_t akt__wl_node(akt_ctx *ctx) {
 
 const akt_workload *const akt_builtin_workloads[] = {
     &akt__wl_pingpong,    &akt__wl_pingpong_udp,  &akt__wl_bank, &akt__wl_remote_watch,
-    &akt__wl_supervision, &akt__wl_buggy_counter, NULL,
+    &akt__wl_supervision, &akt__wl_buggy_counter, &akt__wl_membership, NULL,
 };
 
 void akt__wl_violation(akt__wl_violations *v, const char *fmt, ...) {

@@ -46,6 +46,7 @@ typedef struct akt__member akt__member;
 #define AKT__CL_FAREWELL_NODES 3    /* members a stopping node tells it is going */
 #define AKT__CL_MAX_GOSSIP_NODES 32 /* largest gossip_nodes accepted */
 #define AKT__CL_MAX_SYNCQ 16        /* syncs queued for /system/cluster */
+#define AKT__CL_ISOLATION_PROBES 3  /* probes with no answer at all before a node may be isolated */
 #define AKT__CL_ARENA (64u << 10)   /* bytes for one unpacked packet before malloc */
 /* Room a gossip packet needs besides one update: header, the sender's
  * Node at its largest, the field's tag and length. */
@@ -104,6 +105,7 @@ struct akt__member {
   uint32_t version;
   akt_member_status status;
   akt_member_reach reach;
+  akt_cluster_down_reason down_reason;
   uint64_t up_number;
   uint8_t meta[AKT_CLUSTER_META_MAX];
   size_t meta_len;
@@ -191,6 +193,8 @@ struct akt__cluster {
   char host[AKT_HOST_MAX];
   uint16_t port;
   uint64_t uid;
+  uint64_t uid_floor;      /* the next incarnation must be above this */
+  int identity_stale;      /* joining with a number below one the cluster knows */
   uint64_t key;
   char remoting[AKT_CLUSTER_REMOTING_MAX];
   uint8_t meta[AKT_CLUSTER_META_MAX];
@@ -222,6 +226,7 @@ struct akt__cluster {
   uint32_t next_seq;
   unsigned awareness;
   uint64_t last_heard;     /* when any member's packet last arrived */
+  unsigned silent_probes;  /* probes in a row that got no ack and no nack */
   uint64_t probe_due;      /* when the probe timer was meant to fire */
 
   /* gossip */
@@ -441,6 +446,9 @@ void akt__cl_on_datagram(akt_dgram *d, const akt_addr *from, const uint8_t *buf,
 
 /* The decoding arena (free with free()). NULL when out of memory. */
 void *akt__cl_arena_new(void);
+
+/* 1 if `n` names an identity known to be down, removed or superseded. */
+int akt__cl_is_dead(akt__cluster *cl, const Akt__Cluster__Node *n);
 
 /* Checks a Node from a peer (host NUL-terminated and non-empty, port and
  * incarnation non-zero). */

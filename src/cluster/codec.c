@@ -131,12 +131,47 @@ static void apply_updates(akt__cluster *cl, const Akt__Cluster__Packet *p) {
   }
 }
 
+/* Is the sender an identity this node knows to be down or gone (down,
+ * removed, or superseded by a newer incarnation at its address)? Such a
+ * node may not know: a partition kept the news from it. */
+int akt__cl_is_dead(akt__cluster *cl, const Akt__Cluster__Node *n) {
+  uint16_t port = (uint16_t)n->port;
+  akt__member *m = akt__cl_find(cl, n->host, port);
+  if (m && m->uid == n->incarnation) return m->status >= AKT_MEMBER_DOWN;
+  if (m && m->uid > n->incarnation) return 1;
+  return akt__cl_tomb_has(cl, akt__cl_key(n->host, port), n->incarnation);
+}
+
+/* Tells a dead node it is down, in a packet of its own. */
+static void tell_down(akt__cluster *cl, const akt_addr *to, const Akt__Cluster__Node *n) {
+  Akt__Cluster__Node node = *n, self;
+  akt__cl_node_self(cl, &self);
+  Akt__Cluster__Down d = AKT__CLUSTER__DOWN__INIT;
+  d.node = &node;
+  d.from = &self;
+  akt__member *m = akt__cl_find(cl, n->host, (uint16_t)n->port);
+  d.reason = m && m->uid == n->incarnation ? (uint32_t)m->down_reason : AKT_DOWN_UNKNOWN;
+  Akt__Cluster__Update u = AKT__CLUSTER__UPDATE__INIT, *ups[1] = {&u};
+  u.kind_case = AKT__CLUSTER__UPDATE__KIND_DOWN;
+  u.down = &d;
+  Akt__Cluster__Packet p = AKT__CLUSTER__PACKET__INIT;
+  p.updates = ups;
+  p.n_updates = 1;
+  akt__cl_send(cl, to, NULL, &p, 0);
+}
+
 static void dispatch(akt__cluster *cl, const akt_addr *from, const Akt__Cluster__Packet *p) {
   if (p->body_case == AKT__CLUSTER__PACKET__BODY_HELLO) {
     akt__cl_on_hello(cl, from, p);
     return;
   }
   if (cl->phase != AKT_CLUSTER_MEMBER) return; /* SWIM is for members */
+  if (akt__cl_is_dead(cl, p->from)) {
+    /* Its news is stale and its probes mean nothing: it only needs to
+     * learn that it is down. */
+    tell_down(cl, from, p->from);
+    return;
+  }
   apply_updates(cl, p);
   if (cl->phase != AKT_CLUSTER_MEMBER) return; /* an update downed us */
   switch (p->body_case) {

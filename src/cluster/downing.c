@@ -22,10 +22,14 @@
  *     "Down R" is how the losing side downs itself: its leader downs every
  *     member of R, itself last, and each learns of it by gossip.
  *
- * Two refinements. A node that has heard nothing from any member for the
- * isolation time (the suspicion timeout) counts every other member as
- * unreachable: cut off alone, it would otherwise take a whole probe round
- * per member to see that it lost. And a member that answers only through
+ * Two refinements. A node that is cut off alone would take a whole probe
+ * round, at the slowest probe rate its missed acks cause, to see every
+ * other member unreachable; so a node whose last AKT__CL_ISOLATION_PROBES
+ * probes got neither an ack nor a single nack (the helpers of an indirect
+ * probe answer with a nack when they cannot reach the target either: a
+ * connected node gets those) and that has heard nothing from any member
+ * for the minimum suspicion timeout counts every other member as
+ * unreachable. And a member that answers only through
  * others (swim.c's direct checks all failed) is indirectly connected: the
  * pair cannot work together (remoting needs a direct path), so the worse
  * of the two under the strategy's order — the higher address, or under
@@ -79,6 +83,11 @@ void akt__cl_downing_check(akt__cluster *cl) {
   if (cl->phase != AKT_CLUSTER_MEMBER || !me || !counted(me)) return;
   if (cl->o.downing == AKT_DOWNING_OFF || (cl->o.test_flags & AKT_CLUSTER_TEST_NO_DOWNING)) return;
   uint64_t now = akt__cl_now(cl);
+  /* A clock that stepped back (the simulator's skew can do that; a real
+   * monotonic clock cannot) restarts the stable period rather than making
+   * it look endless. */
+  if (now < cl->view_changed_at) cl->view_changed_at = now;
+  if (now < cl->last_heard) cl->last_heard = now;
   if (now < cl->stale_until || now - cl->view_changed_at < cl->o.stable_after) return;
 
   uint32_t r = 0, u = 0, others = 0;
@@ -95,9 +104,9 @@ void akt__cl_downing_check(akt__cluster *cl) {
     if (!lowest || akt__cl_addr_cmp(m->host, m->port, lowest->host, lowest->port) < 0) lowest = m;
     if (!oldest || akt__cl_older(m, oldest)) oldest = m;
   }
-  /* Cut off from everyone for the isolation time: every other member is on
-   * the other side. */
-  int isolated = others > 0 && now - cl->last_heard >= akt__cl_suspicion_min(cl, others + 1);
+  /* Cut off from everyone: every other member is on the other side. */
+  int isolated = others > 0 && cl->silent_probes >= AKT__CL_ISOLATION_PROBES &&
+                 now - cl->last_heard >= akt__cl_suspicion_min(cl, others + 1);
   for (uint32_t i = 0; i < cl->nslots; i++) {
     akt__member *m = cl->slots[i];
     if (!m || !in_play(m) || !counted(m)) continue;

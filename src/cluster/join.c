@@ -229,7 +229,8 @@ static uint64_t new_uid(akt__cluster *cl) {
   int64_t wall = cl->b->ops->wall(cl->b);
   uint64_t ms = wall > 0 ? (uint64_t)wall / 1000000u : 0;
   uint64_t uid = (ms << 16) | (akt__cl_random(cl) & 0xffffu);
-  if (uid <= cl->uid) uid = cl->uid + 1;
+  uint64_t floor = cl->uid > cl->uid_floor ? cl->uid : cl->uid_floor;
+  if (uid <= floor) uid = floor + 1;
   return uid ? uid : 1;
 }
 
@@ -238,6 +239,7 @@ void akt__cl_join_begin(akt__cluster *cl) {
   akt__cl_clear(cl);
   akt__cl_bq_free(cl);
   cl->uid = new_uid(cl);
+  cl->identity_stale = 0;
   cl->nheard = 0;
   cl->round = 0;
   cl->stable_rounds = 0;

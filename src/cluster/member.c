@@ -376,6 +376,7 @@ void akt__cl_set_status(akt__cluster *cl, akt__member *m, akt_member_status to,
                         akt_cluster_down_reason reason) {
   AKT_ASSERT_TRANSITION("member status", m->status, to, status_allowed(m->status, to));
   m->status = to;
+  if (to == AKT_MEMBER_DOWN) m->down_reason = reason;
   if (to >= AKT_MEMBER_EXITING) {
     akt__cl_suspect_stop(cl, m);
     akt__cl_mtimer_cancel(cl, &m->direct_timer);

@@ -45,6 +45,7 @@ size_t akt__cl_state_of(akt__cluster *cl, const akt__member *m, akt__upd_storage
     akt__cluster__down__init(&st->down);
     st->down.node = &st->node;
     st->down.from = &st->from;
+    st->down.reason = (uint32_t)m->down_reason;
     st->u[0].kind_case = AKT__CLUSTER__UPDATE__KIND_DOWN;
     st->u[0].down = &st->down;
     return 1;
@@ -149,9 +150,14 @@ static int apply_alive(akt__cluster *cl, const Akt__Cluster__Alive *a) {
   if (is_self_addr(cl, n)) {
     akt__member *me = cl->self;
     if (n->incarnation > cl->uid) {
-      /* A newer process at our address: we are the stale one (a clock that
-       * stepped back across a restart can do this). */
-      if (me && me->status < AKT_MEMBER_DOWN) akt__cl_down(cl, me, AKT_DOWN_SUPERSEDED);
+      /* A higher incarnation at our address: our number is too low (the
+       * wall clock stepped back across a restart). The next identity this
+       * process takes must be above it. A joining node just takes one; a
+       * member, which the others may already know as that stale number,
+       * is out and rejoins. */
+      if (n->incarnation > cl->uid_floor) cl->uid_floor = n->incarnation;
+      if (cl->phase == AKT_CLUSTER_JOINING) cl->identity_stale = 1;
+      else if (me && me->status < AKT_MEMBER_DOWN) akt__cl_down(cl, me, AKT_DOWN_SUPERSEDED);
       return 0;
     }
     if (n->incarnation == cl->uid && me && me->status < AKT_MEMBER_DOWN &&
@@ -243,6 +249,12 @@ static int apply_down(akt__cluster *cl, const Akt__Cluster__Down *d) {
   if (is_self_addr(cl, n)) {
     akt__member *me = cl->self;
     if (n->incarnation != cl->uid || !me || me->status >= AKT_MEMBER_DOWN) return 0;
+    if (cl->phase == AKT_CLUSTER_JOINING) {
+      /* Not a member yet: the cluster knows this number as dead (a clock
+       * stepped back and it equals or trails an old one). Take another. */
+      cl->identity_stale = 1;
+      return 0;
+    }
     akt__cl_set_status(cl, me, AKT_MEMBER_DOWN, reason);
     return 1;
   }
@@ -257,6 +269,9 @@ static int apply_down(akt__cluster *cl, const Akt__Cluster__Down *d) {
 }
 
 int akt__cl_apply(akt__cluster *cl, const Akt__Cluster__Update *u) {
+  /* Out of the cluster (an earlier update in the same packet or sync
+   * downed us), or stopped: the rest is about a view we no longer have. */
+  if (cl->phase != AKT_CLUSTER_MEMBER && cl->phase != AKT_CLUSTER_JOINING) return 0;
   int rc;
   switch (u->kind_case) {
     case AKT__CLUSTER__UPDATE__KIND_ALIVE:

@@ -244,6 +244,8 @@ void akt__cl_probe_end(akt__cluster *cl) {
   pend_del(cl, pr->seq);
   pr->active = 0;
   akt__member *m = akt__cl_slot(cl, pr->slot, pr->gen);
+  if (pr->acked || pr->nacks || cl->last_heard >= pr->started) cl->silent_probes = 0;
+  else cl->silent_probes++;
   if (pr->acked) {
     akt__cl_awareness(cl, -1);
   } else {
@@ -426,6 +428,7 @@ void akt__cl_swim_start(akt__cluster *cl) {
   akt_duration first = akt__cl_random(cl) % cl->o.probe_interval;
   cl->probe_due = akt__cl_now(cl) + first;
   cl->last_heard = akt__cl_now(cl);
+  cl->silent_probes = 0;
   akt__cl_timer(cl, AKT__CT_PROBE, first);
   akt__cl_timer(cl, AKT__CT_GOSSIP, cl->o.gossip_interval);
 }

@@ -79,7 +79,8 @@ static void sync_fill(akt__cluster *cl, Akt__Cluster__Sync *s, Akt__Cluster__Nod
 /* Merges what a peer sent; gossips on what changed our view when we are a
  * member. */
 static void merge(akt__cluster *cl, const Akt__Cluster__Sync *s) {
-  for (size_t i = 0; i < s->n_state; i++) {
+  akt_cluster_phase phase = cl->phase;
+  for (size_t i = 0; i < s->n_state && cl->phase == phase; i++) {
     const Akt__Cluster__Update *u = s->state[i];
     int was_member = cl->phase == AKT_CLUSTER_MEMBER;
     if (akt__cl_apply(cl, u) != 1 || !was_member || cl->phase != AKT_CLUSTER_MEMBER) continue;
@@ -102,6 +103,33 @@ static void charge(akt__cluster *cl, const Akt__Cluster__Node *n, size_t len, in
   else m->bytes_out += len;
 }
 
+/* Answers a sync from an identity that is down or superseded: its only
+ * news is that (and the newer incarnation at its address, if any, whose
+ * number the next one must exceed). */
+static void reply_down(akt_ctx *ctx, akt__cluster *cl, const Akt__Cluster__Node *n) {
+  Akt__Cluster__Node node = *n, self;
+  akt__cl_node_self(cl, &self);
+  Akt__Cluster__Down d = AKT__CLUSTER__DOWN__INIT;
+  d.node = &node;
+  d.from = &self;
+  Akt__Cluster__Update u = AKT__CLUSTER__UPDATE__INIT, *ups[2] = {&u, NULL};
+  u.kind_case = AKT__CLUSTER__UPDATE__KIND_DOWN;
+  u.down = &d;
+  Akt__Cluster__Sync out = AKT__CLUSTER__SYNC__INIT;
+  out.from = &self;
+  out.member = 1;
+  out.state = ups;
+  out.n_state = 1;
+  akt__upd_storage st;
+  akt__member *m = akt__cl_find(cl, n->host, (uint16_t)n->port);
+  if (m && m->uid > n->incarnation) {
+    akt__cl_state_of(cl, m, &st);
+    ups[1] = &st.u[0];
+    out.n_state = 2;
+  }
+  akt_reply(ctx, &out.base);
+}
+
 /* ---- the actor ------------------------------------------------------------------------------------- */
 
 static int on_reply(akt_ctx *ctx, const ProtobufCMessage *reply, int status, void *arg) {
@@ -121,7 +149,8 @@ static int on_reply(akt_ctx *ctx, const ProtobufCMessage *reply, int status, voi
     cl->join_busy_until = 0;
     if (cl->phase != AKT_CLUSTER_JOINING || !s->member) goto out;
     merge(cl, s);
-    akt__cl_joined(cl);
+    if (cl->identity_stale) akt__cl_join_begin(cl); /* again, with a higher number */
+    else akt__cl_joined(cl);
   } else if (cl->phase == AKT_CLUSTER_MEMBER) {
     merge(cl, s);
   }
@@ -203,6 +232,12 @@ static int actor_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
   if (akt_msg_is(msg, &akt__cluster__sync__descriptor)) {
     const Akt__Cluster__Sync *in = (const Akt__Cluster__Sync *)msg;
     pthread_mutex_lock(&cl->mu);
+    if (!cl->stopping && cl->phase == AKT_CLUSTER_MEMBER && akt__cl_node_valid(in->from) &&
+        akt__cl_is_dead(cl, in->from)) {
+      reply_down(ctx, cl, in->from);
+      pthread_mutex_unlock(&cl->mu);
+      return 0;
+    }
     if (!cl->stopping && cl->phase == AKT_CLUSTER_MEMBER) {
       charge(cl, in->from, akt__cluster__sync__get_packed_size(in), 1);
       merge(cl, in);
