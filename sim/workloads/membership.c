@@ -108,6 +108,7 @@ typedef struct m_state {
   int ncrashed;
   /* the oracles' records */
   uint64_t downed[MAX_DOWNED];      /* identities declared down already */
+  uint64_t downed_at[MAX_DOWNED];   /* when first */
   size_t ndowned;
   crash_rec crashes[MAX_CRASHES];
   size_t ncrashes;
@@ -320,14 +321,19 @@ static key_slot *key_slot_of(mnode *obs, size_t subj, uint64_t obs_uid, uint64_t
   return victim;
 }
 
-static int was_downed(m_state *st, uint64_t uid) {
+/* When the identity was first declared down, or 0. */
+static uint64_t downed_at(m_state *st, uint64_t uid) {
   for (size_t i = 0; i < st->ndowned; i++)
-    if (st->downed[i] == uid) return 1;
+    if (st->downed[i] == uid) return st->downed_at[i];
   return 0;
 }
 
-static void note_downed(m_state *st, uint64_t uid) {
-  if (!was_downed(st, uid) && st->ndowned < MAX_DOWNED) st->downed[st->ndowned++] = uid;
+static int was_downed(m_state *st, uint64_t uid) { return downed_at(st, uid) != 0; }
+
+static void note_downed(m_state *st, uint64_t uid, uint64_t now) {
+  if (was_downed(st, uid) || st->ndowned >= MAX_DOWNED) return;
+  st->downed[st->ndowned] = uid;
+  st->downed_at[st->ndowned++] = now ? now : 1;
 }
 
 static void listener(akt_system *sys, const akt_cluster_event *ev, void *arg) {
@@ -364,10 +370,15 @@ static void listener(akt_system *sys, const akt_cluster_event *ev, void *arg) {
                       akt_member_status_name(m->status), m->version,
                       akt_member_reach_name(m->reach), (unsigned long long)ks->key);
   ks->key = key;
-  if (m->status >= AKT_MEMBER_DOWN)
-    for (size_t c = 0; c < st->ncrashes; c++)
-      if (st->crashes[c].uid == m->incarnation && !st->crashes[c].down_at[obs->index])
-        st->crashes[c].down_at[obs->index] = now;
+  /* The crashed identity is out of this observer's view once it is down
+   * or removed there, or once a newer incarnation of the node is known
+   * there (which replaces it). */
+  for (size_t c = 0; c < st->ncrashes; c++) {
+    crash_rec *cr = &st->crashes[c];
+    int gone = cr->uid == m->incarnation ? m->status >= AKT_MEMBER_DOWN
+                                         : cr->node == subj && m->incarnation > cr->uid;
+    if (gone && !cr->down_at[obs->index]) cr->down_at[obs->index] = now;
+  }
   if (ev->kind != AKT_CLUSTER_MEMBER_DOWN) return;
   mnode *target = &st->node[subj];
   if (!was_downed(st, m->incarnation) && target->up && target->uid == m->incarnation &&
@@ -377,7 +388,7 @@ static void listener(akt_system *sys, const akt_cluster_event *ev, void *arg) {
                       "the faults were within the budget",
                       obs->index, subj, (unsigned long long)m->incarnation, (int)ev->reason,
                       akt__wl_s(now));
-  note_downed(st, m->incarnation);
+  note_downed(st, m->incarnation, now);
 }
 
 /* ---- discovery: a random subset of the seeds, shuffled, late ----------------------------------------- */
@@ -642,16 +653,21 @@ static int expected_winner(akt_scenario *sc, const part_rec *p) {
 static int check_partition(akt_scenario *sc, char *why) {
   m_state *st = akt_scenario_state(sc);
   size_t n = akt_scenario_nodes(sc);
-  akt_duration needed = detect_bound(sc);
+  akt_duration needed = detect_bound(sc), ex = excuse(sc);
   for (size_t k = 0; k < st->nparts; k++) {
     const part_rec *p = &st->parts[k];
     if (!p->end || p->end - p->start < needed) continue;
     int winner = expected_winner(sc, p);
     if (winner == -2) continue;
+    /* Downs are this partition's doing until its effects settle, or the
+     * next partition begins. */
+    uint64_t until = p->end + ex;
+    if (k + 1 < st->nparts && st->parts[k + 1].start < until) until = st->parts[k + 1].start;
     for (size_t i = 0; i < n; i++) {
       if (!p->uid[i]) continue;
       int loses = winner < 0 || (int)p->group[i] != winner;
-      int downed = was_downed(st, p->uid[i]);
+      uint64_t at = downed_at(st, p->uid[i]);
+      int downed = at >= p->start && at <= until;
       if (loses && !downed) {
         snprintf(why, AKT_SCENARIO_WHY_MAX,
                  "the partition from t=%.3fs to t=%.3fs should have downed node%zu#%llx (side %u "

@@ -447,6 +447,10 @@ void akt__cl_on_datagram(akt_dgram *d, const akt_addr *from, const uint8_t *buf,
 /* The decoding arena (free with free()). NULL when out of memory. */
 void *akt__cl_arena_new(void);
 
+/* Tells the node at `to` that identity `n` (its own) is down, in a packet
+ * of its own. */
+void akt__cl_tell_down(akt__cluster *cl, const akt_addr *to, const Akt__Cluster__Node *n);
+
 /* 1 if `n` names an identity known to be down, removed or superseded. */
 int akt__cl_is_dead(akt__cluster *cl, const Akt__Cluster__Node *n);
 

@@ -142,8 +142,7 @@ int akt__cl_is_dead(akt__cluster *cl, const Akt__Cluster__Node *n) {
   return akt__cl_tomb_has(cl, akt__cl_key(n->host, port), n->incarnation);
 }
 
-/* Tells a dead node it is down, in a packet of its own. */
-static void tell_down(akt__cluster *cl, const akt_addr *to, const Akt__Cluster__Node *n) {
+void akt__cl_tell_down(akt__cluster *cl, const akt_addr *to, const Akt__Cluster__Node *n) {
   Akt__Cluster__Node node = *n, self;
   akt__cl_node_self(cl, &self);
   Akt__Cluster__Down d = AKT__CLUSTER__DOWN__INIT;
@@ -169,7 +168,7 @@ static void dispatch(akt__cluster *cl, const akt_addr *from, const Akt__Cluster_
   if (akt__cl_is_dead(cl, p->from)) {
     /* Its news is stale and its probes mean nothing: it only needs to
      * learn that it is down. */
-    tell_down(cl, from, p->from);
+    akt__cl_tell_down(cl, from, p->from);
     return;
   }
   apply_updates(cl, p);

@@ -36,6 +36,7 @@
  * keep-oldest the younger — is downed, by whichever end sees it.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "src/cluster/cluster.h"
 #include "src/util/assert.h"
@@ -56,13 +57,23 @@ static akt__member *worse(akt__cluster *cl, akt__member *a, akt__member *b) {
 }
 
 /* Downs the members of one side (in_u: the unreachable side, or ours),
- * this node last. */
+ * this node last. Each member of our own side is told in a packet of its
+ * own: this node is about to leave, so its gossip would not carry the news
+ * far. */
 static void down_side(akt__cluster *cl, int in_u, int isolated, akt_cluster_down_reason reason) {
   for (uint32_t i = 0; i < cl->nslots; i++) {
     akt__member *m = cl->slots[i];
     if (!m || m->self || !in_play(m)) continue;
     int u = isolated || m->reach == AKT_REACH_UNREACHABLE;
-    if (u == in_u) akt__cl_down(cl, m, reason);
+    if (u != in_u) continue;
+    akt__cl_down(cl, m, reason);
+    if (!in_u) {
+      Akt__Cluster__Node n;
+      akt__cl_node_of(m, &n);
+      akt_addr to = {.port = m->port};
+      memcpy(to.host, m->host, sizeof to.host);
+      akt__cl_tell_down(cl, &to, &n);
+    }
   }
   if (!in_u && cl->self) akt__cl_down(cl, cl->self, reason);
 }

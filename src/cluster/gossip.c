@@ -149,15 +149,16 @@ void akt__cl_piggyback(akt__cluster *cl, uint8_t *out, size_t *len, size_t cap, 
 
 void akt__cl_gossip(akt__cluster *cl) {
   if (!cl->nbq || !cl->self) return;
-  /* Random members that may hear: not us, not removed; down and exiting
-   * ones too for a while (they learn they are down, as memberlist's
-   * gossip-to-the-dead). */
+  /* Random members that answer or may: not us, not unreachable, not down
+   * or exiting (a down node learns it is down when it next contacts a
+   * member: codec.c), so news is not wasted on them. */
   uint32_t cand[AKT__CL_MAX_GOSSIP_NODES], ncand = 0;
   uint32_t want = cl->o.gossip_nodes, tries = want * 4;
   for (uint32_t t = 0; t < tries && ncand < want && cl->nslots; t++) {
     uint32_t s = (uint32_t)(akt__cl_random(cl) % cl->nslots);
     akt__member *m = cl->slots[s];
-    if (!m || m->self) continue;
+    if (!m || m->self || m->status > AKT_MEMBER_LEAVING || m->reach == AKT_REACH_UNREACHABLE)
+      continue;
     int dup = 0;
     for (uint32_t i = 0; i < ncand; i++) dup |= cand[i] == s;
     if (!dup) cand[ncand++] = s;

@@ -216,8 +216,15 @@ static int apply_suspicion(akt__cluster *cl, const Akt__Cluster__Node *n, uint32
   akt_member_reach to = unreachable ? AKT_REACH_UNREACHABLE : AKT_REACH_SUSPECT;
   if (is_self_addr(cl, n)) {
     akt__member *me = cl->self;
-    if (n->incarnation == cl->uid && me && me->status < AKT_MEMBER_DOWN && version >= me->version)
+    if (n->incarnation != cl->uid || !me || me->status >= AKT_MEMBER_DOWN) return 0;
+    if (version >= me->version) {
       refute(cl, version);
+    } else if (!akt__cl_bcast_pending(cl, me->key, me->uid) &&
+               !(cl->o.test_flags & AKT_CLUSTER_TEST_NO_REFUTE)) {
+      /* Someone still suspects an older version of us: our refutation did
+       * not reach it. Gossip our state again (same version). */
+      akt__cl_announce(cl);
+    }
     return 0;
   }
   akt__member *m = known(cl, n);

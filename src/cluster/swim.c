@@ -136,6 +136,7 @@ static void send_ping(akt__cluster *cl, akt__member *m, uint32_t seq) {
   Akt__Cluster__Ping ping = AKT__CLUSTER__PING__INIT;
   ping.seq = seq;
   ping.target = &target;
+  ping.version = m->version;
   Akt__Cluster__Packet p = AKT__CLUSTER__PACKET__INIT;
   p.body_case = AKT__CLUSTER__PACKET__BODY_PING;
   p.ping = &ping;
@@ -283,12 +284,25 @@ void akt__cl_on_ping(akt__cluster *cl, const akt_addr *from, const Akt__Cluster_
   /* A ping for another incarnation (our previous process) goes unanswered:
    * that one is dead. */
   if (!p->ping || !is_self(cl, p->ping->target)) return;
-  uint64_t about = akt__cl_key(p->from->host, (uint16_t)p->from->port);
+  /* Our own news first: a prober that suspects us (the buddy system sent
+   * the suspicion with the ping) gets the refutation with the ack. */
+  uint64_t about = cl->key;
   Akt__Cluster__Packet r = AKT__CLUSTER__PACKET__INIT;
   Akt__Cluster__Ack ack = AKT__CLUSTER__ACK__INIT;
   ack.seq = p->ping->seq;
   r.body_case = AKT__CLUSTER__PACKET__BODY_ACK;
   r.ack = &ack;
+  /* The prober knows an older version of us (it missed our news, maybe
+   * while it was joining or cut off): our state goes back with the ack. */
+  akt__upd_storage st;
+  Akt__Cluster__Update *mine[1];
+  if (cl->self && p->ping->version < cl->self->version &&
+      !(cl->o.test_flags & AKT_CLUSTER_TEST_NO_GOSSIP)) {
+    akt__cl_state_of(cl, cl->self, &st);
+    mine[0] = &st.u[0];
+    r.updates = mine;
+    r.n_updates = 1;
+  }
   AKT__CL_STAT(cl, acks);
   akt__cl_send(cl, from, NULL, &r, about);
 }
