@@ -109,7 +109,13 @@ struct akt__member {
   uint64_t up_number;
   uint8_t meta[AKT_CLUSTER_META_MAX];
   size_t meta_len;
-  char remoting[AKT_CLUSTER_REMOTING_MAX]; /* from meta, for syncs */
+  /* meta, parsed once (meta.c) */
+  char remoting[AKT_CLUSTER_REMOTING_MAX];
+  uint16_t cluster_port;
+  unsigned nroles, nvalues;
+  char roles[AKT_CLUSTER_MAX_ROLES][AKT_CLUSTER_ROLE_MAX];
+  char keys[AKT_CLUSTER_MAX_VALUES][AKT_CLUSTER_KEY_MAX];
+  char values[AKT_CLUSTER_MAX_VALUES][AKT_CLUSTER_VALUE_MAX];
   int self;
 
   /* local */
@@ -209,6 +215,10 @@ struct akt__cluster {
   /* the table */
   akt__member **slots;     /* by slot; NULL = free */
   uint32_t nslots, nmembers;
+  uint32_t nlive;          /* members neither down nor removed */
+  /* Members in play (joining, up or leaving) that are suspect, unreachable,
+   * or reachable only through others: what the downing check looks at. */
+  uint32_t nsuspect, nunreach, nindirect;
   uint32_t *free_slots, nfree;
   uint32_t *index;         /* open addressing on key: slot + 1, 0 = empty */
   uint32_t index_cap;      /* power of two */
@@ -344,6 +354,9 @@ void akt__cl_set_status(akt__cluster *cl, akt__member *m, akt_member_status to,
  * UNREACHABLE or REACHABLE. */
 void akt__cl_set_reach(akt__cluster *cl, akt__member *m, uint32_t version, akt_member_reach to);
 
+/* Marks m as (not) directly reachable from here (swim.c's direct checks). */
+void akt__cl_set_indirect(akt__cluster *cl, akt__member *m, int indirect);
+
 /* Removes every member (a new incarnation starts with an empty view; no
  * events but the local member's). */
 void akt__cl_clear(akt__cluster *cl);
@@ -372,6 +385,11 @@ void akt__cl_update_leader(akt__cluster *cl);
 
 /* Number of members that are neither down nor removed (for timeouts). */
 uint32_t akt__cl_live_count(akt__cluster *cl);
+
+/* Sets m's packed metadata (len <= AKT_CLUSTER_META_MAX, checked by the
+ * caller) and what it says: remoting address, cluster port, roles, values.
+ * Metadata that does not decode leaves them empty. */
+void akt__cl_member_meta(akt__member *m, const uint8_t *meta, size_t len);
 
 /* ---- merge.c --------------------------------------------------------------------------------- */
 

@@ -101,6 +101,11 @@ void akt__cl_downing_check(akt__cluster *cl) {
   if (now < cl->last_heard) cl->last_heard = now;
   if (now < cl->stale_until || now - cl->view_changed_at < cl->o.stable_after) return;
 
+  /* Most ticks have nothing to decide, or must wait for a suspicion to
+   * resolve: the counts tell at once. */
+  if (cl->nsuspect) return;
+  if (!cl->nunreach && !cl->nindirect && cl->silent_probes < AKT__CL_ISOLATION_PROBES) return;
+
   uint32_t r = 0, u = 0, others = 0;
   akt__member *indirect = NULL, *lowest = NULL, *oldest = NULL, *leader = NULL;
   for (uint32_t i = 0; i < cl->nslots; i++) {

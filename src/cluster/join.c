@@ -181,7 +181,6 @@ static void found(akt__cluster *cl) {
 
 /* Does the founding rule hold for the round that just ended? */
 static int may_found(akt__cluster *cl) {
-  if (cl->o.test_flags & AKT_CLUSTER_TEST_EAGER_FORM) return 1;
   if (cl->member_answered || akt__cl_now(cl) < cl->join_busy_until) return 0;
   unsigned count = 1;
   for (uint32_t i = 0; i < cl->nheard; i++) {
@@ -196,10 +195,13 @@ static int may_found(akt__cluster *cl) {
 
 void akt__cl_join_round(akt__cluster *cl) {
   if (cl->phase != AKT_CLUSTER_JOINING) return;
+  if (cl->o.test_flags & AKT_CLUSTER_TEST_EAGER_FORM) {
+    found(cl); /* the broken variant: without asking anyone */
+    return;
+  }
   if (cl->round) {
     cl->stable_rounds = may_found(cl) ? cl->stable_rounds + 1 : 0;
-    if (cl->stable_rounds >= cl->o.bootstrap_rounds ||
-        (cl->o.test_flags & AKT_CLUSTER_TEST_EAGER_FORM)) {
+    if (cl->stable_rounds >= cl->o.bootstrap_rounds) {
       found(cl);
       return;
     }

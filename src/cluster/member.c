@@ -140,14 +140,7 @@ akt__member *akt__cl_slot(akt__cluster *cl, uint32_t slot, uint32_t gen) {
   return m && m->gen == gen ? m : NULL;
 }
 
-uint32_t akt__cl_live_count(akt__cluster *cl) {
-  uint32_t n = 0;
-  for (uint32_t i = 0; i < cl->nslots; i++) {
-    akt__member *m = cl->slots[i];
-    if (m && m->status < AKT_MEMBER_DOWN) n++;
-  }
-  return n;
-}
+uint32_t akt__cl_live_count(akt__cluster *cl) { return cl->nlive; }
 
 /* ---- tombstones -------------------------------------------------------------------------------- */
 
@@ -182,18 +175,13 @@ void akt__cl_snapshot(akt__cluster *cl, const akt__member *m, akt_member *out) {
   out->self = m->self;
   out->bytes_sent = m->bytes_out;
   out->bytes_received = m->bytes_in;
-  snprintf(out->remoting, sizeof out->remoting, "%s", m->remoting);
-  Akt__Cluster__Meta *meta =
-      m->meta_len ? akt__cluster__meta__unpack(NULL, m->meta_len, m->meta) : NULL;
-  if (!meta) return;
-  out->cluster_port = (uint16_t)meta->cluster_port;
-  for (size_t i = 0; i < meta->n_roles && out->nroles < AKT_CLUSTER_MAX_ROLES; i++)
-    snprintf(out->roles[out->nroles++], AKT_CLUSTER_ROLE_MAX, "%s", meta->roles[i]);
-  for (size_t i = 0; i < meta->n_values && out->nvalues < AKT_CLUSTER_MAX_VALUES; i++) {
-    snprintf(out->keys[out->nvalues], AKT_CLUSTER_KEY_MAX, "%s", meta->values[i]->key);
-    snprintf(out->values[out->nvalues++], AKT_CLUSTER_VALUE_MAX, "%s", meta->values[i]->value);
-  }
-  akt__cluster__meta__free_unpacked(meta, NULL);
+  memcpy(out->remoting, m->remoting, sizeof out->remoting);
+  out->cluster_port = m->cluster_port;
+  out->nroles = m->nroles;
+  memcpy(out->roles, m->roles, m->nroles * sizeof m->roles[0]);
+  out->nvalues = m->nvalues;
+  memcpy(out->keys, m->keys, m->nvalues * sizeof m->keys[0]);
+  memcpy(out->values, m->values, m->nvalues * sizeof m->values[0]);
   (void)cl;
 }
 
@@ -267,15 +255,56 @@ void akt__cl_update_leader(akt__cluster *cl) {
   akt__cl_emit(cl, AKT_CLUSTER_LEADER_CHANGED, best, AKT_DOWN_UNKNOWN);
 }
 
+/* ---- what the downing check counts ----------------------------------------------------------- */
+
+/* Adds (sign 1) or takes back (-1) m's share of the counts: call with -1
+ * before a change of m's status, reachability or direct reachability and
+ * with 1 after it. */
+static void count(akt__cluster *cl, const akt__member *m, int sign) {
+  if (m->status > AKT_MEMBER_LEAVING) return;
+  uint32_t d = (uint32_t)sign;
+  if (m->reach == AKT_REACH_SUSPECT) cl->nsuspect += d;
+  if (m->reach == AKT_REACH_UNREACHABLE) cl->nunreach += d;
+  if (m->direct_fail) cl->nindirect += d;
+  AKT_ASSERT(cl->nsuspect <= cl->nmembers && cl->nunreach <= cl->nmembers &&
+             cl->nindirect <= cl->nmembers);
+}
+
+void akt__cl_set_indirect(akt__cluster *cl, akt__member *m, int indirect) {
+  if (m->direct_fail == indirect) return;
+  count(cl, m, -1);
+  m->direct_fail = indirect;
+  count(cl, m, 1);
+  akt__cl_view_changed(cl);
+}
+
 /* ---- adding and removing ------------------------------------------------------------------------- */
 
-/* The remoting address out of packed metadata ("" when absent). */
-static void meta_remoting(const uint8_t *meta, size_t len, char *out, size_t size) {
-  out[0] = '\0';
-  Akt__Cluster__Meta *m = len ? akt__cluster__meta__unpack(NULL, len, meta) : NULL;
-  if (!m) return;
-  if (m->remoting && strlen(m->remoting) < size) snprintf(out, size, "%s", m->remoting);
-  akt__cluster__meta__free_unpacked(m, NULL);
+void akt__cl_member_meta(akt__member *m, const uint8_t *meta, size_t len) {
+  AKT_ASSERT(len <= AKT_CLUSTER_META_MAX);
+  memcpy(m->meta, meta, len);
+  m->meta_len = len;
+  m->remoting[0] = '\0';
+  m->cluster_port = 0;
+  m->nroles = m->nvalues = 0;
+  Akt__Cluster__Meta *p = len ? akt__cluster__meta__unpack(NULL, len, meta) : NULL;
+  if (!p) return;
+  /* What does not fit the limits is left out: a peer's metadata is
+   * bounded as a whole (AKT_CLUSTER_META_MAX), not field by field. */
+  if (p->remoting && strlen(p->remoting) < sizeof m->remoting)
+    snprintf(m->remoting, sizeof m->remoting, "%s", p->remoting);
+  if (p->cluster_port <= UINT16_MAX) m->cluster_port = (uint16_t)p->cluster_port;
+  for (size_t i = 0; i < p->n_roles && m->nroles < AKT_CLUSTER_MAX_ROLES; i++)
+    if (strlen(p->roles[i]) < AKT_CLUSTER_ROLE_MAX)
+      snprintf(m->roles[m->nroles++], AKT_CLUSTER_ROLE_MAX, "%s", p->roles[i]);
+  for (size_t i = 0; i < p->n_values && m->nvalues < AKT_CLUSTER_MAX_VALUES; i++) {
+    const Akt__Cluster__KeyValue *kv = p->values[i];
+    if (strlen(kv->key) >= AKT_CLUSTER_KEY_MAX || strlen(kv->value) >= AKT_CLUSTER_VALUE_MAX)
+      continue;
+    snprintf(m->keys[m->nvalues], AKT_CLUSTER_KEY_MAX, "%s", kv->key);
+    snprintf(m->values[m->nvalues++], AKT_CLUSTER_VALUE_MAX, "%s", kv->value);
+  }
+  akt__cluster__meta__free_unpacked(p, NULL);
 }
 
 static akt_cluster_event_kind status_event(akt_member_status s) {
@@ -322,12 +351,12 @@ akt__member *akt__cl_add(akt__cluster *cl, const char *host, uint16_t port, uint
   m->status = status;
   m->reach = AKT_REACH_ALIVE;
   m->up_number = up_number;
-  memcpy(m->meta, meta, meta_len);
-  m->meta_len = meta_len;
-  meta_remoting(meta, meta_len, m->remoting, sizeof m->remoting);
+  akt__cl_member_meta(m, meta, meta_len);
   m->self = m->key == cl->key && uid == cl->uid && port == cl->port && !strcmp(host, cl->host);
   cl->slots[slot] = m;
   cl->nmembers++;
+  cl->nlive++;
+  count(cl, m, 1);
   uint32_t h = (uint32_t)m->key & (cl->index_cap - 1);
   while (cl->index[h]) h = (h + 1) & (cl->index_cap - 1);
   cl->index[h] = slot + 1;
@@ -345,10 +374,12 @@ static void drop(akt__cluster *cl, akt__member *m) {
   akt__cl_mtimer_cancel(cl, &m->susp_timer);
   akt__cl_mtimer_cancel(cl, &m->remove_timer);
   akt__cl_mtimer_cancel(cl, &m->direct_timer);
+  count(cl, m, -1);
   index_remove(cl, m);
   cl->slots[m->slot] = NULL;
   cl->free_slots[cl->nfree++] = m->slot;
   cl->nmembers--;
+  if (m->status < AKT_MEMBER_DOWN) cl->nlive--;
   if (cl->self == m) cl->self = NULL;
   free(m);
 }
@@ -356,6 +387,8 @@ static void drop(akt__cluster *cl, akt__member *m) {
 void akt__cl_clear(akt__cluster *cl) {
   for (uint32_t i = 0; i < cl->nslots; i++)
     if (cl->slots[i]) drop(cl, cl->slots[i]);
+  AKT_ASSERT(cl->nmembers == 0 && cl->nlive == 0 && !cl->nsuspect && !cl->nunreach &&
+             !cl->nindirect);
   cl->nslots = 0;
   cl->nfree = 0;
   cl->probe_len = cl->probe_pos = 0;
@@ -375,6 +408,11 @@ static int status_allowed(akt_member_status from, akt_member_status to) {
 void akt__cl_set_status(akt__cluster *cl, akt__member *m, akt_member_status to,
                         akt_cluster_down_reason reason) {
   AKT_ASSERT_TRANSITION("member status", m->status, to, status_allowed(m->status, to));
+  if (m->status < AKT_MEMBER_DOWN && to >= AKT_MEMBER_DOWN) {
+    AKT_ASSERT(cl->nlive > 0);
+    cl->nlive--;
+  }
+  count(cl, m, -1);
   m->status = to;
   if (to == AKT_MEMBER_DOWN) m->down_reason = reason;
   if (to >= AKT_MEMBER_EXITING) {
@@ -384,6 +422,7 @@ void akt__cl_set_status(akt__cluster *cl, akt__member *m, akt_member_status to,
     m->direct_seq = 0;
     m->direct_fail = 0;
   }
+  count(cl, m, 1); /* nothing when it left play */
   if (to == AKT_MEMBER_REMOVED) {
     akt__cl_emit(cl, AKT_CLUSTER_MEMBER_REMOVED, m, AKT_DOWN_UNKNOWN);
     akt__cl_tomb_add(cl, m->key, m->uid);
@@ -410,8 +449,10 @@ void akt__cl_set_reach(akt__cluster *cl, akt__member *m, uint32_t version, akt_m
                           ((int64_t)version << 2) | to,
                           version > m->version || (version == m->version && to > m->reach));
   akt_member_reach from = m->reach;
+  count(cl, m, -1);
   m->version = version;
   m->reach = to;
+  count(cl, m, 1);
   if (from == AKT_REACH_SUSPECT && to != AKT_REACH_SUSPECT) akt__cl_suspect_stop(cl, m);
   if (to == AKT_REACH_SUSPECT)
     akt__cl_emit(cl, AKT_CLUSTER_MEMBER_SUSPECT, m, AKT_DOWN_UNKNOWN);

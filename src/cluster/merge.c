@@ -200,10 +200,8 @@ static int apply_alive(akt__cluster *cl, const Akt__Cluster__Alive *a) {
   if (a->version == m->version && m->reach == AKT_REACH_ALIVE) return 0;
   akt__cl_set_reach(cl, m, a->version, AKT_REACH_ALIVE);
   if (!m->up_number && a->up_number) m->up_number = a->up_number;
-  if (a->meta.len != m->meta_len || memcmp(a->meta.data, m->meta, m->meta_len)) {
-    memcpy(m->meta, a->meta.data, a->meta.len);
-    m->meta_len = a->meta.len;
-  }
+  if (a->meta.len != m->meta_len || memcmp(a->meta.data, m->meta, m->meta_len))
+    akt__cl_member_meta(m, a->meta.data, a->meta.len);
   if (a->status > (uint32_t)m->status)
     akt__cl_set_status(cl, m, (akt_member_status)a->status, AKT_DOWN_UNKNOWN);
   return 1;

@@ -375,10 +375,7 @@ void akt__cl_on_ack(akt__cluster *cl, const Akt__Cluster__Packet *p, int nack) {
       akt__cl_timer_cancel(cl, AKT__CT_PROBE_DIRECT);
       if (!m) return;
       if (direct) {
-        if (m->direct_fail) {
-          m->direct_fail = 0;
-          akt__cl_view_changed(cl);
-        }
+        akt__cl_set_indirect(cl, m, 0);
       } else if (!m->direct_left && !m->direct_fail && cl->o.direct_checks) {
         /* Reached only through others: check the direct path harder. */
         m->direct_left = cl->o.direct_checks;
@@ -401,10 +398,7 @@ void akt__cl_on_ack(akt__cluster *cl, const Akt__Cluster__Packet *p, int nack) {
       akt__cl_mtimer_cancel(cl, &m->direct_timer);
       m->direct_left = 0;
       m->direct_seq = 0;
-      if (m->direct_fail) {
-        m->direct_fail = 0;
-        akt__cl_view_changed(cl);
-      }
+      akt__cl_set_indirect(cl, m, 0);
       return;
     }
   }
@@ -418,12 +412,10 @@ void akt__cl_direct_check(akt__cluster *cl, akt__member *m) {
     return;
   }
   if (!m->direct_left) {
-    if (!m->direct_fail) {
-      m->direct_fail = 1;
+    if (!m->direct_fail)
       akt__cl_log(cl, AKT_LOG_WARN, "cluster %s: %s@%s:%u answers only through others",
                   cl->name, m->name, m->host, (unsigned)m->port);
-      akt__cl_view_changed(cl);
-    }
+    akt__cl_set_indirect(cl, m, 1);
     return;
   }
   m->direct_left--;
