@@ -394,6 +394,7 @@ int akt_cluster_start(akt_system *sys, const akt_cluster_options *opts) {
     return rc;
   }
   cl->key = akt__cl_key(cl->host, cl->port);
+  cl->o.bootstrap_expect = akt__cl_bootstrap_expect(opts, cl->host, cl->port);
   pthread_mutex_lock(&cl->mu);
   akt__cl_join_begin(cl);
   pthread_mutex_unlock(&cl->mu);

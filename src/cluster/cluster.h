@@ -295,6 +295,12 @@ void akt__cluster_free(akt_system *sys);
 int akt__cl_options(const akt_cluster_options *in, akt_cluster_options *out, char *why,
                     size_t size);
 
+/* The number of nodes that must answer before one founds a cluster: the
+ * option, or a majority of the seeds and this node (host:port), or 1
+ * with a discovery provider or no seeds. */
+unsigned akt__cl_bootstrap_expect(const akt_cluster_options *in, const char *host,
+                                  uint16_t port);
+
 /* Packs the local metadata (roles, remoting, cluster port, values) into
  * meta[AKT_CLUSTER_META_MAX]. Returns its length, or AKT_ELIMIT. */
 int akt__cl_meta_pack(const akt_cluster_options *o, const char *remoting, uint8_t *meta);
@@ -507,6 +513,10 @@ int akt__cl_suspect_confirm(akt__cluster *cl, akt__member *m, uint64_t from);
 void akt__cl_suspect_stop(akt__cluster *cl, akt__member *m);
 /* The suspicion timer fired. */
 void akt__cl_suspect_expired(akt__cluster *cl, akt__member *m);
+/* The timeout of a suspicion with bounds min and max, k expected
+ * confirmations and n so far, counted from its start. */
+akt_duration akt__cl_suspicion_timeout(akt_duration min, akt_duration max, uint32_t k,
+                                       uint32_t n);
 /* Lifeguard's bounds: suspicion_mult * max(1, log10(n)) * probe_interval,
  * and suspicion_max_mult times that. */
 akt_duration akt__cl_suspicion_min(akt__cluster *cl, uint32_t n);

@@ -47,14 +47,8 @@ int akt__cl_options(const akt_cluster_options *in, akt_cluster_options *out, cha
   DEFAULT(packet_max, AKT_CLUSTER_DEFAULT_PACKET_MAX);
   DEFAULT(max_members, AKT_CLUSTER_DEFAULT_MAX_MEMBERS);
   DEFAULT(bootstrap_rounds, AKT_CLUSTER_DEFAULT_BOOTSTRAP_ROUNDS);
-  if (!o->bootstrap_expect) {
-    /* A majority of the seeds and this node (this node may be among the
-     * seeds: counting it twice would only make the majority larger than
-     * needed by one at most, so count the seeds plus one). */
-    size_t n = in && in->seeds ? in->nseeds + 1 : 1;
-    o->bootstrap_expect = (unsigned)(n / 2 + 1);
-    if (in && in->discovery) o->bootstrap_expect = 1;
-  }
+  /* bootstrap_expect 0 is settled at start, once the node's own address
+   * is known (akt__cl_bootstrap_expect). */
   /* Pointers are not kept: what is needed is copied by the caller. */
   o->seeds = NULL;
   o->discovery = NULL;
@@ -103,6 +97,17 @@ int akt__cl_options(const akt_cluster_options *in, akt_cluster_options *out, cha
         !text_ok(in->values[i].value, 0, AKT_CLUSTER_VALUE_MAX))
       return fail(why, size, "a key or value is empty or too long");
   return 0;
+}
+
+unsigned akt__cl_bootstrap_expect(const akt_cluster_options *in, const char *host,
+                                  uint16_t port) {
+  if (in && in->bootstrap_expect) return in->bootstrap_expect;
+  if (!in || in->discovery || !in->nseeds) return 1;
+  /* A majority of the seeds and this node, which may be one of them. */
+  size_t n = in->nseeds + 1;
+  for (size_t i = 0; i < in->nseeds; i++)
+    if (in->seeds[i].port == port && !strcmp(in->seeds[i].host, host)) n--;
+  return (unsigned)(n / 2 + 1);
 }
 
 int akt__cl_meta_pack(const akt_cluster_options *o, const char *remoting, uint8_t *meta) {

@@ -48,13 +48,18 @@ akt_duration akt__cl_suspicion_min(akt__cluster *cl, uint32_t n) {
   return (akt_duration)cl->o.suspicion_mult * milli * (cl->o.probe_interval / 1000);
 }
 
-/* The timeout after the current confirmations. */
-static akt_duration timeout(const akt__suspicion *s) {
-  if (s->k == 0 || s->n >= s->k) return s->min;
-  double frac = ln((double)s->n + 1.0) / ln((double)s->k + 1.0);
-  double raw = (double)s->max / 1e9 - frac * ((double)s->max - (double)s->min) / 1e9;
+akt_duration akt__cl_suspicion_timeout(akt_duration min, akt_duration max, uint32_t k,
+                                       uint32_t n) {
+  AKT_ASSERT(min <= max);
+  if (k == 0 || n >= k) return min;
+  double frac = ln((double)n + 1.0) / ln((double)k + 1.0);
+  double raw = (double)max / 1e9 - frac * ((double)max - (double)min) / 1e9;
   akt_duration t = (akt_duration)(uint64_t)(raw * 1000.0) * AKT_MILLIS(1);
-  return t < s->min ? s->min : t;
+  return t < min ? min : t;
+}
+
+static akt_duration timeout(const akt__suspicion *s) {
+  return akt__cl_suspicion_timeout(s->min, s->max, s->k, s->n);
 }
 
 /* Arms (or re-arms) the timer for what is left of the timeout. */

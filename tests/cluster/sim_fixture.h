@@ -33,6 +33,7 @@ typedef struct sf_event {
   uint64_t incarnation;
   akt_member_status status;
   akt_member_reach reach;
+  uint32_t version;
   akt_cluster_down_reason reason;
   uint64_t at;                /* world time */
 } sf_event;
@@ -55,6 +56,9 @@ struct sf {
   sf_event ev[SF_MAX_EVENTS];
   size_t nev;
   int no_start;               /* do not start the cluster in the start hook */
+  /* Adjusts node i's options before its cluster starts (may be NULL). */
+  void (*node_opts)(sf *f, unsigned i, akt_cluster_options *o);
+  void *arg;                  /* for node_opts */
 };
 
 static void sf_listener(akt_system *sys, const akt_cluster_event *ev, void *arg) {
@@ -73,6 +77,7 @@ static void sf_listener(akt_system *sys, const akt_cluster_event *ev, void *arg)
     e->incarnation = ev->member->incarnation;
     e->status = ev->member->status;
     e->reach = ev->member->reach;
+    e->version = ev->member->version;
   }
 }
 
@@ -84,6 +89,7 @@ static int sf_cluster_start(sf *f, unsigned i) {
   o.nseeds = f->nseeds ? f->nseeds : f->n;
   o.listener = sf_listener;
   o.listener_arg = nd;
+  if (f->node_opts) f->node_opts(f, i, &o);
   return akt_cluster_start(nd->sys, &o);
 }
 
@@ -214,6 +220,34 @@ static inline const sf_event *sf_find(sf *f, unsigned obs, akt_cluster_event_kin
       return e;
   }
   return NULL;
+}
+
+/* The time of that event, or 0. */
+static inline uint64_t sf_at(sf *f, unsigned obs, akt_cluster_event_kind kind, const char *subject,
+                             uint64_t since) {
+  const sf_event *e = sf_find(f, obs, kind, subject, since);
+  return e ? e->at : 0;
+}
+
+/* How many events of `kind` about `subject` (any observer, NULL: any
+ * subject) since `since`. */
+static inline size_t sf_count(sf *f, akt_cluster_event_kind kind, const char *subject,
+                              uint64_t since) {
+  size_t n = 0;
+  for (size_t k = 0; k < f->nev; k++)
+    n += f->ev[k].kind == kind && f->ev[k].at >= since &&
+         (!subject || !strcmp(f->ev[k].subject, subject));
+  return n;
+}
+
+/* Runs until ready(arg) or the deadline (world time); 0 if ready. */
+static inline int sf_run_until(sf *f, int (*ready)(void *), void *arg, uint64_t deadline) {
+  return akt_sim_run_until(f->w, ready, arg, deadline);
+}
+
+/* The phase of node i's cluster. */
+static inline akt_cluster_phase sf_phase(sf *f, unsigned i) {
+  return f->node[i].sys ? akt_cluster_get_phase(f->node[i].sys) : AKT_CLUSTER_IDLE;
 }
 
 /* Prints the events (for a failing test). */
