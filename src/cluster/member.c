@@ -235,6 +235,9 @@ void akt__cl_emit(akt__cluster *cl, akt_cluster_event_kind kind, const akt__memb
     cl->o.listener(cl->sys, &ev, cl->o.listener_arg);
   }
   publish(cl, kind, s, reason);
+  /* Threads waiting outside the system (akt_cluster_leave, tests) look
+   * again. */
+  cl->b->ops->wake(cl->b);
 }
 
 void akt__cl_update_leader(akt__cluster *cl) {
