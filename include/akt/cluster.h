@@ -370,9 +370,9 @@ typedef struct akt_cluster_env {
  * `get(name, arg)` (NULL: the process environment, getenv):
  *   NODE_NAME (required)      the system name: [A-Za-z0-9_-], 1..64 bytes
  *   NODE_IP (required)        the host to bind and advertise
- *   GOSSIP_PORT (required)    datagram port, 1..65535
- *   REMOTING_PORT (required)  remoting port, 1..65535
- *   CLUSTER_PORT              advertised cluster port, 1..65535
+ *   GOSSIP_PORT (required)    datagram port, 0..65535 (0: any free one)
+ *   REMOTING_PORT (required)  remoting port, 0..65535 (0: any free one)
+ *   CLUSTER_PORT              advertised cluster port, 0..65535 (0: none)
  *   AKT_CLUSTER_SEEDS         "host:port,host:port,..." gossip addresses
  *   AKT_CLUSTER_ROLES         "role,role,..."
  *   AKT_CLUSTER_DOWNING       keep-majority | static-quorum:N | keep-oldest | down-all | off

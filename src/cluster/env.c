@@ -46,9 +46,10 @@ static int duration(const char *s, akt_duration *out) {
   return 1;
 }
 
+/* 0..65535 (0: any free port). */
 static int port(const char *s, uint16_t *out) {
   unsigned long v;
-  if (!number(s, 1, 65535, &v)) return 0;
+  if (!number(s, 0, 65535, &v)) return 0;
   *out = (uint16_t)v;
   return 1;
 }
@@ -86,7 +87,8 @@ static int seeds(const char *s, akt_cluster_env *env) {
       host++;
     }
     akt_addr *a = &env->seeds[env->nseeds];
-    if (!*host || strlen(host) >= sizeof a->host || !port(colon + 1, &a->port)) return 0;
+    if (!*host || strlen(host) >= sizeof a->host || !port(colon + 1, &a->port) || !a->port)
+      return 0;
     snprintf(a->host, sizeof a->host, "%s", host);
     env->nseeds++;
     s += len;
@@ -147,14 +149,14 @@ int akt_cluster_options_from_env(akt_cluster_options *opts, akt_cluster_env *env
 
   if (!(v = get("GOSSIP_PORT", arg))) return bad(err, errsize, "GOSSIP_PORT", "not set", NULL);
   if (!port(v, &env->gossip_port))
-    return bad(err, errsize, "GOSSIP_PORT", "not a port number (1-65535)", v);
+    return bad(err, errsize, "GOSSIP_PORT", "not a port number (0-65535)", v);
 
   if (!(v = get("REMOTING_PORT", arg))) return bad(err, errsize, "REMOTING_PORT", "not set", NULL);
   if (!port(v, &env->remoting_port))
-    return bad(err, errsize, "REMOTING_PORT", "not a port number (1-65535)", v);
+    return bad(err, errsize, "REMOTING_PORT", "not a port number (0-65535)", v);
 
   if ((v = get("CLUSTER_PORT", arg)) && !port(v, &env->cluster_port))
-    return bad(err, errsize, "CLUSTER_PORT", "not a port number (1-65535)", v);
+    return bad(err, errsize, "CLUSTER_PORT", "not a port number (0-65535)", v);
 
   if ((v = get("AKT_CLUSTER_SEEDS", arg)) && !seeds(v, env))
     return bad(err, errsize, "AKT_CLUSTER_SEEDS", "not a list of host:port", v);

@@ -1,0 +1,97 @@
+/* akt-cluster-node: one member of a cluster, configured from the
+ * environment as on Kubernetes (GoAkt's variables), printing every
+ * membership event it sees.
+ *
+ *   NODE_NAME=a NODE_IP=127.0.0.1 GOSSIP_PORT=7946 REMOTING_PORT=2552 \
+ *     akt-cluster-node
+ *   NODE_NAME=b NODE_IP=127.0.0.1 GOSSIP_PORT=7947 REMOTING_PORT=2553 \
+ *     AKT_CLUSTER_SEEDS=127.0.0.1:7946 akt-cluster-node
+ *
+ * Port 0 picks a free one. The first line of stdout is the node's gossip
+ * address ("a: gossip 127.0.0.1:7946"); then one line per event, e.g.
+ * "a: member-up b@127.0.0.1:7947". SIGINT or SIGTERM makes the node leave
+ * the cluster gracefully and exit 0; the others then see it left, exited
+ * and removed instead of suspecting it. The cookie comes from AKT_COOKIE
+ * (remoting refuses peers with another one). demo.sh runs three of them
+ * and kills one.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "akt/akt.h"
+#include "akt/cluster.h"
+#include "akt/cluster.pb-c.h"
+#include "akt/remote.h"
+#include "akt/transport.h"
+
+#define LEAVE_TIMEOUT AKT_SECONDS(10)
+
+/* Prints the cluster events it is subscribed to. */
+static int printer_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
+  if (!akt_msg_is(msg, &akt__cluster__member_event__descriptor)) return AKT_EUNHANDLED;
+  const Akt__Cluster__MemberEvent *e = (const Akt__Cluster__MemberEvent *)msg;
+  const char *me = akt_system_name(akt_ctx_system(ctx));
+  if (e->member)
+    printf("%s: %s %s@%s:%u\n", me, akt_cluster_event_name((akt_cluster_event_kind)e->kind),
+           e->member->name, e->member->host, (unsigned)e->member->port);
+  else
+    printf("%s: %s (none)\n", me, akt_cluster_event_name((akt_cluster_event_kind)e->kind));
+  fflush(stdout);
+  return 0;
+}
+
+static const akt_actor_def printer_def = {.kind = "printer", .receive = printer_receive};
+
+static int fail(const char *what, int rc) {
+  fprintf(stderr, "akt-cluster-node: %s: %s\n", what, akt_strerror(rc));
+  return 1;
+}
+
+int main(void) {
+  akt_cluster_options co;
+  akt_cluster_env env;
+  char err[256];
+  if (akt_cluster_options_from_env(&co, &env, NULL, NULL, err, sizeof err) != 0) {
+    fprintf(stderr, "akt-cluster-node: %s\n", err);
+    return 2;
+  }
+  /* SIGINT and SIGTERM stay blocked in every thread (akt's inherit the
+   * mask); the main thread takes them with sigwait. */
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, NULL);
+
+  akt_backend *b;
+  int rc = akt_uv_backend_new(NULL, &b);
+  if (rc) return fail("starting the backend", rc);
+  akt_system *sys;
+  akt_system_options so = {.host = env.node_ip, .log_level = AKT_LOG_ERROR};
+  if ((rc = akt_system_new(env.node_name, b, &so, &sys))) return fail("creating the system", rc);
+  const char *cookie = getenv("AKT_COOKIE");
+  akt_remote_options ro = {.host = env.node_ip, .port = env.remoting_port,
+                           .cookie = cookie ? cookie : "akt-cluster-demo"};
+  if ((rc = akt_remote_start(sys, &ro))) return fail("starting remoting", rc);
+  akt_pid *printer;
+  if ((rc = akt_spawn(sys, "printer", &printer_def, NULL, &printer)))
+    return fail("spawning the printer", rc);
+  if ((rc = akt_subscribe(printer, AKT_TOPIC_CLUSTER))) return fail("subscribing", rc);
+  if ((rc = akt_cluster_start(sys, &co))) return fail("starting the cluster", rc);
+  akt_member me;
+  if ((rc = akt_cluster_self(sys, &me))) return fail("reading the local member", rc);
+  printf("%s: gossip %s:%u\n", env.node_name, me.addr.host, (unsigned)me.addr.port);
+  fflush(stdout);
+
+  int sig;
+  sigwait(&stop, &sig);
+  rc = akt_cluster_leave(sys, LEAVE_TIMEOUT);
+  printf("%s: %s\n", env.node_name, rc == 0 ? "left the cluster" : akt_strerror(rc));
+  fflush(stdout);
+  akt_pid_release(printer);
+  akt_system_free(sys);
+  akt_uv_backend_free(b);
+  return rc == 0 ? 0 : 1;
+}
