@@ -231,6 +231,7 @@ struct akt__cluster {
   uint32_t *probe_gens;
   uint32_t probe_len, probe_pos;
   akt__probe probe;
+  uint32_t urgent_slot, urgent_gen; /* probe this member next (gen 0: none) */
   akt__cl_pending pending[AKT__CL_MAX_PENDING];
   akt__relay relays[AKT__CL_MAX_RELAYS];
   uint32_t next_seq;
@@ -494,6 +495,8 @@ void akt__cl_relay_timeout(akt__cluster *cl, uint32_t idx);
 void akt__cl_direct_check(akt__cluster *cl, akt__member *m);
 /* Adds a member to the probe order at a random place still ahead. */
 void akt__cl_probe_add(akt__cluster *cl, akt__member *m);
+/* Makes m the next member this node probes (one at a time). */
+void akt__cl_probe_soon(akt__cluster *cl, akt__member *m);
 /* Drops every probe, relay and pending ack (leaving the member phase). */
 void akt__cl_swim_reset(akt__cluster *cl);
 /* The probe interval and timeout scaled by the local health score. */

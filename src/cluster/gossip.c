@@ -39,7 +39,9 @@ static uint8_t *put_varint(uint8_t *p, uint64_t v) {
 }
 
 uint32_t akt__cl_retransmit_limit(akt__cluster *cl) {
-  uint32_t n = akt__cl_live_count(cl), digits = 0;
+  /* n counts every member in the table, down ones too, as memberlist's
+   * node count does: news of a down member must reach all the others. */
+  uint32_t n = cl->nmembers, digits = 0;
   for (uint64_t p = 1; p < (uint64_t)n + 1; p *= 10) digits++; /* ceil(log10(n + 1)) */
   if (!digits) digits = 1;
   return cl->o.retransmit_mult * digits;
@@ -149,16 +151,17 @@ void akt__cl_piggyback(akt__cluster *cl, uint8_t *out, size_t *len, size_t cap, 
 
 void akt__cl_gossip(akt__cluster *cl) {
   if (!cl->nbq || !cl->self) return;
-  /* Random members that answer or may: not us, not unreachable, not down
-   * or exiting (a down node learns it is down when it next contacts a
-   * member: codec.c), so news is not wasted on them. */
+  /* Random members: not us, not down or exiting (a down node learns it is
+   * down when it next contacts a member: codec.c), so news is not wasted on
+   * them; unreachable ones included, as memberlist gossips to the dead for
+   * a while: a member wrongly declared unreachable must hear it to
+   * refute. */
   uint32_t cand[AKT__CL_MAX_GOSSIP_NODES], ncand = 0;
   uint32_t want = cl->o.gossip_nodes, tries = want * 4;
   for (uint32_t t = 0; t < tries && ncand < want && cl->nslots; t++) {
     uint32_t s = (uint32_t)(akt__cl_random(cl) % cl->nslots);
     akt__member *m = cl->slots[s];
-    if (!m || m->self || m->status > AKT_MEMBER_LEAVING || m->reach == AKT_REACH_UNREACHABLE)
-      continue;
+    if (!m || m->self || m->status > AKT_MEMBER_LEAVING) continue;
     int dup = 0;
     for (uint32_t i = 0; i < ncand; i++) dup |= cand[i] == s;
     if (!dup) cand[ncand++] = s;

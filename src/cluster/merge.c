@@ -243,6 +243,10 @@ static int apply_suspicion(akt__cluster *cl, const Akt__Cluster__Node *n, uint32
   akt__cl_suspect_stop(cl, m);
   akt__cl_set_reach(cl, m, version, to);
   if (!unreachable) akt__cl_suspect_start(cl, m, fkey);
+  /* Declared unreachable elsewhere: probe it soon, and the probe carries
+   * the claim (the buddy system), so a live member refutes before the
+   * downing strategy acts on it. */
+  else if (fkey != cl->key) akt__cl_probe_soon(cl, m);
   return 1;
 }
 

@@ -108,7 +108,18 @@ static void probe_reshuffle(akt__cluster *cl) {
   }
 }
 
+void akt__cl_probe_soon(akt__cluster *cl, akt__member *m) {
+  if (cl->urgent_gen || !probe_eligible(m)) return;
+  cl->urgent_slot = m->slot;
+  cl->urgent_gen = m->gen;
+}
+
 static akt__member *probe_next(akt__cluster *cl) {
+  if (cl->urgent_gen) {
+    akt__member *m = akt__cl_slot(cl, cl->urgent_slot, cl->urgent_gen);
+    cl->urgent_gen = 0;
+    if (probe_eligible(m)) return m;
+  }
   for (int pass = 0; pass < 2; pass++) {
     while (cl->probe_pos < cl->probe_len) {
       uint32_t i = cl->probe_pos++;
@@ -445,6 +456,7 @@ void akt__cl_swim_reset(akt__cluster *cl) {
   akt__cl_timer_cancel(cl, AKT__CT_PROBE_END);
   akt__cl_timer_cancel(cl, AKT__CT_GOSSIP);
   memset(&cl->probe, 0, sizeof cl->probe);
+  cl->urgent_gen = 0;
   for (uint32_t i = 0; i < AKT__CL_MAX_RELAYS; i++)
     if (cl->relays[i].used) relay_free(cl, &cl->relays[i]);
   memset(cl->pending, 0, sizeof cl->pending);
