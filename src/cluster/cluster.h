@@ -410,16 +410,30 @@ int akt__cl_apply(akt__cluster *cl, const Akt__Cluster__Update *u);
  * change, or a refutation). */
 void akt__cl_announce(akt__cluster *cl);
 
-/* Fills an Update with the state of m (Alive, Suspect, Unreachable or
- * Down) using the storage in `st`; returns the number of Updates written
- * (1, or 2 for Alive + Suspect/Unreachable). */
-typedef struct akt__upd_storage {
-  Akt__Cluster__Update u[2];
-  Akt__Cluster__Alive alive;
+/* This node's claim about a member: Suspect or Unreachable at a version,
+ * or Down with a reason, and the storage it points into. */
+typedef struct akt__claim {
+  Akt__Cluster__Update u;
+  Akt__Cluster__Node node, from;
   Akt__Cluster__Suspect suspect;
   Akt__Cluster__Unreachable unreachable;
   Akt__Cluster__Down down;
-  Akt__Cluster__Node node, from;
+} akt__claim;
+
+/* Fills c with the claim `kind` (AKT__CLUSTER__UPDATE__KIND_SUSPECT,
+ * _UNREACHABLE or _DOWN) about `node` (copied; its strings are borrowed),
+ * from this node. Returns &c->u. */
+Akt__Cluster__Update *akt__cl_claim(akt__cluster *cl, const Akt__Cluster__Node *node, int kind,
+                                    uint32_t version, akt_cluster_down_reason reason,
+                                    akt__claim *c);
+
+/* Fills Updates with the state of m (Alive, then Suspect or Unreachable;
+ * or Down) using the storage in `st`; returns how many (1 or 2). */
+typedef struct akt__upd_storage {
+  Akt__Cluster__Update u[2];
+  Akt__Cluster__Alive alive;
+  Akt__Cluster__Node node;
+  akt__claim claim;
 } akt__upd_storage;
 size_t akt__cl_state_of(akt__cluster *cl, const akt__member *m, akt__upd_storage *st);
 
@@ -475,6 +489,10 @@ void *akt__cl_arena_new(void);
 /* Tells the node at `to` that identity `n` (its own) is down, in a packet
  * of its own. */
 void akt__cl_tell_down(akt__cluster *cl, const akt_addr *to, const Akt__Cluster__Node *n);
+
+/* Why this node holds identity `n` down (AKT_DOWN_UNKNOWN if it does not
+ * know it, or only as a tombstone). */
+akt_cluster_down_reason akt__cl_down_reason(akt__cluster *cl, const Akt__Cluster__Node *n);
 
 /* 1 if `n` names an identity known to be down, removed or superseded. */
 int akt__cl_is_dead(akt__cluster *cl, const Akt__Cluster__Node *n);

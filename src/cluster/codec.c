@@ -142,17 +142,15 @@ int akt__cl_is_dead(akt__cluster *cl, const Akt__Cluster__Node *n) {
   return akt__cl_tomb_has(cl, akt__cl_key(n->host, port), n->incarnation);
 }
 
-void akt__cl_tell_down(akt__cluster *cl, const akt_addr *to, const Akt__Cluster__Node *n) {
-  Akt__Cluster__Node node = *n, self;
-  akt__cl_node_self(cl, &self);
-  Akt__Cluster__Down d = AKT__CLUSTER__DOWN__INIT;
-  d.node = &node;
-  d.from = &self;
+akt_cluster_down_reason akt__cl_down_reason(akt__cluster *cl, const Akt__Cluster__Node *n) {
   akt__member *m = akt__cl_find(cl, n->host, (uint16_t)n->port);
-  d.reason = m && m->uid == n->incarnation ? (uint32_t)m->down_reason : AKT_DOWN_UNKNOWN;
-  Akt__Cluster__Update u = AKT__CLUSTER__UPDATE__INIT, *ups[1] = {&u};
-  u.kind_case = AKT__CLUSTER__UPDATE__KIND_DOWN;
-  u.down = &d;
+  return m && m->uid == n->incarnation ? m->down_reason : AKT_DOWN_UNKNOWN;
+}
+
+void akt__cl_tell_down(akt__cluster *cl, const akt_addr *to, const Akt__Cluster__Node *n) {
+  akt__claim c;
+  Akt__Cluster__Update *ups[1] = {
+      akt__cl_claim(cl, n, AKT__CLUSTER__UPDATE__KIND_DOWN, 0, akt__cl_down_reason(cl, n), &c)};
   Akt__Cluster__Packet p = AKT__CLUSTER__PACKET__INIT;
   p.updates = ups;
   p.n_updates = 1;

@@ -54,18 +54,6 @@ static int port(const char *s, uint16_t *out) {
   return 1;
 }
 
-static int name_ok(const char *s) {
-  size_t n = strlen(s);
-  if (n == 0 || n > AKT_SYSTEM_NAME_MAX) return 0;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-          c == '-'))
-      return 0;
-  }
-  return 1;
-}
-
 /* "host:port,host:port" (an IPv6 host in brackets: "[::1]:7946"). */
 static int seeds(const char *s, akt_cluster_env *env) {
   env->nseeds = 0;
@@ -138,7 +126,7 @@ int akt_cluster_options_from_env(akt_cluster_options *opts, akt_cluster_env *env
   const char *v;
 
   if (!(v = get("NODE_NAME", arg))) return bad(err, errsize, "NODE_NAME", "not set", NULL);
-  if (!name_ok(v))
+  if (!akt__system_name_valid(v))
     return bad(err, errsize, "NODE_NAME", "not 1-64 of [A-Za-z0-9_-]", v);
   snprintf(env->node_name, sizeof env->node_name, "%s", v);
 

@@ -36,20 +36,48 @@ void akt__cl_node_self(akt__cluster *cl, Akt__Cluster__Node *n) {
   n->incarnation = cl->uid;
 }
 
+Akt__Cluster__Update *akt__cl_claim(akt__cluster *cl, const Akt__Cluster__Node *node, int kind,
+                                    uint32_t version, akt_cluster_down_reason reason,
+                                    akt__claim *c) {
+  c->node = *node;
+  akt__cl_node_self(cl, &c->from);
+  akt__cluster__update__init(&c->u);
+  c->u.kind_case = (Akt__Cluster__Update__KindCase)kind;
+  switch (kind) {
+    case AKT__CLUSTER__UPDATE__KIND_SUSPECT:
+      akt__cluster__suspect__init(&c->suspect);
+      c->suspect.node = &c->node;
+      c->suspect.version = version;
+      c->suspect.from = &c->from;
+      c->u.suspect = &c->suspect;
+      break;
+    case AKT__CLUSTER__UPDATE__KIND_UNREACHABLE:
+      akt__cluster__unreachable__init(&c->unreachable);
+      c->unreachable.node = &c->node;
+      c->unreachable.version = version;
+      c->unreachable.from = &c->from;
+      c->u.unreachable = &c->unreachable;
+      break;
+    case AKT__CLUSTER__UPDATE__KIND_DOWN:
+      akt__cluster__down__init(&c->down);
+      c->down.node = &c->node;
+      c->down.from = &c->from;
+      c->down.reason = (uint32_t)reason;
+      c->u.down = &c->down;
+      break;
+    default: AKT_ASSERT(0 && "claim kind");
+  }
+  return &c->u;
+}
+
 size_t akt__cl_state_of(akt__cluster *cl, const akt__member *m, akt__upd_storage *st) {
   akt__cl_node_of(m, &st->node);
-  akt__cl_node_self(cl, &st->from);
-  akt__cluster__update__init(&st->u[0]);
-  akt__cluster__update__init(&st->u[1]);
   if (m->status >= AKT_MEMBER_DOWN) {
-    akt__cluster__down__init(&st->down);
-    st->down.node = &st->node;
-    st->down.from = &st->from;
-    st->down.reason = (uint32_t)m->down_reason;
-    st->u[0].kind_case = AKT__CLUSTER__UPDATE__KIND_DOWN;
-    st->u[0].down = &st->down;
+    st->u[0] = *akt__cl_claim(cl, &st->node, AKT__CLUSTER__UPDATE__KIND_DOWN, 0, m->down_reason,
+                              &st->claim);
     return 1;
   }
+  akt__cluster__update__init(&st->u[0]);
   akt__cluster__alive__init(&st->alive);
   st->alive.node = &st->node;
   st->alive.name = (char *)(uintptr_t)m->name;
@@ -60,25 +88,11 @@ size_t akt__cl_state_of(akt__cluster *cl, const akt__member *m, akt__upd_storage
   st->alive.meta.len = m->meta_len;
   st->u[0].kind_case = AKT__CLUSTER__UPDATE__KIND_ALIVE;
   st->u[0].alive = &st->alive;
-  if (m->reach == AKT_REACH_SUSPECT) {
-    akt__cluster__suspect__init(&st->suspect);
-    st->suspect.node = &st->node;
-    st->suspect.version = m->version;
-    st->suspect.from = &st->from;
-    st->u[1].kind_case = AKT__CLUSTER__UPDATE__KIND_SUSPECT;
-    st->u[1].suspect = &st->suspect;
-    return 2;
-  }
-  if (m->reach == AKT_REACH_UNREACHABLE) {
-    akt__cluster__unreachable__init(&st->unreachable);
-    st->unreachable.node = &st->node;
-    st->unreachable.version = m->version;
-    st->unreachable.from = &st->from;
-    st->u[1].kind_case = AKT__CLUSTER__UPDATE__KIND_UNREACHABLE;
-    st->u[1].unreachable = &st->unreachable;
-    return 2;
-  }
-  return 1;
+  if (m->reach == AKT_REACH_ALIVE) return 1;
+  int kind = m->reach == AKT_REACH_SUSPECT ? AKT__CLUSTER__UPDATE__KIND_SUSPECT
+                                           : AKT__CLUSTER__UPDATE__KIND_UNREACHABLE;
+  st->u[1] = *akt__cl_claim(cl, &st->node, kind, m->version, AKT_DOWN_UNKNOWN, &st->claim);
+  return 2;
 }
 
 void akt__cl_announce(akt__cluster *cl) {
@@ -92,17 +106,11 @@ void akt__cl_announce(akt__cluster *cl) {
 void akt__cl_down(akt__cluster *cl, akt__member *m, akt_cluster_down_reason reason) {
   AKT_ASSERT(m->status < AKT_MEMBER_DOWN);
   AKT__CL_STAT(cl, downs);
-  Akt__Cluster__Node node, from;
+  Akt__Cluster__Node node;
+  akt__claim c;
   akt__cl_node_of(m, &node);
-  akt__cl_node_self(cl, &from);
-  Akt__Cluster__Down d = AKT__CLUSTER__DOWN__INIT;
-  d.node = &node;
-  d.from = &from;
-  d.reason = (uint32_t)reason;
-  Akt__Cluster__Update u = AKT__CLUSTER__UPDATE__INIT;
-  u.kind_case = AKT__CLUSTER__UPDATE__KIND_DOWN;
-  u.down = &d;
-  akt__cl_broadcast(cl, &u, m->key, m->uid);
+  akt__cl_broadcast(cl, akt__cl_claim(cl, &node, AKT__CLUSTER__UPDATE__KIND_DOWN, 0, reason, &c),
+                    m->key, m->uid);
   akt__cl_set_status(cl, m, AKT_MEMBER_DOWN, reason);
 }
 
@@ -119,18 +127,6 @@ static void refute(akt__cluster *cl, uint32_t seen) {
 
 static int status_valid(uint32_t s) { return s >= AKT_MEMBER_JOINING && s <= AKT_MEMBER_EXITING; }
 
-static int name_valid(const char *s) {
-  size_t n = s ? strlen(s) : 0;
-  if (n == 0 || n > AKT_SYSTEM_NAME_MAX) return 0;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-          c == '-'))
-      return 0;
-  }
-  return 1;
-}
-
 static int is_self_addr(akt__cluster *cl, const Akt__Cluster__Node *n) {
   return n->port == cl->port && strcmp(n->host, cl->host) == 0;
 }
@@ -143,7 +139,7 @@ static akt__member *known(akt__cluster *cl, const Akt__Cluster__Node *n) {
 
 static int apply_alive(akt__cluster *cl, const Akt__Cluster__Alive *a) {
   const Akt__Cluster__Node *n = a->node;
-  if (!akt__cl_node_valid(n) || !name_valid(a->name) || !status_valid(a->status) ||
+  if (!akt__cl_node_valid(n) || !akt__system_name_valid(a->name) || !status_valid(a->status) ||
       a->meta.len > AKT_CLUSTER_META_MAX)
     return AKT_EPROTO;
   uint16_t port = (uint16_t)n->port;

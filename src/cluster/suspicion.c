@@ -112,16 +112,12 @@ void akt__cl_suspect_stop(akt__cluster *cl, akt__member *m) {
 void akt__cl_suspect_expired(akt__cluster *cl, akt__member *m) {
   if (m->reach != AKT_REACH_SUSPECT || m->status >= AKT_MEMBER_EXITING) return;
   AKT__CL_STAT(cl, unreachable);
-  Akt__Cluster__Node node, from;
+  Akt__Cluster__Node node;
+  akt__claim c;
   akt__cl_node_of(m, &node);
-  akt__cl_node_self(cl, &from);
-  Akt__Cluster__Unreachable un = AKT__CLUSTER__UNREACHABLE__INIT;
-  un.node = &node;
-  un.version = m->version;
-  un.from = &from;
-  Akt__Cluster__Update u = AKT__CLUSTER__UPDATE__INIT;
-  u.kind_case = AKT__CLUSTER__UPDATE__KIND_UNREACHABLE;
-  u.unreachable = &un;
-  akt__cl_broadcast(cl, &u, m->key, m->uid);
+  akt__cl_broadcast(cl,
+                    akt__cl_claim(cl, &node, AKT__CLUSTER__UPDATE__KIND_UNREACHABLE, m->version,
+                                  AKT_DOWN_UNKNOWN, &c),
+                    m->key, m->uid);
   akt__cl_set_reach(cl, m, m->version, AKT_REACH_UNREACHABLE);
 }

@@ -267,18 +267,13 @@ void akt__cl_probe_end(akt__cluster *cl) {
     else
       akt__cl_awareness(cl, 1);
     if (m && probe_eligible(m) && m->reach != AKT_REACH_UNREACHABLE && cl->self) {
-      Akt__Cluster__Node node, from;
+      Akt__Cluster__Node node;
+      akt__claim c;
       akt__cl_node_of(m, &node);
-      akt__cl_node_self(cl, &from);
-      Akt__Cluster__Suspect s = AKT__CLUSTER__SUSPECT__INIT;
-      s.node = &node;
-      s.version = m->version;
-      s.from = &from;
-      Akt__Cluster__Update u = AKT__CLUSTER__UPDATE__INIT;
-      u.kind_case = AKT__CLUSTER__UPDATE__KIND_SUSPECT;
-      u.suspect = &s;
+      Akt__Cluster__Update *u = akt__cl_claim(cl, &node, AKT__CLUSTER__UPDATE__KIND_SUSPECT,
+                                              m->version, AKT_DOWN_UNKNOWN, &c);
       uint64_t key = m->key, uid = m->uid;
-      if (akt__cl_apply(cl, &u) == 1) akt__cl_broadcast(cl, &u, key, uid);
+      if (akt__cl_apply(cl, u) == 1) akt__cl_broadcast(cl, u, key, uid);
     }
   }
   if (cl->phase == AKT_CLUSTER_MEMBER) akt__cl_probe_tick(cl);

@@ -107,16 +107,12 @@ static void charge(akt__cluster *cl, const Akt__Cluster__Node *n, size_t len, in
  * news is that (and the newer incarnation at its address, if any, whose
  * number the next one must exceed). */
 static void reply_down(akt_ctx *ctx, akt__cluster *cl, const Akt__Cluster__Node *n) {
-  Akt__Cluster__Node node = *n, self;
-  akt__cl_node_self(cl, &self);
-  Akt__Cluster__Down d = AKT__CLUSTER__DOWN__INIT;
-  d.node = &node;
-  d.from = &self;
-  Akt__Cluster__Update u = AKT__CLUSTER__UPDATE__INIT, *ups[2] = {&u, NULL};
-  u.kind_case = AKT__CLUSTER__UPDATE__KIND_DOWN;
-  u.down = &d;
+  akt__claim c;
+  Akt__Cluster__Update *ups[2] = {
+      akt__cl_claim(cl, n, AKT__CLUSTER__UPDATE__KIND_DOWN, 0, akt__cl_down_reason(cl, n), &c),
+      NULL};
   Akt__Cluster__Sync out = AKT__CLUSTER__SYNC__INIT;
-  out.from = &self;
+  out.from = &c.from;
   out.member = 1;
   out.state = ups;
   out.n_state = 1;

@@ -27,8 +27,8 @@ static const akt_actor_def root_def = {.kind = "root-guardian", .receive = guard
 static const akt_actor_def user_def = {.kind = "user-guardian", .receive = guardian_receive};
 static const akt_actor_def system_def = {.kind = "system-guardian", .receive = guardian_receive};
 
-static int name_valid(const char *name) {
-  size_t n = strlen(name);
+int akt__system_name_valid(const char *name) {
+  size_t n = name ? strlen(name) : 0;
   if (n == 0 || n > AKT_SYSTEM_NAME_MAX) return 0;
   for (size_t i = 0; i < n; i++) {
     char ch = name[i];
@@ -55,7 +55,7 @@ static char *format_address(const char *name, const char *host, uint16_t port) {
 int akt_system_new(const char *name, akt_backend *backend, const akt_system_options *opts,
                    akt_system **out) {
   if (!name || !backend || !backend->ops || !out) return AKT_EINVAL;
-  if (!name_valid(name)) return AKT_ENAME;
+  if (!akt__system_name_valid(name)) return AKT_ENAME;
   akt_system *sys = calloc(1, sizeof *sys);
   if (!sys) return AKT_ENOMEM;
   snprintf(sys->name, sizeof sys->name, "%s", name);

@@ -136,6 +136,10 @@ int akt__sched_new(akt_system *sys);
 void akt__sched_close(akt_system *sys); /* cancels all, refuses new (shutdown) */
 void akt__sched_free(akt_system *sys);
 
+/* 1 if `name` is a valid system name (1..AKT_SYSTEM_NAME_MAX of
+ * [A-Za-z0-9_-]). */
+int akt__system_name_valid(const char *name);
+
 /* Changes the system's advertised host and port (remoting). Returns 0 or
  * AKT_ENOMEM. */
 int akt__system_set_address(akt_system *sys, const char *host, uint16_t port);
