@@ -322,8 +322,8 @@ int akt_cluster_leave(akt_system *sys, akt_duration timeout);
 
 /* Stops membership at once, without telling anyone but the few members a
  * last gossip packet reaches: for tests and emergencies (the others will
- * detect the node as failed unless that packet arrives). No-op when not
- * started. */
+ * detect the node as failed unless that packet arrives). The cluster
+ * cannot be started again on this system. No-op when not started. */
 void akt_cluster_stop(akt_system *sys);
 
 /* Where the node stands (AKT_CLUSTER_IDLE when not started). */
