@@ -286,6 +286,9 @@ typedef struct akt_cluster_stats {
   uint64_t broadcasts_dropped;     /* gossip queue over its limit */
   uint64_t members_refused;        /* max_members reached */
   uint64_t relays_refused;         /* indirect probes refused: too many in flight */
+  uint64_t acks_untracked;         /* pings not sent: too many acks awaited already */
+  uint64_t heard_full;             /* joining: non-members not remembered (table full) */
+  uint64_t discovery_truncated;    /* addresses past AKT_DISCOVERY_MAX_ADDRS ignored */
   uint64_t stale_updates;          /* updates older than what this node knew */
   uint64_t invalid_updates;        /* updates that broke the protocol's rules */
   uint64_t awareness;              /* the local health score now (0 = healthy) */

@@ -53,7 +53,10 @@ static akt__heard *heard_note(akt__cluster *cl, const Akt__Cluster__Node *n) {
   snprintf(a.host, sizeof a.host, "%s", n->host);
   akt__heard *h = heard_find(cl, &a);
   if (!h) {
-    if (cl->nheard >= AKT__CL_MAX_HEARD) return NULL; /* plenty to decide with */
+    if (cl->nheard >= AKT__CL_MAX_HEARD) { /* plenty to decide with */
+      AKT__CL_STAT(cl, heard_full);
+      return NULL;
+    }
     h = &cl->heard[cl->nheard++];
     memset(h, 0, sizeof *h);
     h->addr = a;
@@ -111,7 +114,10 @@ static void on_discovered(int status, const akt_addr *addrs, size_t n, void *arg
                 cl->disc->ops->name, akt_strerror(status));
     goto out;
   }
-  if (n > AKT_DISCOVERY_MAX_ADDRS) n = AKT_DISCOVERY_MAX_ADDRS;
+  if (n > AKT_DISCOVERY_MAX_ADDRS) {
+    cl->stats.discovery_truncated += n - AKT_DISCOVERY_MAX_ADDRS;
+    n = AKT_DISCOVERY_MAX_ADDRS;
+  }
   for (size_t i = 0; i < n; i++) {
     if (is_self(cl, &addrs[i])) continue;
     /* A member greets only addresses it does not know as members. */

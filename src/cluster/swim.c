@@ -53,6 +53,7 @@ static int pend_add(akt__cluster *cl, uint32_t seq, int kind, uint32_t a, uint32
     cl->pending[i] = (akt__cl_pending){.seq = seq, .kind = (uint8_t)kind, .a = a, .b = b};
     return 0;
   }
+  AKT__CL_STAT(cl, acks_untracked);
   return AKT_EFULL;
 }
 
