@@ -125,6 +125,7 @@ struct akt__member {
   uint32_t direct_seq;     /* the re-check awaiting its ack (0: none) */
   int direct_fail;         /* every re-check failed: indirectly connected */
   uint64_t bytes_in, bytes_out;
+  uint64_t heard_at;       /* last first-hand sign of it: a packet from it, an ack for it */
 };
 
 /* A removed identity, remembered so late gossip cannot bring it back. */
@@ -256,6 +257,7 @@ struct akt__cluster {
 
   /* downing and the leader */
   uint64_t view_changed_at;
+  uint64_t unreach_since;  /* when the current unreachable episode began (0: none) */
   uint64_t stale_until;    /* no decision before: this node was not running */
   int has_leader;
   uint64_t leader_key, leader_uid;

@@ -210,7 +210,8 @@ void akt__cl_on_datagram(akt_dgram *d, const akt_addr *from, const uint8_t *buf,
     akt_addr claimed = {.port = (uint16_t)p->from->port};
     snprintf(claimed.host, sizeof claimed.host, "%s", p->from->host);
     akt__member *m = charge(cl, &claimed, len, 1);
-    if (m && !m->self) cl->last_heard = akt__cl_now(cl);
+    if (m && !m->self && m->uid == p->from->incarnation)
+      m->heard_at = cl->last_heard = akt__cl_now(cl);
     dispatch(cl, from, p);
   }
   if (p) akt__cluster__packet__free_unpacked(p, &alloc);

@@ -78,6 +78,44 @@ static void down_side(akt__cluster *cl, int in_u, int isolated, akt_cluster_down
   if (!in_u && cl->self) akt__cl_down(cl, cl->self, reason);
 }
 
+/* Before this side downs the other: would it still win if every member it
+ * counts on its side but has had no first-hand sign of since the episode
+ * began (no packet from it, no ack for it) were in fact on the other side?
+ * A side that lost a partition can see a member of the winning side as
+ * reachable only because it has not probed it yet — its probes slow down
+ * as its probes fail — and must not down the winners for it. When the
+ * answer is no, one of those members is probed next and the decision
+ * waits. */
+static int winning_is_sure(akt__cluster *cl, int isolated, uint32_t u, const akt__member *oldest,
+                           int oldest_here, int lowest_here) {
+  uint64_t since = cl->unreach_since;
+  uint32_t sure = 1, unsure = 0; /* this node is sure of itself */
+  akt__member *check = NULL;
+  for (uint32_t i = 0; i < cl->nslots && !isolated; i++) {
+    akt__member *m = cl->slots[i];
+    if (!m || m->self || !counted(m) || m->reach == AKT_REACH_UNREACHABLE) continue;
+    if (m->heard_at >= since) {
+      sure++;
+    } else {
+      unsure++;
+      if (!check) check = m;
+    }
+  }
+  int ok;
+  switch (cl->o.downing) {
+    case AKT_DOWNING_KEEP_MAJORITY:
+      ok = sure > u + unsure || (sure == u + unsure && !unsure && lowest_here);
+      break;
+    case AKT_DOWNING_STATIC_QUORUM: ok = sure >= cl->o.quorum; break;
+    case AKT_DOWNING_KEEP_OLDEST:
+      ok = oldest_here ? (oldest->self || oldest->heard_at >= since) : !unsure;
+      break;
+    default: ok = 1;
+  }
+  if (!ok && check) akt__cl_probe_soon(cl, check);
+  return ok;
+}
+
 static const char *strategy_name(akt_downing d) {
   switch (d) {
     case AKT_DOWNING_KEEP_MAJORITY: return "keep-majority";
@@ -165,6 +203,7 @@ void akt__cl_downing_check(akt__cluster *cl) {
       break;
     default: down_u = -1; /* down-all */
   }
+  if (down_u > 0 && !winning_is_sure(cl, isolated, u, oldest, oldest_here, lowest_here)) return;
   akt_cluster_down_reason reason = isolated ? AKT_DOWN_ISOLATED : AKT_DOWN_STRATEGY;
   akt__cl_log(cl, AKT_LOG_WARN,
               "cluster %s: %s with %u up here and %u unreachable%s: downing %s", cl->name,

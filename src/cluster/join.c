@@ -248,6 +248,7 @@ void akt__cl_join_begin(akt__cluster *cl) {
   akt__cl_bq_free(cl);
   cl->uid = new_uid(cl);
   cl->identity_stale = 0;
+  cl->nsyncq = 0; /* syncs queued for the previous incarnation */
   cl->nheard = 0;
   cl->round = 0;
   cl->stable_rounds = 0;

@@ -267,7 +267,12 @@ static void count(akt__cluster *cl, const akt__member *m, int sign) {
   if (m->status > AKT_MEMBER_LEAVING) return;
   uint32_t d = (uint32_t)sign;
   if (m->reach == AKT_REACH_SUSPECT) cl->nsuspect += d;
-  if (m->reach == AKT_REACH_UNREACHABLE) cl->nunreach += d;
+  if (m->reach == AKT_REACH_UNREACHABLE) {
+    cl->nunreach += d;
+    /* The episode: from the first unreachable member to the last gone. */
+    if (sign > 0 && cl->nunreach == 1) cl->unreach_since = akt__cl_now(cl);
+    if (!cl->nunreach) cl->unreach_since = 0;
+  }
   if (m->direct_fail) cl->nindirect += d;
   AKT_ASSERT(cl->nsuspect <= cl->nmembers && cl->nunreach <= cl->nmembers &&
              cl->nindirect <= cl->nmembers);

@@ -231,6 +231,12 @@ void akt__cl_probe_direct_timeout(akt__cluster *cl) {
   Akt__Cluster__PingReq req = AKT__CLUSTER__PING_REQ__INIT;
   req.seq = pr->seq;
   req.target = &tn;
+  /* The helper's nack must be back before this probe ends: it gets four
+   * fifths of the time left (the rest covers the crossings). */
+  uint64_t now = akt__cl_now(cl), end = pr->started + akt__cl_scaled(cl, cl->o.probe_interval);
+  uint64_t left = end > now ? end - now : 0;
+  req.nack_after_ms = (uint32_t)((left * 4 / 5) / AKT_MILLIS(1));
+  if (!req.nack_after_ms) req.nack_after_ms = 1;
   for (uint32_t i = 0; i < n; i++) {
     akt__member *h = cl->slots[chosen[i]];
     Akt__Cluster__Packet p = AKT__CLUSTER__PACKET__INIT;
@@ -346,7 +352,13 @@ void akt__cl_on_ping_req(akt__cluster *cl, const akt_addr *from, const Akt__Clus
   AKT__CL_STAT(cl, pings);
   akt__cl_send(cl, &to, NULL, &out, 0);
   /* The requester waits until the end of its probe interval; answer before. */
-  akt__cl_ktimer(cl, &r->timer, AKT__CT_RELAY, idx, akt__cl_scaled(cl, cl->o.probe_timeout));
+  /* As long as the requester asked (bounded: a peer's number), else our
+   * own probe timeout. */
+  akt_duration wait = akt__cl_scaled(cl, cl->o.probe_timeout);
+  akt_duration most = cl->o.probe_interval * cl->o.awareness_max;
+  if (req->nack_after_ms) wait = (akt_duration)req->nack_after_ms * AKT_MILLIS(1);
+  if (wait > most) wait = most;
+  akt__cl_ktimer(cl, &r->timer, AKT__CT_RELAY, idx, wait);
 }
 
 static void relay_free(akt__cluster *cl, akt__relay *r) {
@@ -381,6 +393,7 @@ void akt__cl_on_ack(akt__cluster *cl, const Akt__Cluster__Packet *p, int nack) {
       pr->acked = 1;
       akt__cl_timer_cancel(cl, AKT__CT_PROBE_DIRECT);
       if (!m) return;
+      m->heard_at = akt__cl_now(cl); /* directly or through a helper */
       if (direct) {
         akt__cl_set_indirect(cl, m, 0);
       } else if (!m->direct_left && !m->direct_fail && cl->o.direct_checks) {

@@ -94,13 +94,15 @@ static void merge(akt__cluster *cl, const Akt__Cluster__Sync *s) {
   }
 }
 
-/* Charges a sync's bytes to the member it came from or went to. */
+/* Charges a sync's bytes to the member it came from or went to (and one
+ * that came from it is a first-hand sign of it). */
 static void charge(akt__cluster *cl, const Akt__Cluster__Node *n, size_t len, int in) {
   if (!akt__cl_node_valid(n)) return;
   akt__member *m = akt__cl_find(cl, n->host, (uint16_t)n->port);
   if (!m) return;
   if (in) m->bytes_in += len;
   else m->bytes_out += len;
+  if (in && m->uid == n->incarnation) m->heard_at = akt__cl_now(cl);
 }
 
 /* Answers a sync from an identity that is down or superseded: its only
