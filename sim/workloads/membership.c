@@ -707,6 +707,27 @@ static const akt_workload_check checks[] = {
     {NULL, 0, NULL},
 };
 
+static const akt_workload_param params[] = {
+    {"seeds", "how many nodes (node0 up) are seeds; 0: all (default 0)"},
+    {"downing", "0 keep-majority, 1 static-quorum, 2 keep-oldest, 3 down-all (default 0)"},
+    {"quorum", "static-quorum's quorum"},
+    {"stable_after", "the downing strategy's stable period (default 2s)"},
+    {"bootstrap_expect", "nodes that must answer before one founds (default: a majority of the seeds)"},
+    {"start_spread", "each node starts its cluster after a random delay up to this (default 0)"},
+    {"discovery", "1: discovery answers a random ~70% of the seeds, shuffled, after up to 0.5 s "
+                  "(default 0: the static seeds)"},
+    {"detect_bound", "the crash-detected bound (default: computed from the options)"},
+    {"excuse", "how long after an out-of-budget fault its effects are excused (default: "
+               "computed)"},
+    {"refute", "0: BROKEN, suspected members do not refute (default 1)"},
+    {"versions", "0: BROKEN, stale updates are applied (default 1)"},
+    {"expiry", "0: BROKEN, suspicions never time out (default 1)"},
+    {"gossip", "0: BROKEN, no dissemination but the syncs (default 1)"},
+    {"downing_off", "1: BROKEN, the downing strategy never decides (default 0)"},
+    {"eager", "1: BROKEN, nodes found a cluster without asking (default 0)"},
+    {NULL, NULL},
+};
+
 const akt_workload akt__wl_membership = {
     .name = "membership",
     .summary = "cluster membership (SWIM, Lifeguard, downing) under faults: no state regression, "
@@ -717,4 +738,5 @@ const akt_workload akt__wl_membership = {
     .node_down = node_down,
     .checks = checks,
     .fault = on_fault,
+    .params = params,
 };
