@@ -71,7 +71,7 @@ void akt__cl_mtimer_cancel(akt__cluster *cl, akt__ctimer *t) { disarm(cl, t); }
 
 /* The timer a cookie names, or NULL when the firing is stale. */
 static akt__ctimer *timer_of(akt__cluster *cl, int kind, uint32_t slot, uint32_t gen,
-                             akt__member **mp) {
+                             akt__cl_member **mp) {
   akt__ctimer *t = NULL;
   *mp = NULL;
   if (kind > 0 && kind < AKT__CT_GLOBAL_KINDS) {
@@ -81,7 +81,7 @@ static akt__ctimer *timer_of(akt__cluster *cl, int kind, uint32_t slot, uint32_t
   } else if (kind == AKT__CT_STOP) {
     t = &cl->stop_timer;
   } else if (slot < cl->nslots && cl->slots[slot]) {
-    akt__member *m = *mp = cl->slots[slot];
+    akt__cl_member *m = *mp = cl->slots[slot];
     t = kind == AKT__CT_SUSPICION ? &m->susp_timer
         : kind == AKT__CT_REMOVE  ? &m->remove_timer
         : kind == AKT__CT_DIRECT  ? &m->direct_timer
@@ -97,7 +97,7 @@ static void on_timer(void *arg, uint64_t cookie) {
   int kind = (int)(cookie >> 56);
   uint32_t slot = (uint32_t)(cookie >> 32) & 0xffffffu, gen = (uint32_t)cookie;
   pthread_mutex_lock(&cl->mu);
-  akt__member *m;
+  akt__cl_member *m;
   akt__ctimer *t = timer_of(cl, kind, slot, gen, &m);
   if (!t) {
     pthread_mutex_unlock(&cl->mu);
@@ -154,7 +154,7 @@ static void disarm_all(akt__cluster *cl) {
   for (int k = 1; k < AKT__CT_GLOBAL_KINDS; k++) disarm(cl, &cl->timers[k]);
   for (uint32_t i = 0; i < AKT__CL_MAX_RELAYS; i++) disarm(cl, &cl->relays[i].timer);
   for (uint32_t i = 0; i < cl->nslots; i++) {
-    akt__member *m = cl->slots[i];
+    akt__cl_member *m = cl->slots[i];
     if (!m) continue;
     disarm(cl, &m->susp_timer);
     disarm(cl, &m->remove_timer);
@@ -166,7 +166,7 @@ static void disarm_all(akt__cluster *cl) {
 
 /* The local member moves to `to` under a new version and announces it. */
 void akt__cl_self_move(akt__cluster *cl, akt_member_status to) {
-  akt__member *me = cl->self;
+  akt__cl_member *me = cl->self;
   AKT_ASSERT(me && to > me->status && to <= AKT_MEMBER_EXITING);
   akt__cl_set_reach(cl, me, me->version + 1, AKT_REACH_ALIVE);
   if (to == AKT_MEMBER_UP && !me->up_number) {
@@ -183,7 +183,7 @@ void akt__cl_self_move(akt__cluster *cl, akt_member_status to) {
  * (or half the leave timeout), then exiting until that has been gossiped
  * too (or the timeout), then out. */
 void akt__cl_leave_step(akt__cluster *cl) {
-  akt__member *me = cl->self;
+  akt__cl_member *me = cl->self;
   if (cl->phase != AKT_CLUSTER_MEMBER || !me) return;
   uint64_t now = akt__cl_now(cl);
   int spread = !akt__cl_bcast_pending(cl, me->key, me->uid);
@@ -211,7 +211,7 @@ int akt_cluster_leave(akt_system *sys, akt_duration timeout) {
   akt__cluster *cl = akt__cluster_of(sys);
   if (!cl) return AKT_ESTATE;
   pthread_mutex_lock(&cl->mu);
-  akt__member *me = cl->self;
+  akt__cl_member *me = cl->self;
   if (cl->phase != AKT_CLUSTER_MEMBER || cl->stopping || !me) {
     pthread_mutex_unlock(&cl->mu);
     return AKT_ESTATE;
@@ -234,13 +234,13 @@ int akt_cluster_leave(akt_system *sys, akt_duration timeout) {
 /* Tells a few members we are going (exiting), so they remove us instead of
  * suspecting us. */
 static void farewell(akt__cluster *cl) {
-  akt__member *me = cl->self;
+  akt__cl_member *me = cl->self;
   if (cl->phase != AKT_CLUSTER_MEMBER || !me || me->status >= AKT_MEMBER_EXITING) return;
   if (me->status < AKT_MEMBER_LEAVING) akt__cl_self_move(cl, AKT_MEMBER_LEAVING);
   akt__cl_self_move(cl, AKT_MEMBER_EXITING);
   uint32_t told = 0;
   for (uint32_t t = 0; t < cl->nslots * 2 && told < AKT__CL_FAREWELL_NODES; t++) {
-    akt__member *m = cl->slots[akt__cl_random(cl) % cl->nslots];
+    akt__cl_member *m = cl->slots[akt__cl_random(cl) % cl->nslots];
     if (!m || m->self || m->status > AKT_MEMBER_LEAVING || m->reach != AKT_REACH_ALIVE) continue;
     akt_addr to = {.port = m->port};
     memcpy(to.host, m->host, sizeof to.host);
@@ -415,7 +415,7 @@ akt_cluster_phase akt_cluster_get_phase(akt_system *sys) {
 }
 
 static int by_address(const void *a, const void *b) {
-  const akt__member *x = *(akt__member *const *)a, *y = *(akt__member *const *)b;
+  const akt__cl_member *x = *(akt__cl_member *const *)a, *y = *(akt__cl_member *const *)b;
   return akt__cl_addr_cmp(x->host, x->port, y->host, y->port);
 }
 
@@ -424,7 +424,7 @@ int akt_cluster_members(akt_system *sys, akt_member *out, size_t cap, size_t *n)
   akt__cluster *cl = akt__cluster_of(sys);
   if (!cl) return AKT_ESTATE;
   pthread_mutex_lock(&cl->mu);
-  akt__member **all = malloc((cl->nmembers + 1) * sizeof *all);
+  akt__cl_member **all = malloc((cl->nmembers + 1) * sizeof *all);
   if (!all) {
     pthread_mutex_unlock(&cl->mu);
     return AKT_ENOMEM;
@@ -458,7 +458,7 @@ int akt_cluster_leader(akt_system *sys, akt_member *out) {
   pthread_mutex_lock(&cl->mu);
   int rc = AKT_ENOENT;
   for (uint32_t i = 0; cl->has_leader && i < cl->nslots; i++) {
-    akt__member *m = cl->slots[i];
+    akt__cl_member *m = cl->slots[i];
     if (m && m->key == cl->leader_key && m->uid == cl->leader_uid) {
       akt__cl_snapshot(cl, m, out);
       rc = 0;

@@ -30,7 +30,7 @@
 #include "src/system/system.h"
 
 typedef struct akt__cluster akt__cluster;
-typedef struct akt__member akt__member;
+typedef struct akt__cl_member akt__cl_member;
 
 /* ---- limits (internal) ------------------------------------------------------------- */
 
@@ -94,7 +94,7 @@ typedef struct akt__suspicion {
   uint64_t first;          /* key of who suspected first (not a confirmation) */
 } akt__suspicion;
 
-struct akt__member {
+struct akt__cl_member {
   uint32_t slot;           /* index in the table; stable while the member exists */
   uint32_t gen;            /* distinguishes the members a slot has held */
   char host[AKT_HOST_MAX];
@@ -206,7 +206,7 @@ struct akt__cluster {
   char remoting[AKT_CLUSTER_REMOTING_MAX];
   uint8_t meta[AKT_CLUSTER_META_MAX];
   size_t meta_len;
-  akt__member *self;       /* NULL while not a member */
+  akt__cl_member *self;       /* NULL while not a member */
   akt_dgram *dgram;
   akt_pid *actor;          /* /system/cluster (one reference) */
   akt_discovery *disc;     /* owned */
@@ -214,7 +214,7 @@ struct akt__cluster {
   int disc_for_join;       /* its answer feeds a join round (else: rediscovery) */
 
   /* the table */
-  akt__member **slots;     /* by slot; NULL = free */
+  akt__cl_member **slots;     /* by slot; NULL = free */
   uint32_t nslots, nmembers;
   uint32_t nlive;          /* members neither down nor removed */
   /* Members in play (joining, up or leaving) that are suspect, unreachable,
@@ -319,7 +319,7 @@ void akt__cl_timer_cancel(akt__cluster *cl, int kind);
  * cookie naming `slot`; re-arming cancels the old one. */
 int akt__cl_ktimer(akt__cluster *cl, akt__ctimer *t, int kind, uint32_t slot, akt_duration delay);
 /* The same for a member's timer. */
-static inline int akt__cl_mtimer(akt__cluster *cl, akt__member *m, akt__ctimer *t, int kind,
+static inline int akt__cl_mtimer(akt__cluster *cl, akt__cl_member *m, akt__ctimer *t, int kind,
                                  akt_duration delay) {
   return akt__cl_ktimer(cl, t, kind, m->slot, delay);
 }
@@ -341,30 +341,30 @@ uint64_t akt__cl_random(akt__cluster *cl);
 uint64_t akt__cl_key(const char *host, uint16_t port);
 
 /* The member at host:port, or NULL. */
-akt__member *akt__cl_find(akt__cluster *cl, const char *host, uint16_t port);
+akt__cl_member *akt__cl_find(akt__cluster *cl, const char *host, uint16_t port);
 
 /* The member in `slot` if it still has generation `gen`, or NULL. */
-akt__member *akt__cl_slot(akt__cluster *cl, uint32_t slot, uint32_t gen);
+akt__cl_member *akt__cl_slot(akt__cluster *cl, uint32_t slot, uint32_t gen);
 
 /* Adds a member with the identity, name and state of an Alive (caller
  * checked it). Emits the event of its state. Returns it, or NULL (table
  * full: counted; out of memory). */
-akt__member *akt__cl_add(akt__cluster *cl, const char *host, uint16_t port, uint64_t uid,
+akt__cl_member *akt__cl_add(akt__cluster *cl, const char *host, uint16_t port, uint64_t uid,
                          const char *name, uint32_t version, akt_member_status status,
                          uint64_t up_number, const uint8_t *meta, size_t meta_len);
 
 /* Moves m's status forward (asserted), emitting its event; DOWN and
  * EXITING arm the removal timer; REMOVED removes it from the table (m is
  * freed). `reason` is for DOWN. */
-void akt__cl_set_status(akt__cluster *cl, akt__member *m, akt_member_status to,
+void akt__cl_set_status(akt__cluster *cl, akt__cl_member *m, akt_member_status to,
                         akt_cluster_down_reason reason);
 
 /* Moves m's (version, reach) forward (asserted), emitting SUSPECT,
  * UNREACHABLE or REACHABLE. */
-void akt__cl_set_reach(akt__cluster *cl, akt__member *m, uint32_t version, akt_member_reach to);
+void akt__cl_set_reach(akt__cluster *cl, akt__cl_member *m, uint32_t version, akt_member_reach to);
 
 /* Marks m as (not) directly reachable from here (swim.c's direct checks). */
-void akt__cl_set_indirect(akt__cluster *cl, akt__member *m, int indirect);
+void akt__cl_set_indirect(akt__cluster *cl, akt__cl_member *m, int indirect);
 
 /* Removes every member (a new incarnation starts with an empty view; no
  * events but the local member's). */
@@ -379,14 +379,14 @@ int akt__cl_addr_cmp(const char *h1, uint16_t p1, const char *h2, uint16_t p2);
 
 /* Orders members by age: smaller up_number first, then lower address.
  * Members that are not up yet (up_number 0) come last. */
-int akt__cl_older(const akt__member *a, const akt__member *b);
+int akt__cl_older(const akt__cl_member *a, const akt__cl_member *b);
 
 /* Fills a public snapshot. */
-void akt__cl_snapshot(akt__cluster *cl, const akt__member *m, akt_member *out);
+void akt__cl_snapshot(akt__cluster *cl, const akt__cl_member *m, akt_member *out);
 
 /* Emits an event that is not a member transition (leader changed,
  * formed). m may be NULL. */
-void akt__cl_emit(akt__cluster *cl, akt_cluster_event_kind kind, const akt__member *m,
+void akt__cl_emit(akt__cluster *cl, akt_cluster_event_kind kind, const akt__cl_member *m,
                   akt_cluster_down_reason reason);
 
 /* Recomputes the leader and emits LEADER_CHANGED when it changed. */
@@ -398,7 +398,7 @@ uint32_t akt__cl_live_count(akt__cluster *cl);
 /* Sets m's packed metadata (len <= AKT_CLUSTER_META_MAX, checked by the
  * caller) and what it says: remoting address, cluster port, roles, values.
  * Metadata that does not decode leaves them empty. */
-void akt__cl_member_meta(akt__member *m, const uint8_t *meta, size_t len);
+void akt__cl_member_meta(akt__cl_member *m, const uint8_t *meta, size_t len);
 
 /* ---- merge.c --------------------------------------------------------------------------------- */
 
@@ -437,16 +437,16 @@ typedef struct akt__upd_storage {
   Akt__Cluster__Node node;
   akt__claim claim;
 } akt__upd_storage;
-size_t akt__cl_state_of(akt__cluster *cl, const akt__member *m, akt__upd_storage *st);
+size_t akt__cl_state_of(akt__cluster *cl, const akt__cl_member *m, akt__upd_storage *st);
 
 /* A Node naming m (borrowing m's strings). */
-void akt__cl_node_of(const akt__member *m, Akt__Cluster__Node *n);
+void akt__cl_node_of(const akt__cl_member *m, Akt__Cluster__Node *n);
 /* A Node naming this node. */
 void akt__cl_node_self(akt__cluster *cl, Akt__Cluster__Node *n);
 
 /* Downs m (asserting it is not down yet): status DOWN, and a Down update
  * gossiped. */
-void akt__cl_down(akt__cluster *cl, akt__member *m, akt_cluster_down_reason reason);
+void akt__cl_down(akt__cluster *cl, akt__cl_member *m, akt_cluster_down_reason reason);
 
 /* ---- gossip.c --------------------------------------------------------------------------------- */
 
@@ -478,7 +478,7 @@ void akt__cl_gossip(akt__cluster *cl);
  * oneof in p) in cl->pkt, piggybacks updates (about: see piggyback),
  * seals it and sends it to `to`. m (may be NULL) is charged the bytes.
  * Returns 0 or a negative code (counted). */
-int akt__cl_send(akt__cluster *cl, const akt_addr *to, akt__member *m, Akt__Cluster__Packet *p,
+int akt__cl_send(akt__cluster *cl, const akt_addr *to, akt__cl_member *m, Akt__Cluster__Packet *p,
                  uint64_t about);
 
 /* The datagram callback: opens, decodes and dispatches a packet. */
@@ -512,11 +512,11 @@ void akt__cl_on_ping(akt__cluster *cl, const akt_addr *from, const Akt__Cluster_
 void akt__cl_on_ping_req(akt__cluster *cl, const akt_addr *from, const Akt__Cluster__Packet *p);
 void akt__cl_on_ack(akt__cluster *cl, const Akt__Cluster__Packet *p, int nack);
 void akt__cl_relay_timeout(akt__cluster *cl, uint32_t idx);
-void akt__cl_direct_check(akt__cluster *cl, akt__member *m);
+void akt__cl_direct_check(akt__cluster *cl, akt__cl_member *m);
 /* Adds a member to the probe order at a random place still ahead. */
-void akt__cl_probe_add(akt__cluster *cl, akt__member *m);
+void akt__cl_probe_add(akt__cluster *cl, akt__cl_member *m);
 /* Makes m the next member this node probes (one at a time). */
-void akt__cl_probe_soon(akt__cluster *cl, akt__member *m);
+void akt__cl_probe_soon(akt__cluster *cl, akt__cl_member *m);
 /* Drops every probe, relay and pending ack (leaving the member phase). */
 void akt__cl_swim_reset(akt__cluster *cl);
 /* The probe interval and timeout scaled by the local health score. */
@@ -529,13 +529,13 @@ void akt__cl_swim_start(akt__cluster *cl);
 /* ---- suspicion.c ------------------------------------------------------------------------------- */
 
 /* Starts suspecting m (first suspecter `from`). */
-void akt__cl_suspect_start(akt__cluster *cl, akt__member *m, uint64_t from);
+void akt__cl_suspect_start(akt__cluster *cl, akt__cl_member *m, uint64_t from);
 /* A confirmation from `from`; returns 1 if it was a new one. */
-int akt__cl_suspect_confirm(akt__cluster *cl, akt__member *m, uint64_t from);
+int akt__cl_suspect_confirm(akt__cluster *cl, akt__cl_member *m, uint64_t from);
 /* Stops the suspicion timer. */
-void akt__cl_suspect_stop(akt__cluster *cl, akt__member *m);
+void akt__cl_suspect_stop(akt__cluster *cl, akt__cl_member *m);
 /* The suspicion timer fired. */
-void akt__cl_suspect_expired(akt__cluster *cl, akt__member *m);
+void akt__cl_suspect_expired(akt__cluster *cl, akt__cl_member *m);
 /* The timeout of a suspicion with bounds min and max, k expected
  * confirmations and n so far, counted from its start. */
 akt_duration akt__cl_suspicion_timeout(akt_duration min, akt_duration max, uint32_t k,

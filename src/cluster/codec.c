@@ -31,8 +31,8 @@ int akt__cl_node_valid(const Akt__Cluster__Node *n) {
 }
 
 /* Charges a datagram's bytes to the member at `addr`, if it is one. */
-static akt__member *charge(akt__cluster *cl, const akt_addr *addr, size_t len, int in) {
-  akt__member *m = akt__cl_find(cl, addr->host, addr->port);
+static akt__cl_member *charge(akt__cluster *cl, const akt_addr *addr, size_t len, int in) {
+  akt__cl_member *m = akt__cl_find(cl, addr->host, addr->port);
   if (m) {
     if (in) m->bytes_in += len;
     else m->bytes_out += len;
@@ -40,7 +40,7 @@ static akt__member *charge(akt__cluster *cl, const akt_addr *addr, size_t len, i
   return m;
 }
 
-int akt__cl_send(akt__cluster *cl, const akt_addr *to, akt__member *m, Akt__Cluster__Packet *p,
+int akt__cl_send(akt__cluster *cl, const akt_addr *to, akt__cl_member *m, Akt__Cluster__Packet *p,
                  uint64_t about) {
   if (!cl->dgram) return AKT_ECLOSED;
   Akt__Cluster__Node from;
@@ -136,14 +136,14 @@ static void apply_updates(akt__cluster *cl, const Akt__Cluster__Packet *p) {
  * node may not know: a partition kept the news from it. */
 int akt__cl_is_dead(akt__cluster *cl, const Akt__Cluster__Node *n) {
   uint16_t port = (uint16_t)n->port;
-  akt__member *m = akt__cl_find(cl, n->host, port);
+  akt__cl_member *m = akt__cl_find(cl, n->host, port);
   if (m && m->uid == n->incarnation) return m->status >= AKT_MEMBER_DOWN;
   if (m && m->uid > n->incarnation) return 1;
   return akt__cl_tomb_has(cl, akt__cl_key(n->host, port), n->incarnation);
 }
 
 akt_cluster_down_reason akt__cl_down_reason(akt__cluster *cl, const Akt__Cluster__Node *n) {
-  akt__member *m = akt__cl_find(cl, n->host, (uint16_t)n->port);
+  akt__cl_member *m = akt__cl_find(cl, n->host, (uint16_t)n->port);
   return m && m->uid == n->incarnation ? m->down_reason : AKT_DOWN_UNKNOWN;
 }
 
@@ -209,7 +209,7 @@ void akt__cl_on_datagram(akt_dgram *d, const akt_addr *from, const uint8_t *buf,
   } else {
     akt_addr claimed = {.port = (uint16_t)p->from->port};
     snprintf(claimed.host, sizeof claimed.host, "%s", p->from->host);
-    akt__member *m = charge(cl, &claimed, len, 1);
+    akt__cl_member *m = charge(cl, &claimed, len, 1);
     if (m && !m->self && m->uid == p->from->incarnation)
       m->heard_at = cl->last_heard = akt__cl_now(cl);
     dispatch(cl, from, p);

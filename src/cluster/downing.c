@@ -43,15 +43,15 @@
 
 void akt__cl_view_changed(akt__cluster *cl) { cl->view_changed_at = akt__cl_now(cl); }
 
-static int counted(const akt__member *m) {
+static int counted(const akt__cl_member *m) {
   return m->status == AKT_MEMBER_UP || m->status == AKT_MEMBER_LEAVING;
 }
 
 /* In play for a decision: not exiting, down or removed. */
-static int in_play(const akt__member *m) { return m->status <= AKT_MEMBER_LEAVING; }
+static int in_play(const akt__cl_member *m) { return m->status <= AKT_MEMBER_LEAVING; }
 
 /* The "worse" of two members under the strategy: the one to down. */
-static akt__member *worse(akt__cluster *cl, akt__member *a, akt__member *b) {
+static akt__cl_member *worse(akt__cluster *cl, akt__cl_member *a, akt__cl_member *b) {
   if (cl->o.downing == AKT_DOWNING_KEEP_OLDEST) return akt__cl_older(a, b) ? b : a;
   return akt__cl_addr_cmp(a->host, a->port, b->host, b->port) < 0 ? b : a;
 }
@@ -62,7 +62,7 @@ static akt__member *worse(akt__cluster *cl, akt__member *a, akt__member *b) {
  * far. */
 static void down_side(akt__cluster *cl, int in_u, int isolated, akt_cluster_down_reason reason) {
   for (uint32_t i = 0; i < cl->nslots; i++) {
-    akt__member *m = cl->slots[i];
+    akt__cl_member *m = cl->slots[i];
     if (!m || m->self || !in_play(m)) continue;
     int u = isolated || m->reach == AKT_REACH_UNREACHABLE;
     if (u != in_u) continue;
@@ -86,13 +86,13 @@ static void down_side(akt__cluster *cl, int in_u, int isolated, akt_cluster_down
  * as its probes fail — and must not down the winners for it. When the
  * answer is no, one of those members is probed next and the decision
  * waits. */
-static int winning_is_sure(akt__cluster *cl, int isolated, uint32_t u, const akt__member *oldest,
+static int winning_is_sure(akt__cluster *cl, int isolated, uint32_t u, const akt__cl_member *oldest,
                            int oldest_here, int lowest_here) {
   uint64_t since = cl->unreach_since;
   uint32_t sure = 1, unsure = 0; /* this node is sure of itself */
-  akt__member *check = NULL;
+  akt__cl_member *check = NULL;
   for (uint32_t i = 0; i < cl->nslots && !isolated; i++) {
-    akt__member *m = cl->slots[i];
+    akt__cl_member *m = cl->slots[i];
     if (!m || m->self || !counted(m) || m->reach == AKT_REACH_UNREACHABLE) continue;
     if (m->heard_at >= since) {
       sure++;
@@ -128,7 +128,7 @@ static const char *strategy_name(akt_downing d) {
 }
 
 void akt__cl_downing_check(akt__cluster *cl) {
-  akt__member *me = cl->self;
+  akt__cl_member *me = cl->self;
   if (cl->phase != AKT_CLUSTER_MEMBER || !me || !counted(me)) return;
   if (cl->o.downing == AKT_DOWNING_OFF || (cl->o.test_flags & AKT_CLUSTER_TEST_NO_DOWNING)) return;
   uint64_t now = akt__cl_now(cl);
@@ -145,9 +145,9 @@ void akt__cl_downing_check(akt__cluster *cl) {
   if (!cl->nunreach && !cl->nindirect && cl->silent_probes < AKT__CL_ISOLATION_PROBES) return;
 
   uint32_t r = 0, u = 0, others = 0;
-  akt__member *indirect = NULL, *lowest = NULL, *oldest = NULL, *leader = NULL;
+  akt__cl_member *indirect = NULL, *lowest = NULL, *oldest = NULL, *leader = NULL;
   for (uint32_t i = 0; i < cl->nslots; i++) {
-    akt__member *m = cl->slots[i];
+    akt__cl_member *m = cl->slots[i];
     if (!m || !in_play(m)) continue;
     if (m->reach == AKT_REACH_SUSPECT) return; /* not stable: wait for it to resolve */
     if (!m->self) others++;
@@ -162,7 +162,7 @@ void akt__cl_downing_check(akt__cluster *cl) {
   int isolated = others > 0 && cl->silent_probes >= AKT__CL_ISOLATION_PROBES &&
                  now - cl->last_heard >= akt__cl_suspicion_min(cl, others + 1);
   for (uint32_t i = 0; i < cl->nslots; i++) {
-    akt__member *m = cl->slots[i];
+    akt__cl_member *m = cl->slots[i];
     if (!m || !in_play(m) || !counted(m)) continue;
     int in_u = !m->self && (isolated || m->reach == AKT_REACH_UNREACHABLE);
     if (in_u) {
@@ -174,12 +174,12 @@ void akt__cl_downing_check(akt__cluster *cl) {
   }
   int any_unreachable = isolated;
   for (uint32_t i = 0; i < cl->nslots && !any_unreachable; i++) {
-    akt__member *m = cl->slots[i];
+    akt__cl_member *m = cl->slots[i];
     any_unreachable = m && in_play(m) && !m->self && m->reach == AKT_REACH_UNREACHABLE;
   }
   if (!any_unreachable) {
     if (!indirect) return;
-    akt__member *w = worse(cl, me, indirect);
+    akt__cl_member *w = worse(cl, me, indirect);
     akt__cl_log(cl, AKT_LOG_WARN, "cluster %s: %s@%s:%u is reachable only through others: "
                 "downing %s", cl->name, indirect->name, indirect->host, (unsigned)indirect->port,
                 w == me ? "this node" : "it");

@@ -160,14 +160,14 @@ void akt__cl_gossip(akt__cluster *cl) {
   uint32_t want = cl->o.gossip_nodes, tries = want * 4;
   for (uint32_t t = 0; t < tries && ncand < want && cl->nslots; t++) {
     uint32_t s = (uint32_t)(akt__cl_random(cl) % cl->nslots);
-    akt__member *m = cl->slots[s];
+    akt__cl_member *m = cl->slots[s];
     if (!m || m->self || m->status > AKT_MEMBER_LEAVING) continue;
     int dup = 0;
     for (uint32_t i = 0; i < ncand; i++) dup |= cand[i] == s;
     if (!dup) cand[ncand++] = s;
   }
   for (uint32_t i = 0; i < ncand && cl->nbq; i++) {
-    akt__member *m = cl->slots[cand[i]];
+    akt__cl_member *m = cl->slots[cand[i]];
     akt_addr to = {.port = m->port};
     memcpy(to.host, m->host, sizeof to.host);
     Akt__Cluster__Packet p = AKT__CLUSTER__PACKET__INIT;

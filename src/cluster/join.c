@@ -121,7 +121,7 @@ static void on_discovered(int status, const akt_addr *addrs, size_t n, void *arg
   for (size_t i = 0; i < n; i++) {
     if (is_self(cl, &addrs[i])) continue;
     /* A member greets only addresses it does not know as members. */
-    akt__member *m = cl->phase == AKT_CLUSTER_MEMBER
+    akt__cl_member *m = cl->phase == AKT_CLUSTER_MEMBER
                          ? akt__cl_find(cl, addrs[i].host, addrs[i].port)
                          : NULL;
     if (m && m->status < AKT_MEMBER_DOWN) continue;
@@ -156,7 +156,7 @@ void akt__cl_on_hello(akt__cluster *cl, const akt_addr *from, const Akt__Cluster
       cl->join_busy_until = akt__cl_now(cl) + cl->o.sync_timeout;
       akt__cl_sync_with(cl, remoting, 1);
     } else if (cl->phase == AKT_CLUSTER_MEMBER) {
-      akt__member *m = akt__cl_find(cl, p->from->host, (uint16_t)p->from->port);
+      akt__cl_member *m = akt__cl_find(cl, p->from->host, (uint16_t)p->from->port);
       if (!m || m->uid != p->from->incarnation) akt__cl_sync_with(cl, remoting, 0); /* merge */
     }
     return;
@@ -272,7 +272,7 @@ void akt__cl_joined(akt__cluster *cl) {
 }
 
 void akt__cl_out(akt__cluster *cl, akt_cluster_down_reason reason) {
-  akt__member *me = cl->self;
+  akt__cl_member *me = cl->self;
   AKT_ASSERT(me && (me->status == AKT_MEMBER_DOWN || me->status == AKT_MEMBER_EXITING));
   int downed = me->status == AKT_MEMBER_DOWN;
   /* Last words: what is queued (our Down or exit among it) goes out. */

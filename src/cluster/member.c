@@ -80,7 +80,7 @@ int akt__cl_addr_cmp(const char *h1, uint16_t p1, const char *h2, uint16_t p2) {
   return (p1 > p2) - (p1 < p2);
 }
 
-int akt__cl_older(const akt__member *a, const akt__member *b) {
+int akt__cl_older(const akt__cl_member *a, const akt__cl_member *b) {
   uint64_t ua = a->up_number ? a->up_number : UINT64_MAX;
   uint64_t ub = b->up_number ? b->up_number : UINT64_MAX;
   if (ua != ub) return ua < ub;
@@ -106,18 +106,18 @@ static int index_grow(akt__cluster *cl) {
   return 0;
 }
 
-akt__member *akt__cl_find(akt__cluster *cl, const char *host, uint16_t port) {
+akt__cl_member *akt__cl_find(akt__cluster *cl, const char *host, uint16_t port) {
   if (!cl->index_cap) return NULL;
   uint64_t key = akt__cl_key(host, port);
   for (uint32_t h = (uint32_t)key & (cl->index_cap - 1);; h = (h + 1) & (cl->index_cap - 1)) {
     uint32_t v = cl->index[h];
     if (!v) return NULL;
-    akt__member *m = cl->slots[v - 1];
+    akt__cl_member *m = cl->slots[v - 1];
     if (m->key == key && m->port == port && strcmp(m->host, host) == 0) return m;
   }
 }
 
-static void index_remove(akt__cluster *cl, akt__member *m) {
+static void index_remove(akt__cluster *cl, akt__cl_member *m) {
   uint32_t mask = cl->index_cap - 1, h = (uint32_t)m->key & mask;
   while (cl->index[h] != m->slot + 1) {
     AKT_ASSERT(cl->index[h] != 0);
@@ -134,9 +134,9 @@ static void index_remove(akt__cluster *cl, akt__member *m) {
   cl->index[h] = 0;
 }
 
-akt__member *akt__cl_slot(akt__cluster *cl, uint32_t slot, uint32_t gen) {
+akt__cl_member *akt__cl_slot(akt__cluster *cl, uint32_t slot, uint32_t gen) {
   if (slot >= cl->nslots) return NULL;
-  akt__member *m = cl->slots[slot];
+  akt__cl_member *m = cl->slots[slot];
   return m && m->gen == gen ? m : NULL;
 }
 
@@ -162,7 +162,7 @@ void akt__cl_tomb_add(akt__cluster *cl, uint64_t key, uint64_t uid) {
 
 /* ---- snapshots and events ------------------------------------------------------------------------- */
 
-void akt__cl_snapshot(akt__cluster *cl, const akt__member *m, akt_member *out) {
+void akt__cl_snapshot(akt__cluster *cl, const akt__cl_member *m, akt_member *out) {
   memset(out, 0, sizeof *out);
   snprintf(out->name, sizeof out->name, "%s", m->name);
   snprintf(out->addr.host, sizeof out->addr.host, "%s", m->host);
@@ -211,7 +211,7 @@ static void publish(akt__cluster *cl, akt_cluster_event_kind kind, const akt_mem
   akt_publish(cl->sys, AKT_TOPIC_CLUSTER, &ev.base, cl->actor);
 }
 
-void akt__cl_emit(akt__cluster *cl, akt_cluster_event_kind kind, const akt__member *m,
+void akt__cl_emit(akt__cluster *cl, akt_cluster_event_kind kind, const akt__cl_member *m,
                   akt_cluster_down_reason reason) {
   akt_member snap, *s = NULL;
   if (m) {
@@ -241,9 +241,9 @@ void akt__cl_emit(akt__cluster *cl, akt_cluster_event_kind kind, const akt__memb
 }
 
 void akt__cl_update_leader(akt__cluster *cl) {
-  akt__member *best = NULL;
+  akt__cl_member *best = NULL;
   for (uint32_t i = 0; i < cl->nslots; i++) {
-    akt__member *m = cl->slots[i];
+    akt__cl_member *m = cl->slots[i];
     if (!m || (m->status != AKT_MEMBER_UP && m->status != AKT_MEMBER_LEAVING) ||
         m->reach == AKT_REACH_UNREACHABLE)
       continue;
@@ -263,7 +263,7 @@ void akt__cl_update_leader(akt__cluster *cl) {
 /* Adds (sign 1) or takes back (-1) m's share of the counts: call with -1
  * before a change of m's status, reachability or direct reachability and
  * with 1 after it. */
-static void count(akt__cluster *cl, const akt__member *m, int sign) {
+static void count(akt__cluster *cl, const akt__cl_member *m, int sign) {
   if (m->status > AKT_MEMBER_LEAVING) return;
   uint32_t d = (uint32_t)sign;
   if (m->reach == AKT_REACH_SUSPECT) cl->nsuspect += d;
@@ -278,7 +278,7 @@ static void count(akt__cluster *cl, const akt__member *m, int sign) {
              cl->nindirect <= cl->nmembers);
 }
 
-void akt__cl_set_indirect(akt__cluster *cl, akt__member *m, int indirect) {
+void akt__cl_set_indirect(akt__cluster *cl, akt__cl_member *m, int indirect) {
   if (m->direct_fail == indirect) return;
   count(cl, m, -1);
   m->direct_fail = indirect;
@@ -288,7 +288,7 @@ void akt__cl_set_indirect(akt__cluster *cl, akt__member *m, int indirect) {
 
 /* ---- adding and removing ------------------------------------------------------------------------- */
 
-void akt__cl_member_meta(akt__member *m, const uint8_t *meta, size_t len) {
+void akt__cl_member_meta(akt__cl_member *m, const uint8_t *meta, size_t len) {
   AKT_ASSERT(len <= AKT_CLUSTER_META_MAX);
   memcpy(m->meta, meta, len);
   m->meta_len = len;
@@ -328,7 +328,7 @@ static akt_cluster_event_kind status_event(akt_member_status s) {
   return AKT_CLUSTER_MEMBER_REMOVED;
 }
 
-akt__member *akt__cl_add(akt__cluster *cl, const char *host, uint16_t port, uint64_t uid,
+akt__cl_member *akt__cl_add(akt__cluster *cl, const char *host, uint16_t port, uint64_t uid,
                          const char *name, uint32_t version, akt_member_status status,
                          uint64_t up_number, const uint8_t *meta, size_t meta_len) {
   AKT_ASSERT(status >= AKT_MEMBER_JOINING && status <= AKT_MEMBER_EXITING);
@@ -339,7 +339,7 @@ akt__member *akt__cl_add(akt__cluster *cl, const char *host, uint16_t port, uint
     return NULL;
   }
   if ((cl->nmembers + 1) * 2 > cl->index_cap && index_grow(cl)) return NULL;
-  akt__member *m = calloc(1, sizeof *m);
+  akt__cl_member *m = calloc(1, sizeof *m);
   if (!m) return NULL;
   uint32_t slot;
   if (cl->nfree) {
@@ -378,7 +378,7 @@ akt__member *akt__cl_add(akt__cluster *cl, const char *host, uint16_t port, uint
 }
 
 /* Frees m's slot and memory (its timers cancelled). */
-static void drop(akt__cluster *cl, akt__member *m) {
+static void drop(akt__cluster *cl, akt__cl_member *m) {
   akt__cl_mtimer_cancel(cl, &m->susp_timer);
   akt__cl_mtimer_cancel(cl, &m->remove_timer);
   akt__cl_mtimer_cancel(cl, &m->direct_timer);
@@ -413,7 +413,7 @@ static int status_allowed(akt_member_status from, akt_member_status to) {
   return 1;
 }
 
-void akt__cl_set_status(akt__cluster *cl, akt__member *m, akt_member_status to,
+void akt__cl_set_status(akt__cluster *cl, akt__cl_member *m, akt_member_status to,
                         akt_cluster_down_reason reason) {
   AKT_ASSERT_TRANSITION("member status", m->status, to, status_allowed(m->status, to));
   if (m->status < AKT_MEMBER_DOWN && to >= AKT_MEMBER_DOWN) {
@@ -448,7 +448,7 @@ void akt__cl_set_status(akt__cluster *cl, akt__member *m, akt_member_status to,
   if (m->self && to == AKT_MEMBER_DOWN) akt__cl_out(cl, reason);
 }
 
-void akt__cl_set_reach(akt__cluster *cl, akt__member *m, uint32_t version, akt_member_reach to) {
+void akt__cl_set_reach(akt__cluster *cl, akt__cl_member *m, uint32_t version, akt_member_reach to) {
   /* The test flag AKT_CLUSTER_TEST_NO_VERSIONS lets stale updates through
    * on purpose, to show that the simulator's oracle catches the
    * regressions that follow; the assertion would stop the run first. */

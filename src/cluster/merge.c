@@ -22,7 +22,7 @@
 #include "src/cluster/cluster.h"
 #include "src/util/assert.h"
 
-void akt__cl_node_of(const akt__member *m, Akt__Cluster__Node *n) {
+void akt__cl_node_of(const akt__cl_member *m, Akt__Cluster__Node *n) {
   akt__cluster__node__init(n);
   n->host = (char *)(uintptr_t)m->host;
   n->port = m->port;
@@ -70,7 +70,7 @@ Akt__Cluster__Update *akt__cl_claim(akt__cluster *cl, const Akt__Cluster__Node *
   return &c->u;
 }
 
-size_t akt__cl_state_of(akt__cluster *cl, const akt__member *m, akt__upd_storage *st) {
+size_t akt__cl_state_of(akt__cluster *cl, const akt__cl_member *m, akt__upd_storage *st) {
   akt__cl_node_of(m, &st->node);
   if (m->status >= AKT_MEMBER_DOWN) {
     st->u[0] = *akt__cl_claim(cl, &st->node, AKT__CLUSTER__UPDATE__KIND_DOWN, 0, m->down_reason,
@@ -96,14 +96,14 @@ size_t akt__cl_state_of(akt__cluster *cl, const akt__member *m, akt__upd_storage
 }
 
 void akt__cl_announce(akt__cluster *cl) {
-  akt__member *me = cl->self;
+  akt__cl_member *me = cl->self;
   AKT_ASSERT(me && me->status < AKT_MEMBER_DOWN);
   akt__upd_storage st;
   akt__cl_state_of(cl, me, &st);
   akt__cl_broadcast(cl, &st.u[0], me->key, me->uid);
 }
 
-void akt__cl_down(akt__cluster *cl, akt__member *m, akt_cluster_down_reason reason) {
+void akt__cl_down(akt__cluster *cl, akt__cl_member *m, akt_cluster_down_reason reason) {
   AKT_ASSERT(m->status < AKT_MEMBER_DOWN);
   AKT__CL_STAT(cl, downs);
   Akt__Cluster__Node node;
@@ -117,7 +117,7 @@ void akt__cl_down(akt__cluster *cl, akt__member *m, akt_cluster_down_reason reas
 /* Raises our version past `seen` and announces it (Lifeguard counts a
  * refutation against our own health: we were too slow to answer). */
 static void refute(akt__cluster *cl, uint32_t seen) {
-  akt__member *me = cl->self;
+  akt__cl_member *me = cl->self;
   if (cl->o.test_flags & AKT_CLUSTER_TEST_NO_REFUTE) return;
   AKT__CL_STAT(cl, refutations);
   akt__cl_awareness(cl, 1);
@@ -132,8 +132,8 @@ static int is_self_addr(akt__cluster *cl, const Akt__Cluster__Node *n) {
 }
 
 /* The member a Suspect/Unreachable/Down names, if we know that identity. */
-static akt__member *known(akt__cluster *cl, const Akt__Cluster__Node *n) {
-  akt__member *m = akt__cl_find(cl, n->host, (uint16_t)n->port);
+static akt__cl_member *known(akt__cluster *cl, const Akt__Cluster__Node *n) {
+  akt__cl_member *m = akt__cl_find(cl, n->host, (uint16_t)n->port);
   return m && m->uid == n->incarnation ? m : NULL;
 }
 
@@ -144,7 +144,7 @@ static int apply_alive(akt__cluster *cl, const Akt__Cluster__Alive *a) {
     return AKT_EPROTO;
   uint16_t port = (uint16_t)n->port;
   if (is_self_addr(cl, n)) {
-    akt__member *me = cl->self;
+    akt__cl_member *me = cl->self;
     if (n->incarnation > cl->uid) {
       /* A higher incarnation at our address: our number is too low (the
        * wall clock stepped back across a restart). The next identity this
@@ -162,7 +162,7 @@ static int apply_alive(akt__cluster *cl, const Akt__Cluster__Alive *a) {
     return 0;
   }
   uint64_t key = akt__cl_key(n->host, port);
-  akt__member *m = akt__cl_find(cl, n->host, port);
+  akt__cl_member *m = akt__cl_find(cl, n->host, port);
   if (m && m->uid != n->incarnation) {
     if (n->incarnation < m->uid) {
       akt__cl_tomb_add(cl, key, n->incarnation);
@@ -209,7 +209,7 @@ static int apply_suspicion(akt__cluster *cl, const Akt__Cluster__Node *n, uint32
   if (!akt__cl_node_valid(n) || (from && !akt__cl_node_valid(from))) return AKT_EPROTO;
   akt_member_reach to = unreachable ? AKT_REACH_UNREACHABLE : AKT_REACH_SUSPECT;
   if (is_self_addr(cl, n)) {
-    akt__member *me = cl->self;
+    akt__cl_member *me = cl->self;
     if (n->incarnation != cl->uid || !me || me->status >= AKT_MEMBER_DOWN) return 0;
     if (version >= me->version) {
       refute(cl, version);
@@ -221,7 +221,7 @@ static int apply_suspicion(akt__cluster *cl, const Akt__Cluster__Node *n, uint32
     }
     return 0;
   }
-  akt__member *m = known(cl, n);
+  akt__cl_member *m = known(cl, n);
   if (!m || m->status >= AKT_MEMBER_EXITING) return 0;
   int broken = (cl->o.test_flags & AKT_CLUSTER_TEST_NO_VERSIONS) != 0;
   if (version < m->version && !broken) {
@@ -252,7 +252,7 @@ static int apply_down(akt__cluster *cl, const Akt__Cluster__Down *d) {
   akt_cluster_down_reason reason =
       d->reason <= AKT_DOWN_ISOLATED ? (akt_cluster_down_reason)d->reason : AKT_DOWN_UNKNOWN;
   if (is_self_addr(cl, n)) {
-    akt__member *me = cl->self;
+    akt__cl_member *me = cl->self;
     if (n->incarnation != cl->uid || !me || me->status >= AKT_MEMBER_DOWN) return 0;
     if (cl->phase == AKT_CLUSTER_JOINING) {
       /* Not a member yet: the cluster knows this number as dead (a clock
@@ -263,7 +263,7 @@ static int apply_down(akt__cluster *cl, const Akt__Cluster__Down *d) {
     akt__cl_set_status(cl, me, AKT_MEMBER_DOWN, reason);
     return 1;
   }
-  akt__member *m = known(cl, n);
+  akt__cl_member *m = known(cl, n);
   if (!m) {
     akt__cl_tomb_add(cl, akt__cl_key(n->host, (uint16_t)n->port), n->incarnation);
     return 0;

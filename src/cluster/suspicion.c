@@ -63,14 +63,14 @@ static akt_duration timeout(const akt__suspicion *s) {
 }
 
 /* Arms (or re-arms) the timer for what is left of the timeout. */
-static void arm(akt__cluster *cl, akt__member *m) {
+static void arm(akt__cluster *cl, akt__cl_member *m) {
   akt__suspicion *s = &m->susp;
   uint64_t now = akt__cl_now(cl), due = s->start + timeout(s);
   if (cl->o.test_flags & AKT_CLUSTER_TEST_NO_EXPIRY) return;
   akt__cl_mtimer(cl, m, &m->susp_timer, AKT__CT_SUSPICION, due > now ? due - now : 0);
 }
 
-void akt__cl_suspect_start(akt__cluster *cl, akt__member *m, uint64_t from) {
+void akt__cl_suspect_start(akt__cluster *cl, akt__cl_member *m, uint64_t from) {
   AKT_ASSERT(m->reach == AKT_REACH_SUSPECT && !m->self);
   akt__suspicion *s = &m->susp;
   memset(s, 0, sizeof *s);
@@ -95,7 +95,7 @@ void akt__cl_suspect_start(akt__cluster *cl, akt__member *m, uint64_t from) {
   }
 }
 
-int akt__cl_suspect_confirm(akt__cluster *cl, akt__member *m, uint64_t from) {
+int akt__cl_suspect_confirm(akt__cluster *cl, akt__cl_member *m, uint64_t from) {
   akt__suspicion *s = &m->susp;
   if (!from || from == s->first || s->n >= s->k) return 0;
   for (uint32_t i = 0; i < s->n; i++)
@@ -105,11 +105,11 @@ int akt__cl_suspect_confirm(akt__cluster *cl, akt__member *m, uint64_t from) {
   return 1;
 }
 
-void akt__cl_suspect_stop(akt__cluster *cl, akt__member *m) {
+void akt__cl_suspect_stop(akt__cluster *cl, akt__cl_member *m) {
   akt__cl_mtimer_cancel(cl, &m->susp_timer);
 }
 
-void akt__cl_suspect_expired(akt__cluster *cl, akt__member *m) {
+void akt__cl_suspect_expired(akt__cluster *cl, akt__cl_member *m) {
   if (m->reach != AKT_REACH_SUSPECT || m->status >= AKT_MEMBER_EXITING) return;
   AKT__CL_STAT(cl, unreachable);
   Akt__Cluster__Node node;

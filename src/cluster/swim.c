@@ -71,11 +71,11 @@ static void pend_del(akt__cluster *cl, uint32_t seq) {
 
 /* ---- the probe order ----------------------------------------------------------------------- */
 
-static int probe_eligible(const akt__member *m) {
+static int probe_eligible(const akt__cl_member *m) {
   return m && !m->self && m->status <= AKT_MEMBER_LEAVING;
 }
 
-void akt__cl_probe_add(akt__cluster *cl, akt__member *m) {
+void akt__cl_probe_add(akt__cluster *cl, akt__cl_member *m) {
   if (cl->probe_len >= cl->o.max_members) return;
   uint32_t i = cl->probe_len++;
   cl->probe_order[i] = m->slot;
@@ -94,7 +94,7 @@ void akt__cl_probe_add(akt__cluster *cl, akt__member *m) {
 static void probe_reshuffle(akt__cluster *cl) {
   cl->probe_len = cl->probe_pos = 0;
   for (uint32_t s = 0; s < cl->nslots; s++) {
-    akt__member *m = cl->slots[s];
+    akt__cl_member *m = cl->slots[s];
     if (!probe_eligible(m)) continue;
     cl->probe_order[cl->probe_len] = m->slot;
     cl->probe_gens[cl->probe_len++] = m->gen;
@@ -109,22 +109,22 @@ static void probe_reshuffle(akt__cluster *cl) {
   }
 }
 
-void akt__cl_probe_soon(akt__cluster *cl, akt__member *m) {
+void akt__cl_probe_soon(akt__cluster *cl, akt__cl_member *m) {
   if (cl->urgent_gen || !probe_eligible(m)) return;
   cl->urgent_slot = m->slot;
   cl->urgent_gen = m->gen;
 }
 
-static akt__member *probe_next(akt__cluster *cl) {
+static akt__cl_member *probe_next(akt__cluster *cl) {
   if (cl->urgent_gen) {
-    akt__member *m = akt__cl_slot(cl, cl->urgent_slot, cl->urgent_gen);
+    akt__cl_member *m = akt__cl_slot(cl, cl->urgent_slot, cl->urgent_gen);
     cl->urgent_gen = 0;
     if (probe_eligible(m)) return m;
   }
   for (int pass = 0; pass < 2; pass++) {
     while (cl->probe_pos < cl->probe_len) {
       uint32_t i = cl->probe_pos++;
-      akt__member *m = akt__cl_slot(cl, cl->probe_order[i], cl->probe_gens[i]);
+      akt__cl_member *m = akt__cl_slot(cl, cl->probe_order[i], cl->probe_gens[i]);
       if (probe_eligible(m)) return m;
     }
     probe_reshuffle(cl);
@@ -134,7 +134,7 @@ static akt__member *probe_next(akt__cluster *cl) {
 
 /* ---- sending ------------------------------------------------------------------------------------ */
 
-static akt_addr addr_of(const akt__member *m) {
+static akt_addr addr_of(const akt__cl_member *m) {
   akt_addr a = {.port = m->port};
   memcpy(a.host, m->host, sizeof a.host);
   return a;
@@ -142,7 +142,7 @@ static akt_addr addr_of(const akt__member *m) {
 
 /* Pings m with `seq`; a member we suspect hears of it in the same packet
  * (the buddy system). */
-static void send_ping(akt__cluster *cl, akt__member *m, uint32_t seq) {
+static void send_ping(akt__cluster *cl, akt__cl_member *m, uint32_t seq) {
   Akt__Cluster__Node target;
   akt__cl_node_of(m, &target);
   Akt__Cluster__Ping ping = AKT__CLUSTER__PING__INIT;
@@ -188,7 +188,7 @@ void akt__cl_probe_tick(akt__cluster *cl) {
   if (cl->phase != AKT_CLUSTER_MEMBER || !cl->self) return;
   AKT_ASSERT(!cl->probe.active);
   akt_duration interval = akt__cl_scaled(cl, cl->o.probe_interval);
-  akt__member *m = probe_next(cl);
+  akt__cl_member *m = probe_next(cl);
   cl->probe_due = akt__cl_now(cl) + interval;
   if (!m) {
     akt__cl_timer(cl, AKT__CT_PROBE, interval);
@@ -210,7 +210,7 @@ void akt__cl_probe_tick(akt__cluster *cl) {
 void akt__cl_probe_direct_timeout(akt__cluster *cl) {
   akt__probe *pr = &cl->probe;
   if (!pr->active || pr->acked || cl->phase != AKT_CLUSTER_MEMBER) return;
-  akt__member *target = akt__cl_slot(cl, pr->slot, pr->gen);
+  akt__cl_member *target = akt__cl_slot(cl, pr->slot, pr->gen);
   if (!target || !pr->seq) return;
   /* Helpers: members that answer (alive), not the target. */
   uint32_t want = cl->o.indirect_checks, tries = want * 4 + 8;
@@ -218,7 +218,7 @@ void akt__cl_probe_direct_timeout(akt__cluster *cl) {
   if (want > sizeof chosen / sizeof chosen[0]) want = sizeof chosen / sizeof chosen[0];
   for (uint32_t t = 0; t < tries && n < want && cl->nslots; t++) {
     uint32_t s = (uint32_t)(akt__cl_random(cl) % cl->nslots);
-    akt__member *h = cl->slots[s];
+    akt__cl_member *h = cl->slots[s];
     if (!h || h->self || h == target || h->reach != AKT_REACH_ALIVE ||
         h->status > AKT_MEMBER_LEAVING)
       continue;
@@ -238,7 +238,7 @@ void akt__cl_probe_direct_timeout(akt__cluster *cl) {
   req.nack_after_ms = (uint32_t)((left * 4 / 5) / AKT_MILLIS(1));
   if (!req.nack_after_ms) req.nack_after_ms = 1;
   for (uint32_t i = 0; i < n; i++) {
-    akt__member *h = cl->slots[chosen[i]];
+    akt__cl_member *h = cl->slots[chosen[i]];
     Akt__Cluster__Packet p = AKT__CLUSTER__PACKET__INIT;
     p.body_case = AKT__CLUSTER__PACKET__BODY_PING_REQ;
     p.ping_req = &req;
@@ -262,7 +262,7 @@ void akt__cl_probe_end(akt__cluster *cl) {
   }
   pend_del(cl, pr->seq);
   pr->active = 0;
-  akt__member *m = akt__cl_slot(cl, pr->slot, pr->gen);
+  akt__cl_member *m = akt__cl_slot(cl, pr->slot, pr->gen);
   if (pr->acked || pr->nacks || cl->last_heard >= pr->started) cl->silent_probes = 0;
   else cl->silent_probes++;
   if (pr->acked) {
@@ -387,7 +387,7 @@ void akt__cl_on_ack(akt__cluster *cl, const Akt__Cluster__Packet *p, int nack) {
         pr->nacks++;
         return;
       }
-      akt__member *m = akt__cl_slot(cl, pr->slot, pr->gen);
+      akt__cl_member *m = akt__cl_slot(cl, pr->slot, pr->gen);
       int direct = m && p->from->incarnation == m->uid && p->from->port == m->port &&
                    !strcmp(p->from->host, m->host);
       pr->acked = 1;
@@ -412,7 +412,7 @@ void akt__cl_on_ack(akt__cluster *cl, const Akt__Cluster__Packet *p, int nack) {
       return;
     }
     case AKT__PEND_DIRECT: {
-      akt__member *m = akt__cl_slot(cl, pe->a, pe->b);
+      akt__cl_member *m = akt__cl_slot(cl, pe->a, pe->b);
       pe->seq = 0;
       if (!m || nack) return;
       akt__cl_mtimer_cancel(cl, &m->direct_timer);
@@ -424,7 +424,7 @@ void akt__cl_on_ack(akt__cluster *cl, const Akt__Cluster__Packet *p, int nack) {
   }
 }
 
-void akt__cl_direct_check(akt__cluster *cl, akt__member *m) {
+void akt__cl_direct_check(akt__cluster *cl, akt__cl_member *m) {
   pend_del(cl, m->direct_seq);
   m->direct_seq = 0;
   if (cl->phase != AKT_CLUSTER_MEMBER || !probe_eligible(m)) {

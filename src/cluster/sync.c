@@ -51,7 +51,7 @@ static int state_build(akt__cluster *cl, int only_self, state_buf *b) {
   }
   uint32_t k = 0;
   for (uint32_t i = 0; i < cl->nslots && k < n; i++) {
-    akt__member *m = cl->slots[i];
+    akt__cl_member *m = cl->slots[i];
     if (!m || (only_self && !m->self)) continue;
     size_t c = akt__cl_state_of(cl, m, &b->st[k]);
     for (size_t j = 0; j < c; j++) b->ups[b->n++] = &b->st[k].u[j];
@@ -98,7 +98,7 @@ static void merge(akt__cluster *cl, const Akt__Cluster__Sync *s) {
  * that came from it is a first-hand sign of it). */
 static void charge(akt__cluster *cl, const Akt__Cluster__Node *n, size_t len, int in) {
   if (!akt__cl_node_valid(n)) return;
-  akt__member *m = akt__cl_find(cl, n->host, (uint16_t)n->port);
+  akt__cl_member *m = akt__cl_find(cl, n->host, (uint16_t)n->port);
   if (!m) return;
   if (in) m->bytes_in += len;
   else m->bytes_out += len;
@@ -119,7 +119,7 @@ static void reply_down(akt_ctx *ctx, akt__cluster *cl, const Akt__Cluster__Node 
   out.state = ups;
   out.n_state = 1;
   akt__upd_storage st;
-  akt__member *m = akt__cl_find(cl, n->host, (uint16_t)n->port);
+  akt__cl_member *m = akt__cl_find(cl, n->host, (uint16_t)n->port);
   if (m && m->uid > n->incarnation) {
     akt__cl_state_of(cl, m, &st);
     ups[1] = &st.u[0];
@@ -200,7 +200,7 @@ static void tick(akt_ctx *ctx, akt__cluster *cl) {
   cl->next_push_pull = now + push_pull_every(cl);
   /* One random member that answers and has a remoting address. */
   for (uint32_t t = 0; t < 8 && cl->nslots; t++) {
-    akt__member *m = cl->slots[akt__cl_random(cl) % cl->nslots];
+    akt__cl_member *m = cl->slots[akt__cl_random(cl) % cl->nslots];
     if (!m || m->self || m->status > AKT_MEMBER_LEAVING || m->reach != AKT_REACH_ALIVE ||
         !m->remoting[0])
       continue;
