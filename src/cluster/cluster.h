@@ -46,6 +46,9 @@ typedef struct akt__cl_member akt__cl_member;
 #define AKT__CL_FAREWELL_NODES 3    /* members a stopping node tells it is going */
 #define AKT__CL_MAX_GOSSIP_NODES 32 /* largest gossip_nodes accepted */
 #define AKT__CL_MAX_SYNCQ 16        /* syncs queued for /system/cluster */
+#define AKT__CL_MAX_ASKED 8         /* unknown senders remembered as asked to sync */
+#define AKT__CL_ASK_GRACE AKT_SECONDS(3) /* an unknown sender is asked only after this */
+#define AKT__CL_ASK_AGAIN AKT_SECONDS(5) /* before the same one is asked again */
 #define AKT__CL_ISOLATION_PROBES 3  /* probes with no answer at all before a node may be isolated */
 #define AKT__CL_ARENA (64u << 10)   /* bytes for one unpacked packet before malloc */
 /* Room a gossip packet needs besides one update: header, the sender's
@@ -264,6 +267,12 @@ struct akt__cluster {
 
   /* leaving */
   uint64_t leave_deadline;
+
+  /* unknown senders asked to sync (join.c) */
+  struct {
+    uint64_t key, uid;
+    uint64_t seen, at;     /* first heard from; last asked (0: not yet) */
+  } asked[AKT__CL_MAX_ASKED];
 
   /* syncs for /system/cluster (sync.c) */
   struct {
@@ -551,6 +560,11 @@ void akt__cl_join_begin(akt__cluster *cl);
 void akt__cl_join_round(akt__cluster *cl);
 void akt__cl_rediscover(akt__cluster *cl);
 void akt__cl_on_hello(akt__cluster *cl, const akt_addr *from, const Akt__Cluster__Packet *p);
+/* Asks the sender of a packet, a member whose incarnation this node does
+ * not know, to sync with it (a Hello with sync_me) — if it is still
+ * unknown AKT__CL_ASK_GRACE after its first packet, and at most once every
+ * AKT__CL_ASK_AGAIN. */
+void akt__cl_ask_sync(akt__cluster *cl, const akt_addr *to, const Akt__Cluster__Node *n);
 /* A join sync through a member succeeded: this node is a member now. */
 void akt__cl_joined(akt__cluster *cl);
 /* This node is down (its own decision or the cluster's): leave the member

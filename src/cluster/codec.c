@@ -169,6 +169,12 @@ static void dispatch(akt__cluster *cl, const akt_addr *from, const Akt__Cluster_
     akt__cl_tell_down(cl, from, p->from);
     return;
   }
+  akt__cl_member *m = akt__cl_find(cl, p->from->host, (uint16_t)p->from->port);
+  if (!m || m->uid != p->from->incarnation) {
+    /* A member this node has not heard of (it joined or restarted while we
+     * were cut off, and its news went by): ask it to sync. */
+    akt__cl_ask_sync(cl, from, p->from);
+  }
   apply_updates(cl, p);
   if (cl->phase != AKT_CLUSTER_MEMBER) return; /* an update downed us */
   switch (p->body_case) {

@@ -186,7 +186,11 @@ void akt__cl_downing_check(akt__cluster *cl) {
     akt__cl_down(cl, w, AKT_DOWN_INDIRECT);
     return;
   }
-  if (leader != me) return; /* this side's leader decides */
+  /* This side's leader decides; should it not (its view differs: it does
+   * not see these members as unreachable), the others do once the view
+   * has stood still three times as long. Decisions are deterministic, so
+   * two deciders with one view decide alike. */
+  if (leader != me && now - cl->view_changed_at < 3 * cl->o.stable_after) return;
 
   int down_u;
   int lowest_here = lowest && (lowest->self || !(isolated || lowest->reach == AKT_REACH_UNREACHABLE));

@@ -78,8 +78,9 @@ static void lowest_known(akt__cluster *cl, akt_addr *out) {
 
 /* ---- hellos ---------------------------------------------------------------------------------------- */
 
-static void send_hello(akt__cluster *cl, const akt_addr *to, int reply) {
+static void send_hello_sync(akt__cluster *cl, const akt_addr *to, int reply, int sync_me) {
   Akt__Cluster__Hello h = AKT__CLUSTER__HELLO__INIT;
+  h.sync_me = sync_me;
   Akt__Cluster__Node cand;
   akt_addr low;
   h.reply = reply;
@@ -98,6 +99,33 @@ static void send_hello(akt__cluster *cl, const akt_addr *to, int reply) {
   p.body_case = AKT__CLUSTER__PACKET__BODY_HELLO;
   p.hello = &h;
   akt__cl_send(cl, to, NULL, &p, 0);
+}
+
+static void send_hello(akt__cluster *cl, const akt_addr *to, int reply) {
+  send_hello_sync(cl, to, reply, 0);
+}
+
+void akt__cl_ask_sync(akt__cluster *cl, const akt_addr *to, const Akt__Cluster__Node *n) {
+  uint64_t now = akt__cl_now(cl), key = akt__cl_key(n->host, (uint16_t)n->port);
+  uint32_t slot = AKT__CL_MAX_ASKED, oldest = 0;
+  for (uint32_t i = 0; i < AKT__CL_MAX_ASKED && slot == AKT__CL_MAX_ASKED; i++) {
+    if (cl->asked[i].key == key && cl->asked[i].uid == n->incarnation) slot = i;
+    else if (cl->asked[i].seen < cl->asked[oldest].seen) oldest = i;
+  }
+  if (slot == AKT__CL_MAX_ASKED) {
+    /* First heard of: gossip usually brings its news within the grace. */
+    slot = oldest;
+    cl->asked[slot].key = key;
+    cl->asked[slot].uid = n->incarnation;
+    cl->asked[slot].seen = now ? now : 1;
+    cl->asked[slot].at = 0;
+    return;
+  }
+  /* Still unknown after the grace: ask, once every AKT__CL_ASK_AGAIN. */
+  if (now < cl->asked[slot].seen + AKT__CL_ASK_GRACE) return;
+  if (cl->asked[slot].at && now < cl->asked[slot].at + AKT__CL_ASK_AGAIN) return;
+  cl->asked[slot].at = now;
+  send_hello_sync(cl, to, 0, 1);
 }
 
 static int is_self(akt__cluster *cl, const akt_addr *a) {
@@ -151,6 +179,10 @@ void akt__cl_on_hello(akt__cluster *cl, const akt_addr *from, const Akt__Cluster
   if (!h->reply) send_hello(cl, from, 1);
   if (h->member) {
     if (!remoting[0] || strlen(remoting) >= AKT_CLUSTER_REMOTING_MAX) return;
+    if (h->sync_me && cl->phase == AKT_CLUSTER_MEMBER) {
+      akt__cl_sync_with(cl, remoting, 0);
+      return;
+    }
     if (joining && akt__cl_now(cl) >= cl->join_busy_until) {
       cl->member_answered = 1;
       cl->join_busy_until = akt__cl_now(cl) + cl->o.sync_timeout;
