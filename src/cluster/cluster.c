@@ -233,20 +233,24 @@ int akt_cluster_leave(akt_system *sys, akt_duration timeout) {
 
 /* Tells a few members we are going (exiting), so they remove us instead of
  * suspecting us. */
+static int farewell_target(const akt__cl_member *m, const void *arg) {
+  (void)arg;
+  return !m->self && m->status <= AKT_MEMBER_LEAVING && m->reach == AKT_REACH_ALIVE;
+}
+
 static void farewell(akt__cluster *cl) {
   akt__cl_member *me = cl->self;
   if (cl->phase != AKT_CLUSTER_MEMBER || !me || me->status >= AKT_MEMBER_EXITING) return;
   if (me->status < AKT_MEMBER_LEAVING) akt__cl_self_move(cl, AKT_MEMBER_LEAVING);
   akt__cl_self_move(cl, AKT_MEMBER_EXITING);
-  uint32_t told = 0;
-  for (uint32_t t = 0; t < cl->nslots * 2 && told < AKT__CL_FAREWELL_NODES; t++) {
-    akt__cl_member *m = cl->slots[akt__cl_random(cl) % cl->nslots];
-    if (!m || m->self || m->status > AKT_MEMBER_LEAVING || m->reach != AKT_REACH_ALIVE) continue;
+  uint32_t told[AKT__CL_FAREWELL_NODES];
+  uint32_t n = akt__cl_pick(cl, farewell_target, NULL, AKT__CL_FAREWELL_NODES, told);
+  for (uint32_t i = 0; i < n; i++) {
+    akt__cl_member *m = cl->slots[told[i]];
     akt_addr to = {.port = m->port};
     memcpy(to.host, m->host, sizeof to.host);
     Akt__Cluster__Packet p = AKT__CLUSTER__PACKET__INIT;
     akt__cl_send(cl, &to, m, &p, me->key);
-    told++;
   }
 }
 

@@ -45,8 +45,11 @@ typedef struct akt__cl_member akt__cl_member;
 #define AKT__CL_FORMAT 1            /* datagram format version */
 #define AKT__CL_FAREWELL_NODES 3    /* members a stopping node tells it is going */
 #define AKT__CL_MAX_GOSSIP_NODES 32 /* largest gossip_nodes accepted */
+#define AKT__CL_MAX_INDIRECT 32     /* largest indirect_checks accepted */
 #define AKT__CL_MAX_SYNCQ 16        /* syncs queued for /system/cluster */
 #define AKT__CL_MAX_ASKED 8         /* unknown senders remembered as asked to sync */
+#define AKT__CL_MAX_URGENT 4        /* members queued to be probed next */
+#define AKT__CL_CONFIRM_MAX 3       /* unreachable members a decider probes itself first */
 #define AKT__CL_ASK_GRACE AKT_SECONDS(3) /* an unknown sender is asked only after this */
 #define AKT__CL_ASK_AGAIN AKT_SECONDS(5) /* before the same one is asked again */
 #define AKT__CL_ISOLATION_PROBES 3  /* probes with no answer at all before a node may be isolated */
@@ -129,6 +132,8 @@ struct akt__cl_member {
   int direct_fail;         /* every re-check failed: indirectly connected */
   uint64_t bytes_in, bytes_out;
   uint64_t heard_at;       /* last first-hand sign of it: a packet from it, an ack for it */
+  uint64_t unreach_at;     /* when it last became unreachable here */
+  uint64_t probed_at;      /* when a probe of ours last ended on it */
 };
 
 /* A removed identity, remembered so late gossip cannot bring it back. */
@@ -235,7 +240,10 @@ struct akt__cluster {
   uint32_t *probe_gens;
   uint32_t probe_len, probe_pos;
   akt__probe probe;
-  uint32_t urgent_slot, urgent_gen; /* probe this member next (gen 0: none) */
+  /* Members to probe next, first in first out (gen 0: a free entry). */
+  struct {
+    uint32_t slot, gen;
+  } urgent[AKT__CL_MAX_URGENT];
   akt__cl_pending pending[AKT__CL_MAX_PENDING];
   akt__relay relays[AKT__CL_MAX_RELAYS];
   uint32_t next_seq;
@@ -401,6 +409,12 @@ void akt__cl_emit(akt__cluster *cl, akt_cluster_event_kind kind, const akt__cl_m
 /* Recomputes the leader and emits LEADER_CHANGED when it changed. */
 void akt__cl_update_leader(akt__cluster *cl);
 
+/* Picks up to k distinct members for which ok(m, arg) holds, uniformly at
+ * random (reservoir sampling: one pass over the table, with the backend's
+ * random numbers); writes their slots to out[0..k) and returns how many. */
+uint32_t akt__cl_pick(akt__cluster *cl, int (*ok)(const akt__cl_member *m, const void *arg),
+                      const void *arg, uint32_t k, uint32_t *out);
+
 /* Number of members that are neither down nor removed (for timeouts). */
 uint32_t akt__cl_live_count(akt__cluster *cl);
 
@@ -524,7 +538,8 @@ void akt__cl_relay_timeout(akt__cluster *cl, uint32_t idx);
 void akt__cl_direct_check(akt__cluster *cl, akt__cl_member *m);
 /* Adds a member to the probe order at a random place still ahead. */
 void akt__cl_probe_add(akt__cluster *cl, akt__cl_member *m);
-/* Makes m the next member this node probes (one at a time). */
+/* Queues m to be probed next (AKT__CL_MAX_URGENT at most; more wait for
+ * their turn in the round). */
 void akt__cl_probe_soon(akt__cluster *cl, akt__cl_member *m);
 /* Drops every probe, relay and pending ack (leaving the member phase). */
 void akt__cl_swim_reset(akt__cluster *cl);

@@ -116,6 +116,26 @@ static int winning_is_sure(akt__cluster *cl, int isolated, uint32_t u, const akt
   return ok;
 }
 
+/* Before this node downs a few unreachable members, it probes each itself
+ * once after the mark (the probe carries the claim and the version it
+ * knows, so a live member answers with its current state): a mark that
+ * came from elsewhere, or that a refutation this node missed should have
+ * cleared, is then corrected instead of acted on. A partition's worth of
+ * unreachable members (more than AKT__CL_CONFIRM_MAX) is not one stale
+ * mark, and is not waited for. */
+static int unreachable_confirmed(akt__cluster *cl, int isolated) {
+  if (isolated || cl->nunreach > AKT__CL_CONFIRM_MAX) return 1;
+  int ok = 1;
+  for (uint32_t i = 0; i < cl->nslots; i++) {
+    akt__cl_member *m = cl->slots[i];
+    if (!m || !in_play(m) || m->reach != AKT_REACH_UNREACHABLE || m->probed_at >= m->unreach_at)
+      continue;
+    akt__cl_probe_soon(cl, m);
+    ok = 0;
+  }
+  return ok;
+}
+
 static const char *strategy_name(akt_downing d) {
   switch (d) {
     case AKT_DOWNING_KEEP_MAJORITY: return "keep-majority";
@@ -208,6 +228,7 @@ void akt__cl_downing_check(akt__cluster *cl) {
     default: down_u = -1; /* down-all */
   }
   if (down_u > 0 && !winning_is_sure(cl, isolated, u, oldest, oldest_here, lowest_here)) return;
+  if (down_u != 0 && !unreachable_confirmed(cl, isolated)) return;
   akt_cluster_down_reason reason = isolated ? AKT_DOWN_ISOLATED : AKT_DOWN_STRATEGY;
   akt__cl_log(cl, AKT_LOG_WARN,
               "cluster %s: %s with %u up here and %u unreachable%s: downing %s", cl->name,

@@ -149,6 +149,11 @@ void akt__cl_piggyback(akt__cluster *cl, uint8_t *out, size_t *len, size_t cap, 
     if (taken[i] && cl->bq[i]->transmits >= limit) bq_remove(cl, i);
 }
 
+static int gossip_target(const akt__cl_member *m, const void *arg) {
+  (void)arg;
+  return !m->self && m->status <= AKT_MEMBER_LEAVING;
+}
+
 void akt__cl_gossip(akt__cluster *cl) {
   if (!cl->nbq || !cl->self) return;
   /* Random members: not us, not down or exiting (a down node learns it is
@@ -156,16 +161,8 @@ void akt__cl_gossip(akt__cluster *cl) {
    * them; unreachable ones included, as memberlist gossips to the dead for
    * a while: a member wrongly declared unreachable must hear it to
    * refute. */
-  uint32_t cand[AKT__CL_MAX_GOSSIP_NODES], ncand = 0;
-  uint32_t want = cl->o.gossip_nodes, tries = want * 4;
-  for (uint32_t t = 0; t < tries && ncand < want && cl->nslots; t++) {
-    uint32_t s = (uint32_t)(akt__cl_random(cl) % cl->nslots);
-    akt__cl_member *m = cl->slots[s];
-    if (!m || m->self || m->status > AKT_MEMBER_LEAVING) continue;
-    int dup = 0;
-    for (uint32_t i = 0; i < ncand; i++) dup |= cand[i] == s;
-    if (!dup) cand[ncand++] = s;
-  }
+  uint32_t cand[AKT__CL_MAX_GOSSIP_NODES];
+  uint32_t ncand = akt__cl_pick(cl, gossip_target, NULL, cl->o.gossip_nodes, cand);
   for (uint32_t i = 0; i < ncand && cl->nbq; i++) {
     akt__cl_member *m = cl->slots[cand[i]];
     akt_addr to = {.port = m->port};

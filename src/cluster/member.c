@@ -142,6 +142,23 @@ akt__cl_member *akt__cl_slot(akt__cluster *cl, uint32_t slot, uint32_t gen) {
 
 uint32_t akt__cl_live_count(akt__cluster *cl) { return cl->nlive; }
 
+uint32_t akt__cl_pick(akt__cluster *cl, int (*ok)(const akt__cl_member *m, const void *arg),
+                      const void *arg, uint32_t k, uint32_t *out) {
+  uint32_t seen = 0;
+  for (uint32_t s = 0; s < cl->nslots && k; s++) {
+    const akt__cl_member *m = cl->slots[s];
+    if (!m || !ok(m, arg)) continue;
+    if (seen < k) {
+      out[seen++] = s;
+      continue;
+    }
+    uint64_t j = akt__cl_random(cl) % ((uint64_t)seen + 1);
+    seen++;
+    if (j < k) out[j] = s;
+  }
+  return seen < k ? seen : k;
+}
+
 /* ---- tombstones -------------------------------------------------------------------------------- */
 
 int akt__cl_tomb_has(akt__cluster *cl, uint64_t key, uint64_t uid) {
@@ -461,6 +478,7 @@ void akt__cl_set_reach(akt__cluster *cl, akt__cl_member *m, uint32_t version, ak
   m->version = version;
   m->reach = to;
   count(cl, m, 1);
+  if (to == AKT_REACH_UNREACHABLE && from != to) m->unreach_at = akt__cl_now(cl);
   if (from == AKT_REACH_SUSPECT && to != AKT_REACH_SUSPECT) akt__cl_suspect_stop(cl, m);
   if (to == AKT_REACH_SUSPECT)
     akt__cl_emit(cl, AKT_CLUSTER_MEMBER_SUSPECT, m, AKT_DOWN_UNKNOWN);

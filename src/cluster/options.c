@@ -59,7 +59,7 @@ int akt__cl_options(const akt_cluster_options *in, akt_cluster_options *out, cha
   if (o->probe_timeout >= o->probe_interval)
     return fail(why, size, "probe_timeout must be shorter than probe_interval");
   if (o->probe_interval < AKT_MILLIS(1)) return fail(why, size, "probe_interval below 1 ms");
-  if (o->indirect_checks > 32) return fail(why, size, "indirect_checks above 32");
+  if (o->indirect_checks > AKT__CL_MAX_INDIRECT) return fail(why, size, "indirect_checks above 32");
   if (o->gossip_nodes > AKT__CL_MAX_GOSSIP_NODES) return fail(why, size, "gossip_nodes above 32");
   if (o->suspicion_mult > 64 || o->suspicion_max_mult > 64)
     return fail(why, size, "suspicion multipliers above 64");

@@ -110,15 +110,21 @@ static void probe_reshuffle(akt__cluster *cl) {
 }
 
 void akt__cl_probe_soon(akt__cluster *cl, akt__cl_member *m) {
-  if (cl->urgent_gen || !probe_eligible(m)) return;
-  cl->urgent_slot = m->slot;
-  cl->urgent_gen = m->gen;
+  if (!probe_eligible(m)) return;
+  for (uint32_t i = 0; i < AKT__CL_MAX_URGENT; i++) {
+    if (cl->urgent[i].gen == m->gen && cl->urgent[i].slot == m->slot) return;
+    if (cl->urgent[i].gen) continue;
+    cl->urgent[i].slot = m->slot;
+    cl->urgent[i].gen = m->gen;
+    return;
+  }
 }
 
 static akt__cl_member *probe_next(akt__cluster *cl) {
-  if (cl->urgent_gen) {
-    akt__cl_member *m = akt__cl_slot(cl, cl->urgent_slot, cl->urgent_gen);
-    cl->urgent_gen = 0;
+  while (cl->urgent[0].gen) {
+    akt__cl_member *m = akt__cl_slot(cl, cl->urgent[0].slot, cl->urgent[0].gen);
+    memmove(&cl->urgent[0], &cl->urgent[1], sizeof cl->urgent - sizeof cl->urgent[0]);
+    cl->urgent[AKT__CL_MAX_URGENT - 1].gen = 0;
     if (probe_eligible(m)) return m;
   }
   for (int pass = 0; pass < 2; pass++) {
@@ -207,25 +213,18 @@ void akt__cl_probe_tick(akt__cluster *cl) {
   akt__cl_timer(cl, AKT__CT_PROBE_END, interval);
 }
 
+/* A helper for an indirect probe of `arg`: a member that answers. */
+static int helper(const akt__cl_member *h, const void *arg) {
+  return !h->self && h != arg && h->reach == AKT_REACH_ALIVE && h->status <= AKT_MEMBER_LEAVING;
+}
+
 void akt__cl_probe_direct_timeout(akt__cluster *cl) {
   akt__probe *pr = &cl->probe;
   if (!pr->active || pr->acked || cl->phase != AKT_CLUSTER_MEMBER) return;
   akt__cl_member *target = akt__cl_slot(cl, pr->slot, pr->gen);
   if (!target || !pr->seq) return;
-  /* Helpers: members that answer (alive), not the target. */
-  uint32_t want = cl->o.indirect_checks, tries = want * 4 + 8;
-  uint32_t chosen[32], n = 0;
-  if (want > sizeof chosen / sizeof chosen[0]) want = sizeof chosen / sizeof chosen[0];
-  for (uint32_t t = 0; t < tries && n < want && cl->nslots; t++) {
-    uint32_t s = (uint32_t)(akt__cl_random(cl) % cl->nslots);
-    akt__cl_member *h = cl->slots[s];
-    if (!h || h->self || h == target || h->reach != AKT_REACH_ALIVE ||
-        h->status > AKT_MEMBER_LEAVING)
-      continue;
-    int dup = 0;
-    for (uint32_t i = 0; i < n; i++) dup |= chosen[i] == s;
-    if (!dup) chosen[n++] = s;
-  }
+  uint32_t chosen[AKT__CL_MAX_INDIRECT];
+  uint32_t n = akt__cl_pick(cl, helper, target, cl->o.indirect_checks, chosen);
   Akt__Cluster__Node tn;
   akt__cl_node_of(target, &tn);
   Akt__Cluster__PingReq req = AKT__CLUSTER__PING_REQ__INIT;
@@ -263,6 +262,7 @@ void akt__cl_probe_end(akt__cluster *cl) {
   pend_del(cl, pr->seq);
   pr->active = 0;
   akt__cl_member *m = akt__cl_slot(cl, pr->slot, pr->gen);
+  if (m) m->probed_at = now;
   if (pr->acked || pr->nacks || cl->last_heard >= pr->started) cl->silent_probes = 0;
   else cl->silent_probes++;
   if (pr->acked) {
@@ -465,7 +465,7 @@ void akt__cl_swim_reset(akt__cluster *cl) {
   akt__cl_timer_cancel(cl, AKT__CT_PROBE_END);
   akt__cl_timer_cancel(cl, AKT__CT_GOSSIP);
   memset(&cl->probe, 0, sizeof cl->probe);
-  cl->urgent_gen = 0;
+  memset(cl->urgent, 0, sizeof cl->urgent);
   for (uint32_t i = 0; i < AKT__CL_MAX_RELAYS; i++)
     if (cl->relays[i].used) relay_free(cl, &cl->relays[i]);
   memset(cl->pending, 0, sizeof cl->pending);

@@ -192,6 +192,12 @@ static akt_duration push_pull_every(akt__cluster *cl) {
   return cl->o.push_pull_interval * (bits - 4);
 }
 
+static int sync_target(const akt__cl_member *m, const void *arg) {
+  (void)arg;
+  return !m->self && m->status <= AKT_MEMBER_LEAVING && m->reach == AKT_REACH_ALIVE &&
+         m->remoting[0];
+}
+
 static void tick(akt_ctx *ctx, akt__cluster *cl) {
   for (uint32_t i = 0; i < cl->nsyncq; i++) sync_to(ctx, cl, cl->syncq[i].remoting, cl->syncq[i].join);
   cl->nsyncq = 0;
@@ -199,14 +205,8 @@ static void tick(akt_ctx *ctx, akt__cluster *cl) {
   if (cl->phase != AKT_CLUSTER_MEMBER || now < cl->next_push_pull) return;
   cl->next_push_pull = now + push_pull_every(cl);
   /* One random member that answers and has a remoting address. */
-  for (uint32_t t = 0; t < 8 && cl->nslots; t++) {
-    akt__cl_member *m = cl->slots[akt__cl_random(cl) % cl->nslots];
-    if (!m || m->self || m->status > AKT_MEMBER_LEAVING || m->reach != AKT_REACH_ALIVE ||
-        !m->remoting[0])
-      continue;
-    sync_to(ctx, cl, m->remoting, 0);
-    return;
-  }
+  uint32_t s;
+  if (akt__cl_pick(cl, sync_target, NULL, 1, &s)) sync_to(ctx, cl, cl->slots[s]->remoting, 0);
 }
 
 static int actor_start(akt_ctx *ctx) {

@@ -20,6 +20,7 @@
 #include "akt/cluster.h"
 #include "akt/remote.h"
 #include "akt/sim.h"
+#include "akt/testkit.h"
 
 #define SF_MAX_NODES 16
 #define SF_MAX_EVENTS 8192
