@@ -177,15 +177,16 @@ static akt_duration excuse(akt_scenario *sc) {
 /* The detection bound: the crashed member is probed within two rounds,
  * suspected within one more probe interval, declared unreachable when the
  * suspicion has been confirmed by the others' probes (one round) and has
- * lasted the minimum timeout, and downed stable_after later; plus time for
- * the down to spread. */
+ * lasted the minimum timeout, and downed stable_after later, after the
+ * decider's own probe of it (its next probe, one interval long); plus time
+ * for the down to spread. */
 static akt_duration detect_bound(akt_scenario *sc) {
   int64_t v = akt_scenario_param(sc, "detect_bound", 0);
   if (v > 0) return (akt_duration)v;
   size_t n = akt_scenario_nodes(sc);
   akt_duration p = AKT_CLUSTER_DEFAULT_PROBE_INTERVAL, round = p * (n - 1);
   akt_duration confirm = suspicion_min(n, 1) > round ? suspicion_min(n, 1) : round;
-  return 2 * round + p + confirm + stable_after(sc) + AKT_SECONDS(3);
+  return 2 * round + p + confirm + stable_after(sc) + 2 * p + AKT_SECONDS(3);
 }
 
 /* ---- the budget ---------------------------------------------------------------------------------- */
