@@ -84,12 +84,16 @@ void akt__cl_suspect_start(akt__cluster *cl, akt__cl_member *m, uint64_t from) {
   if (s->k > AKT__CL_MAX_CONFIRM) s->k = AKT__CL_MAX_CONFIRM;
   s->first = from;
   arm(cl, m);
-  /* Heard from another node: check for ourselves soon. A confirmation (or
-   * an ack, and the member hears it is suspected) then comes within a
-   * probe interval instead of whenever our round reaches it. Only about
-   * k + 2 of the members do, so a suspicion does not draw a probe from
-   * everyone. */
-  if (from != cl->key && n > 2) {
+  /* Our own suspicion: probe it once more at once (the ping carries the
+   * suspicion: a live member refutes in its ack, without waiting for its
+   * refutation to come round by gossip, which can miss us). Heard from
+   * another node: check for ourselves soon, so a confirmation (or an ack,
+   * and the member hears it is suspected) comes within a probe interval
+   * rather than whenever our round reaches it; only about k + 2 of the
+   * members do, so a suspicion does not draw a probe from everyone. */
+  if (from == cl->key) {
+    akt__cl_probe_soon(cl, m);
+  } else if (n > 2) {
     uint64_t want = (uint64_t)s->k + 2, of = n - 2;
     if (want >= of || akt__cl_random(cl) % of < want) akt__cl_probe_soon(cl, m);
   }
