@@ -93,10 +93,10 @@ static int pick_node(builder *b, int exclude) {
 
 /* A node outside the `protect` set (not all of the nodes): drawn, then
  * the next unprotected one after it. */
-static int pick_unprotected(builder *b, uint64_t protect) {
+static int pick_unprotected(builder *b, const akt__node_set *protect) {
   size_t n = b->spec->nodes;
   size_t i = (size_t)akt__rng_below(&b->rng, n);
-  while (protect >> i & 1) i = (i + 1) % n;
+  while (akt__set_has(protect, i)) i = (i + 1) % n;
   return (int)i;
 }
 
@@ -191,13 +191,12 @@ static void random_fault(builder *b, const knobs *k, uint64_t at) {
     if (k->kinds >> i & 1) kinds[nk++] = (akt__fault_kind)i;
   akt__fault_kind kind = kinds[akt__rng_below(&b->rng, nk)];
   size_t n = b->spec->nodes;
-  uint64_t protect = b->spec->random.protect;
-  uint64_t all = (UINT64_C(1) << (n - 1) << 1) - 1;
+  const akt__node_set *protect = &b->spec->random.protect;
   akt__fault f = {.at = at, .kind = kind, .node = -1, .node2 = -1};
   switch (kind) {
     case AKT__FAULT_CRASH:
     case AKT__FAULT_PAUSE: {
-      if ((protect & all) == all) return; /* every node is protected */
+      if (akt__set_count(protect) >= n) return; /* every node is protected */
       int node = pick_unprotected(b, protect);
       if (b->down_until[node] > at || down_now(b, at) >= k->max_down) return;
       uint64_t len = exp_ns(&b->rng, kind == AKT__FAULT_CRASH ? k->down : k->pause);

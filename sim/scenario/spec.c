@@ -365,7 +365,7 @@ static int parse_random(parser *p, const word *w, int n) {
         word nw = {t, col};
         int node, rc = parse_node(p, &nw, &node);
         if (rc) return rc;
-        r->protect |= UINT64_C(1) << node;
+        akt__set_add(&r->protect, (size_t)node);
         col += (int)strlen(t) + 1;
       }
     } else {
@@ -513,9 +513,11 @@ static void check_whole(parser *p) {
            "quiet period begins",
            (double)f->at / 1e9, (double)s->duration / 1e9, p->once[ONCE_DURATION]);
   }
-  if (s->nodes && s->random.protect >> (s->nodes - 1) >> 1) {
+  for (size_t i = s->nodes; s->nodes && i < AKT_SCENARIO_MAX_NODES; i++) {
+    if (!akt__set_has(&s->random.protect, i)) continue;
     p->line = p->protect_line;
     errorf(p, p->protect_col, "protect names a node beyond 'nodes %zu'", s->nodes);
+    break;
   }
   p->line = 0;
 }

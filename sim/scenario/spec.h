@@ -76,7 +76,7 @@ typedef struct akt__random_profile {
   int enabled;
   uint32_t kinds;             /* bit per akt__fault_kind allowed; 0 = all */
   double rate;                /* faults per virtual second; 0 = drawn */
-  uint64_t protect;           /* nodes never crashed or paused (bit per node) */
+  akt__node_set protect;      /* nodes never crashed or paused */
 } akt__random_profile;
 
 typedef struct akt__check_ref {

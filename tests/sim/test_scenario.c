@@ -147,7 +147,7 @@ static void parses_every_statement(void **state) {
   assert_int_equal(s.faults[1].oneway, 1);
   assert_int_equal(s.faults[4].mask.w[0], 6);
   assert_int_equal(s.random.enabled, 1);
-  assert_int_equal(s.random.protect, 1);
+  assert_int_equal(s.random.protect.w[0], 1);
   assert_int_equal(s.nchecks, 2);
   assert_int_equal(s.checks[1].within, AKT_SECONDS(3));
   akt__scn_free(&s);
@@ -220,7 +220,7 @@ static void protected_nodes_never_crash_or_pause(void **state) {
   parse_ok("workload bank\nnodes 5\nduration 60s\nrandom kinds=crash,pause rate=2 "
            "protect=node0,node3 protect=node4\n",
            &s);
-  assert_int_equal(s.random.protect, 0x19);
+  assert_int_equal(s.random.protect.w[0], 0x19);
   size_t hit[5] = {0};
   for (uint64_t seed = 1; seed <= 20; seed++) {
     akt__plan p;
