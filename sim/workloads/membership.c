@@ -365,11 +365,13 @@ static void listener(akt_system *sys, const akt_cluster_event *ev, void *arg) {
   if (key <= ks->key)
     akt__wl_violation(&st->regress,
                       "node%zu (incarnation %llx) saw %s of node%zu#%llx at t=%.3fs after a later "
-                      "state (%s/v%u/%s is not past %llx)",
+                      "state (%s/v%u/%s is not past %s/v%u/%s)",
                       obs->index, (unsigned long long)obs->uid, akt_cluster_event_name(ev->kind),
                       subj, (unsigned long long)m->incarnation, akt__wl_s(now),
                       akt_member_status_name(m->status), m->version,
-                      akt_member_reach_name(m->reach), (unsigned long long)ks->key);
+                      akt_member_reach_name(m->reach),
+                      akt_member_status_name((akt_member_status)(ks->key >> 2 & 0x3f)),
+                      (unsigned)(ks->key >> 8), akt_member_reach_name((akt_member_reach)(ks->key & 3)));
   ks->key = key;
   /* The crashed identity is out of this observer's view once it is down
    * or removed there, or once a newer incarnation of the node is known
