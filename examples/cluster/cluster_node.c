@@ -2,6 +2,7 @@
  * environment as on Kubernetes (GoAkt's variables), printing every
  * membership event it sees.
  *
+ *   export AKT_COOKIE=$(openssl rand -hex 32)
  *   NODE_NAME=a NODE_IP=127.0.0.1 GOSSIP_PORT=7946 REMOTING_PORT=2552 \
  *     akt-cluster-node
  *   NODE_NAME=b NODE_IP=127.0.0.1 GOSSIP_PORT=7947 REMOTING_PORT=2553 \
@@ -12,7 +13,8 @@
  * "a: member-up b@127.0.0.1:7947". SIGINT or SIGTERM makes the node leave
  * the cluster gracefully and exit 0; the others then see it left, exited
  * and removed instead of suspecting it. The cookie comes from AKT_COOKIE
- * (remoting refuses peers with another one). demo.sh runs three of them
+ * (at least 16 bytes; remoting refuses peers that cannot prove the same
+ * one, so only they can sync membership). demo.sh runs three of them
  * and kills one.
  */
 #include <pthread.h>
@@ -72,8 +74,12 @@ int main(void) {
   akt_system_options so = {.host = env.node_ip, .log_level = AKT_LOG_ERROR};
   if ((rc = akt_system_new(env.node_name, b, &so, &sys))) return fail("creating the system", rc);
   const char *cookie = getenv("AKT_COOKIE");
+  if (!cookie || !*cookie) {
+    fprintf(stderr, "set AKT_COOKIE to the cluster's secret (e.g. $(openssl rand -hex 32))\n");
+    return 2;
+  }
   akt_remote_options ro = {.host = env.node_ip, .port = env.remoting_port,
-                           .cookie = cookie ? cookie : "akt-cluster-demo"};
+                           .security.cookie = cookie};
   if ((rc = akt_remote_start(sys, &ro))) return fail("starting remoting", rc);
   akt_pid *printer;
   if ((rc = akt_spawn(sys, "printer", &printer_def, NULL, &printer)))

@@ -44,7 +44,7 @@ await() {
   done
 }
 
-export NODE_IP=127.0.0.1 GOSSIP_PORT=0 REMOTING_PORT=0 AKT_COOKIE="demo-$$"
+export NODE_IP=127.0.0.1 GOSSIP_PORT=0 REMOTING_PORT=0 AKT_COOKIE="$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
 
 : >"$DIR/a.out"
 NODE_NAME=a "$EXE" >"$DIR/a.out" 2>"$DIR/a.err" &

@@ -101,7 +101,7 @@ static int sf_hook_start(akt_backend *b, void *arg) {
   akt_system_options so = {.host = name, .port = SF_REMOTING_PORT};
   int rc = akt_system_new(name, b, &so, &nd->sys);
   if (rc) return rc;
-  akt_remote_options ro = {.port = SF_REMOTING_PORT, .cookie = "test"};
+  akt_remote_options ro = {.port = SF_REMOTING_PORT, .security.cookie = "sim-fixture-test-cookie"};
   rc = akt_remote_start(nd->sys, &ro);
   if (!rc && !nd->f->no_start) rc = sf_cluster_start(nd->f, nd->i);
   return rc;

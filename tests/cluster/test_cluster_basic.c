@@ -18,7 +18,7 @@ static int uv(void) { return akt_test_backend == AKT_TESTKIT_UV; }
 
 static void remoting(akt_system *sys) {
   akt_remote_options ro = {.host = uv() ? "127.0.0.1" : NULL, .port = uv() ? 0 : 2552,
-                           .cookie = "cluster-basic"};
+                           .security.cookie = "cluster-basic-test-cookie"};
   assert_int_equal(akt_remote_start(sys, &ro), 0);
 }
 

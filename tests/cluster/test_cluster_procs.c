@@ -19,7 +19,7 @@ static akt_system *node(const char *name, akt_backend *b, const akt_addr *seed) 
   akt_system *sys = NULL;
   akt_system_options so = {.host = "127.0.0.1"};
   if (akt_system_new(name, b, &so, &sys)) return NULL;
-  akt_remote_options ro = {.host = "127.0.0.1", .cookie = "cluster-procs"};
+  akt_remote_options ro = {.host = "127.0.0.1", .security.cookie = "cluster-procs-test-cookie"};
   if (akt_remote_start(sys, &ro)) return NULL;
   akt_cluster_options co = {.host = "127.0.0.1", .seeds = seed, .nseeds = seed ? 1 : 0};
   if (akt_cluster_start(sys, &co)) return NULL;
