@@ -12,15 +12,17 @@
  * address ("a: gossip 127.0.0.1:7946"); then one line per event, e.g.
  * "a: member-up b@127.0.0.1:7947". SIGINT or SIGTERM makes the node leave
  * the cluster gracefully and exit 0; the others then see it left, exited
- * and removed instead of suspecting it. The cookie comes from AKT_COOKIE
- * (at least 16 bytes; remoting refuses peers that cannot prove the same
- * one, so only they can sync membership). demo.sh runs three of them
- * and kills one.
+ * and removed instead of suspecting it. Remoting, which carries joins and
+ * syncs, is secured by the cookie in AKT_COOKIE (at least 16 bytes), by TLS
+ * (AKT_TLS_CA, AKT_TLS_CERT, AKT_TLS_KEY: PEM files), or both; a node with
+ * neither refuses to start. `akt-cluster-node --help` lists every variable.
+ * demo.sh runs three of them and kills one.
  */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "akt/akt.h"
 #include "akt/cluster.h"
@@ -46,12 +48,57 @@ static int printer_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
 
 static const akt_actor_def printer_def = {.kind = "printer", .receive = printer_receive};
 
+static const char usage[] =
+    "usage: akt-cluster-node   (configured by the environment)\n"
+    "  NODE_NAME          this node's name (required)\n"
+    "  NODE_IP            the host to bind and advertise (required)\n"
+    "  GOSSIP_PORT        the gossip (UDP) port, 0: any free one (required)\n"
+    "  REMOTING_PORT      the remoting (TCP) port, 0: any free one (required)\n"
+    "  CLUSTER_PORT       the advertised cluster port (optional)\n"
+    "  AKT_CLUSTER_SEEDS  host:port,... gossip addresses of members to join\n"
+    "  AKT_CLUSTER_ROLES, AKT_CLUSTER_DOWNING, AKT_CLUSTER_STABLE_AFTER,\n"
+    "  AKT_CLUSTER_BOOTSTRAP_EXPECT: see docs/cluster.md\n"
+    "Security (a cookie, TLS, or both; the same on every node):\n"
+    "  AKT_COOKIE         the cluster's shared secret, at least 16 bytes\n"
+    "                     (e.g. $(openssl rand -hex 32))\n"
+    "  AKT_TLS_CA, AKT_TLS_CERT, AKT_TLS_KEY\n"
+    "                     PEM files: the cluster's CA, this node's certificate\n"
+    "                     and its key (docs/security.md makes them)\n"
+    "Prints one line per membership event; SIGINT or SIGTERM leaves the\n"
+    "cluster gracefully.\n";
+
+/* Remoting's security from the environment: the cookie, TLS, or both.
+ * Returns 0, or 2 (nothing set, or TLS half set) after saying why. */
+static int security_from_env(akt_security_options *sec) {
+  const char *cookie = getenv("AKT_COOKIE");
+  sec->cookie = cookie && *cookie ? cookie : NULL;
+  sec->tls.ca_file = getenv("AKT_TLS_CA");
+  sec->tls.cert_file = getenv("AKT_TLS_CERT");
+  sec->tls.key_file = getenv("AKT_TLS_KEY");
+  int tls = !!sec->tls.ca_file + !!sec->tls.cert_file + !!sec->tls.key_file;
+  if (tls != 0 && tls != 3) {
+    fprintf(stderr, "akt-cluster-node: TLS needs all of AKT_TLS_CA, AKT_TLS_CERT and AKT_TLS_KEY\n");
+    return 2;
+  }
+  if (!sec->cookie && !tls) {
+    fprintf(stderr, "akt-cluster-node: set AKT_COOKIE to the cluster's secret (e.g. "
+                    "$(openssl rand -hex 32)), or TLS (AKT_TLS_CA, AKT_TLS_CERT, AKT_TLS_KEY)\n");
+    return 2;
+  }
+  return 0;
+}
+
 static int fail(const char *what, int rc) {
   fprintf(stderr, "akt-cluster-node: %s: %s\n", what, akt_strerror(rc));
   return 1;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (argc > 1) {
+    int help = !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h");
+    fputs(usage, help ? stdout : stderr);
+    return help ? 0 : 2;
+  }
   akt_cluster_options co;
   akt_cluster_env env;
   char err[256];
@@ -59,6 +106,8 @@ int main(void) {
     fprintf(stderr, "akt-cluster-node: %s\n", err);
     return 2;
   }
+  akt_remote_options ro = {.host = env.node_ip, .port = env.remoting_port};
+  if (security_from_env(&ro.security)) return 2;
   /* SIGINT and SIGTERM stay blocked in every thread (akt's inherit the
    * mask); the main thread takes them with sigwait. */
   sigset_t stop;
@@ -73,13 +122,6 @@ int main(void) {
   akt_system *sys;
   akt_system_options so = {.host = env.node_ip, .log_level = AKT_LOG_ERROR};
   if ((rc = akt_system_new(env.node_name, b, &so, &sys))) return fail("creating the system", rc);
-  const char *cookie = getenv("AKT_COOKIE");
-  if (!cookie || !*cookie) {
-    fprintf(stderr, "set AKT_COOKIE to the cluster's secret (e.g. $(openssl rand -hex 32))\n");
-    return 2;
-  }
-  akt_remote_options ro = {.host = env.node_ip, .port = env.remoting_port,
-                           .security.cookie = cookie};
   if ((rc = akt_remote_start(sys, &ro))) return fail("starting remoting", rc);
   akt_pid *printer;
   if ((rc = akt_spawn(sys, "printer", &printer_def, NULL, &printer)))

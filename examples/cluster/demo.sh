@@ -1,7 +1,10 @@
 #!/bin/sh
 # Three cluster nodes on loopback, one killed: the README's cluster demo,
 # and a test (meson: example-cluster).
-#   sh demo.sh PATH/TO/akt-cluster-node
+#   sh demo.sh PATH/TO/akt-cluster-node [--tls]
+# Remoting is secured by a fresh random cookie (AKT_COOKIE) or, with --tls,
+# by TLS alone: a CA and a certificate per node made with openssl in a
+# temporary directory (AKT_TLS_CA, AKT_TLS_CERT, AKT_TLS_KEY).
 # Starts node a (gossip port chosen by the system), then b and c with a as
 # their seed; once a sees all three up, kills c with SIGKILL (no goodbye)
 # and waits until a and b both declare it down; then stops a and b with
@@ -9,6 +12,8 @@
 set -u
 
 EXE=$1
+TLS=0
+[ "${2:-}" = --tls ] && TLS=1
 DIR=$(mktemp -d) || exit 1
 PIDS=""
 
@@ -44,18 +49,53 @@ await() {
   done
 }
 
-export NODE_IP=127.0.0.1 GOSSIP_PORT=0 REMOTING_PORT=0 AKT_COOKIE="$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
+# A CA, and a key and certificate it signs for node $1 (docs/security.md,
+# "Configuring TLS").
+certify() {
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$DIR/$1.key" -out "$DIR/$1.csr" -subj "/CN=$1" 2>/dev/null &&
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+      "extendedKeyUsage=serverAuth,clientAuth" "subjectAltName=DNS:$1" >"$DIR/$1.ext" &&
+    openssl x509 -req -in "$DIR/$1.csr" -CA "$DIR/ca.pem" -CAkey "$DIR/ca.key" \
+      -CAcreateserial -days 1 -extfile "$DIR/$1.ext" -out "$DIR/$1.pem" 2>/dev/null ||
+    fail "openssl could not make a certificate for $1"
+}
+
+export NODE_IP=127.0.0.1 GOSSIP_PORT=0 REMOTING_PORT=0
+if [ "$TLS" = 1 ]; then
+  openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$DIR/ca.key" -out "$DIR/ca.pem" -days 1 -subj "/CN=akt demo CA" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null || fail "openssl could not make a CA"
+  for n in a b c; do certify "$n"; done
+  unset AKT_COOKIE
+  export AKT_TLS_CA="$DIR/ca.pem"
+else
+  export AKT_COOKIE="$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
+fi
+
+# Starts node $1 in the background, with more variables in $2...
+node() {
+  n=$1
+  shift
+  if [ "$TLS" = 1 ]; then
+    env NODE_NAME="$n" AKT_TLS_CERT="$DIR/$n.pem" AKT_TLS_KEY="$DIR/$n.key" "$@" "$EXE" \
+      >"$DIR/$n.out" 2>"$DIR/$n.err" &
+  else
+    env NODE_NAME="$n" "$@" "$EXE" >"$DIR/$n.out" 2>"$DIR/$n.err" &
+  fi
+}
 
 : >"$DIR/a.out"
-NODE_NAME=a "$EXE" >"$DIR/a.out" 2>"$DIR/a.err" &
+node a
 A=$!
 PIDS="$A"
 await "$DIR/a.out" '^a: gossip ' 10
 SEED=$(sed -n 's/^a: gossip //p' "$DIR/a.out" | head -n 1)
 
-NODE_NAME=b AKT_CLUSTER_SEEDS=$SEED "$EXE" >"$DIR/b.out" 2>"$DIR/b.err" &
+node b AKT_CLUSTER_SEEDS="$SEED"
 B=$!
-NODE_NAME=c AKT_CLUSTER_SEEDS=$SEED "$EXE" >"$DIR/c.out" 2>"$DIR/c.err" &
+node c AKT_CLUSTER_SEEDS="$SEED"
 C=$!
 PIDS="$A $B $C"
 
