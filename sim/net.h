@@ -138,6 +138,7 @@ struct akt__sim_net {
   akt__sim_dlist conns;    /* every connection not yet freed (stream.c) */
   akt__sim_dlist pkts;     /* datagrams in flight (dgram.c) */
   size_t npkts;
+  uint64_t next_dgram_id;  /* the last id given to a datagram endpoint (dgram.c) */
   akt__sim_net_stats stats;
 };
 
@@ -262,9 +263,12 @@ int akt__sim_stream_peer(akt_backend *b, akt_stream *s, akt_addr *out);
 void akt__sim_stream_close(akt_backend *b, akt_stream *s);
 
 /* dgram.c. dgram_send to a host that is no node drops the datagram (it
- * returns 0, as a send into the void does). */
+ * returns 0, as a send into the void does), and so does a send to a group
+ * with no member on its port. dgram_open_group ignores iface. */
 int akt__sim_dgram_open(akt_backend *b, const akt_addr *addr, akt_dgram_fn on_recv, void *data,
                         akt_dgram **out);
+int akt__sim_dgram_open_group(akt_backend *b, const akt_addr *group, const char *iface,
+                              akt_dgram_fn on_recv, void *data, akt_dgram **out);
 int akt__sim_dgram_addr(akt_backend *b, akt_dgram *d, akt_addr *out);
 int akt__sim_dgram_send(akt_backend *b, akt_dgram *d, const akt_addr *to, const uint8_t *buf,
                         size_t len);

@@ -3,7 +3,8 @@
  * Everything is virtual: time is the world clock as the node's own clock
  * reads it (skew and drift, node_faults.c), randomness the node's stream,
  * timers are world events, waiting runs the world. The network operations
- * are simulated links (net.c, stream.c, dgram.c).
+ * are simulated links (net.c, stream.c, dgram.c), name lookups the world's
+ * name table (names.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,54 +85,6 @@ static void sim_trace(akt_backend *b, const akt_event *ev) {
   akt__sim_record(n->world, n, ev);
 }
 
-/* ---- name resolution: node names resolve to themselves ------------------ */
-
-typedef struct resolve_req {
-  akt__sim_node *node;
-  uint32_t incarnation; /* of the asking node */
-  akt_resolve_fn cb;
-  void *data;
-  int status;
-  akt_addr addr;
-} resolve_req;
-
-static void resolve_fire(void *arg, uint64_t cookie) {
-  (void)cookie;
-  resolve_req *req = arg;
-  /* The answer is the simulator's own: it is not given to a node that
-   * crashed since it asked (its callback's memory is gone). */
-  if (!req->node->down && req->node->incarnation == req->incarnation)
-    req->cb(req->status, req->status ? NULL : &req->addr, req->status ? 0 : 1, req->data);
-  free(req);
-}
-
-static int sim_resolve(akt_backend *b, const char *name, akt_resolve_fn cb, void *data) {
-  akt__sim_node *n = NODE(b);
-  akt_sim_world *w = n->world;
-  if (!name || !cb || strlen(name) >= AKT_HOST_MAX) return AKT_EINVAL;
-  resolve_req *req = calloc(1, sizeof *req);
-  if (!req) return AKT_ENOMEM;
-  req->node = n;
-  req->incarnation = n->incarnation;
-  req->cb = cb;
-  req->data = data;
-  req->status = AKT_ENOENT;
-  for (size_t i = 0; i < w->nnodes; i++) {
-    if (strcmp(w->nodes[i]->name, name) == 0) {
-      snprintf(req->addr.host, sizeof req->addr.host, "%s", name);
-      req->status = 0;
-      break;
-    }
-  }
-  /* Answer through the event queue: callbacks never run inside the call. */
-  akt__sim_event ev = {.time = w->now, .node = n, .fn = resolve_fire, .arg = req};
-  if (akt__sim_push_event(w, &ev)) {
-    free(req);
-    return AKT_ENOMEM;
-  }
-  return 0;
-}
-
 /* ---- offloaded work: a completion after a seeded delay ----------------- */
 
 /* Offloaded work completes within this much virtual time. */
@@ -176,7 +129,7 @@ const akt_backend_ops akt__sim_ops = {
     .wake = sim_wake,
     .log = sim_log,
     .trace = sim_trace,
-    .resolve = sim_resolve,
+    .resolve = akt__sim_resolve,
     .listen = akt__sim_listen,
     .listener_addr = akt__sim_listener_addr,
     .listener_close = akt__sim_listener_close,
@@ -191,4 +144,6 @@ const akt_backend_ops akt__sim_ops = {
     .dgram_send = akt__sim_dgram_send,
     .dgram_close = akt__sim_dgram_close,
     .offload = sim_offload,
+    .resolve_srv = akt__sim_resolve_srv,
+    .dgram_open_group = akt__sim_dgram_open_group,
 };

@@ -13,6 +13,7 @@
 
 typedef struct akt__sim_node akt__sim_node;
 typedef struct akt__sim_net akt__sim_net;
+typedef struct akt__sim_names akt__sim_names;
 
 /* One scheduled event. Plain data, kept by value in the heap. */
 typedef struct akt__sim_event {
@@ -74,6 +75,7 @@ struct akt_sim_world {
   size_t npaused;        /* nodes paused now: when 0, turns are taken without a scan */
   uint64_t steps;
   akt__sim_net *net;     /* links, streams, datagrams (net.c); NULL until first used */
+  akt__sim_names *names; /* the name table and lookups in flight (names.c); NULL until used */
   /* trace */
   XXH3_state_t *digest;
   FILE *trace_file;
@@ -125,6 +127,12 @@ void akt__sim_record(akt_sim_world *w, const akt__sim_node *node, const akt_even
 /* Frees the network state: every connection, listener, datagram endpoint
  * and byte in flight, without callbacks (net.c). */
 void akt__sim_net_free(akt_sim_world *w);
+
+/* The name table (names.c): ops.resolve and ops.resolve_srv, and freeing
+ * the table with the lookups not yet answered (no callbacks). */
+int akt__sim_resolve(akt_backend *b, const char *name, akt_resolve_fn cb, void *data);
+int akt__sim_resolve_srv(akt_backend *b, const char *name, akt_resolve_srv_fn cb, void *data);
+void akt__sim_names_free(akt_sim_world *w);
 
 /* The backend operations of simulated nodes (node.c). */
 extern const akt_backend_ops akt__sim_ops;

@@ -28,6 +28,10 @@ int akt__uv_resolve(akt_backend *b, const char *name, akt_resolve_fn cb, void *d
  * dropped. Loop thread only. */
 void akt__uv_resolve_cancel_all(akt__uv_loop *loop);
 
+/* ops.resolve_srv (resolve_srv.c, libresolv). Returns 0, AKT_EINVAL,
+ * AKT_ENOMEM, or AKT_ESTOPPED (cb will not run). */
+int akt__uv_resolve_srv(akt_backend *b, const char *name, akt_resolve_srv_fn cb, void *data);
+
 /* ops.offload (offload.c). Returns 0, AKT_EINVAL, AKT_ENOMEM, AKT_ESTOPPED. */
 int akt__uv_offload(akt_backend *b, void (*fn)(void *arg), void *arg);
 
@@ -60,5 +64,11 @@ int akt__uv_dgram_addr(akt_backend *b, akt_dgram *d, akt_addr *out);
 int akt__uv_dgram_send(akt_backend *b, akt_dgram *d, const akt_addr *to, const uint8_t *buf,
                        size_t len);
 void akt__uv_dgram_close(akt_backend *b, akt_dgram *d);
+
+/* ops.dgram_open_group (udp.c): bound with SO_REUSEADDR to the group's
+ * port on the wildcard address of its family. Also returns AKT_ESTOPPED
+ * during shutdown. */
+int akt__uv_dgram_open_group(akt_backend *b, const akt_addr *group, const char *iface,
+                             akt_dgram_fn on_recv, void *data, akt_dgram **out);
 
 #endif

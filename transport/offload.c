@@ -3,7 +3,10 @@
  * ops.offload posts a request to the loop thread, which hands the function
  * to uv_queue_work; it runs on a pool thread (never a worker, so a blocked
  * function does not stall actors). Work in flight is linked on the loop so
- * shutdown can cancel what has not started.
+ * shutdown can cancel what has not started; canceled work then runs on the
+ * loop thread instead, because an accepted function always runs once (its
+ * owner may free `arg` only there, include/akt/backend.h), and at shutdown
+ * its owner has let go of it and it returns at once.
  */
 #include <stdlib.h>
 
@@ -36,9 +39,9 @@ static void work_run_on_pool(uv_work_t *work) {
 }
 
 static void work_done(uv_work_t *work, int status) {
-  (void)status; /* UV_ECANCELED at shutdown: fn did not run */
   work_req *w = work->data;
   work_unlink(w);
+  if (status == UV_ECANCELED) w->fn(w->arg); /* shutdown canceled it before it started */
   free(w);
 }
 
@@ -46,6 +49,7 @@ static void work_start(akt__uv_req *req) {
   work_req *w = (work_req *)req;
   akt__uv_loop *loop = &w->u->loop;
   if (loop->closing_all) {
+    w->fn(w->arg);
     free(w);
     return;
   }

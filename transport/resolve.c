@@ -3,7 +3,9 @@
  * The lookup itself runs on libuv's thread pool; its completion comes back
  * to the loop thread, where the user's callback runs. Lookups in flight are
  * linked on the loop so shutdown can cancel them (libuv cannot cancel one
- * already running; its completion is then dropped).
+ * already running); a lookup that shutdown cancels or overtakes still gets
+ * its callback, with AKT_ESTOPPED, because its owner may free what it
+ * holds only there (include/akt/backend.h).
  */
 #include <netdb.h>
 #include <stdlib.h>
@@ -48,6 +50,7 @@ static void resolve_done(uv_getaddrinfo_t *gai, int status, struct addrinfo *res
   resolve_unlink(r);
   if (status == UV_ECANCELED || r->u->loop.closing_all) {
     uv_freeaddrinfo(res);
+    r->cb(AKT_ESTOPPED, NULL, 0, r->data);
     free(r);
     return;
   }
@@ -70,6 +73,7 @@ static void resolve_run(akt__uv_req *req) {
   resolve_req *r = (resolve_req *)req;
   akt__uv_loop *loop = &r->u->loop;
   if (loop->closing_all) {
+    r->cb(AKT_ESTOPPED, NULL, 0, r->data);
     free(r);
     return;
   }

@@ -6,7 +6,13 @@
  * reference on its endpoint, as does the open handle, so an endpoint closed
  * from the loop thread while sends from other threads are still queued is
  * freed only after the last of them ran.
+ *
+ * A group endpoint (dgram_open_group) is the same object, bound with
+ * SO_REUSEADDR to the wildcard address on the group's port, then joined to
+ * the group; its multicast settings (interface, loopback, hop limit 255)
+ * are set before it is returned, so its first send already uses them.
  */
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,8 +87,26 @@ typedef struct dgram_open_call {
   akt__uv_call call; /* first */
   akt_dgram *d;
   struct sockaddr_storage ss;
+  const char *group; /* a group endpoint's group address, else NULL */
+  const char *iface; /* its interface address, or NULL */
   int rc;
 } dgram_open_call;
+
+/* Hop limit of what a group endpoint sends: RFC 6762 §11 asks 255 of mDNS
+ * so that receivers can tell a packet from the local link. */
+#define GROUP_HOPS 255
+
+/* Joins c->group and sets the endpoint's multicast options. Returns 0 or
+ * a libuv status. */
+static int group_join(dgram_open_call *c) {
+  uv_udp_t *h = &c->d->udp;
+  int rc = uv_udp_set_membership(h, c->group, c->iface, UV_JOIN_GROUP);
+  if (rc == 0 && c->iface != NULL) rc = uv_udp_set_multicast_interface(h, c->iface);
+  if (rc == 0) rc = uv_udp_set_multicast_loop(h, 1);
+  if (rc == 0) rc = uv_udp_set_multicast_ttl(h, GROUP_HOPS);
+  /* No interface with that address: the caller's address is wrong. */
+  return rc == UV_ENODEV ? UV_EADDRNOTAVAIL : rc;
+}
 
 static void dgram_open_fn(akt__uv_call *call) {
   dgram_open_call *c = (dgram_open_call *)call;
@@ -99,7 +123,11 @@ static void dgram_open_fn(akt__uv_call *call) {
     return;
   }
   d->udp.data = d;
-  int rc = uv_udp_bind(&d->udp, (const struct sockaddr *)&c->ss, 0);
+  unsigned flags = 0;
+  if (c->group != NULL)
+    flags = UV_UDP_REUSEADDR | (c->ss.ss_family == AF_INET6 ? UV_UDP_IPV6ONLY : 0);
+  int rc = uv_udp_bind(&d->udp, (const struct sockaddr *)&c->ss, flags);
+  if (rc == 0 && c->group != NULL) rc = group_join(c);
   if (rc == 0) {
     struct sockaddr_storage bound;
     int len = (int)sizeof bound;
@@ -115,13 +143,9 @@ static void dgram_open_fn(akt__uv_call *call) {
   c->rc = 0;
 }
 
-int akt__uv_dgram_open(akt_backend *b, const akt_addr *addr, akt_dgram_fn on_recv, void *data,
-                       akt_dgram **out) {
-  akt__uv_backend *u = akt__uv_of(b);
-  if (addr == NULL || on_recv == NULL || out == NULL) return AKT_EINVAL;
-  if (atomic_load(&u->stopping)) return AKT_ESTOPPED;
-  dgram_open_call c = {.rc = 0};
-  if (akt__uv_addr_parse(addr, &c.ss) != 0) return AKT_EINVAL;
+/* Opens an endpoint bound to c->ss (and joined to c->group, if set). */
+static int dgram_open(akt__uv_backend *u, dgram_open_call *c, akt_dgram_fn on_recv, void *data,
+                      akt_dgram **out) {
   akt_dgram *d = calloc(1, sizeof *d);
   if (d == NULL) return AKT_ENOMEM;
   d->owner.close_cb = dgram_close_cb;
@@ -130,14 +154,49 @@ int akt__uv_dgram_open(akt_backend *b, const akt_addr *addr, akt_dgram_fn on_rec
   d->data = data;
   atomic_init(&d->refs, 1);
   atomic_init(&d->closed, 0);
-  c.d = d;
-  if (akt__uv_loop_call(&u->loop, &c.call, dgram_open_fn) != 0) {
+  c->d = d;
+  if (akt__uv_loop_call(&u->loop, &c->call, dgram_open_fn) != 0) {
     free(d);
     return AKT_ESTOPPED;
   }
-  if (c.rc != 0) return c.rc; /* dgram_open_fn freed d */
+  if (c->rc != 0) return c->rc; /* dgram_open_fn freed d */
   *out = d;
   return 0;
+}
+
+int akt__uv_dgram_open(akt_backend *b, const akt_addr *addr, akt_dgram_fn on_recv, void *data,
+                       akt_dgram **out) {
+  akt__uv_backend *u = akt__uv_of(b);
+  if (addr == NULL || on_recv == NULL || out == NULL) return AKT_EINVAL;
+  if (atomic_load(&u->stopping)) return AKT_ESTOPPED;
+  dgram_open_call c = {.rc = 0};
+  if (akt__uv_addr_parse(addr, &c.ss) != 0) return AKT_EINVAL;
+  return dgram_open(u, &c, on_recv, data, out);
+}
+
+int akt__uv_dgram_open_group(akt_backend *b, const akt_addr *group, const char *iface,
+                             akt_dgram_fn on_recv, void *data, akt_dgram **out) {
+  akt__uv_backend *u = akt__uv_of(b);
+  if (group == NULL || on_recv == NULL || out == NULL || group->port == 0) return AKT_EINVAL;
+  if (atomic_load(&u->stopping)) return AKT_ESTOPPED;
+  dgram_open_call c = {.rc = 0, .group = group->host};
+  if (iface != NULL && iface[0] != '\0') {
+    if (strnlen(iface, AKT_HOST_MAX) == AKT_HOST_MAX) return AKT_EINVAL;
+    c.iface = iface;
+  }
+  struct sockaddr_storage gs;
+  if (akt__uv_addr_parse(group, &gs) != 0 || group->host[0] == '\0') return AKT_EINVAL;
+  /* Bound to the wildcard address of the group's family, on its port. */
+  akt_addr any = {.port = group->port};
+  if (gs.ss_family == AF_INET) {
+    if (!IN_MULTICAST(ntohl(((struct sockaddr_in *)&gs)->sin_addr.s_addr))) return AKT_EINVAL;
+    memcpy(any.host, "0.0.0.0", sizeof "0.0.0.0");
+  } else {
+    if (!IN6_IS_ADDR_MULTICAST(&((struct sockaddr_in6 *)&gs)->sin6_addr)) return AKT_EINVAL;
+    memcpy(any.host, "::", sizeof "::");
+  }
+  if (akt__uv_addr_parse(&any, &c.ss) != 0) return AKT_EINVAL;
+  return dgram_open(u, &c, on_recv, data, out);
 }
 
 int akt__uv_dgram_addr(akt_backend *b, akt_dgram *d, akt_addr *out) {

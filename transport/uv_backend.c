@@ -4,10 +4,12 @@
  */
 #include "transport/uv_backend.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -210,6 +212,8 @@ static const akt_backend_ops uv_ops = {
     .dgram_send = akt__uv_dgram_send,
     .dgram_close = akt__uv_dgram_close,
     .offload = akt__uv_offload,
+    .resolve_srv = akt__uv_resolve_srv,
+    .dgram_open_group = akt__uv_dgram_open_group,
 };
 
 /* ---- construction ---------------------------------------------------------- */
@@ -247,6 +251,12 @@ int akt_uv_backend_new(const akt_uv_options *opts, akt_backend **out) {
   akt_uv_options o = {0};
   if (opts != NULL) o = *opts;
   if (out == NULL || o.workers > AKT_UV_MAX_WORKERS) return AKT_EINVAL;
+  if (o.dns_server.host[0]) {
+    struct in_addr ia;
+    if (memchr(o.dns_server.host, '\0', AKT_HOST_MAX) == NULL ||
+        inet_pton(AF_INET, o.dns_server.host, &ia) != 1 || o.dns_server.port == 0)
+      return AKT_EINVAL;
+  }
   unsigned nworkers = o.workers;
   if (nworkers == 0) {
     nworkers = uv_available_parallelism();
@@ -260,6 +270,7 @@ int akt_uv_backend_new(const akt_uv_options *opts, akt_backend **out) {
   u->base.impl = u;
   u->base.flags = 0;
   u->write_limit = o.write_limit != 0 ? o.write_limit : AKT_UV_DEFAULT_WRITE_LIMIT;
+  u->dns_server = o.dns_server;
   u->log_sink = o.log_sink;
   u->log_data = o.log_data;
   atomic_init(&u->stopping, 0);

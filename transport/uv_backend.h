@@ -39,6 +39,7 @@ struct akt__uv_backend {
   akt__uv_workers workers;
   akt__uv_timers timers;
   size_t write_limit; /* bytes queued per stream */
+  akt_addr dns_server; /* SRV lookups' server (resolve_srv.c); host "" = resolv.conf's */
   atomic_int stopping; /* akt_uv_backend_free has begun */
 
   pthread_mutex_t rng_mu; /* a leaf (lock hierarchy above) */

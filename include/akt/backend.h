@@ -148,9 +148,29 @@ typedef void (*akt_dgram_fn)(akt_dgram *d, const akt_addr *from, const uint8_t *
                              size_t len, void *data);
 
 /* Name resolution finished: status 0 with n >= 1 addresses (port 0), or
- * AKT_ENOENT / AKT_EBACKEND with n == 0. `addrs` is valid only during the
- * call. */
+ * AKT_ENOENT / AKT_EBACKEND / AKT_ESTOPPED with n == 0. `addrs` is valid
+ * only during the call. */
 typedef void (*akt_resolve_fn)(int status, const akt_addr *addrs, size_t n, void *data);
+
+/* Most SRV records one resolve_srv reports; the rest are dropped. */
+#define AKT_SRV_MAX 256
+
+/* One DNS SRV record (RFC 2782): a service instance at target:port. Lower
+ * priorities are tried first; weight spreads load among equal priorities.
+ * Plain data. */
+typedef struct akt_srv {
+  char target[AKT_HOST_MAX]; /* a host name, without the trailing dot */
+  uint16_t port;
+  uint16_t priority;
+  uint16_t weight;
+} akt_srv;
+
+/* An SRV lookup finished: status 0 with 1 <= n <= AKT_SRV_MAX records, in
+ * the order the answer gave them, or AKT_ENOENT (no such name, or no SRV
+ * record for it) / AKT_EBACKEND (no server answered, a server failure, a
+ * malformed answer) / AKT_ESTOPPED with n == 0. `recs` is valid only
+ * during the call. */
+typedef void (*akt_resolve_srv_fn)(int status, const akt_srv *recs, size_t n, void *data);
 
 /* ---- the seam ------------------------------------------------------------ */
 
@@ -219,8 +239,10 @@ struct akt_backend_ops {
   void (*trace)(akt_backend *b, const akt_event *ev);
 
   /* Resolves `name` (a DNS name, an IP literal, or a simulated host name) to
-   * addresses; `cb` runs once on the I/O context. Returns 0 (cb will run),
-   * AKT_EINVAL or AKT_ENOMEM (cb will not run). */
+   * addresses; `cb` runs exactly once on the I/O context — also when the
+   * backend shuts down first (then with AKT_ESTOPPED), so `data` may be
+   * freed by the callback. Returns 0 (cb will run), AKT_EINVAL, AKT_ENOMEM
+   * or AKT_ESTOPPED (cb will not run). */
   int (*resolve)(akt_backend *b, const char *name, akt_resolve_fn cb, void *data);
 
   /* Listens for stream connections on `addr` (port 0 picks a free one; see
@@ -271,7 +293,10 @@ struct akt_backend_ops {
   int (*dgram_addr)(akt_backend *b, akt_dgram *d, akt_addr *out);
 
   /* Sends one datagram of `len` bytes (copied) to `to`. Delivery is not
-   * guaranteed. Returns 0, AKT_ELIMIT (too large), AKT_ECLOSED, AKT_ENOMEM. */
+   * guaranteed. `to` may be a multicast group (see dgram_open_group): the
+   * datagram then goes to every endpoint joined to the group on the
+   * group's port, this host's included. Returns 0, AKT_ELIMIT (too large),
+   * AKT_ECLOSED, AKT_ENOMEM. */
   int (*dgram_send)(akt_backend *b, akt_dgram *d, const akt_addr *to, const uint8_t *buf,
                     size_t len);
 
@@ -280,8 +305,10 @@ struct akt_backend_ops {
 
   /* Runs fn(arg) once, off the actor threads, for blocking work: on a
    * thread pool in production, as a world event after a seeded delay in
-   * the simulator. Returns 0 (fn will run), AKT_ENOMEM, or AKT_ESTOPPED
-   * (shutting down: fn will not run). */
+   * the simulator. Once accepted, fn runs even if the backend shuts down
+   * first (in production it then runs on the loop thread as the backend
+   * stops), so `arg` may be freed by fn. Returns 0 (fn will run),
+   * AKT_ENOMEM, or AKT_ESTOPPED (shutting down: fn will not run). */
   int (*offload)(akt_backend *b, void (*fn)(void *arg), void *arg);
 
   /* Optional. Fills buf with len bytes fit for secrets and nonces (the
@@ -291,6 +318,35 @@ struct akt_backend_ops {
    * so a simulated run stays a function of its seed. Returns 0 or
    * AKT_EBACKEND. */
   int (*random_bytes)(akt_backend *b, uint8_t *buf, size_t len);
+
+  /* Optional (NULL: no SRV lookups). Looks up the SRV records of `name`
+   * (e.g. "_gossip._udp.svc.ns.svc.cluster.local", a Kubernetes headless
+   * service); `cb` runs exactly once on the I/O context, as for resolve
+   * (AKT_ESTOPPED when the backend shuts down first). The targets are host
+   * names to resolve; their addresses are not part of the answer. Returns
+   * 0 (cb will run), AKT_EINVAL (name NULL, empty or too long), AKT_ENOMEM
+   * or AKT_ESTOPPED (cb will not run). */
+  int (*resolve_srv)(akt_backend *b, const char *name, akt_resolve_srv_fn cb, void *data);
+
+  /* Optional (NULL: no multicast). Opens a datagram endpoint that belongs
+   * to the multicast group group->host (an IPv4 or IPv6 multicast address:
+   * 224.0.0.0/4 or ff00::/8, e.g. mDNS's 224.0.0.251) on port group->port.
+   * The endpoint is bound to that port on every address and shares it with
+   * the other group endpoints of its host (as every mDNS responder on a
+   * machine binds 5353); it receives what is sent to the group on that
+   * port and what is sent to the port directly. It joins the group on the
+   * interface whose address is `iface` (NULL or "": the system's choice)
+   * and what it sends to a group leaves through that interface, with
+   * multicast loopback on (endpoints of this host hear it, the sender's
+   * own included) and a hop limit of 255 (RFC 6762 §11: link-local groups
+   * are never routed, and receivers may check it). Use dgram_send to send
+   * (to the group, or unicast), dgram_close to leave. The simulator gives
+   * each node one interface and ignores `iface`. Returns 0 and *out, or
+   * AKT_EINVAL (not a multicast address; port 0; iface not a local
+   * address), AKT_EEXIST (the port is bound by a plain endpoint),
+   * AKT_ENOMEM, AKT_EBACKEND, AKT_ESTOPPED. */
+  int (*dgram_open_group)(akt_backend *b, const akt_addr *group, const char *iface,
+                          akt_dgram_fn on_recv, void *data, akt_dgram **out);
 };
 
 /* A backend instance: an operations table and its private state. Created by

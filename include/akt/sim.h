@@ -201,6 +201,46 @@ int akt_sim_clog(akt_sim_world *w, akt_backend *from, akt_backend *to, akt_durat
 int akt_sim_hold(akt_sim_world *w, akt_backend *from, akt_backend *to);
 int akt_sim_release(akt_sim_world *w, akt_backend *from, akt_backend *to);
 
+/* ---- names ------------------------------------------------------------------------
+ *
+ * What resolve and resolve_srv answer. A node's name resolves to the node,
+ * and so does NAME.local (its mDNS host name). The world's name table adds
+ * DNS records, as a cluster's DNS server would hold them: addresses for a
+ * name (a Kubernetes headless service has one per ready pod), SRV records
+ * (its "_gossip._udp.svc.ns.svc.cluster.local"), or a failure. Names
+ * compare without regard to ASCII case or a trailing dot. A lookup is
+ * answered from the table as it is when asked — table records first, then
+ * node names — by a world event at the same virtual instant (a trace record
+ * "resolve" or "resolve-srv"), also when the asking node crashed meanwhile.
+ * A name with no record and no node answers AKT_ENOENT. Tests and scenario
+ * workloads may change the table at any time, between steps or inside them.
+ */
+
+#define AKT_SIM_NAME_MAX_RECORDS 4096 /* records in one world's name table */
+#define AKT_SIM_RESOLVE_MAX 32        /* addresses one resolve answers, as in production */
+
+/* Adds an address record: `name` resolves to `host` (a node's name, or
+ * any host text the caller will use as an address). Several records of one
+ * name are answered in the order added, at most AKT_SIM_RESOLVE_MAX.
+ * Returns 0, AKT_EINVAL (w NULL; name or host empty or not shorter than
+ * AKT_HOST_MAX), AKT_ELIMIT (AKT_SIM_NAME_MAX_RECORDS) or AKT_ENOMEM. */
+int akt_sim_name_add(akt_sim_world *w, const char *name, const char *host);
+
+/* Adds an SRV record (copied) to `name`; records are answered in the order
+ * added, at most AKT_SRV_MAX. Returns 0, AKT_EINVAL (as above; an empty
+ * target), AKT_ELIMIT or AKT_ENOMEM. */
+int akt_sim_name_add_srv(akt_sim_world *w, const char *name, const akt_srv *srv);
+
+/* Makes every lookup of `name` (addresses and SRV) fail with `code`:
+ * AKT_EBACKEND (a server failure, a timeout) or AKT_ENOENT, until the
+ * name's records are removed. Returns 0, AKT_EINVAL, AKT_ELIMIT or
+ * AKT_ENOMEM. */
+int akt_sim_name_fail(akt_sim_world *w, const char *name, int code);
+
+/* Removes every record of `name` (addresses, SRV, failure). Returns 0,
+ * AKT_ENOENT (it had none) or AKT_EINVAL. */
+int akt_sim_name_remove(akt_sim_world *w, const char *name);
+
 /* ---- faults: nodes ------------------------------------------------------------ */
 
 /* How the world stops and starts what runs on a node: `stop` must free the
@@ -221,10 +261,11 @@ int akt_sim_node_set_hooks(akt_backend *b, const akt_sim_node_hooks *hooks);
  * sends a FIN after its bytes in flight, so peers see on_close(AKT_ECLOSED)
  * one crossing later), its listeners and datagram endpoints are freed (the
  * pointers it held dangle); then the stop hook drops its memory (no
- * post_stop runs). Its other pending events — timers, offloaded work —
- * fire as usual: akt_system_drop cancels a dropped system's timers and
- * makes its work harmless (name resolutions it asked for are answered to
- * nobody: they are the simulator's own). While it is down, connects to it fail with
+ * post_stop runs). Its other pending events — timers, offloaded work,
+ * answers to name lookups — fire as usual: akt_system_drop cancels a
+ * dropped system's timers and makes its work harmless, and whoever asked
+ * for a lookup frees what it holds in the callback, as the backend's
+ * contract lets it. While it is down, connects to it fail with
  * AKT_EUNREACH after a round trip, and stream bytes and datagrams sent to
  * it are dropped when they arrive (datagrams also when it restarted
  * meanwhile). A crash ends a pause. Returns 0, AKT_EINVAL, AKT_ESTATE

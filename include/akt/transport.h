@@ -31,13 +31,17 @@ typedef struct akt_uv_options {
   akt_log_sink_fn log_sink;/* NULL: lines go to stderr with a wall-clock stamp */
   void *log_data;          /* passed to log_sink */
   size_t write_limit;      /* bytes queued per stream; 0 = AKT_UV_DEFAULT_WRITE_LIMIT */
+  akt_addr dns_server;     /* SRV lookups go to this IPv4 server and port instead of the
+                              servers of /etc/resolv.conf (tests); host "" = the system's.
+                              Address lookups always use the system's resolver. */
 } akt_uv_options;
 
 /* Creates the backend and starts its loop thread and workers. On success
  * writes a backend owned by the caller to *out (free it with
  * akt_uv_backend_free after every system using it is freed). Returns 0,
- * AKT_EINVAL (workers > AKT_UV_MAX_WORKERS), AKT_ENOMEM, or AKT_EBACKEND
- * (a thread or libuv handle could not be created). */
+ * AKT_EINVAL (workers > AKT_UV_MAX_WORKERS; a dns_server that is not an
+ * IPv4 literal with a port), AKT_ENOMEM, or AKT_EBACKEND (a thread or
+ * libuv handle could not be created). */
 int akt_uv_backend_new(const akt_uv_options *opts, akt_backend **out);
 
 /* Stops and joins every thread, closes every handle (timers still pending
