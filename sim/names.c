@@ -13,7 +13,9 @@
  * node crashed in between, as offloaded work runs: whoever asked may have
  * let go of its memory already and frees it in the callback (the contract
  * of resolve in include/akt/backend.h). Lookups not yet answered are
- * listed on the world, so freeing the world frees them (unanswered).
+ * listed on the world: freeing the world answers them AKT_ESTOPPED, as
+ * the production backend does when it shuts down, so that their owners
+ * free what they lent (the world's other events are dropped unfired).
  *
  * Every lookup is a trace record of kind net ("resolve", "resolve-srv":
  * code = the status or the number of answers, text = the name), so a
@@ -240,6 +242,10 @@ void akt__sim_names_free(akt_sim_world *w) {
   while (t->pending.head) {
     lookup *q = (lookup *)t->pending.head;
     akt__sim_dlist_remove(&t->pending, &q->link);
+    if (q->srv)
+      q->srv_cb(AKT_ESTOPPED, NULL, 0, q->data);
+    else
+      q->cb(AKT_ESTOPPED, NULL, 0, q->data);
     free(q->recs);
     free(q);
   }

@@ -52,8 +52,8 @@ void akt_sim_world_free(akt_sim_world *w) {
    * already (worlds need not be freed in the reverse order of creation). */
   if (akt__assert_get_reporter().arg == w)
     akt__assert_set_reporter(w->prev_reporter.fn == report ? NULL : &w->prev_reporter, NULL);
+  akt__sim_names_free(w); /* first: its callbacks may still use the world */
   akt__sim_net_free(w);
-  akt__sim_names_free(w);
   for (size_t i = 0; i < w->nnodes; i++) {
     free(w->nodes[i]->deferred); /* deferred events are dropped, as queued ones */
     free(w->nodes[i]);

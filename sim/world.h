@@ -129,7 +129,7 @@ void akt__sim_record(akt_sim_world *w, const akt__sim_node *node, const akt_even
 void akt__sim_net_free(akt_sim_world *w);
 
 /* The name table (names.c): ops.resolve and ops.resolve_srv, and freeing
- * the table with the lookups not yet answered (no callbacks). */
+ * the table, answering the lookups not yet answered with AKT_ESTOPPED. */
 int akt__sim_resolve(akt_backend *b, const char *name, akt_resolve_fn cb, void *data);
 int akt__sim_resolve_srv(akt_backend *b, const char *name, akt_resolve_srv_fn cb, void *data);
 void akt__sim_names_free(akt_sim_world *w);

@@ -52,7 +52,9 @@ typedef struct akt_sim_options {
 int akt_sim_world_new(const akt_sim_options *opts, akt_sim_world **out);
 
 /* Frees the world, its nodes and every pending event (their callbacks do
- * not run). Free every akt_system on its nodes first. NULL is a no-op. */
+ * not run, but for name lookups, which are answered AKT_ESTOPPED as the
+ * production backend answers them when it shuts down). Free every
+ * akt_system on its nodes first. NULL is a no-op. */
 void akt_sim_world_free(akt_sim_world *w);
 
 /* Adds a node named `name` (1..AKT_SIM_NODE_NAME_MAX of [A-Za-z0-9_.-],
