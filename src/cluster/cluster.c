@@ -259,6 +259,7 @@ static void stop_now(akt__cluster *cl) {
   disarm_all(cl);
   if (cl->disc && cl->disc_busy) cl->disc->ops->cancel(cl->disc, cl->b);
   cl->disc_busy = 0;
+  if (cl->disc && cl->disc->ops->stop) cl->disc->ops->stop(cl->disc, cl->b);
   if (cl->dgram) cl->b->ops->dgram_close(cl->b, cl->dgram);
   cl->dgram = NULL;
   cl->phase = AKT_CLUSTER_IDLE;
