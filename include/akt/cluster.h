@@ -367,6 +367,7 @@ typedef struct akt_cluster_env {
   char role_text[AKT_CLUSTER_MAX_ROLES][AKT_CLUSTER_ROLE_MAX];
   const char *roles[AKT_CLUSTER_MAX_ROLES]; /* AKT_CLUSTER_ROLES */
   size_t nroles;
+  akt_discovery_env discovery;             /* DISCOVERY and its settings */
 } akt_cluster_env;
 
 /* Fills `opts` (zeroed first) and `env` from the environment, read with
@@ -381,8 +382,14 @@ typedef struct akt_cluster_env {
  *   AKT_CLUSTER_DOWNING       keep-majority | static-quorum:N | keep-oldest | down-all | off
  *   AKT_CLUSTER_STABLE_AFTER  a duration: "20s", "1500ms"
  *   AKT_CLUSTER_BOOTSTRAP_EXPECT  a count
+ *   DISCOVERY                 static (default) | dns | mdns | kubernetes, with
+ *                             its settings (DNS_NAME, MDNS_SERVICE,
+ *                             K8S_LABEL_SELECTOR, ...: docs/discovery.md)
  * Returns 0, or AKT_EINVAL with "NAME: what is wrong" in err (errsize
- * bytes) for the first variable that is missing or malformed. */
+ * bytes) for the first variable that is missing or malformed. The
+ * provider is not built here: akt_discovery_new(&env->discovery.config,
+ * &opts->discovery) builds the one DISCOVERY names (for static, the seeds
+ * in opts are enough). */
 int akt_cluster_options_from_env(akt_cluster_options *opts, akt_cluster_env *env,
                                  akt_getenv_fn get, void *arg, char *err, size_t errsize);
 

@@ -6,6 +6,7 @@
 
 #include "akt/error.h"
 #include "src/cluster/cluster.h"
+#include "src/cluster/discovery_env.h"
 
 static const char *from_process(const char *name, void *arg) {
   (void)arg;
@@ -53,6 +54,12 @@ static int port(const char *s, uint16_t *out) {
   *out = (uint16_t)v;
   return 1;
 }
+
+int akt__env_bad(char *err, size_t size, const char *var, const char *what, const char *value) {
+  return bad(err, size, var, what, value);
+}
+
+int akt__env_port(const char *s, uint16_t *out) { return port(s, out) && *out; }
 
 /* "host:port,host:port" (an IPv6 host in brackets: "[::1]:7946"). */
 static int seeds(const char *s, akt_cluster_env *env) {
@@ -148,6 +155,9 @@ int akt_cluster_options_from_env(akt_cluster_options *opts, akt_cluster_env *env
 
   if ((v = get("AKT_CLUSTER_SEEDS", arg)) && !seeds(v, env))
     return bad(err, errsize, "AKT_CLUSTER_SEEDS", "not a list of host:port", v);
+
+  int rc = akt__discovery_env(env, get, arg, err, errsize); /* DISCOVERY and its settings */
+  if (rc) return rc;
 
   if ((v = get("AKT_CLUSTER_ROLES", arg)) && !roles(v, env))
     return bad(err, errsize, "AKT_CLUSTER_ROLES", "not a list of roles (at most 8 of 1-31 bytes)",
