@@ -10,7 +10,7 @@ nm_tool=$1
 archive=$2
 mode=${3:-}
 
-forbidden='^(time|clock_gettime|clock_getres|gettimeofday|clock|timespec_get|ftime|rand|rand_r|random|srand|srandom|drand48|lrand48|mrand48|erand48|getrandom|getentropy|arc4random|pthread_create|thrd_create|fork|sleep|usleep|nanosleep|getaddrinfo|gethostbyname|getnameinfo|socket|connect|bind|listen|accept|accept4|epoll_create1?|epoll_wait|select|poll|uv_.*)$'
+forbidden='^(time|clock_gettime|clock_getres|gettimeofday|clock|timespec_get|ftime|rand|rand_r|random|srand|srandom|drand48|lrand48|mrand48|erand48|getrandom|getentropy|arc4random|pthread_create|thrd_create|fork|sleep|usleep|nanosleep|getaddrinfo|gethostbyname|getnameinfo|__res_ninit|res_ninit|res_n?query|res_n?search|__dn_expand|dn_expand|curl_.*|socket|connect|bind|listen|accept|accept4|epoll_create1?|epoll_wait|select|poll|uv_.*)$'
 
 undefined=$("$nm_tool" -u "$archive" 2>/dev/null | awk '$1 == "U" { print $2 }' | sed 's/@.*//' | sort -u)
 if [ -z "$undefined" ]; then
