@@ -2,7 +2,7 @@
  * same encoder the remoting uses (akt__frame_encode, akt__frame_batch).
  *
  * usage: akt-fuzz-gen-corpus OUTDIR
- * writes OUTDIR/frame/, OUTDIR/handshake/, OUTDIR/dispatch/ and OUTDIR/auth/ (made if
+ * writes OUTDIR/frame/, OUTDIR/handshake/, OUTDIR/dispatch/, OUTDIR/auth/ and OUTDIR/mdns/ (made if
  * missing; files of the same name are replaced, others left alone). The
  * committed seeds in fuzz/corpus/ come from
  *   build/fuzz/akt-fuzz-gen-corpus fuzz/corpus
@@ -20,6 +20,7 @@
 #include "akt/remote.pb-c.h"
 #include "fuzz.pb-c.h"
 #include "fuzz/harness.h"
+#include "src/cluster/mdns_codec.h"
 #include "src/remote/remote.h"
 
 #define SINK AKT_FUZZ_PEER_NODE "/user/sink"
@@ -606,6 +607,144 @@ static void auth_seeds(void) {
   free(a);
 }
 
+/* ---- mDNS datagrams ------------------------------------------------------------ */
+
+/* Appends one datagram to s: its 2-byte header (length, and whether it
+ * comes from another port than mDNS's), then its bytes. */
+static void put_dgram(akt__buf *s, const akt__mdns_writer *w, int other_port) {
+  size_t n = w->len;
+  uint16_t h = (uint16_t)(n | (other_port ? 0x8000u : 0));
+  uint8_t hb[2] = {(uint8_t)(h >> 8), (uint8_t)h};
+  ok(akt__buf_put(s, hb, 2), "put");
+  ok(akt__buf_put(s, w->buf, n), "put");
+}
+
+static akt__mdns_name mname(const char *text) {
+  akt__mdns_name n;
+  ok(akt__mdns_name_from_text(&n, text), "mdns name");
+  return n;
+}
+
+static akt__mdns_record mrec(akt__mdns_section section, const char *name, uint16_t type,
+                             uint32_t ttl) {
+  akt__mdns_record r;
+  memset(&r, 0, sizeof r);
+  r.section = section;
+  r.name = mname(name);
+  r.type = type;
+  r.klass = AKT__MDNS_IN;
+  r.ttl = ttl;
+  r.flush = type != AKT__MDNS_PTR;
+  return r;
+}
+
+/* A response announcing instance `inst` at host:port (with an A record
+ * when a is not NULL), every record with `ttl`. */
+static void announce(akt__mdns_writer *w, uint8_t *buf, size_t cap, const char *inst,
+                     const char *host, uint16_t port, const uint8_t *a, uint32_t ttl) {
+  char iname[128];
+  snprintf(iname, sizeof iname, "%s._akt._udp.local", inst);
+  akt__mdns_w_init(w, buf, cap, 0, AKT__MDNS_QR | AKT__MDNS_AA);
+  akt__mdns_record r = mrec(AKT__MDNS_ANSWER, "_akt._udp.local", AKT__MDNS_PTR, ttl);
+  r.target = mname(iname);
+  ok(akt__mdns_w_record(w, &r), "ptr");
+  r = mrec(AKT__MDNS_ANSWER, iname, AKT__MDNS_SRV, ttl);
+  r.target = mname(host);
+  r.port = port;
+  ok(akt__mdns_w_record(w, &r), "srv");
+  r = mrec(AKT__MDNS_ANSWER, iname, AKT__MDNS_TXT, ttl);
+  ok(akt__mdns_w_record(w, &r), "txt");
+  if (a) {
+    r = mrec(AKT__MDNS_ADDITIONAL, host, AKT__MDNS_A, ttl);
+    memcpy(r.addr, a, 4);
+    ok(akt__mdns_w_record(w, &r), "a");
+  }
+}
+
+static void ptr_query(akt__mdns_writer *w, uint8_t *buf, size_t cap, uint16_t id,
+                      const char *known) {
+  akt__mdns_w_init(w, buf, cap, id, 0);
+  akt__mdns_name svc = mname("_akt._udp.local");
+  ok(akt__mdns_w_question(w, &svc, AKT__MDNS_PTR, 0), "question");
+  if (known) {
+    akt__mdns_record r = mrec(AKT__MDNS_ANSWER, "_akt._udp.local", AKT__MDNS_PTR, 4500);
+    r.target = mname(known);
+    ok(akt__mdns_w_record(w, &r), "known answer");
+  }
+}
+
+static void mdns_seeds(void) {
+  static uint8_t buf[AKT__MDNS_PACKET_MAX];
+  static const uint8_t ip[4] = {10, 0, 0, 9};
+  akt__mdns_writer w;
+  akt__buf s = {0};
+#define MDNS_SEED(name)            \
+  do {                             \
+    seed("mdns", name, 0, &s);     \
+    akt__buf_free(&s);             \
+    memset(&s, 0, sizeof s);       \
+  } while (0)
+  ptr_query(&w, buf, sizeof buf, 0, NULL);
+  put_dgram(&s, &w, 0);
+  MDNS_SEED("query");
+  ptr_query(&w, buf, sizeof buf, 0, "node0._akt._udp.local");
+  put_dgram(&s, &w, 0);
+  MDNS_SEED("query-known-answer");
+  ptr_query(&w, buf, sizeof buf, 0x1234, NULL);
+  put_dgram(&s, &w, 1);
+  MDNS_SEED("query-legacy");
+  akt__mdns_w_init(&w, buf, sizeof buf, 0, 0);
+  akt__mdns_name inst = mname("node0._akt._udp.local"), host = mname("node0.local");
+  ok(akt__mdns_w_question(&w, &inst, AKT__MDNS_ANY, 1), "question");
+  ok(akt__mdns_w_question(&w, &host, AKT__MDNS_A, 0), "question");
+  put_dgram(&s, &w, 0);
+  MDNS_SEED("query-instance");
+  announce(&w, buf, sizeof buf, "node9", "node9.local", 7946, NULL, 120);
+  put_dgram(&s, &w, 0);
+  MDNS_SEED("announce-by-name");
+  announce(&w, buf, sizeof buf, "peer", "peer.local", 7946, ip, 120);
+  put_dgram(&s, &w, 0);
+  MDNS_SEED("announce-with-address");
+  announce(&w, buf, sizeof buf, "peer", "peer.local", 7946, ip, 120);
+  put_dgram(&s, &w, 0);
+  announce(&w, buf, sizeof buf, "peer", "peer.local", 7946, ip, 0);
+  put_dgram(&s, &w, 0);
+  MDNS_SEED("announce-then-goodbye");
+  announce(&w, buf, sizeof buf, "node0", "node0.local", 1, NULL, 120);
+  put_dgram(&s, &w, 0);
+  MDNS_SEED("conflict");
+  announce(&w, buf, sizeof buf, "mallory", "mallory.local", 7946, ip, 120);
+  put_dgram(&s, &w, 1);
+  MDNS_SEED("answer-from-another-port");
+  akt__mdns_w_init(&w, buf, sizeof buf, 0, AKT__MDNS_QR | AKT__MDNS_AA);
+  for (int i = 0; i < AKT__MDNS_MAX_RECORDS + 8; i++) {
+    char iname[64];
+    snprintf(iname, sizeof iname, "n%d._akt._udp.local", i);
+    akt__mdns_record r = mrec(AKT__MDNS_ANSWER, "_akt._udp.local", AKT__MDNS_PTR, 120);
+    r.target = mname(iname);
+    ok(akt__mdns_w_record(&w, &r), "many");
+  }
+  put_dgram(&s, &w, 0);
+  MDNS_SEED("many-records");
+  /* Avahi's style: compressed names (the PTR's target, the SRV's name and
+   * target, the A record's name all point back). */
+  static const uint8_t compressed[] = {
+      0x00, 0x00, 0x84, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02, 0x04, '_', 'a',
+      'k', 't', 0x04, '_', 'u', 'd', 'p', 0x05, 'l', 'o', 'c', 'a', 'l', 0x00, 0x00, 0x0c,
+      0x00, 0x01, 0x00, 0x00, 0x11, 0x94, 0x00, 0x08, 0x05, 'n', 'o', 'd', 'e', '1', 0xc0,
+      0x0c, 0xc0, 0x27, 0x00, 0x21, 0x80, 0x01, 0x00, 0x00, 0x00, 0x78, 0x00, 0x0e, 0x00,
+      0x00, 0x00, 0x00, 0x1f, 0x0a, 0x05, 'n', 'o', 'd', 'e', '1', 0xc0, 0x16, 0xc0, 0x41,
+      0x00, 0x01, 0x80, 0x01, 0x00, 0x00, 0x00, 0x78, 0x00, 0x04, 10, 0, 0, 7};
+  uint8_t hb[2] = {0, sizeof compressed};
+  ok(akt__buf_put(&s, hb, 2) || akt__buf_put(&s, compressed, sizeof compressed), "put");
+  MDNS_SEED("compressed");
+  static const uint8_t loop[] = {0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0xc0, 0x0c, 0, 1, 0, 1};
+  uint8_t lb[2] = {0, sizeof loop};
+  ok(akt__buf_put(&s, lb, 2) || akt__buf_put(&s, loop, sizeof loop), "put");
+  MDNS_SEED("pointer-loop");
+#undef MDNS_SEED
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
@@ -617,6 +756,7 @@ int main(int argc, char **argv) {
   frame_seeds();
   handshake_seeds();
   auth_seeds();
+  mdns_seeds();
   akt_fuzz_world fw;
   akt_fuzz_world_up(&fw, 2);
   dispatch_seeds(&fw);

@@ -6,10 +6,11 @@
  * harness's own checks. The same functions serve the afl++ drivers
  * (afl_main.c) and the corpus replay test (test_corpus.c).
  *
- * Input layout, for every target: byte 0 chooses how the rest is cut into
- * the pieces handed to the decoder one call at a time (akt_fuzz_split), so
- * the fuzzer explores split points too; bytes 1.. are the byte stream a
- * peer would send.
+ * Input layout, for every stream target: byte 0 chooses how the rest is
+ * cut into the pieces handed to the decoder one call at a time
+ * (akt_fuzz_split), so the fuzzer explores split points too; bytes 1.. are
+ * the byte stream a peer would send. The mdns target takes datagrams, which
+ * carry their own lengths (harness_mdns.c).
  */
 #ifndef AKT_FUZZ_HARNESS_H
 #define AKT_FUZZ_HARNESS_H
@@ -54,6 +55,7 @@ int akt_fuzz_auth(const uint8_t *data, size_t len);
  * fixed nonces): node1 initiating to node0 (its Hello written, not yet
  * taken) and node0 accepting. gen_corpus.c makes the seeds with them. */
 void akt_fuzz_auth_sides(akt__auth *initiator, akt__auth *acceptor);
+int akt_fuzz_mdns(const uint8_t *data, size_t len); /* mDNS discovery: its own layout */
 
 typedef struct akt_fuzz_target {
   const char *name;  /* "frame": also the corpus folder and the driver's suffix */

@@ -17,6 +17,7 @@ const akt_fuzz_target akt_fuzz_targets[] = {
     {"handshake", akt_fuzz_handshake},
     {"dispatch", akt_fuzz_dispatch},
     {"auth", akt_fuzz_auth},
+    {"mdns", akt_fuzz_mdns},
     {NULL, NULL},
 };
 
