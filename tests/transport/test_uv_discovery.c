@@ -1,13 +1,15 @@
-/* The production backend's operations that discovery needs: SRV lookups
+/* The production backend's operations that discovery needs — SRV lookups
  * (libresolv, against a DNS server on 127.0.0.1), multicast groups on the
- * loopback interface only, and the callbacks it owes when it shuts down
- * with lookups and offloaded work in flight. */
+ * loopback interface only, the callbacks it owes when it shuts down with
+ * lookups and offloaded work in flight — and the DNS and mDNS providers
+ * on it. */
 #include <errno.h>
 #include <time.h>
 #include <net/if.h>
 
 #include "uv_test_util.h"
 #include "dns_test_server.h"
+#include "akt/discovery.h"
 
 /* ---- SRV ------------------------------------------------------------------------------- */
 
@@ -336,6 +338,115 @@ static void only_multicast_groups_are_joined(void **state) {
   akt_uv_backend_free(b);
 }
 
+/* ---- the providers on libuv ------------------------------------------------------------------- */
+
+typedef struct found {
+  akt_backend *b;
+  atomic_int calls;
+  int status;
+  size_t n;
+  akt_addr addrs[16];
+} found;
+
+static void on_found(int status, const akt_addr *addrs, size_t n, void *arg) {
+  found *f = arg;
+  f->status = status;
+  f->n = n < 16 ? n : 16;
+  for (size_t i = 0; i < f->n; i++) f->addrs[i] = addrs[i];
+  atomic_fetch_add(&f->calls, 1);
+  f->b->ops->wake(f->b);
+}
+
+static int found_done(void *arg) { return atomic_load(&((found *)arg)->calls) > 0; }
+
+static void lookup_with(akt_backend *b, akt_discovery *d, found *f) {
+  memset(f, 0, sizeof *f);
+  f->b = b;
+  assert_int_equal(d->ops->lookup(d, b, on_found, f), 0);
+  assert_int_equal(b->ops->wait(b, found_done, f, test_deadline(b, TEST_PATIENCE)), 0);
+  assert_int_equal(atomic_load(&f->calls), 1);
+}
+
+static int found_has(const found *f, const char *host, uint16_t port) {
+  for (size_t i = 0; i < f->n; i++)
+    if (f->addrs[i].port == port && !strcmp(f->addrs[i].host, host)) return 1;
+  return 0;
+}
+
+static const dts_entry provider_table[] = {
+    {.name = "_gossip._udp.local-cluster.test",
+     .n = 2,
+     .recs = {{"127.0.0.1", 7946, 0, 0}, {"localhost", 7947, 0, 0}}},
+};
+
+static void the_dns_provider_resolves_srv_targets_on_libuv(void **state) {
+  (void)state;
+  dts s;
+  dts_start(&s, provider_table, 1);
+  akt_backend *b = srv_backend(&s);
+  akt_dns_discovery_options o = {.name = "_gossip._udp.local-cluster.test"};
+  akt_discovery *d;
+  assert_int_equal(akt_discovery_dns_new(&o, &d), 0);
+  found f;
+  lookup_with(b, d, &f);
+  assert_int_equal(f.status, 0);
+  assert_true(found_has(&f, "127.0.0.1", 7946)); /* an address target: as it is */
+  /* "localhost" resolves as this machine says (127.0.0.1 and/or ::1). */
+  assert_true(found_has(&f, "127.0.0.1", 7947) || found_has(&f, "::1", 7947));
+  d->ops->free(d);
+  /* A records: the addresses of a name at one port. */
+  akt_dns_discovery_options a = {.name = "localhost", .record = AKT_DNS_A, .port = 7000};
+  assert_int_equal(akt_discovery_dns_new(&a, &d), 0);
+  lookup_with(b, d, &f);
+  assert_int_equal(f.status, 0);
+  assert_true(found_has(&f, "127.0.0.1", 7000) || found_has(&f, "::1", 7000));
+  d->ops->free(d);
+  akt_uv_backend_free(b);
+  dts_stop(&s);
+}
+
+static void mdns_providers_find_each_other_over_loopback_multicast(void **state) {
+  (void)state;
+  akt_backend *b = test_backend(1, NULL, 0);
+  uint16_t port = pick_port(b);
+  char why[160];
+  if (!loopback_multicast_works(port, why, sizeof why)) {
+    akt_uv_backend_free(b);
+    print_message("skipped: multicast over loopback does not work here (%s)\n", why);
+    skip();
+  }
+  /* Two nodes of one process on 127.0.0.1, on a test port (not 5353: no
+   * other responder of this machine is involved), joined on loopback. */
+  akt_discovery *d[2];
+  for (int i = 0; i < 2; i++) {
+    akt_mdns_discovery_options o = {.instance = i ? "node-b" : "node-a", .port = port,
+                                    .iface = "127.0.0.1"};
+    snprintf(o.self.host, sizeof o.self.host, "127.0.0.1");
+    o.self.port = (uint16_t)(7100 + i);
+    assert_int_equal(akt_discovery_mdns_new(&o, &d[i]), 0);
+  }
+  found f[2];
+  int both = 0;
+  /* Lookups until each sees both (the first may come before the other's
+   * endpoint is open): bounded by the rounds, not by time. */
+  for (int round = 0; round < 20 && !both; round++) {
+    for (int i = 0; i < 2; i++) lookup_with(b, d[i], &f[i]);
+    both = 1;
+    for (int i = 0; i < 2; i++)
+      both &= found_has(&f[i], "127.0.0.1", 7100) && found_has(&f[i], "127.0.0.1", 7101);
+  }
+  assert_true(both);
+  akt_discovery_stats st;
+  akt_discovery_get_stats(d[0], &st);
+  assert_true(st.packets_received > 0 && st.packets_sent > 0);
+  assert_int_equal(st.packets_dropped, 0);
+  for (int i = 0; i < 2; i++) {
+    d[i]->ops->stop(d[i], b); /* goodbye, and the endpoint closes */
+    d[i]->ops->free(d[i]);
+  }
+  akt_uv_backend_free(b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(srv_records_come_back_as_the_server_sent_them),
@@ -344,6 +455,8 @@ int main(void) {
       cmocka_unit_test(every_accepted_lookup_and_work_gets_its_callback_at_shutdown),
       cmocka_unit_test(two_group_endpoints_on_loopback_hear_each_other_and_themselves),
       cmocka_unit_test(only_multicast_groups_are_joined),
+      cmocka_unit_test(the_dns_provider_resolves_srv_targets_on_libuv),
+      cmocka_unit_test(mdns_providers_find_each_other_over_loopback_multicast),
   };
   return cmocka_run_group_tests_name("transport-uv-discovery", tests, NULL, NULL);
 }
