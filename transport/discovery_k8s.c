@@ -419,15 +419,6 @@ static int copy(char *out, size_t size, const char *s) {
   return 0;
 }
 
-/* A namespace is a DNS label (RFC 1123). */
-static int ns_ok(const char *s) {
-  size_t n = strlen(s);
-  if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-') return 0;
-  for (size_t i = 0; i < n; i++)
-    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-')) return 0;
-  return 1;
-}
-
 /* The in-cluster API URL from the variables Kubernetes sets in a pod. */
 static int api_from_env(char *out, size_t size) {
   const char *host = getenv("KUBERNETES_SERVICE_HOST"), *port = getenv("KUBERNETES_SERVICE_PORT");
@@ -460,7 +451,7 @@ static int configure(k8s_disc *p, const akt_k8s_discovery_options *o) {
     const char *path = o->namespace_path ? o->namespace_path : AKT_K8S_SERVICE_ACCOUNT "/namespace";
     if (read_small(path, p->ns, sizeof p->ns)) return AKT_EINVAL;
   }
-  if (!ns_ok(p->ns)) return AKT_EINVAL;
+  if (!akt__dkit_dns_label(p->ns)) return AKT_EINVAL;
   if (copy(p->token_path, sizeof p->token_path,
            o->token_path ? o->token_path : AKT_K8S_SERVICE_ACCOUNT "/token") ||
       copy(p->ca_path, sizeof p->ca_path, o->ca_path ? o->ca_path : AKT_K8S_SERVICE_ACCOUNT "/ca.crt"))

@@ -21,22 +21,13 @@
 
 #include "akt/error.h"
 #include "src/cluster/discovery_env.h"
+#include "src/cluster/discovery_kit.h"
 
 /* Copies v into out[size]; 0 if it is empty or does not fit. */
 static int text(const char *v, char *out, size_t size) {
   size_t n = strnlen(v, size);
   if (n == 0 || n == size) return 0;
   memcpy(out, v, n + 1);
-  return 1;
-}
-
-/* A DNS label: 1..63 of [a-z0-9-], starting and ending alphanumeric (a
- * Kubernetes namespace, RFC 1123). */
-static int label(const char *v) {
-  size_t n = strlen(v);
-  if (n == 0 || n > 63 || v[0] == '-' || v[n - 1] == '-') return 0;
-  for (size_t i = 0; i < n; i++)
-    if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-')) return 0;
   return 1;
 }
 
@@ -114,7 +105,7 @@ static int kubernetes(akt_cluster_env *env, akt_getenv_fn get, void *arg, char *
     return akt__env_bad(err, size, "K8S_LABEL_SELECTOR", "empty or too long", v);
   o->label_selector = de->k8s_selector;
   if ((v = get("K8S_NAMESPACE", arg))) {
-    if (!label(v) || !text(v, de->k8s_namespace, sizeof de->k8s_namespace))
+    if (!akt__dkit_dns_label(v) || !text(v, de->k8s_namespace, sizeof de->k8s_namespace))
       return akt__env_bad(err, size, "K8S_NAMESPACE", "not a namespace (1-63 of [a-z0-9-])", v);
     o->ns = de->k8s_namespace;
   }

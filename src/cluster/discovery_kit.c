@@ -294,6 +294,14 @@ int akt__dkit_is_ip(const char *host) {
   return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
+int akt__dkit_dns_label(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-') return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-')) return 0;
+  return 1;
+}
+
 void akt__dkit_log(akt__dkit *k, akt_log_level level, const char *fmt, ...) {
   if (!k->b) return;
   char line[DKIT_LOG_LINE];

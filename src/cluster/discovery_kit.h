@@ -157,6 +157,11 @@ void akt__dkit_op_stats(akt_discovery *d, akt_discovery_stats *out);
 /* 1 if `host` is an IPv4 or IPv6 literal. */
 int akt__dkit_is_ip(const char *host);
 
+/* 1 if `s` is an RFC 1123 label: 1..63 of [a-z0-9-], alphanumeric at both
+ * ends (a Kubernetes namespace; the environment and the provider check
+ * it alike). */
+int akt__dkit_dns_label(const char *s);
+
 /* Logs "discovery NAME: ..." through the backend (k->b must be set). */
 void akt__dkit_log(akt__dkit *k, akt_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

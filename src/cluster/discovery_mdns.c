@@ -103,42 +103,30 @@ static void send_pkt(mdns_disc *p, const akt_addr *to, size_t len) {
 /* This node's records with `ttl` (seconds); `flush` sets the cache-flush
  * bit on the unique ones. Writes them to out[] as PTR, SRV, TXT, address;
  * returns how many. */
+/* One of this node's records, set up with its name, type and TTL. */
+static akt__mdns_record *own_record(akt__mdns_record *r, const akt__mdns_name *name,
+                                    uint16_t type, uint32_t ttl, int flush) {
+  memset(r, 0, sizeof *r);
+  r->name = *name;
+  r->type = type;
+  r->klass = AKT__MDNS_IN;
+  r->ttl = ttl;
+  r->flush = flush;
+  return r;
+}
+
 static size_t own_records(const mdns_disc *p, uint32_t ttl, int flush,
                           akt__mdns_record out[MDNS_OWN_RECORDS]) {
   size_t n = 0;
-  akt__mdns_record *r = &out[n++];
-  memset(r, 0, sizeof *r);
-  r->name = p->service;
-  r->type = AKT__MDNS_PTR;
-  r->klass = AKT__MDNS_IN;
-  r->ttl = ttl;
-  r->target = p->instance;
-  r = &out[n++];
-  memset(r, 0, sizeof *r);
-  r->name = p->instance;
-  r->type = AKT__MDNS_SRV;
-  r->klass = AKT__MDNS_IN;
-  r->flush = flush;
-  r->ttl = ttl;
-  r->target = p->host;
-  r->port = p->port;
-  r = &out[n++];
-  memset(r, 0, sizeof *r);
-  r->name = p->instance;
-  r->type = AKT__MDNS_TXT;
-  r->klass = AKT__MDNS_IN;
-  r->flush = flush;
-  r->ttl = ttl;
-  if (p->has_addr) {
-    r = &out[n++];
-    memset(r, 0, sizeof *r);
-    r->name = p->host;
-    r->type = p->addr_type;
-    r->klass = AKT__MDNS_IN;
-    r->flush = flush;
-    r->ttl = ttl;
-    memcpy(r->addr, p->addr, sizeof p->addr);
-  }
+  /* The PTR is shared: never cache-flush. */
+  own_record(&out[n++], &p->service, AKT__MDNS_PTR, ttl, 0)->target = p->instance;
+  akt__mdns_record *srv = own_record(&out[n++], &p->instance, AKT__MDNS_SRV, ttl, flush);
+  srv->target = p->host;
+  srv->port = p->port;
+  own_record(&out[n++], &p->instance, AKT__MDNS_TXT, ttl, flush);
+  if (p->has_addr)
+    memcpy(own_record(&out[n++], &p->host, p->addr_type, ttl, flush)->addr, p->addr,
+           sizeof p->addr);
   return n;
 }
 

@@ -288,9 +288,9 @@ static uint16_t pick_port(akt_backend *b) {
   return got.port;
 }
 
-static void two_group_endpoints_on_loopback_hear_each_other_and_themselves(void **state) {
-  (void)state;
-  akt_backend *b = test_backend(1, NULL, 0);
+/* A port for a test group on loopback; skips the test, saying why, where
+ * this machine does not deliver multicast over the loopback interface. */
+static uint16_t loopback_multicast_port(akt_backend *b) {
   uint16_t port = pick_port(b);
   char why[160];
   if (!loopback_multicast_works(port, why, sizeof why)) {
@@ -298,6 +298,13 @@ static void two_group_endpoints_on_loopback_hear_each_other_and_themselves(void 
     print_message("skipped: multicast over loopback does not work here (%s)\n", why);
     skip();
   }
+  return port;
+}
+
+static void two_group_endpoints_on_loopback_hear_each_other_and_themselves(void **state) {
+  (void)state;
+  akt_backend *b = test_backend(1, NULL, 0);
+  uint16_t port = loopback_multicast_port(b);
   akt_addr group = {.host = MC_GROUP, .port = port};
   mc_ep e[2];
   for (int i = 0; i < 2; i++) {
@@ -408,13 +415,7 @@ static void the_dns_provider_resolves_srv_targets_on_libuv(void **state) {
 static void mdns_providers_find_each_other_over_loopback_multicast(void **state) {
   (void)state;
   akt_backend *b = test_backend(1, NULL, 0);
-  uint16_t port = pick_port(b);
-  char why[160];
-  if (!loopback_multicast_works(port, why, sizeof why)) {
-    akt_uv_backend_free(b);
-    print_message("skipped: multicast over loopback does not work here (%s)\n", why);
-    skip();
-  }
+  uint16_t port = loopback_multicast_port(b);
   /* Two nodes of one process on 127.0.0.1, on a test port (not 5353: no
    * other responder of this machine is involved), joined on loopback. */
   akt_discovery *d[2];
