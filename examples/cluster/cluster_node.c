@@ -15,7 +15,13 @@
  * and removed instead of suspecting it. Remoting, which carries joins and
  * syncs, is secured by the cookie in AKT_COOKIE (at least 16 bytes), by TLS
  * (AKT_TLS_CA, AKT_TLS_CERT, AKT_TLS_KEY: PEM files), or both; a node with
- * neither refuses to start. `akt-cluster-node --help` lists every variable.
+ * neither refuses to start. DISCOVERY=dns, mdns or kubernetes finds the
+ * members through that provider instead of the seeds (docs/discovery.md):
+ *
+ *   DISCOVERY=mdns NODE_NAME=c NODE_IP=127.0.0.1 GOSSIP_PORT=7948 \
+ *     REMOTING_PORT=2554 akt-cluster-node
+ *
+ * `akt-cluster-node --help` lists every variable.
  * demo.sh runs three of them and kills one.
  */
 #include <pthread.h>
@@ -27,6 +33,7 @@
 #include "akt/akt.h"
 #include "akt/cluster.h"
 #include "akt/cluster.pb-c.h"
+#include "akt/discovery.h"
 #include "akt/remote.h"
 #include "akt/transport.h"
 
@@ -56,6 +63,11 @@ static const char usage[] =
     "  REMOTING_PORT      the remoting (TCP) port, 0: any free one (required)\n"
     "  CLUSTER_PORT       the advertised cluster port (optional)\n"
     "  AKT_CLUSTER_SEEDS  host:port,... gossip addresses of members to join\n"
+    "  DISCOVERY          how to find members: static (default: the seeds),\n"
+    "                     dns (DNS_NAME, DNS_RECORD, DNS_PORT), mdns (MDNS_SERVICE,\n"
+    "                     MDNS_GROUP, MDNS_PORT, MDNS_IFACE) or kubernetes\n"
+    "                     (K8S_LABEL_SELECTOR, K8S_NAMESPACE, K8S_PORT_NAME,\n"
+    "                     K8S_API_URL): see docs/discovery.md\n"
     "  AKT_CLUSTER_ROLES, AKT_CLUSTER_DOWNING, AKT_CLUSTER_STABLE_AFTER,\n"
     "  AKT_CLUSTER_BOOTSTRAP_EXPECT: see docs/cluster.md\n"
     "Security (a cookie, TLS, or both; the same on every node):\n"
@@ -127,7 +139,14 @@ int main(int argc, char **argv) {
   if ((rc = akt_spawn(sys, "printer", &printer_def, NULL, &printer)))
     return fail("spawning the printer", rc);
   if ((rc = akt_subscribe(printer, AKT_TOPIC_CLUSTER))) return fail("subscribing", rc);
-  if ((rc = akt_cluster_start(sys, &co))) return fail("starting the cluster", rc);
+  /* DISCOVERY names a provider (static: the seeds in co are enough). */
+  if (env.discovery.config.kind != AKT_DISCOVERY_STATIC &&
+      (rc = akt_discovery_new(&env.discovery.config, &co.discovery)))
+    return fail("creating the discovery provider", rc);
+  if ((rc = akt_cluster_start(sys, &co))) {
+    if (co.discovery) co.discovery->ops->free(co.discovery); /* the cluster did not take it */
+    return fail("starting the cluster", rc);
+  }
   akt_member me;
   if ((rc = akt_cluster_self(sys, &me))) return fail("reading the local member", rc);
   printf("%s: gossip %s:%u\n", env.node_name, me.addr.host, (unsigned)me.addr.port);
