@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "akt/akt.h"
 
@@ -11,6 +12,7 @@
 typedef struct bench_params {
   int64_t tell, pingpong, request, ask, fanin, fanin_producers, spawn, memory_actors,
       threadring_hops, threadring_size, sim_seconds, remote_tell, remote_ask;
+  int64_t membership_seeds; /* seeds of membership-detect and -p99 */
   int reps;
 } bench_params;
 
@@ -43,6 +45,34 @@ int wl_testkit_wait(const bench_params *p, double *value);
 int wl_sim_cluster(const bench_params *p, double *value);
 int wl_sim_cluster_speed(const bench_params *p, double *value);
 
+/* The membership rows (membership.c), on the simulator: virtual ms until
+ * every member of a 10-node cluster declared a crashed member down
+ * (median and p99 over 200 seeds), virtual ms for a join to reach all of
+ * 1000 members, bytes a member sends per second at 10 and 100 members,
+ * and simulated seconds per wall-clock second of a 100-member cluster. */
+int wl_membership_detect(const bench_params *p, double *value);
+int wl_membership_detect_p99(const bench_params *p, double *value);
+int wl_membership_converge(const bench_params *p, double *value);
+int wl_membership_bytes_10(const bench_params *p, double *value);
+int wl_membership_bytes_100(const bench_params *p, double *value);
+int wl_membership_sim_speed(const bench_params *p, double *value);
+
+/* membership-detect-real (membership_real.c) on libuv: ms from a SIGKILL of
+ * one member of a 10-member cluster on loopback until the nine others
+ * declared it down. */
+int wl_membership_detect_real(const bench_params *p, double *value);
+
+/* membership-converge-1000's yardstick: ms for one broadcast to reach all
+ * n members under memberlist's LAN gossip settings, by the model stated in
+ * membership.c. */
+double bench_memberlist_spread_ms(unsigned n);
+
+/* The victim of membership-detect-real: `akt-bench --member COOKIE
+ * HOST:PORT` joins the cluster through HOST:PORT, prints a line when it
+ * has started, and serves until it is killed or its stdin ends. Returns
+ * the process's exit status. */
+int bench_member(int argc, char **argv);
+
 /* The remote workloads (remote.c) run between two processes over loopback
  * TCP: this one (node A, its own system on the runtime's backend) and a
  * server node B that akt-bench starts by re-executing itself with
@@ -73,6 +103,18 @@ int wl_remote_ask(bench_remote *rm, const bench_params *p, double *value);
  * on stdout, then serves until stdin reaches end of file. Returns the
  * process's exit status. */
 int bench_serve(int argc, char **argv);
+
+/* Starts `/proc/self/exe argv...` (argv[0] names it in messages) with
+ * pipes as its stdin and stdout (spawned, not forked: this process may run
+ * threads). On success writes the child's pid and this process's ends,
+ * close-on-exec: *to_child (its stdin; closing it is the child's end of
+ * file) and *from_child (its stdout). Returns 0 or AKT_EBACKEND (said on
+ * stderr). */
+int bench_spawn_self(char *const argv[], pid_t *child, int *to_child, int *from_child);
+
+/* Reads a child's next line into buf (without the newline), waiting at
+ * most timeout_ms. Returns 0, or -1 on end of file, error or timeout. */
+int bench_read_line(int fd, char *buf, size_t size, int timeout_ms);
 
 /* Wall-clock nanoseconds (monotonic): the benchmark, unlike the core,
  * measures real time. */

@@ -139,9 +139,7 @@ struct bench_remote {
   uint64_t full_waits;       /* sends that met a full queue and waited */
 };
 
-/* Reads B's first line into buf (without the newline), waiting at most
- * timeout_ms. Returns 0, or -1 on end of file, error or timeout. */
-static int read_line(int fd, char *buf, size_t size, int timeout_ms) {
+int bench_read_line(int fd, char *buf, size_t size, int timeout_ms) {
   size_t len = 0;
   uint64_t deadline = bench_now() + (uint64_t)timeout_ms * 1000000u;
   while (len + 1 < size) {
@@ -187,25 +185,13 @@ static void reap(pid_t child, int timeout_ms) {
     fprintf(stderr, "akt-bench: node B died of signal %d\n", WTERMSIG(status));
 }
 
-/* Starts B: `/proc/self/exe --serve WORKERS COOKIE [CA CERT KEY]` with
- * pipes for stdin and stdout. On success *to_child and *from_child are A's
- * ends. */
-static int spawn_server(unsigned workers, const char *cookie, const tls_certs *tls, pid_t *child,
-                        int *to_child, int *from_child) {
+int bench_spawn_self(char *const argv[], pid_t *child, int *to_child, int *from_child) {
   int in[2], out[2];
   if (pipe2(in, O_CLOEXEC) != 0) return AKT_EBACKEND;
   if (pipe2(out, O_CLOEXEC) != 0) {
     close(in[0]);
     close(in[1]);
     return AKT_EBACKEND;
-  }
-  char w[16];
-  snprintf(w, sizeof w, "%u", workers);
-  char *argv[] = {"akt-bench", "--serve", w, (char *)(uintptr_t)cookie, NULL, NULL, NULL, NULL};
-  if (tls) {
-    argv[4] = (char *)(uintptr_t)tls->ca;
-    argv[5] = (char *)(uintptr_t)tls->node1_cert;
-    argv[6] = (char *)(uintptr_t)tls->node1_key;
   }
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -216,7 +202,7 @@ static int spawn_server(unsigned workers, const char *cookie, const tls_certs *t
   close(in[0]);
   close(out[1]);
   if (err != 0) {
-    fprintf(stderr, "akt-bench: cannot start node B: %s\n", strerror(err));
+    fprintf(stderr, "akt-bench: cannot start %s %s: %s\n", argv[0], argv[1], strerror(err));
     close(in[1]);
     close(out[0]);
     return AKT_EBACKEND;
@@ -224,6 +210,21 @@ static int spawn_server(unsigned workers, const char *cookie, const tls_certs *t
   *to_child = in[1];
   *from_child = out[0];
   return 0;
+}
+
+/* Starts B: `/proc/self/exe --serve WORKERS COOKIE [CA CERT KEY]`. On
+ * success *to_child and *from_child are A's ends of its stdin and stdout. */
+static int spawn_server(unsigned workers, const char *cookie, const tls_certs *tls, pid_t *child,
+                        int *to_child, int *from_child) {
+  char w[16];
+  snprintf(w, sizeof w, "%u", workers);
+  char *argv[] = {"akt-bench", "--serve", w, (char *)(uintptr_t)cookie, NULL, NULL, NULL, NULL};
+  if (tls) {
+    argv[4] = (char *)(uintptr_t)tls->ca;
+    argv[5] = (char *)(uintptr_t)tls->node1_cert;
+    argv[6] = (char *)(uintptr_t)tls->node1_key;
+  }
+  return bench_spawn_self(argv, child, to_child, from_child);
 }
 
 int bench_remote_open(akt_backend *backend, unsigned workers, int tls, bench_remote **out) {
@@ -249,7 +250,7 @@ int bench_remote_open(akt_backend *backend, unsigned workers, int tls, bench_rem
     free(rm);
     return rc;
   }
-  if (read_line(from_child, rm->node, sizeof rm->node, READY_TIMEOUT_MS) != 0 ||
+  if (bench_read_line(from_child, rm->node, sizeof rm->node, READY_TIMEOUT_MS) != 0 ||
       strncmp(rm->node, "akt://", 6) != 0) {
     fprintf(stderr, "akt-bench: node B did not report its address\n");
     rc = AKT_EUNREACH;

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds and runs akt's peer benchmarks: the same workloads on CAF 0.17 and
-# on Erlang/OTP, so that akt's numbers have something to be read against.
+# on Erlang/OTP, and membership-detect-real on hashicorp's memberlist, so
+# that akt's numbers have something to be read against.
 #
 #   sh bench/peers/run.sh BUILD_DIR [--quick] [--reps N] [--only W1,W2,...]
 #
@@ -18,7 +19,8 @@
 # with progress and diagnostics on stderr. A peer that cannot be built or
 # run gets one line on stderr saying why, and its rows are absent (the
 # caller prints n/a for them). The script does not install anything: the
-# peers need the Debian packages g++, libcaf-dev and erlang-base. It exits
+# peers need the Debian packages g++, libcaf-dev, erlang-base, golang-go
+# and golang-github-hashicorp-memberlist-dev. It exits
 # 0 when it could do its own work, whatever the peers did; 2 on bad
 # arguments or an unusable BUILD_DIR.
 set -u
@@ -80,7 +82,7 @@ fi
 # peer may have printed on its stdout to stderr, so that stdout holds rows
 # only.
 TAB=$(printf '\t')
-ROW="^(tell|pingpong|request|ask|fanin|spawn|memory|threadring|remote-tell|remote-ask)${TAB}(caf|erlang)${TAB}[a-z_]+${TAB}[0-9]+(\\.[0-9]+)?\$"
+ROW="^((tell|pingpong|request|ask|fanin|spawn|memory|threadring|remote-tell|remote-ask)${TAB}(caf|erlang)|membership-detect-real${TAB}memberlist)${TAB}[a-z_]+${TAB}[0-9]+(\\.[0-9]+)?\$"
 emit_rows() {
   grep -E "$ROW" "$1"
   grep -vE "$ROW" "$1" | sed 's/^/peers: unexpected output: /' >&2
@@ -177,6 +179,36 @@ run_erlang() {
     -setcookie "$cookie" -pa "$BUILD" -run erlang_bench main $mode $todo
 }
 
+# -- memberlist -----------------------------------------------------------------
+
+# membership-detect-real on hashicorp's memberlist, built offline in GOPATH
+# mode against Debian's packages (the Go build cache goes into BUILD).
+run_memberlist() {
+  [ -n "$(pick membership-detect-real)" ] || return
+  if ! command -v go >/dev/null 2>&1; then
+    say "memberlist: go not found; install golang-go"
+    return
+  fi
+  gopath=/usr/share/gocode
+  if [ ! -d "$gopath/src/github.com/hashicorp/memberlist" ]; then
+    say "memberlist: sources not found ($gopath); install golang-github-hashicorp-memberlist-dev"
+    return
+  fi
+  bin="$BUILD/memberlist_bench"
+  src="$HERE/memberlist/memberlist_bench.go"
+  if stale "$bin" "$src"; then
+    say "memberlist: compiling"
+    if ! (cd "$HERE/memberlist" && GO111MODULE=off GOPATH=$gopath GOCACHE="$BUILD/go-cache" \
+        GOFLAGS='' go build -o "$bin" memberlist_bench.go) >"$BUILD/memberlist_build.log" 2>&1; then
+      rm -f "$bin"
+      say "memberlist: compilation failed (see $BUILD/memberlist_build.log)"
+      return
+    fi
+  fi
+  # shellcheck disable=SC2086
+  run_peer memberlist "$bin" ${QUICK:+--quick} ${REPS:+--reps $REPS} membership-detect-real
+}
+
 # epmd, the Erlang port mapper, must run for distributed nodes to find each
 # other. One that already runs is used as it is; one this script starts it
 # also stops (on any exit), after its nodes are gone.
@@ -213,4 +245,5 @@ trap 'exit 130' INT TERM
 
 run_caf
 run_erlang
+run_memberlist
 exit 0
