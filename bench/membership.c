@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "akt/cluster.h"
 #include "akt/remote.h"
@@ -368,18 +369,27 @@ double bench_memberlist_spread_ms(unsigned n) {
 
 /* ---- membership-bytes-10, membership-bytes-100 --------------------------------------------------- */
 
-/* Bytes every member has sent to the others (datagrams and syncs), as its
- * view counts them (akt_member.bytes_sent). */
-static int bytes_sent(mb *m, uint64_t *total) {
+/* What the members have sent, summed over them. */
+typedef struct mb_sent {
+  uint64_t total;     /* to the others, datagrams and syncs (akt_member.bytes_sent) */
+  uint64_t datagrams; /* gossip datagrams alone (akt_cluster_stats.bytes_sent) */
+  uint64_t syncs;     /* push-pull and join syncs made */
+} mb_sent;
+
+static int bytes_sent(mb *m, mb_sent *out) {
   size_t cap = m->n + 8;
   akt_member *ms = calloc(cap, sizeof *ms);
   if (!ms) return AKT_ENOMEM;
-  *total = 0;
+  memset(out, 0, sizeof *out);
   int rc = 0;
   for (unsigned i = 0; i < m->n && rc == 0; i++) {
     size_t k = 0;
     rc = akt_cluster_members(m->node[i].sys, ms, cap, &k);
-    for (size_t j = 0; j < k && rc == 0; j++) *total += ms[j].bytes_sent;
+    for (size_t j = 0; j < k && rc == 0; j++) out->total += ms[j].bytes_sent;
+    akt_cluster_stats st;
+    akt_cluster_get_stats(m->node[i].sys, &st);
+    out->datagrams += st.bytes_sent;
+    out->syncs += st.syncs;
   }
   free(ms);
   return rc;
@@ -389,13 +399,22 @@ static int bytes_sent(mb *m, uint64_t *total) {
  * member per virtual second. */
 static int steady_bytes(unsigned n, double *value) {
   mb m;
-  uint64_t b0 = 0, b1 = 0;
+  mb_sent b0, b1;
   int rc = mb_init(&m, n, n, 1);
   if (!rc) rc = mb_form(&m);
   if (!rc) rc = bytes_sent(&m, &b0);
   if (!rc) rc = akt_sim_run_for(m.w, AKT_SECONDS(BYTES_SECONDS));
   if (!rc) rc = bytes_sent(&m, &b1);
-  if (!rc) *value = (double)(b1 - b0) / n / BYTES_SECONDS;
+  if (!rc) {
+    double per = (double)n * BYTES_SECONDS;
+    *value = (double)(b1.total - b0.total) / per;
+    fprintf(stderr,
+            "akt-bench: membership-bytes-%u: %.1f bytes per member per second: %.1f in "
+            "datagrams, %.1f in syncs (%.3f syncs made per member per second)\n",
+            n, *value, (double)(b1.datagrams - b0.datagrams) / per,
+            (double)(b1.total - b0.total - (b1.datagrams - b0.datagrams)) / per,
+            (double)(b1.syncs - b0.syncs) / per);
+  }
   mb_free(&m);
   return rc;
 }
@@ -419,10 +438,21 @@ int wl_membership_sim_speed(const bench_params *p, double *value) {
   mb m;
   int rc = mb_init(&m, SPEED_NODES, SPEED_NODES, 1);
   if (!rc) rc = mb_form(&m);
-  uint64_t t0 = bench_now();
+  uint64_t t0 = bench_now(), steps0 = akt_sim_steps(m.w);
+  clock_t c0 = clock();
   if (!rc) rc = akt_sim_run_for(m.w, AKT_SECONDS(SPEED_SECONDS));
+  clock_t c1 = clock();
   uint64_t t1 = bench_now();
-  if (!rc) *value = (double)SPEED_SECONDS / ((double)(t1 - t0) / 1e9);
+  if (!rc) {
+    *value = (double)SPEED_SECONDS / ((double)(t1 - t0) / 1e9);
+    /* On a shared machine the wall clock counts others' work too. */
+    double cpu = (double)(c1 - c0) / CLOCKS_PER_SEC;
+    fprintf(stderr,
+            "akt-bench: membership-sim-speed: %.1f simulated s per wall-clock s, %.1f per CPU s "
+            "(%.0f steps per simulated s)\n",
+            *value, cpu > 0 ? SPEED_SECONDS / cpu : 0,
+            (double)(akt_sim_steps(m.w) - steps0) / SPEED_SECONDS);
+  }
   mb_free(&m);
   return rc;
 }
