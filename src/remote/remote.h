@@ -278,8 +278,10 @@ typedef struct akt__sources {
   uint32_t unauth;    /* accepted, handshake not done */
 } akt__sources;
 
-/* The cap akt__sources_admit names when every handshake slot is taken. */
+/* The caps akt__sources_admit names when every handshake slot is taken:
+ * in all, and of one source address. */
 #define AKT__CAP_UNAUTHENTICATED "limits.max_unauthenticated"
+#define AKT__CAP_UNAUTHENTICATED_PER_SOURCE "limits.max_unauthenticated_per_source"
 
 /* Counts a new connection from `host` (inbound: against every cap) or of
  * ours (in the total only). Returns 0, or AKT_ELIMIT with *which naming
