@@ -100,6 +100,12 @@ int akt__conn_write_raw(akt__conn *c, const uint8_t *data, size_t len) {
   return rc;
 }
 
+int akt__conn_backed_up(akt__conn *c) {
+  if (!c->s) return 0;
+  akt_backend *b = c->r->sys->backend;
+  return b->ops->stream_pending(b, c->s) >= AKT__CONN_AHEAD_MAX(c->r);
+}
+
 int akt__conn_write(akt__conn *c, const uint8_t *data, size_t len) {
   if (akt__conn_state(c) == C_CLOSED) return AKT_ECLOSED;
   if (!c->tls) return akt__conn_write_raw(c, data, len);
