@@ -3,6 +3,13 @@
  * /proc/PID/status (VmRSS, and VmHWM reset through /proc/PID/clear_refs),
  * asks it for its counters over a pipe, and sees it crash if it does.
  *
+ * The child is a fresh process: the test binary itself, spawned again
+ * with NODE_CHILD_ARG (posix_spawn), never a fork of the parent. The
+ * parent runs threads (its peer B, and whatever a failed test left), and
+ * a forked copy of a threaded process may not start threads of its own
+ * (ThreadSanitizer refuses to; libc locks held by another thread at the
+ * fork stay held) — an exec'd one starts clean, under every sanitizer.
+ *
  * The child, node A, is configured as docs/security.md recommends: a
  * 32-byte cookie and, unless told otherwise, TLS with mutual
  * authentication (certificates of the suite's CA). It runs /user/echo,
@@ -12,8 +19,10 @@
 #ifndef AKT_TESTS_REMOTE_NODE_CHILD_H
 #define AKT_TESTS_REMOTE_NODE_CHILD_H
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <sys/wait.h>
 
@@ -29,11 +38,24 @@
 
 static tls_certs node_certs;
 
-/* How the child runs. */
+/* The argument that makes the test binary node A (main checks it first),
+ * and where A finds its pipes. */
+#define NODE_CHILD_ARG "--attacked-node"
+#define NODE_CHILD_CMD_FD 200
+#define NODE_CHILD_RESP_FD 201
+
+/* How the child runs. It crosses to the child as bytes: no pointers. */
 typedef struct node_cfg {
   int plain;             /* the cookie alone (the documented cookie-only setup), not TLS too */
-  akt_remote_options ro; /* limits; the child sets host, cookie and TLS files */
+  akt_remote_options ro; /* numbers only (limits): the child sets host, cookie, TLS files */
+  char stop_path[64];    /* one actor peers may stop (security.stop_paths); "": none */
 } node_cfg;
+
+/* What the parent sends the child first. */
+typedef struct node_start {
+  node_cfg cfg;
+  tls_certs certs; /* the parent's files (paths) */
+} node_start;
 
 /* What the child tells the parent when asked. */
 typedef struct node_report {
@@ -80,7 +102,9 @@ static int child_tap_write(akt_backend *b, akt_stream *s, const uint8_t *buf, si
 static void child_log(akt_log_level level, const char *line, void *data) {
   (void)data;
   if (has_cookie_window(line, strlen(line))) atomic_fetch_add(&child_tap.in_log, 1);
-  if (level >= AKT_LOG_WARN) atomic_fetch_add(&child_tap.warns, 1);
+  if (level < AKT_LOG_WARN) return;
+  atomic_fetch_add(&child_tap.warns, 1);
+  fprintf(stderr, "node A: %s\n", line); /* what went wrong, when a test fails */
 }
 
 static int child_echo(akt_ctx *ctx, const ProtobufCMessage *msg) {
@@ -118,6 +142,7 @@ static void child_report_fill(akt_system *sys, node_report *rep) {
 
 /* Runs node A until told to quit. Exits 0, or non-zero at a failed step. */
 static void child_main(const node_cfg *cfg, int cmd, int resp) {
+  const char *stops[] = {cfg->stop_path};
   akt_backend *inner;
   akt_uv_options uo = {.workers = 2};
   if (akt_uv_backend_new(&uo, &inner)) _exit(10);
@@ -131,6 +156,7 @@ static void child_main(const node_cfg *cfg, int cmd, int resp) {
   akt_remote_options ro = cfg->ro;
   ro.host = "127.0.0.1";
   ro.security.cookie = NODE_COOKIE;
+  if (cfg->stop_path[0]) ro.security.stop_paths = (akt_allow_list){stops, 1};
   if (!cfg->plain)
     ro.security.tls = (akt_tls_options){.ca_file = node_certs.ca,
                                         .cert_file = node_certs.node0_cert,
@@ -156,33 +182,21 @@ static void child_main(const node_cfg *cfg, int cmd, int resp) {
   _exit(0);
 }
 
-/* ---- the parent's side ------------------------------------------------------------------ */
-
-/* Starts A in a child. Call while this process runs no thread (no node
- * of its own yet). */
-static void node_child_up(node_child *n, const node_cfg *cfg) {
-  int cmd[2], resp[2];
-  assert_int_equal(pipe(cmd), 0);
-  assert_int_equal(pipe(resp), 0);
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    close(cmd[1]);
-    close(resp[0]);
-    child_main(cfg, cmd[0], resp[1]);
+/* The child's main (main calls it when argv[1] is NODE_CHILD_ARG): reads
+ * its configuration from the parent, then runs A. Does not return. */
+static void node_child_main(void) {
+  static node_start st; /* large: not on the stack */
+  size_t got = 0;
+  while (got < sizeof st) {
+    ssize_t n = read(NODE_CHILD_CMD_FD, (char *)&st + got, sizeof st - got);
+    if (n <= 0) _exit(9);
+    got += (size_t)n;
   }
-  close(cmd[0]);
-  close(resp[1]);
-  memset(n, 0, sizeof *n);
-  n->pid = pid;
-  n->cmd = cmd[1];
-  n->resp = resp[0];
-  n->plain = cfg->plain;
-  assert_int_equal(read(n->resp, &n->port, sizeof n->port), (ssize_t)sizeof n->port);
-  snprintf(n->addr, sizeof n->addr, "akt://a@127.0.0.1:%u", (unsigned)n->port);
+  node_certs = st.certs;
+  child_main(&st.cfg, NODE_CHILD_CMD_FD, NODE_CHILD_RESP_FD);
 }
+
+/* ---- the parent's side ------------------------------------------------------------------ */
 
 /* Fails the test if A died (a crash is an attack that worked). */
 static void node_child_assert_alive(node_child *n) {
@@ -193,6 +207,48 @@ static void node_child_assert_alive(node_child *n) {
     if (WIFSIGNALED(status)) fail_msg("node A died of signal %d", WTERMSIG(status));
     fail_msg("node A exited with %d", WEXITSTATUS(status));
   }
+}
+
+/* Starts A: this binary again, in a process of its own. */
+static void node_child_up(node_child *n, const node_cfg *cfg) {
+  /* Only numbers cross: a pointer would name nothing in the child. */
+  const akt_remote_options *ro = &cfg->ro;
+  assert_true(!ro->host && !ro->listen_host && !ro->security.cookie && !ro->security.tls.ca_file &&
+              !ro->security.tls.cert_file && !ro->security.tls.key_file &&
+              !ro->security.tls.peer_name && !ro->security.spawn_kinds.n &&
+              !ro->security.stop_paths.n);
+  int cmd[2], resp[2];
+  assert_int_equal(pipe2(cmd, O_CLOEXEC), 0);
+  assert_int_equal(pipe2(resp, O_CLOEXEC), 0);
+  posix_spawn_file_actions_t fa;
+  assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
+  /* dup2 clears close-on-exec on the copies: the child keeps these two. */
+  assert_int_equal(posix_spawn_file_actions_adddup2(&fa, cmd[0], NODE_CHILD_CMD_FD), 0);
+  assert_int_equal(posix_spawn_file_actions_adddup2(&fa, resp[1], NODE_CHILD_RESP_FD), 0);
+  char exe[] = "/proc/self/exe", arg[] = NODE_CHILD_ARG;
+  char *argv[] = {exe, arg, NULL};
+  extern char **environ;
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid;
+  assert_int_equal(posix_spawn(&pid, exe, &fa, NULL, argv, environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  close(cmd[0]);
+  close(resp[1]);
+  memset(n, 0, sizeof *n);
+  n->pid = pid;
+  n->cmd = cmd[1];
+  n->resp = resp[0];
+  n->plain = cfg->plain;
+  static node_start st;
+  st.cfg = *cfg;
+  st.certs = node_certs;
+  assert_int_equal(write(n->cmd, &st, sizeof st), (ssize_t)sizeof st);
+  if (read(n->resp, &n->port, sizeof n->port) != (ssize_t)sizeof n->port) {
+    node_child_assert_alive(n);
+    fail_msg("node A did not start");
+  }
+  snprintf(n->addr, sizeof n->addr, "akt://a@127.0.0.1:%u", (unsigned)n->port);
 }
 
 static node_report node_child_report(node_child *n) {

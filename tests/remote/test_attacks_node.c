@@ -138,6 +138,70 @@ static void a_peer_cannot_claim_the_nodes_own_address(void **state) {
 
 static int echoed_at_least(const node_report *r, uint64_t n) { return r->echo_msgs >= n; }
 
+static int refused_answers(const node_report *r, uint64_t n) {
+  return r->rs.send_queue_full + r->rs.security.queued_total_full >= n;
+}
+
+enum { SINKS = 2 };
+
+/* The sinks' connections: `in` the attacker's (it sends requests there),
+ * `out` A's (A answers there; never read). Nothing is read from either,
+ * yet both are kept alive as an attacker would keep them — a Heartbeat on
+ * `in`, a HeartbeatAck (A checks no number) on `out`, every heartbeat
+ * interval — so that A's failure timeout does not end the attack however
+ * slowly this test runs (under ThreadSanitizer a sink's rounds take
+ * longer than that timeout). */
+typedef struct sinks {
+  wire in[SINKS], out[SINKS];
+  int n_in, n_out; /* how many of each are up */
+  uint64_t last;   /* when they were last kept alive */
+} sinks;
+
+static void control(wire *w, Akt__Wire__Frame__KindCase kind) {
+  Akt__Wire__Heartbeat hb = AKT__WIRE__HEARTBEAT__INIT;
+  Akt__Wire__HeartbeatAck ack = AKT__WIRE__HEARTBEAT_ACK__INIT;
+  Akt__Wire__Frame f = AKT__WIRE__FRAME__INIT;
+  f.kind_case = kind;
+  if (kind == AKT__WIRE__FRAME__KIND_HEARTBEAT)
+    f.heartbeat = &hb;
+  else
+    f.heartbeat_ack = &ack;
+  akt__buf frame = {0};
+  assert_int_equal(akt__frame_encode(&f, AKT_REMOTE_DEFAULT_MAX_FRAME, &frame), 0);
+  wire_write(w, frame.data, frame.len);
+  akt__buf_free(&frame);
+}
+
+static void sinks_keep_alive(sinks *s) {
+  if (now_ms() - s->last < AKT_REMOTE_DEFAULT_HEARTBEAT / AKT_MILLIS(1)) return;
+  s->last = now_ms();
+  for (int i = 0; i < s->n_in; i++) control(&s->in[i], AKT__WIRE__FRAME__KIND_HEARTBEAT);
+  for (int i = 0; i < s->n_out; i++) control(&s->out[i], AKT__WIRE__FRAME__KIND_HEARTBEAT_ACK);
+}
+
+/* node_child_wait, keeping the sinks alive meanwhile. */
+static node_report sinks_wait(sinks *s, node_child *a,
+                              int (*cond)(const node_report *, uint64_t), uint64_t arg) {
+  uint64_t end = now_ms() + HANG_MS;
+  node_report rep = node_child_report(a);
+  while (!cond(&rep, arg) && now_ms() < end) {
+    sinks_keep_alive(s);
+    sleep_ms(10);
+    rep = node_child_report(a);
+  }
+  return rep;
+}
+
+/* raw_accept, keeping the sinks alive meanwhile. */
+static int sinks_accept(sinks *s, int lfd) {
+  struct pollfd pf = {.fd = lfd, .events = POLLIN};
+  for (uint64_t end = now_ms() + HANG_MS; now_ms() < end;) {
+    sinks_keep_alive(s);
+    if (poll(&pf, 1, 10) > 0) return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+  }
+  return -1;
+}
+
 static void a_peer_that_never_reads_is_not_queued_without_bound(void **state) {
   (void)state;
   node_child a;
@@ -146,16 +210,10 @@ static void a_peer_that_never_reads_is_not_queued_without_bound(void **state) {
                          .send_queue = NR_QUEUE,
                          .security.limits.max_queued_total = NR_QUEUED_TOTAL}};
   scene_up(&a, &b, cfg);
-  enum { SINKS = 2 };
+  static sinks s;
+  memset(&s, 0, sizeof s);
   int lfd[SINKS];
-  wire in[SINKS], out[SINKS];
   char claim[SINKS][64];
-  for (int i = 0; i < SINKS; i++) {
-    uint16_t port;
-    lfd[i] = raw_listen(&port);
-    snprintf(claim[i], sizeof claim[i], "akt://sink%d@127.0.0.1:%u", i, (unsigned)port);
-    insider(&a, claim[i], 1, &in[i]);
-  }
   node_child_peak_start(&a);
   uint64_t before = atomic_load(&b.ok), base = node_child_report(&a).echo_msgs;
   /* 64 KiB requests, 96 MiB for each sink: A owes as much in answers. */
@@ -164,47 +222,51 @@ static void a_peer_that_never_reads_is_not_queued_without_bound(void **state) {
   Note n = NOTE__INIT;
   n.text = text;
   for (int i = 0; i < SINKS; i++) {
+    uint16_t port;
+    lfd[i] = raw_listen(&port);
+    snprintf(claim[i], sizeof claim[i], "akt://sink%d@127.0.0.1:%u", i, (unsigned)port);
+    insider(&a, claim[i], 1, &s.in[i]);
+    s.n_in++;
     /* The requests name the sink's actor as their sender. */
     akt__buf reqs = {0};
     char sender[96];
     snprintf(sender, sizeof sender, "%s/user/sink", claim[i]);
     for (int k = 0; k < NR_BATCH; k++)
       entry(&reqs, "/user/echo", sender, &n.base, (uint64_t)k + 1, AKT__ENV_REQUEST);
-    send_batch(&in[i], &reqs);
+    send_batch(&s.in[i], &reqs);
     /* A dials the sink to answer: authenticated, then never read again. */
-    int fd = raw_accept(lfd[i]);
+    int fd = sinks_accept(&s, lfd[i]);
     assert_true(fd >= 0);
     const char *cert = a.plain ? NULL : node_certs.node1_cert;
     const char *key = a.plain ? NULL : node_certs.node1_key;
-    assert_int_equal(wire_up(&out[i], fd, 0, node_certs.ca, cert, key), 0);
-    assert_int_equal(wire_auth_accept(&out[i], NODE_COOKIE, claim[i]), 0);
+    assert_int_equal(wire_up(&s.out[i], fd, 0, node_certs.ca, cert, key), 0);
+    assert_int_equal(wire_auth_accept(&s.out[i], NODE_COOKIE, claim[i]), 0);
+    s.n_out++;
     /* One batch at a time, each handed to echo before the next: echo's
      * mailbox (which an authenticated peer may fill, as documented) holds
      * a batch at most, and what grows is what A keeps for the sink. */
     for (int round = 1; round < NR_ROUNDS; round++) {
-      send_batch(&in[i], &reqs);
-      node_child_wait(&a, echoed_at_least, base + (uint64_t)(i * NR_ROUNDS + round + 1) * NR_BATCH);
+      send_batch(&s.in[i], &reqs);
+      sinks_wait(&s, &a, echoed_at_least,
+                 base + (uint64_t)(i * NR_ROUNDS + round + 1) * NR_BATCH);
     }
     akt__buf_free(&reqs);
     peer_progressed(&b, before);
   }
   /* Until A has answered what it could and refused the rest. */
-  uint64_t end = now_ms() + HANG_MS;
-  node_report r = node_child_report(&a);
-  while (r.rs.send_queue_full + r.rs.security.queued_total_full < 8 && now_ms() < end) {
-    sleep_ms(50);
-    r = node_child_report(&a);
-  }
+  node_report r = sinks_wait(&s, &a, refused_answers, 8);
   peer_progressed(&b, atomic_load(&b.ok));
   print_message("  queue full %llu, all queues full %llu; A wrote %llu bytes\n",
                 (unsigned long long)r.rs.send_queue_full,
                 (unsigned long long)r.rs.security.queued_total_full,
                 (unsigned long long)r.bytes_written);
-  assert_true(r.rs.send_queue_full + r.rs.security.queued_total_full >= 8);
+  assert_true(refused_answers(&r, 8));
+  /* Every request reached echo: the attack ran in full. */
+  assert_true(r.echo_msgs >= base + (uint64_t)SINKS * NR_ROUNDS * NR_BATCH);
   node_child_assert_growth(&a, NR_BOUND(SINKS), "peers that never read");
   for (int i = 0; i < SINKS; i++) {
-    wire_close(&in[i]);
-    wire_close(&out[i]);
+    wire_close(&s.in[i]);
+    wire_close(&s.out[i]);
     close(lfd[i]);
   }
   scene_down(&a, &b);
@@ -359,10 +421,9 @@ static int not_allowed_at_least(const node_report *r, uint64_t n) {
 
 static void a_cookie_holder_stops_and_spawns_only_what_the_lists_allow(void **state) {
   (void)state;
-  static const char *const stops[] = {"/user/planted"};
   node_child a;
   peer b;
-  scene_up(&a, &b, (node_cfg){.ro = {.security.stop_paths = {stops, 1}}});
+  scene_up(&a, &b, (node_cfg){.stop_path = "/user/planted"});
   wire w;
   insider(&a, EVIL, 1, &w);
   node_report r0 = node_child_report(&a);
@@ -775,6 +836,7 @@ static const struct CMUnitTest tests[] = {
 };
 
 int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], NODE_CHILD_ARG) == 0) node_child_main(); /* does not return */
   int rc = akt_testkit_parse_args(argc, argv);
   if (rc) return rc > 0 ? 0 : 2;
   if (tls_certs_make(&node_certs, (int64_t)time(NULL)) != 0) return 1;
