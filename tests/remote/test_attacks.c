@@ -515,6 +515,7 @@ static void a_7_6_mib_batch_with_an_over_long_first_name_is_refused_unread(void 
 /* ---- 7. slow loris ---------------------------------------------------------------------- */
 
 #define LORIS 250
+#define STRANGER_COST ((size_t)13 * 1024) /* a stranger's connection, plaintext */
 #define LORIS_SOURCE "127.0.0.9"
 
 static void slow_connections_are_capped_and_cut_at_the_deadline(void **state) {
@@ -578,7 +579,12 @@ static void slow_connections_are_capped_and_cut_at_the_deadline(void **state) {
                 (unsigned long long)st.security.log_lines_suppressed);
   assert_true(warned <= 8);
   assert_true(st.security.log_lines_suppressed >= LORIS - 8);
-  assert_growth_below(&pk, 4 * MIB, "slow loris");
+  /* A cut handshake's connection (~13 KiB: docs/security.md) is freed
+   * when its stream's close completes, on a later turn of A's loop: the
+   * connections accepted in one turn — here, up to all LORIS of them, sent
+   * at once — are all held until then. Beside that, 4 MiB for the
+   * allocator's arenas of both nodes' threads. */
+  assert_growth_below(&pk, 4 * MIB + LORIS * STRANGER_COST, "slow loris");
   served(&s);
   scene_down(&s);
 }
