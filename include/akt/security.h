@@ -50,8 +50,9 @@ extern "C" {
 #define AKT_SECURITY_DEFAULT_MAX_CONNECTIONS 1024u
 #define AKT_SECURITY_DEFAULT_MAX_CONNECTIONS_PER_SOURCE 64u
 /* Accepted connections whose handshake has not completed. With all of
- * them taken, a new one (within its source's cap) cuts the oldest: a
- * peer's handshake takes milliseconds, a slow stranger's its deadline. */
+ * them taken — in all, or of its source address — a new one cuts the
+ * oldest (of that source): a peer's handshake takes milliseconds, a slow
+ * stranger's its deadline. */
 #define AKT_SECURITY_DEFAULT_MAX_UNAUTHENTICATED 128u
 #define AKT_SECURITY_DEFAULT_MAX_UNAUTHENTICATED_PER_SOURCE 8u
 /* Peers (endpoints) the node keeps state for; idle ones are freed. */

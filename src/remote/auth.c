@@ -410,11 +410,14 @@ static int identity_ok(ProtobufCBinaryData sys, ProtobufCBinaryData addr, uint64
   return 1;
 }
 
-/* Our own nonce or identity coming back means someone is bouncing our
- * messages at us. */
+/* Our own nonce or address coming back means someone is bouncing our
+ * messages at us — or a cookie holder claims to be this node (another
+ * incarnation of it): as that peer, its envelopes could name this node's
+ * own actors as their senders (inbound.c), whom the replies would then
+ * reach locally, /system included. No other live node has our address. */
 static int reflected(const akt__auth *a, ProtobufCBinaryData nonce, const akt__auth_identity *id) {
   if (CRYPTO_memcmp(nonce.data, a->nonce, AKT__AUTH_NONCE) == 0) return 1;
-  return id->incarnation == a->self.incarnation && strcmp(id->address, a->self.address) == 0;
+  return strcmp(id->address, a->self.address) == 0;
 }
 
 static int on_hello(akt__auth *a, const Akt__Auth__Hello *h, const uint8_t *frame, size_t len) {

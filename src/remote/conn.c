@@ -100,6 +100,12 @@ int akt__conn_write_raw(akt__conn *c, const uint8_t *data, size_t len) {
   return rc;
 }
 
+int akt__conn_backed_up(akt__conn *c) {
+  if (!c->s) return 0;
+  akt_backend *b = c->r->sys->backend;
+  return b->ops->stream_pending(b, c->s) >= AKT__CONN_AHEAD_MAX(c->r);
+}
+
 int akt__conn_write(akt__conn *c, const uint8_t *data, size_t len) {
   if (akt__conn_state(c) == C_CLOSED) return AKT_ECLOSED;
   if (!c->tls) return akt__conn_write_raw(c, data, len);
@@ -563,24 +569,32 @@ static akt__conn *conn_new(akt__remote *r, akt_stream *s, akt__endpoint *ep) {
   return c;
 }
 
-/* Every handshake slot is taken (limits.max_unauthenticated): the oldest
- * handshake is cut to make room for a new one. A peer's handshake takes a
- * few round trips, a slow stranger's its whole deadline, so the oldest is
- * a stranger's unless strangers open connections faster than a peer's
- * round trip (a flood, which no cap stops). Returns 1 if one was cut. */
-static int cut_oldest_handshake(akt__remote *r) {
+/* Every handshake slot is taken — in all (limits.max_unauthenticated,
+ * `source` NULL) or of one source address
+ * (limits.max_unauthenticated_per_source, `source` that address): the
+ * oldest handshake, of that source when given, is cut to make room for a
+ * new one. A peer's handshake takes a few round trips, a slow stranger's
+ * its whole deadline, so the oldest is a stranger's unless strangers open
+ * connections faster than a peer's round trip (a flood, which no cap
+ * stops). So strangers behind a peer's own address (a shared NAT, the
+ * same host) cannot keep it out either, and one address still holds at
+ * most its share of the slots. Returns 1 if one was cut. */
+static int cut_oldest_handshake(akt__remote *r, const char *source) {
   akt__conn *oldest = NULL;
   akt__rmutex_lock(&r->mu);
   for (akt__conn *c = r->conns; c; c = c->next)
     if (!c->outbound && c->unauth && akt__conn_state(c) < C_OPEN &&
+        (!source || strcmp(c->source, source) == 0) &&
         (!oldest || c->deadline < oldest->deadline))
       oldest = c;
   akt__rmutex_unlock(&r->mu);
   if (!oldest) return 0;
   AKT__SSTAT(r, handshakes_cut, 1);
   fail(oldest, AKT_ELIMIT,
-       "handshake cut for a newer one: every handshake slot was taken "
-       "(limits.max_unauthenticated)");
+       source ? "handshake cut for a newer one: every handshake slot of its source address was "
+                "taken (limits.max_unauthenticated_per_source)"
+              : "handshake cut for a newer one: every handshake slot was taken "
+                "(limits.max_unauthenticated)");
   return 1;
 }
 
@@ -593,7 +607,11 @@ static int admit(akt__remote *r, akt_stream *s, char *source) {
   snprintf(source, AKT_HOST_MAX, "%s", peer.host);
   const char *which;
   int rc = akt__sources_admit(r, source, 1, &which);
-  if (rc == AKT_ELIMIT && strcmp(which, AKT__CAP_UNAUTHENTICATED) == 0 && cut_oldest_handshake(r))
+  if (rc == AKT_ELIMIT && strcmp(which, AKT__CAP_UNAUTHENTICATED) == 0 &&
+      cut_oldest_handshake(r, NULL))
+    rc = akt__sources_admit(r, source, 1, &which);
+  else if (rc == AKT_ELIMIT && strcmp(which, AKT__CAP_UNAUTHENTICATED_PER_SOURCE) == 0 &&
+           cut_oldest_handshake(r, source))
     rc = akt__sources_admit(r, source, 1, &which);
   if (rc == AKT_ELIMIT) {
     AKT__SSTAT(r, connections_capped, 1);

@@ -405,6 +405,9 @@ static int write_frames(akt__endpoint *ep, akt__conn *c, size_t *head) {
     uint8_t hdr[AKT__BATCH_HDR_MAX];
     size_t hlen = akt__frame_batch_header(off - start, hdr);
     AKT_ASSERT(start >= hlen); /* start >= AKT__EP_GAP >= AKT__BATCH_HDR_MAX */
+    /* The stream holds enough: the rest stays here, counted (AKT_EFULL:
+     * retried shortly, as when the stream itself refuses). */
+    if (akt__conn_backed_up(c)) return AKT_EFULL;
     uint8_t *frame = out->data + start - hlen;
     memcpy(frame, hdr, hlen);
     int rc = akt__conn_write(c, frame, hlen + off - start);

@@ -278,8 +278,10 @@ typedef struct akt__sources {
   uint32_t unauth;    /* accepted, handshake not done */
 } akt__sources;
 
-/* The cap akt__sources_admit names when every handshake slot is taken. */
+/* The caps akt__sources_admit names when every handshake slot is taken:
+ * in all, and of one source address. */
 #define AKT__CAP_UNAUTHENTICATED "limits.max_unauthenticated"
+#define AKT__CAP_UNAUTHENTICATED_PER_SOURCE "limits.max_unauthenticated_per_source"
 
 /* Counts a new connection from `host` (inbound: against every cap) or of
  * ours (in the total only). Returns 0, or AKT_ELIMIT with *which naming
@@ -486,6 +488,15 @@ void akt__conn_close(akt__conn *c, const char *reason);
  * endpoint's writer under the write lock. 0, AKT_ECLOSED, AKT_EFULL,
  * AKT_ENOMEM. */
 int akt__conn_write(akt__conn *c, const uint8_t *data, size_t len);
+
+/* Whether the connection's stream holds AKT__CONN_AHEAD_MAX(r) bytes or
+ * more that the network has not taken yet (a peer that reads slowly, or
+ * never): its endpoint's writer then leaves what is queued in the queue,
+ * counted against send_queue and limits.max_queued_total, rather than in
+ * the stream, whose own limit (the backend's: 64 MiB per stream on libuv)
+ * no cap of remoting's counts. Safe where akt__conn_write is. */
+int akt__conn_backed_up(akt__conn *c);
+#define AKT__CONN_AHEAD_MAX(r) ((r)->opts.max_frame)
 
 /* Feeds bytes to a connection as if they came from its stream: the path
  * the fuzz harnesses and malformed-input tests use. Returns 0, or the

@@ -3,9 +3,9 @@
  *
  * An accept is refused at once — before a byte is read, before anything
  * is allocated for it beyond the backend's stream — when it would pass
- * max_connections, max_connections_per_source or
- * max_unauthenticated_per_source; at max_unauthenticated the oldest
- * handshake is cut for it instead (conn.c). So strangers can hold at most
+ * max_connections or max_connections_per_source; at max_unauthenticated
+ * (or its source's max_unauthenticated_per_source) the oldest handshake
+ * (of that source) is cut for it instead (conn.c). So strangers can hold at most
  * max_unauthenticated handshakes open (each for handshake_deadline at
  * most), one address at most max_unauthenticated_per_source of them, and
  * none of them for longer than a newcomer's arrival, while authenticated
@@ -95,7 +95,7 @@ int akt__sources_admit(akt__remote *r, const char *host, int inbound, const char
     if (s->host && s->conns >= l->max_connections_per_source) {
       *which = "limits.max_connections_per_source";
     } else if (s->host && s->unauth >= l->max_unauthenticated_per_source) {
-      *which = "limits.max_unauthenticated_per_source";
+      *which = AKT__CAP_UNAUTHENTICATED_PER_SOURCE;
     } else if (!s->host && !(s->host = strdup(host))) {
       rc = AKT_ENOMEM;
     } else {

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attacker.h"
 #include "remote_fixture.h"
 #include "akt/actor.pb-c.h"
 #include "akt/auth.pb-c.h"
@@ -34,9 +35,6 @@
 
 #define COOKIE "attacks-cookie-not-a-secret"
 #define HANG AKT_SECONDS(30) /* bounds a wait that should end soon */
-#define HANG_MS 30000
-#define MIB ((size_t)1 << 20)
-#define EVIL "akt://evil@127.0.0.1:1" /* where nothing listens */
 
 /* Under ASan freed memory waits in a quarantine and every allocation has
  * red zones; under ThreadSanitizer every byte has shadow memory and
@@ -56,18 +54,6 @@ const char *__asan_default_options(void) { return "quarantine_size_mb=4"; }
 
 /* ---- memory ---------------------------------------------------------------------- */
 
-static long status_kb(const char *field) {
-  FILE *f = fopen("/proc/self/status", "r");
-  if (!f) return -1;
-  char line[256];
-  long kb = -1;
-  size_t n = strlen(field);
-  while (fgets(line, sizeof line, f))
-    if (strncmp(line, field, n) == 0) kb = strtol(line + n, NULL, 10);
-  fclose(f);
-  return kb;
-}
-
 /* Starts measuring the peak: resets VmHWM to the current size (or, where
  * the kernel does not let it be reset, remembers the current size and
  * samples from then on). */
@@ -77,7 +63,7 @@ typedef struct peak {
 } peak;
 
 static peak peak_start(void) {
-  peak p = {.base_kb = status_kb("VmRSS:")};
+  peak p = {.base_kb = proc_status_kb(0, "VmRSS:")};
   FILE *f = fopen("/proc/self/clear_refs", "w");
   if (f) {
     p.resettable = fputs("5", f) >= 0;
@@ -88,7 +74,7 @@ static peak peak_start(void) {
 
 /* Bytes the peak grew by since peak_start. */
 static size_t peak_growth(const peak *p) {
-  long now = p->resettable ? status_kb("VmHWM:") : status_kb("VmRSS:");
+  long now = p->resettable ? proc_status_kb(0, "VmHWM:") : proc_status_kb(0, "VmRSS:");
   return now > p->base_kb ? (size_t)(now - p->base_kb) * 1024 : 0;
 }
 
@@ -195,128 +181,14 @@ static void served(scene *s) {
   akt_msg_free(reply);
 }
 
-static uint64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* ---- the attacker's sockets --------------------------------------------------------- */
-
-/* Connects to 127.0.0.1:port from `src` (another loopback address, to be
- * another source; NULL: any). Returns the socket. */
-static int raw_connect(const char *src, uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  assert_true(fd >= 0);
-  struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* closes with RST: no TIME_WAIT */
-  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-  struct sockaddr_in sa = {.sin_family = AF_INET};
-  if (src) {
-    assert_int_equal(inet_pton(AF_INET, src, &sa.sin_addr), 1);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-  }
-  sa.sin_port = htons(port);
-  assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1);
-  assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-  return fd;
-}
-
-/* Sends what it can: stops at the first error (the node closed). Returns
- * the bytes sent. */
-static size_t raw_send(int fd, const void *data, size_t len) {
-  const uint8_t *p = data;
-  size_t sent = 0;
-  while (sent < len) {
-    struct pollfd pf = {.fd = fd, .events = POLLOUT};
-    if (poll(&pf, 1, HANG_MS) <= 0) break;
-    ssize_t n = send(fd, p + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (n <= 0) break;
-    sent += (size_t)n;
-  }
-  return sent;
-}
-
-/* Reads what comes within timeout_ms (into `into`, may be NULL). Returns
- * 1 when the node closed the connection, 0 when it did not in time. */
-static int raw_read_until_closed(int fd, akt__buf *into, int timeout_ms) {
-  uint64_t end = now_ms() + (uint64_t)timeout_ms;
-  for (;;) {
-    uint64_t now = now_ms();
-    if (now >= end) return 0;
-    struct pollfd pf = {.fd = fd, .events = POLLIN};
-    int r = poll(&pf, 1, (int)(end - now));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return 0;
-    uint8_t buf[4096];
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (n <= 0) return 1;
-    if (into) akt__buf_put(into, buf, (size_t)n);
-  }
-}
-
-/* Reads what is there now, without waiting (or 0 bytes). Returns -1 when
- * the node closed the connection, else the bytes read. */
-static ssize_t raw_drain(int fd, akt__buf *into) {
-  ssize_t total = 0;
-  for (;;) {
-    uint8_t buf[4096];
-    ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return total;
-    if (n <= 0) return -1;
-    if (into) akt__buf_put(into, buf, (size_t)n);
-    total += n;
-  }
-}
-
-/* Plays the initiator's side of the cookie exchange with `cookie`,
- * claiming to be `claim` (connection number seq), against `to`. Returns 0
- * when both proved the cookie, else what the exchange failed with. */
+/* Plays the initiator's side of the cookie exchange on fd, in plaintext,
+ * with `cookie`, claiming to be `claim` (connection number seq), against
+ * `to`. Returns 0 when both proved the cookie, else what it failed with. */
 static int raw_auth(int fd, const char *cookie, const char *claim, uint64_t seq, const node *to) {
-  char sysname[AKT_SYSTEM_NAME_MAX + 1], host[AKT_HOST_MAX];
-  uint16_t port;
-  const char *path;
-  assert_int_equal(akt__parse_address(claim, sysname, sizeof sysname, host, sizeof host, &port,
-                                      &path), 0);
-  uint8_t random[32];
-  for (size_t i = 0; i < sizeof random; i++) random[i] = (uint8_t)(seq * 31 + i);
-  akt__auth_config cfg = {.role = AKT__AUTH_INITIATOR,
-                          .cookie = (const uint8_t *)cookie,
-                          .cookie_len = strlen(cookie),
-                          .channel = "remoting",
-                          .version = AKT_REMOTE_PROTOCOL_VERSION,
-                          .system = sysname,
-                          .address = claim,
-                          .incarnation = 99,
-                          .expect_system = akt_system_name(to->sys),
-                          .expect_address = to->addr,
-                          .conn_seq = seq,
-                          .random = random,
-                          .random_len = sizeof random};
-  akt__auth *a = malloc(sizeof *a);
-  assert_non_null(a);
-  assert_int_equal(akt__auth_init(a, &cfg), 0);
-  int rc = 0;
-  uint64_t end = now_ms() + HANG_MS;
-  while (rc == 0 && akt__auth_get_state(a) != AKT__AUTH_DONE && now_ms() < end) {
-    size_t n;
-    const uint8_t *out = akt__auth_take_output(a, &n);
-    if (out) raw_send(fd, out, n);
-    struct pollfd pf = {.fd = fd, .events = POLLIN};
-    if (poll(&pf, 1, 100) <= 0) continue;
-    uint8_t buf[2048];
-    ssize_t got = recv(fd, buf, sizeof buf, 0);
-    if (got <= 0) {
-      rc = AKT_ECLOSED;
-      break;
-    }
-    rc = akt__auth_feed(a, buf, (size_t)got, NULL);
-  }
-  if (rc == 0 && akt__auth_get_state(a) != AKT__AUTH_DONE) rc = AKT_ETIMEDOUT;
-  akt__auth_clear(a);
-  free(a);
+  wire w;
+  assert_int_equal(wire_up(&w, fd, 1, NULL, NULL, NULL), 0);
+  int rc = wire_auth(&w, cookie, claim, 99, seq, to->addr);
+  akt__buf_free(&w.plain);
   return rc;
 }
 
@@ -328,27 +200,6 @@ static int raw_insider(const node *to, const char *claim, uint64_t seq) {
 }
 
 /* ---- frames -------------------------------------------------------------------------- */
-
-/* Appends a Batch.envelopes entry: msg to `target` from `sender`. */
-static void entry(akt__buf *body, const char *target, const char *sender,
-                  const ProtobufCMessage *msg, uint64_t corr, uint32_t flags) {
-  uint8_t payload[4096];
-  size_t plen = protobuf_c_message_pack(msg, payload);
-  akt__env_out e = {.target = target,
-                    .target_len = strlen(target),
-                    .sender = sender,
-                    .sender_len = strlen(sender),
-                    .type = msg->descriptor->name,
-                    .type_len = strlen(msg->descriptor->name),
-                    .corr = corr,
-                    .flags = flags};
-  size_t elen = akt__env_out_size(&e, plen);
-  assert_int_equal(akt__buf_reserve(body, 1 + AKT__VARINT_MAX + elen), 0);
-  uint8_t *p = body->data + body->len;
-  *p++ = (1 << 3) | 2;
-  p = akt__env_out_write(akt__put_varint(p, elen), &e, msg, plen);
-  body->len = (size_t)(p - body->data);
-}
 
 /* Everything that stops, spawns or speaks for the node: what no stranger
  * may do, and no peer beyond the allow-lists (A's are empty here). */
@@ -375,18 +226,6 @@ static void hostile_batch(akt__buf *out, const char *sender) {
   entry(&body, "/user", sender, &pill.base, 0, 0);
   assert_int_equal(akt__frame_batch(body.data, body.len, out), 0);
   akt__buf_free(&body);
-}
-
-/* What protocol 1 sent first, with an empty cookie: Frame{handshake{magic
- * "AKT1", version 1, to_system "a", from_address, cookie ""}}. */
-static void old_handshake(akt__buf *out) {
-  static const uint8_t body[] = {0x0a, 0x24, 0x0d, 0x31, 0x54, 0x4b, 0x41, 0x10, 0x01, 0x1a,
-                                 0x01, 'a',  0x22, 0x16, 'a',  'k',  't',  ':',  '/',  '/',
-                                 'e',  'v',  'i',  'l',  '@',  '1',  '2',  '7',  '.',  '0',
-                                 '.',  '0',  '.',  '1',  ':',  '1',  0x32, 0x00};
-  uint8_t prefix[4] = {0, 0, 0, sizeof body};
-  akt__buf_put(out, prefix, 4);
-  akt__buf_put(out, body, sizeof body);
 }
 
 /* ---- 1. strangers ------------------------------------------------------------------ */
@@ -573,35 +412,6 @@ static void the_cookie_never_crosses_the_wire(void **state) {
 /* ---- 4. a replayed handshake ----------------------------------------------------------- */
 
 /* The first `count` length-prefixed frames of w, copied into out. */
-static void first_frames(const akt__buf *w, unsigned count, akt__buf *out) {
-  size_t off = 0;
-  for (unsigned i = 0; i < count; i++) {
-    assert_true(off + 4 <= w->len);
-    size_t len = (size_t)w->data[off] << 24 | (size_t)w->data[off + 1] << 16 |
-                 (size_t)w->data[off + 2] << 8 | w->data[off + 3];
-    assert_true(off + 4 + len <= w->len);
-    akt__buf_put(out, w->data + off, 4 + len);
-    off += 4 + len;
-  }
-}
-
-/* The Hello at the front of `frames` with conn_seq raised by `by`,
- * followed by the rest of frames as it was. */
-static void raise_seq(const akt__buf *frames, uint64_t by, akt__buf *out) {
-  size_t len = (size_t)frames->data[2] << 8 | frames->data[3];
-  Akt__Auth__AuthFrame *f = akt__auth__auth_frame__unpack(NULL, len, frames->data + 4);
-  assert_non_null(f);
-  assert_int_equal(f->kind_case, AKT__AUTH__AUTH_FRAME__KIND_HELLO);
-  f->hello->conn_seq += by;
-  uint8_t packed[AKT__AUTH_MAX_FRAME];
-  size_t n = akt__auth__auth_frame__pack(f, packed);
-  uint8_t prefix[4] = {0, 0, (uint8_t)(n >> 8), (uint8_t)n};
-  akt__buf_put(out, prefix, 4);
-  akt__buf_put(out, packed, n);
-  akt__buf_put(out, frames->data + 4 + len, frames->len - 4 - len);
-  akt__auth__auth_frame__free_unpacked(f, NULL);
-}
-
 static void a_replayed_handshake_takes_no_session_over(void **state) {
   (void)state;
   scene s;
@@ -705,6 +515,7 @@ static void a_7_6_mib_batch_with_an_over_long_first_name_is_refused_unread(void 
 /* ---- 7. slow loris ---------------------------------------------------------------------- */
 
 #define LORIS 250
+#define STRANGER_COST ((size_t)13 * 1024) /* a stranger's connection, plaintext */
 #define LORIS_SOURCE "127.0.0.9"
 
 static void slow_connections_are_capped_and_cut_at_the_deadline(void **state) {
@@ -751,19 +562,29 @@ static void slow_connections_are_capped_and_cut_at_the_deadline(void **state) {
   }
   assert_int_equal(open_n, 0); /* every one closed by the node */
   akt_remote_stats st = stats(&s.a);
-  print_message("  capped %llu, cut at the deadline %llu, most unauthenticated at once %u\n",
+  print_message("  capped %llu, cut for newer %llu, cut at the deadline %llu, most "
+                "unauthenticated at once %u\n",
                 (unsigned long long)st.security.connections_capped,
+                (unsigned long long)st.security.handshakes_cut,
                 (unsigned long long)st.security.handshake_deadlines, most_unauth);
   assert_true(most_unauth <= 8);
   assert_true(st.security.handshake_deadlines >= 8);
-  assert_int_equal(st.security.connections_capped + st.security.handshake_deadlines, LORIS);
+  /* Past the source's cap, a new one cuts its oldest handshake. */
+  assert_int_equal(st.security.connections_capped + st.security.handshakes_cut +
+                       st.security.handshake_deadlines,
+                   LORIS);
   /* Throttled: a few lines per kind, not one per connection. */
   int warned = atomic_load(&s.a.log.warn) - warn_before;
   print_message("  %d WARN lines, %llu left out\n", warned,
                 (unsigned long long)st.security.log_lines_suppressed);
   assert_true(warned <= 8);
   assert_true(st.security.log_lines_suppressed >= LORIS - 8);
-  assert_growth_below(&pk, 4 * MIB, "slow loris");
+  /* A cut handshake's connection (~13 KiB: docs/security.md) is freed
+   * when its stream's close completes, on a later turn of A's loop: the
+   * connections accepted in one turn — here, up to all LORIS of them, sent
+   * at once — are all held until then. Beside that, 4 MiB for the
+   * allocator's arenas of both nodes' threads. */
+  assert_growth_below(&pk, 4 * MIB + LORIS * STRANGER_COST, "slow loris");
   served(&s);
   scene_down(&s);
 }
