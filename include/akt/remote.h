@@ -91,6 +91,10 @@ typedef struct akt_remote_stats {
   uint64_t heartbeat_timeouts;   /* peers declared unreachable */
   uint64_t send_queue_full;      /* sends refused: the peer's queue was full */
   uint64_t unknown_types;        /* envelopes of an unregistered type (dead letters) */
+  uint64_t control_frames_dropped; /* Heartbeats, HeartbeatAcks and Closes not written
+                                      because the peer's stream already held max_frame
+                                      bytes it had not read (a peer that floods Heartbeats
+                                      and never reads gets no more answers) */
   akt_security_stats security;   /* limits and refusals (akt/security.h) */
 } akt_remote_stats;
 

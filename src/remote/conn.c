@@ -103,7 +103,22 @@ int akt__conn_write_raw(akt__conn *c, const uint8_t *data, size_t len) {
 int akt__conn_backed_up(akt__conn *c) {
   if (!c->s) return 0;
   akt_backend *b = c->r->sys->backend;
-  return b->ops->stream_pending(b, c->s) >= AKT__CONN_AHEAD_MAX(c->r);
+  int up = b->ops->stream_pending(b, c->s) >= AKT__CONN_AHEAD_MAX(c->r);
+  if (!up) c->hb_room = 1; /* the peer read: our next Heartbeat may follow what is there */
+  return up;
+}
+
+int akt__conn_control_fits(akt__conn *c, Akt__Wire__Frame__KindCase kind) {
+  if (!akt__conn_backed_up(c)) return 1;
+  if (kind == AKT__WIRE__FRAME__KIND_HEARTBEAT && c->hb_room) {
+    AKT_ASSERT(c->outbound); /* only we send Heartbeats, on our connections */
+    c->hb_room = 0;
+    return 1;
+  }
+  /* A Close dropped here costs the peer only the reason: the connection
+   * closes anyway, and the peer sees its stream end. */
+  AKT__RSTAT(c->r, control_frames_dropped, 1);
+  return 0;
 }
 
 int akt__conn_write(akt__conn *c, const uint8_t *data, size_t len) {
@@ -139,8 +154,11 @@ static Akt__Wire__Frame frame_of(Akt__Wire__Frame__KindCase kind, void *msg) {
 
 /* Encodes and writes one control frame of `kind` around `msg` (open
  * connections only: before, the handshake speaks its own frames); errors
- * only mean the peer will not hear it. An outbound connection's frames go
- * through its endpoint, in order with the writer's. */
+ * only mean the peer will not hear it, and so does a stream the peer has
+ * not read enough of (akt__conn_control_fits: dropped, counted). An
+ * outbound connection's frames go through its endpoint, in order with the
+ * writer's, and are checked there, under its write lock; an inbound one's
+ * are written here, on the I/O context, their one writer. */
 static void write_control(akt__conn *c, Akt__Wire__Frame__KindCase kind, void *msg) {
   AKT_ASSERT(akt__conn_state(c) == C_OPEN);
   Akt__Wire__Frame f = frame_of(kind, msg);
@@ -148,6 +166,7 @@ static void write_control(akt__conn *c, Akt__Wire__Frame__KindCase kind, void *m
     akt__endpoint_write_control(c->ep, c, &f);
     return;
   }
+  if (!akt__conn_control_fits(c, kind)) return;
   akt__buf out = {0};
   if (akt__frame_encode(&f, c->r->opts.max_frame, &out) == 0) {
     AKT__RSTAT(c->r, frames_out, 1);

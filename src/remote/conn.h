@@ -55,6 +55,12 @@ struct akt__conn {
   uint64_t deadline;        /* backend time the handshake must be done by */
   uint64_t last_rx;         /* backend time of the last bytes received */
   uint64_t hb_seq;
+  /* Outbound: our next Heartbeat may go on the stream even though it is
+   * backed up, as the stream was found below the mark since the last one
+   * did (akt__conn_control_fits). Where akt__conn_write is safe only (the
+   * endpoint's write lock): not a bitfield, so that it shares no memory
+   * location with fields of the I/O context's. */
+  int hb_room;
   uint64_t timer_id;
   int timer_armed;
   akt__conn *prev, *next;   /* r->conns (remoting lock) */

@@ -489,7 +489,9 @@ void akt__endpoint_write_control(akt__endpoint *ep, akt__conn *c, const Akt__Wir
   if (akt__frame_encode(f, ep->r->opts.max_frame, &out) == 0) {
     akt__rmutex_lock(&ep->wmu);
     akt__rmutex_lock(&ep->mu);
-    if (ep->conn == c) {
+    /* Checked here, under the write lock, in turn with the writer's
+     * own check and writes. */
+    if (ep->conn == c && akt__conn_control_fits(c, f->kind_case)) {
       AKT__RSTAT(ep->r, frames_out, 1);
       akt__conn_write(c, out.data, out.len);
     }

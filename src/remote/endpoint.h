@@ -111,7 +111,8 @@ struct akt__endpoint {
 
 /* Writes a control frame on the endpoint's connection (I/O context), in
  * order with the writer's flushes; nothing when c is no longer the
- * endpoint's connection. */
+ * endpoint's connection, or when its stream is backed up
+ * (akt__conn_control_fits: dropped and counted). */
 void akt__endpoint_write_control(akt__endpoint *ep, akt__conn *c, const Akt__Wire__Frame *f);
 
 #endif

@@ -498,6 +498,19 @@ int akt__conn_write(akt__conn *c, const uint8_t *data, size_t len);
 int akt__conn_backed_up(akt__conn *c);
 #define AKT__CONN_AHEAD_MAX(r) ((r)->opts.max_frame)
 
+/* Whether a control frame of `kind` (Heartbeat, HeartbeatAck, Close) may
+ * be written on c now; when not, it is dropped and counted in
+ * control_frames_dropped. Not while the stream is backed up: an answer the
+ * peer is not reading is of no use to it, and a peer that sends Heartbeats
+ * and reads nothing would otherwise pile our acks up in the stream (one per
+ * Heartbeat, up to the backend's limit), counted by no cap. Our own
+ * Heartbeat goes once per time the stream was found below the mark (by the
+ * writer or here): a slow peer that reads still gets one behind what it
+ * has to read, and answers it, so that it is not declared unreachable for
+ * being busy; one that reads nothing gets one more frame, not one per
+ * heartbeat interval. Safe where akt__conn_write is. */
+int akt__conn_control_fits(akt__conn *c, Akt__Wire__Frame__KindCase kind);
+
 /* Feeds bytes to a connection as if they came from its stream: the path
  * the fuzz harnesses and malformed-input tests use. Returns 0, or the
  * code the connection was closed with. */
