@@ -20,6 +20,7 @@
 #include "akt/error.h"
 #include "akt/events.h"
 #include "src/cluster/cluster.h"
+#include "src/cluster/topics.h"
 #include "src/util/assert.h"
 
 /* ---- names ------------------------------------------------------------------------------ */
@@ -247,10 +248,9 @@ void akt__cl_emit(akt__cluster *cl, akt_cluster_event_kind kind, const akt__cl_m
                             ? AKT_LOG_INFO
                             : AKT_LOG_DEBUG;
   akt__cl_log(cl, level, "cluster %s: %s %s", cl->name, akt_cluster_event_name(kind), text);
-  if (cl->o.listener) {
-    akt_cluster_event ev = {.kind = kind, .member = s, .reason = reason, .at = akt__cl_now(cl)};
-    cl->o.listener(cl->sys, &ev, cl->o.listener_arg);
-  }
+  akt_cluster_event ev = {.kind = kind, .member = s, .reason = reason, .at = akt__cl_now(cl)};
+  if (cl->topics) akt__topics_on_event(cl->topics, &ev);
+  if (cl->o.listener) cl->o.listener(cl->sys, &ev, cl->o.listener_arg);
   publish(cl, kind, s, reason);
   /* Threads waiting outside the system (akt_cluster_leave, tests) look
    * again. */
