@@ -111,6 +111,7 @@ typedef void (*akt_topics_listener_fn)(akt_system *sys, const akt_topic_event *e
 #define AKT_TOPICS_TEST_NO_DEDUP 0x1u  /* every entry received is delivered, duplicates too */
 #define AKT_TOPICS_TEST_KEEP_DOWN 0x2u /* members seen down keep their subscriptions here */
 #define AKT_TOPICS_TEST_NO_WATCH 0x4u  /* terminated subscribers stay subscribed */
+#define AKT_TOPICS_TEST_NO_RESEND 0x8u /* unacknowledged publishes are never sent again */
 
 /* Options for akt_topics_configure. Zero fields take the defaults. */
 typedef struct akt_topics_options {

@@ -254,7 +254,7 @@ int akt__tp_publish_tick(akt__topics *tp, uint64_t now) {
     akt__tpeer *p = tp->peers[i];
     if (!p || !p->head) continue;
     owed = 1;
-    if (now < p->head->sent_at + p->rto) continue;
+    if (now < p->head->sent_at + p->rto || (tp->o.test_flags & AKT_TOPICS_TEST_NO_RESEND)) continue;
     uint32_t left = AKT__TP_RESEND_WINDOW;
     akt__tentry *e = p->head;
     akt__tp_trace(tp, "resend", p->head->seq, (int64_t)p->npending, "to %s from seq %llu",

@@ -268,9 +268,10 @@ void akt__tp_registry_send(akt__topics *tp, akt__tpeer *p, uint64_t base) {
   int rc = akt_tell_as(p->pid, &r.base, akt__tp_cluster_actor(tp));
   if (rc) AKT__TP_STAT(tp, send_errors);
   AKT__TP_STAT(tp, registries_sent);
-  akt__tp_trace(tp, "registry", p->uid, (int64_t)tp->version, "to %s v%llu %s%llu +%zu -%zu",
-                p->name, (unsigned long long)tp->version, r.full ? "full" : "from v",
-                (unsigned long long)(r.full ? 0 : base), r.n_add, r.n_remove);
+  char how[40] = "full";
+  if (!r.full) snprintf(how, sizeof how, "delta from v%llu", (unsigned long long)r.from_version);
+  akt__tp_trace(tp, "registry", p->uid, (int64_t)tp->version, "to %s v%llu %s +%zu -%zu", p->name,
+                (unsigned long long)tp->version, how, r.n_add, r.n_remove);
 out:
   /* Sent or not (no memory), it is owed until acknowledged: the tick
    * tries again. */
