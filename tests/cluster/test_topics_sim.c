@@ -341,6 +341,20 @@ static void a_crashed_member_s_subscriptions_go_when_it_is_seen_down(void **stat
   done(&t);
 }
 
+static int node0_reaches_none(void *arg) { return reach(arg, 0, "t") == 0; }
+
+static void a_subscriber_that_stops_after_its_clock_stepped_back_is_removed(void **state) {
+  (void)state;
+  given(&t, 3, NULL, 2, "t");
+  /* node2's clock steps back 5 s, as a skew fault does (a stepped clock
+   * reads less than at the subscriber's spawn); then the subscriber stops. */
+  assert_int_equal(akt_sim_set_clock(t.f.w, t.f.node[2].b, -(int64_t)S(5), 0), 0);
+  assert_int_equal(akt_stop(t.sub), 0);
+  assert_int_equal(sf_run_until(&t.f, node0_reaches_none, &t, sf_now(&t.f) + S(10)), 0);
+  assert_int_equal(stats(&t, 2).subscriptions, 0);
+  done(&t);
+}
+
 static void a_downed_member_ends_its_subscriptions_and_they_are_made_again(void **state) {
   (void)state;
   given(&t, 3, NULL, 2, "t");
@@ -467,6 +481,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(the_first_resend_comes_one_retransmission_time_after_the_publish),
     cmocka_unit_test(a_full_queue_refuses_a_publish_and_says_so),
     cmocka_unit_test(a_crashed_member_s_subscriptions_go_when_it_is_seen_down),
+    cmocka_unit_test(a_subscriber_that_stops_after_its_clock_stepped_back_is_removed),
     cmocka_unit_test(a_downed_member_ends_its_subscriptions_and_they_are_made_again),
     cmocka_unit_test(a_restarted_publisher_numbers_its_publishes_afresh),
     cmocka_unit_test(a_member_that_joins_late_learns_every_registry),
