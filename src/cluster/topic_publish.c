@@ -83,7 +83,15 @@ static void entry_free(akt__tentry *e) {
   free(e);
 }
 
+/* The queue's shape: counted entries, in sequence, below next_seq. */
+static void queue_check(const akt__tpeer *p) {
+  AKT_ASSERT((p->npending == 0) == (p->head == NULL) && (p->head == NULL) == (p->tail == NULL));
+  AKT_ASSERT(!p->tail || (p->tail->next == NULL && p->tail->seq < p->next_seq));
+  AKT_ASSERT(!p->head || p->head->seq + p->npending - 1 == p->tail->seq);
+}
+
 void akt__tp_pending_clear(akt__topics *tp, akt__tpeer *p) {
+  queue_check(p);
   for (akt__tentry *e = p->head, *next; e; e = next) {
     next = e->next;
     AKT__TP_STAT(tp, abandoned);
@@ -147,6 +155,7 @@ static int enqueue(akt__topics *tp, akt__tpeer *p, akt__tblob *b, uint64_t now) 
   p->npending++;
   p->pending_bytes += b->size;
   AKT_ASSERT(p->npending <= tp->o.max_pending && p->pending_bytes <= tp->o.max_pending_bytes);
+  queue_check(p);
   send_batch(tp, p, e, 1, now);
   AKT__TP_STAT(tp, entries_sent);
   akt__tp_trace(tp, "publish", e->seq, (int64_t)p->npending, "to %s seq %llu %s", p->name,
@@ -288,6 +297,7 @@ void akt__tp_on_publish_ack(akt__topics *tp, const Akt__Topics__PublishAck *a) {
     entry_free(e);
     progress = 1;
   }
+  queue_check(p);
   if (progress) p->rto = tp->o.retransmit;
 }
 
@@ -347,6 +357,7 @@ static size_t take(akt__topics *tp, const Akt__Topics__Publish *m, taken *out, a
       tp->stats.out_of_order += m->n_entries - i;
       break;
     }
+    AKT_ASSERT(!dedup || e->seq == p->rx_next);
     if (e->seq >= p->rx_next) p->rx_next = e->seq + 1;
     AKT__TP_STAT(tp, entries_received);
     taken *t = &out[k++];

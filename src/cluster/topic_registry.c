@@ -334,6 +334,7 @@ void akt__tp_on_registry(akt__topics *tp, const Akt__Topics__Registry *r) {
       for (size_t i = 0; i < r->n_add; i++)
         if (r->add[i] && r->add[i][0]) topic_add(tp, p, r->add[i]);
     }
+    AKT_ASSERT(r->version >= p->their_version);
     p->their_version = r->version;
     AKT__TP_STAT(tp, registries_applied);
     akt__tp_trace(tp, "applied", p->uid, (int64_t)r->version, "%s v%llu: %u topics", p->name,
@@ -361,6 +362,7 @@ void akt__tp_on_registry_ack(akt__topics *tp, const Akt__Topics__RegistryAck *a)
     return;
   }
   if (a->version <= p->reg_acked) return;
+  AKT_ASSERT(a->version <= tp->version && a->version > p->reg_acked);
   p->reg_acked = a->version;
   p->reg_rto = tp->o.retransmit;
   akt__tp_check_acks(tp);

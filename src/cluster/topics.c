@@ -237,7 +237,12 @@ int akt_topics_configure(akt_system *sys, const akt_topics_options *opts) {
   }
   pthread_mutex_lock(&tp->mu);
   int rc = tp->nsubs || tp->version ? AKT_ESTATE : 0;
-  if (!rc) tp->o = o;
+  if (!rc) {
+    tp->o = o;
+    /* Peers met already (the cluster runs) start from the new timing. */
+    for (uint32_t i = 0; i < tp->nslots; i++)
+      if (tp->peers[i]) tp->peers[i]->rto = tp->peers[i]->reg_rto = o.retransmit;
+  }
   pthread_mutex_unlock(&tp->mu);
   return rc;
 }
@@ -248,6 +253,7 @@ int akt_topics_configure(akt_system *sys, const akt_topics_options *opts) {
  * member phase ends every local subscription. */
 static void self_event(akt__topics *tp, const akt_cluster_event *ev) {
   const akt_member *m = ev->member;
+  AKT_ASSERT(m->incarnation != 0);
   if (m->incarnation != tp->uid) {
     if (tp->was_member) akt__tp_end_all(tp, AKT_TOPIC_END_NODE_DOWN);
     akt__tp_peers_clear(tp);

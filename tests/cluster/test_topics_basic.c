@@ -268,6 +268,45 @@ static void a_subscriber_that_terminates_is_removed_everywhere(void **state) {
   akt_testkit_free(tk);
 }
 
+/* ---- docs/topics.md's quick start ---- */
+
+/* An actor that subscribes itself to "room" when it starts; `owner` (its
+ * spawn arg) hears when every member holds the subscription, and gets a
+ * copy of everything published on the room. */
+static int member_start(akt_ctx *ctx) {
+  akt_pid *owner = (akt_pid *)(uintptr_t)akt_ctx_arg(ctx);
+  return akt_topic_subscribe(akt_ctx_self(ctx), "room", owner);
+}
+
+static int member_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
+  akt_pid *owner = (akt_pid *)(uintptr_t)akt_ctx_arg(ctx);
+  if (akt_msg_is(msg, &ping__descriptor)) return akt_forward(ctx, owner);
+  return AKT_EUNHANDLED;
+}
+
+static const akt_actor_def member_def = {
+    .kind = "room-member", .pre_start = member_start, .receive = member_receive};
+
+static void an_actor_that_subscribes_itself_hears_a_publish_from_another_node(void **state) {
+  (void)state;
+  akt_testkit *tk = cluster();
+  akt_system *node0 = akt_testkit_node(tk, 0), *node1 = akt_testkit_node(tk, 1);
+  akt_probe *owner = akt_probe_new_on(tk, 1, "owner");
+  /* On node1: the member subscribes; the owner hears once all know. */
+  akt_pid *member = NULL;
+  akt_spawn_opts o = {.arg = akt_probe_pid(owner)};
+  assert_int_equal(akt_spawn(node1, "member", &member_def, &o, &member), 0);
+  akt_probe_expect_msg(owner, &akt__topics__subscribe_ack__descriptor, HANG);
+  /* On node0, from outside any actor: one message to node1, which hands
+   * it to the member. */
+  Ping hello = PING__INIT;
+  hello.n = 1;
+  assert_int_equal(akt_topic_publish(node0, "room", &hello.base, NULL), 1);
+  expect_ping(owner, 1);
+  akt_pid_release(member);
+  akt_testkit_free(tk);
+}
+
 static void the_api_checks_its_arguments_and_its_state(void **state) {
   (void)state;
   akt_testkit *tk = TK_NEW(.nodes = 1);
@@ -330,6 +369,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(subscribers_see_the_publisher_as_the_sender),
     cmocka_unit_test(an_unsubscribed_probe_gets_nothing_and_leaves_every_registry),
     cmocka_unit_test(a_subscriber_that_terminates_is_removed_everywhere),
+    cmocka_unit_test(an_actor_that_subscribes_itself_hears_a_publish_from_another_node),
     cmocka_unit_test(the_api_checks_its_arguments_and_its_state),
 };
 
