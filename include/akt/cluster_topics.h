@@ -143,7 +143,8 @@ typedef struct akt_topics_stats {
   uint64_t dropped;              /* publishes not queued for a peer: its queue was full */
   uint64_t abandoned;            /* unacknowledged publishes to a member that went down */
   uint64_t registries_sent, registries_applied;
-  uint64_t registry_truncated;   /* topics of a peer's registry past max_topics, ignored */
+  uint64_t registry_truncated;   /* topics of a peer's registry past max_topics (or not
+                                    valid names), ignored */
   uint64_t acks_sent;            /* SubscribeAck messages */
   uint64_t ended;                /* subscriptions the cluster ended (reasons above) */
   uint64_t unknown_senders;      /* messages from identities that are not members here */

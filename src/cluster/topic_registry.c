@@ -54,9 +54,15 @@ static void rtopic_free(akt__rtopic *rt) {
   free(rt);
 }
 
-/* Adds `name` to p's registry here. Returns 0, or a code (counted or
- * logged: the topic is then missing until the next full registry). */
+/* Adds `name` to p's registry here. Returns 0, or a code (counted: the
+ * topic is then missing until the next full registry). A name no member
+ * could have subscribed to (empty, too long) is refused the same way. */
 static int topic_add(akt__topics *tp, akt__tpeer *p, const char *name) {
+  size_t len = strnlen(name, AKT_TOPIC_NAME_MAX + 1);
+  if (!len || len > AKT_TOPIC_NAME_MAX) {
+    AKT__TP_STAT(tp, registry_truncated);
+    return AKT_ENAME;
+  }
   akt__rtopic *rt = akt__tp_rtopic(tp, name);
   int found = 0;
   uint32_t at = rt ? slot_pos(rt, p->slot, &found) : 0;
@@ -312,7 +318,7 @@ int akt__tp_registry_tick(akt__topics *tp, uint64_t now) {
 static void replace(akt__topics *tp, akt__tpeer *p, char **names, size_t n) {
   tp->stamp++;
   for (size_t i = 0; i < n; i++)
-    if (names[i] && names[i][0]) topic_add(tp, p, names[i]);
+    if (names[i]) topic_add(tp, p, names[i]);
   for (uint32_t i = p->ntopics; i-- > 0;)
     if (p->topics[i]->stamp != tp->stamp) topic_remove_at(tp, p, i);
 }
@@ -332,7 +338,7 @@ void akt__tp_on_registry(akt__topics *tp, const Akt__Topics__Registry *r) {
       for (size_t i = 0; i < r->n_remove; i++)
         if (r->remove[i]) topic_remove(tp, p, r->remove[i]);
       for (size_t i = 0; i < r->n_add; i++)
-        if (r->add[i] && r->add[i][0]) topic_add(tp, p, r->add[i]);
+        if (r->add[i]) topic_add(tp, p, r->add[i]);
     }
     AKT_ASSERT(r->version >= p->their_version);
     p->their_version = r->version;
