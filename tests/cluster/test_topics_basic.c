@@ -34,6 +34,13 @@ static int all_up(void *arg) {
   return up == NODES && n == NODES;
 }
 
+/* Remoting on sys: loopback on libuv, the node's name in the simulator. */
+static void remoting(akt_system *sys) {
+  akt_remote_options ro = {.host = uv() ? "127.0.0.1" : NULL, .port = uv() ? 0 : 2552,
+                           .security.cookie = "topics-basic-test-cookie"};
+  assert_int_equal(akt_remote_start(sys, &ro), 0);
+}
+
 /* Three members: node0 founds, the others join through it. */
 static akt_testkit *cluster(void) {
   akt_testkit *tk = TK_NEW(.nodes = NODES);
@@ -41,9 +48,7 @@ static akt_testkit *cluster(void) {
   for (unsigned i = 0; i < NODES; i++) {
     akt_system *sys = akt_testkit_node(tk, i);
     assert_int_equal(akt_system_register_type(sys, &ping__descriptor), 0);
-    akt_remote_options ro = {.host = uv() ? "127.0.0.1" : NULL, .port = uv() ? 0 : 2552,
-                             .security.cookie = "topics-basic-test-cookie"};
-    assert_int_equal(akt_remote_start(sys, &ro), 0);
+    remoting(sys);
     akt_cluster_options o = {.host = uv() ? "127.0.0.1" : NULL, .seeds = i ? &seed.addr : NULL,
                              .nseeds = i ? 1 : 0};
     assert_int_equal(akt_cluster_start(sys, &o), 0);
@@ -320,10 +325,9 @@ static void the_api_checks_its_arguments_and_its_state(void **state) {
   akt_topics_stats st;
   akt_topics_get_stats(sys, &st);
   assert_int_equal(st.publishes, 0);
-  akt_remote_options ro = {.host = uv() ? "127.0.0.1" : NULL, .port = uv() ? 0 : 2552,
-                           .security.cookie = "topics-basic-test-cookie"};
-  assert_int_equal(akt_remote_start(sys, &ro), 0);
-  assert_int_equal(akt_cluster_start(sys, &(akt_cluster_options){.host = ro.host}), 0);
+  remoting(sys);
+  assert_int_equal(akt_cluster_start(sys, &(akt_cluster_options){.host = uv() ? "127.0.0.1" : NULL}),
+                   0);
   assert_int_equal(akt_topics_configure(sys, &(akt_topics_options){.retransmit = 1}), AKT_EINVAL);
   assert_int_equal(
       akt_topics_configure(sys, &(akt_topics_options){.max_payload = 10, .max_pending_bytes = 5}),
