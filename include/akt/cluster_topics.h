@@ -172,8 +172,10 @@ int akt_topics_configure(akt_system *sys, const akt_topics_options *opts);
 /* Subscribes `subscriber` (an actor, or a probe, on this node) to `topic`.
  * Publishes made on this node reach it from now on; those of other members
  * once they hold it, which `ack_to` (borrowed; may be NULL) learns by an
- * akt.topics.SubscribeAck. Subscribing again to the same topic is a no-op
- * (ack_to, if given, is acknowledged again when the first is). Returns 0,
+ * akt.topics.SubscribeAck. Subscribing again to the same topic changes
+ * nothing but the ack_to, if one is given: it is acknowledged too (at once
+ * when the subscription is acknowledged already), and replaces an ack_to
+ * still waiting. Returns 0,
  * AKT_EINVAL (NULL, or a remote PID), AKT_ENAME (topic empty or longer
  * than AKT_TOPIC_NAME_MAX), AKT_ESTOPPED (the subscriber has terminated),
  * AKT_ESTATE (the cluster is not started), AKT_ELIMIT (max_topics or

@@ -268,8 +268,9 @@ static void subscriber_stop(akt_ctx *ctx) {
   subscriber *me = akt_ctx_state(ctx);
   if (me->actor == UINT32_MAX) return;
   st->actors[me->actor].alive = 0;
+  uint64_t now = akt_scenario_now(sc);
   for (uint32_t k = st->nactive; k-- > 0;)
-    if (st->subs[st->active[k]].actor == me->actor) sub_end(st, st->active[k], akt_scenario_now(sc));
+    if (st->subs[st->active[k]].actor == me->actor) sub_end(st, st->active[k], now);
 }
 
 static void on_message(akt_scenario *sc, t_state *st, uint32_t a, const Aktsim__TopicMsg *m) {

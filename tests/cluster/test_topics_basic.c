@@ -326,8 +326,8 @@ static void the_api_checks_its_arguments_and_its_state(void **state) {
   akt_topics_get_stats(sys, &st);
   assert_int_equal(st.publishes, 0);
   remoting(sys);
-  assert_int_equal(akt_cluster_start(sys, &(akt_cluster_options){.host = uv() ? "127.0.0.1" : NULL}),
-                   0);
+  akt_cluster_options co = {.host = uv() ? "127.0.0.1" : NULL};
+  assert_int_equal(akt_cluster_start(sys, &co), 0);
   assert_int_equal(akt_topics_configure(sys, &(akt_topics_options){.retransmit = 1}), AKT_EINVAL);
   assert_int_equal(
       akt_topics_configure(sys, &(akt_topics_options){.max_payload = 10, .max_pending_bytes = 5}),
