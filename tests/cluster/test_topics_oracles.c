@@ -59,13 +59,26 @@ static void caught(const char *broken, const char *body, const char *check, int 
   assert_true(found > 0);
 }
 
+/* Links duplicate 5% of datagrams and lose 2% throughout. Remoting runs on
+ * streams, which hide both (docs/scenarios.md): a duplicated or lost
+ * segment shows as delay, never as a second copy of a message. What does
+ * reach a receiver twice is a publish resent because its acknowledgement
+ * came late, and the delays come from the faults below. */
+#define DUP_LINKS "link latency=uniform:1ms..5ms loss=2% dup=5%\n"
+#define AT_MOST_ONCE "check at-most-once\ncheck in-order\ncheck delivered\n"
+
 static void at_most_once_catches_a_receiver_without_deduplication(void **state) {
   (void)state;
-  /* node1 stops for 2 s: the others resend what it has not acknowledged,
-   * and it gets both copies when it runs again. */
+  /* Everything node1 sends or is sent waits 2 s: the others resend what it
+   * has not acknowledged, and the originals and the resends all arrive
+   * when the clog ends. */
   caught("dedup=0",
-         "nodes 3\nduration 20s\nquiet 15s\nlink latency=uniform:1ms..5ms\nat 8s pause node1\n"
-         "at 10s resume node1\ncheck at-most-once\ncheck in-order\ncheck delivered\n",
+         "nodes 3\nduration 20s\nquiet 15s\n" DUP_LINKS "at 8s clog node1 2s\n" AT_MOST_ONCE,
+         "at-most-once", AKT__RUN_FAIL, "times");
+  /* node1 stops for 2 s: the same resends, taken when it runs again. */
+  caught("dedup=0",
+         "nodes 3\nduration 20s\nquiet 15s\n" DUP_LINKS "at 8s pause node1\nat 10s resume node1\n"
+         AT_MOST_ONCE,
          "at-most-once", AKT__RUN_FAIL, "times");
 }
 
