@@ -248,10 +248,12 @@ void akt__cl_emit(akt__cluster *cl, akt_cluster_event_kind kind, const akt__cl_m
                             ? AKT_LOG_INFO
                             : AKT_LOG_DEBUG;
   akt__cl_log(cl, level, "cluster %s: %s %s", cl->name, akt_cluster_event_name(kind), text);
-  akt_cluster_event ev = {.kind = kind, .member = s, .reason = reason, .at = akt__cl_now(cl)};
-  if (cl->topics) akt__topics_on_event(cl->topics, &ev);
-  if (cl->o.listener) cl->o.listener(cl->sys, &ev, cl->o.listener_arg);
+  if (cl->o.listener) {
+    akt_cluster_event ev = {.kind = kind, .member = s, .reason = reason, .at = akt__cl_now(cl)};
+    cl->o.listener(cl->sys, &ev, cl->o.listener_arg);
+  }
   publish(cl, kind, s, reason);
+  if (cl->topics) akt__topics_on_event(cl->topics, kind, s); /* topics.h */
   /* Threads waiting outside the system (akt_cluster_leave, tests) look
    * again. */
   cl->b->ops->wake(cl->b);

@@ -251,8 +251,7 @@ int akt_topics_configure(akt_system *sys, const akt_topics_options *opts) {
 
 /* This node's own changes: a new incarnation starts with no peers; the
  * member phase ends every local subscription. */
-static void self_event(akt__topics *tp, const akt_cluster_event *ev) {
-  const akt_member *m = ev->member;
+static void self_event(akt__topics *tp, const akt_member *m) {
   AKT_ASSERT(m->incarnation != 0);
   if (m->incarnation != tp->uid) {
     if (tp->was_member) akt__tp_end_all(tp, AKT_TOPIC_END_NODE_DOWN);
@@ -274,12 +273,11 @@ static void self_event(akt__topics *tp, const akt_cluster_event *ev) {
   akt__tp_peers_clear(tp);
 }
 
-void akt__topics_on_event(akt__topics *tp, const akt_cluster_event *ev) {
-  const akt_member *m = ev->member;
-  if (!m || ev->kind == AKT_CLUSTER_LEADER_CHANGED || ev->kind == AKT_CLUSTER_FORMED) return;
+void akt__topics_on_event(akt__topics *tp, akt_cluster_event_kind kind, const akt_member *m) {
+  if (!m || kind == AKT_CLUSTER_LEADER_CHANGED || kind == AKT_CLUSTER_FORMED) return;
   pthread_mutex_lock(&tp->mu);
   if (m->self) {
-    self_event(tp, ev);
+    self_event(tp, m);
   } else if (tp->uid) {
     uint64_t key = akt__cl_key(m->addr.host, m->addr.port);
     akt__tpeer *p = akt__tp_peer(tp, key, m->incarnation);

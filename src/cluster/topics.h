@@ -194,9 +194,10 @@ int akt__topics_new(struct akt__cluster *cl);
 /* Frees it (the system is being freed; no other thread runs). */
 void akt__topics_free(struct akt__cluster *cl);
 
-/* The cluster's event hook: called for every event, in order, with the
- * cluster's lock held. */
-void akt__topics_on_event(akt__topics *tp, const akt_cluster_event *ev);
+/* The cluster's event hook: called for every event (its kind, and the
+ * member's snapshot, NULL when it names none), in order, after the
+ * application's listener, with the cluster's lock held. */
+void akt__topics_on_event(akt__topics *tp, akt_cluster_event_kind kind, const akt_member *m);
 
 /* Handles a message that arrived at /system/cluster if it is one of ours:
  * returns 0, or AKT_EUNHANDLED for anything else. */
