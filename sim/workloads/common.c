@@ -6,6 +6,7 @@
 #include <string.h>
 
 static const ProtobufCMessageDescriptor *const types[] = {
+    &aktsim__topic_msg__descriptor, /* topics */
     &aktsim__tick__descriptor,     &aktsim__ping__descriptor,    &aktsim__pong__descriptor,
     &aktsim__debit__descriptor,    &aktsim__credit__descriptor,  &aktsim__outcome__descriptor,
     &aktsim__identify__descriptor, &aktsim__identity__descriptor, &aktsim__boom__descriptor,
@@ -31,6 +32,7 @@ size_t akt__wl_node(akt_ctx *ctx) {
 }
 
 const akt_workload *const akt_builtin_workloads[] = {
+    &akt__wl_topics, /* topics.c */
     &akt__wl_pingpong,    &akt__wl_pingpong_udp,  &akt__wl_bank, &akt__wl_remote_watch,
     &akt__wl_supervision, &akt__wl_buggy_counter, &akt__wl_membership, NULL,
 };

@@ -52,6 +52,9 @@ int akt__wl_violations_why(const akt__wl_violations *v, const char *what, char *
 /* Seconds, for messages. */
 static inline double akt__wl_s(uint64_t ns) { return (double)ns / 1e9; }
 
+/* Cluster topics (topics.c). */
+extern const akt_workload akt__wl_topics;
+
 /* The built-in workloads. */
 extern const akt_workload akt__wl_pingpong, akt__wl_pingpong_udp, akt__wl_bank,
     akt__wl_remote_watch, akt__wl_supervision, akt__wl_buggy_counter, akt__wl_membership;

@@ -182,7 +182,8 @@ int akt_actor_get_metrics(akt_pid *pid, akt_actor_metrics *out) {
   out->running = akt_pid_is_running(pid);
   uint64_t at = atomic_load_explicit(&c->started_at, memory_order_relaxed);
   uint64_t now = pid->sys->backend->ops->now(pid->sys->backend);
-  out->uptime_ns = (at & AKT__UPTIME_FROZEN) ? at & ~AKT__UPTIME_FROZEN : now - at;
+  /* A clock stepped back since the spawn (the simulator's skew) reads 0. */
+  out->uptime_ns = (at & AKT__UPTIME_FROZEN) ? at & ~AKT__UPTIME_FROZEN : now >= at ? now - at : 0;
   return 0;
 }
 

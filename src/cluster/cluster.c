@@ -18,6 +18,7 @@
 #include "akt/error.h"
 #include "akt/remote.h"
 #include "src/cluster/cluster.h"
+#include "src/cluster/topics.h"
 #include "src/remote/remote.h"
 #include "src/util/assert.h"
 
@@ -293,6 +294,7 @@ void akt__cluster_stop_all(akt_system *sys) { akt_cluster_stop(sys); }
 void akt__cluster_free(akt_system *sys) {
   akt__cluster *cl = akt__cluster_of(sys);
   if (!cl) return;
+  akt__topics_free(cl);
   /* After a shutdown everything is closed; after a simulated crash the
    * timers are still armed (cancel them) and the endpoint is gone (the
    * simulator freed it: do not touch it). */
@@ -384,6 +386,7 @@ int akt_cluster_start(akt_system *sys, const akt_cluster_options *opts) {
     }
   }
   if (!rc) rc = discovery(cl, opts);
+  if (!rc) rc = akt__topics_new(cl);
   if (!rc) {
     sys->cluster = cl;
     rc = akt__cl_actor_start(cl);

@@ -31,6 +31,7 @@
 
 typedef struct akt__cluster akt__cluster;
 typedef struct akt__cl_member akt__cl_member;
+struct akt__topics; /* cluster topics (topics.h), created with the cluster */
 
 /* ---- limits (internal) ------------------------------------------------------------- */
 
@@ -294,6 +295,7 @@ struct akt__cluster {
   akt__ctimer stop_timer;
   uint32_t tgen;           /* timer generations */
   akt_cluster_stats stats;
+  struct akt__topics *topics; /* sees every event (member.c), gets its messages (sync.c) */
   uint8_t *pkt;            /* scratch: one packet (packet_max + seal overhead) */
   void *arena;             /* scratch: decoding one packet (codec.c) */
 };

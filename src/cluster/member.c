@@ -20,6 +20,7 @@
 #include "akt/error.h"
 #include "akt/events.h"
 #include "src/cluster/cluster.h"
+#include "src/cluster/topics.h"
 #include "src/util/assert.h"
 
 /* ---- names ------------------------------------------------------------------------------ */
@@ -252,6 +253,7 @@ void akt__cl_emit(akt__cluster *cl, akt_cluster_event_kind kind, const akt__cl_m
     cl->o.listener(cl->sys, &ev, cl->o.listener_arg);
   }
   publish(cl, kind, s, reason);
+  if (cl->topics) akt__topics_on_event(cl->topics, kind, s); /* topics.h */
   /* Threads waiting outside the system (akt_cluster_leave, tests) look
    * again. */
   cl->b->ops->wake(cl->b);

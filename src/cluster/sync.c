@@ -26,6 +26,7 @@
 #include "akt/message.h"
 #include "akt/remote.h"
 #include "src/cluster/cluster.h"
+#include "src/cluster/topics.h"
 #include "src/util/assert.h"
 
 #define TICK_KEY 1
@@ -221,6 +222,8 @@ static int actor_start(akt_ctx *ctx) {
 static int actor_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
   akt__cluster *cl = akt__cluster_of(akt_ctx_system(ctx));
   if (!cl) return 0;
+  /* Cluster topics talk to peers through this actor too (topics.c). */
+  if (cl->topics && akt__topics_receive(cl->topics, ctx, msg) != AKT_EUNHANDLED) return 0;
   if (akt_msg_is(msg, &akt__cluster__sync_tick__descriptor)) {
     pthread_mutex_lock(&cl->mu);
     if (!cl->stopping) tick(ctx, cl);
