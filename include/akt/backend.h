@@ -300,7 +300,8 @@ struct akt_backend_ops {
   int (*dgram_send)(akt_backend *b, akt_dgram *d, const akt_addr *to, const uint8_t *buf,
                     size_t len);
 
-  /* Closes the endpoint; no on_recv runs after it returns. */
+  /* Closes the endpoint; no on_recv runs after it returns (it waits for
+   * one that is running: never call it holding a lock on_recv takes). */
   void (*dgram_close)(akt_backend *b, akt_dgram *d);
 
   /* Runs fn(arg) once, off the actor threads, for blocking work: on a

@@ -29,7 +29,9 @@
  * a provider's own work that calls into the backend run with it held
  * except the answer, which is given after it is released (the cluster
  * takes its own lock there, and holds it when it calls lookup or cancel:
- * lock order cluster, then kit).
+ * lock order cluster, then kit). A backend call that waits for the I/O
+ * context (dgram_close waits for a running on_recv, which takes the kit's
+ * lock) is made with the lock released.
  */
 #ifndef AKT_CLUSTER_DISCOVERY_KIT_H
 #define AKT_CLUSTER_DISCOVERY_KIT_H

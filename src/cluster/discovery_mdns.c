@@ -412,12 +412,15 @@ static void stop(akt_discovery *d, akt_backend *b) {
   akt__dkit_lock(k);
   akt__dkit_abort(k);
   if (k->b) timers_cancel(p);
-  if (p->ep) {
-    if (p->announce) multicast_records(p, 0, 1, 1); /* goodbye */
-    b->ops->dgram_close(b, p->ep);
-    p->ep = NULL;
-  }
+  akt_dgram *ep = p->ep;
+  if (ep && p->announce) multicast_records(p, 0, 1, 1); /* goodbye */
+  p->ep = NULL; /* on_recv, from here on, finds no endpoint and drops */
   akt__dkit_unlock(k);
+  /* dgram_close waits for an on_recv that is running, and on_recv takes
+   * the provider's lock: closing under it deadlocks with a datagram that
+   * arrives as the provider stops (the loop thread waits for the lock,
+   * this thread for the loop). */
+  if (ep) b->ops->dgram_close(b, ep);
 }
 
 static void destroy(akt__dkit *k) {
