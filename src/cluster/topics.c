@@ -351,7 +351,7 @@ int akt_topic_nodes(akt_system *sys, const char *topic, akt_topic_node *out, siz
   }
   pthread_mutex_unlock(&tp->mu);
   AKT_ASSERT(k == total);
-  qsort(all, k, sizeof *all, by_name);
+  if (k > 1) qsort(all, k, sizeof *all, by_name); /* all is NULL when k is 0 */
   for (size_t i = 0; i < k && i < cap; i++) out[i] = all[i];
   free(all);
   *n = k;
