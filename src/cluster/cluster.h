@@ -524,6 +524,14 @@ akt_cluster_down_reason akt__cl_down_reason(akt__cluster *cl, const Akt__Cluster
 /* 1 if `n` names an identity known to be down, removed or superseded. */
 int akt__cl_is_dead(akt__cluster *cl, const Akt__Cluster__Node *n);
 
+/* Applies, of the updates from a sender this node holds dead (see
+ * akt__cl_is_dead), only those that down this node's own identity: Down
+ * is final, so that news cannot be stale, and two sides that each downed
+ * the other (static-quorum's two clusters, at the heal) must both learn
+ * it. Everything else it says is its stale view and is dropped. Returns 1
+ * if this node is no longer a member afterwards. */
+int akt__cl_apply_own_down(akt__cluster *cl, Akt__Cluster__Update *const *ups, size_t n);
+
 /* Checks a Node from a peer (host NUL-terminated and non-empty, port and
  * incarnation non-zero). */
 int akt__cl_node_valid(const Akt__Cluster__Node *n);

@@ -157,6 +157,18 @@ void akt__cl_tell_down(akt__cluster *cl, const akt_addr *to, const Akt__Cluster_
   akt__cl_send(cl, to, NULL, &p, 0);
 }
 
+int akt__cl_apply_own_down(akt__cluster *cl, Akt__Cluster__Update *const *ups, size_t n) {
+  for (size_t i = 0; i < n && cl->phase == AKT_CLUSTER_MEMBER; i++) {
+    const Akt__Cluster__Update *u = ups[i];
+    if (u->kind_case != AKT__CLUSTER__UPDATE__KIND_DOWN || !u->down ||
+        !akt__cl_node_valid(u->down->node) || u->down->node->incarnation != cl->uid ||
+        u->down->node->port != cl->port || strcmp(u->down->node->host, cl->host) != 0)
+      continue;
+    akt__cl_apply(cl, u);
+  }
+  return cl->phase != AKT_CLUSTER_MEMBER;
+}
+
 static void dispatch(akt__cluster *cl, const akt_addr *from, const Akt__Cluster__Packet *p) {
   if (p->body_case == AKT__CLUSTER__PACKET__BODY_HELLO) {
     akt__cl_on_hello(cl, from, p);
@@ -165,7 +177,10 @@ static void dispatch(akt__cluster *cl, const akt_addr *from, const Akt__Cluster_
   if (cl->phase != AKT_CLUSTER_MEMBER) return; /* SWIM is for members */
   if (akt__cl_is_dead(cl, p->from)) {
     /* Its news is stale and its probes mean nothing: it only needs to
-     * learn that it is down. */
+     * learn that it is down. Unless it says this node is down as well (two
+     * sides that each downed the other): then both are, and this node,
+     * out now, does not answer (an answer would be told down again). */
+    if (akt__cl_apply_own_down(cl, p->updates, p->n_updates)) return;
     akt__cl_tell_down(cl, from, p->from);
     return;
   }

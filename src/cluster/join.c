@@ -179,6 +179,17 @@ void akt__cl_on_hello(akt__cluster *cl, const akt_addr *from, const Akt__Cluster
   if (!h->reply) send_hello(cl, from, 1);
   if (h->member) {
     if (!remoting[0] || strlen(remoting) >= AKT_CLUSTER_REMOTING_MAX) return;
+    if (cl->phase == AKT_CLUSTER_MEMBER && akt__cl_is_dead(cl, p->from)) {
+      /* A member we downed (or removed, or that restarted since) that has
+       * not heard of it: a partition kept the news from it, and nobody
+       * probes a removed member. It is no other cluster to merge with: its
+       * view is the stale one it had when it was cut off (old suspicions,
+       * members long gone), and merging it would bring those back here
+       * while it goes on deciding for a side it is no longer part of. It
+       * only needs to learn that it is down. */
+      akt__cl_tell_down(cl, from, p->from);
+      return;
+    }
     if (h->sync_me && cl->phase == AKT_CLUSTER_MEMBER) {
       akt__cl_sync_with(cl, remoting, 0);
       return;

@@ -151,6 +151,19 @@ static int on_reply(akt_ctx *ctx, const ProtobufCMessage *reply, int status, voi
     if (cl->identity_stale) akt__cl_join_begin(cl); /* again, with a higher number */
     else akt__cl_joined(cl);
   } else if (cl->phase == AKT_CLUSTER_MEMBER) {
+    if (akt__cl_node_valid(s->from) && akt__cl_is_dead(cl, s->from)) {
+      /* It was downed (or removed, or restarted) since we asked, and does
+       * not know: its view is stale, as a sync from it would be
+       * (actor_receive). Only its news that we are down counts (it holds
+       * us dead too: reply_down); else it is told, at its gossip address,
+       * instead of merged. */
+      if (!akt__cl_apply_own_down(cl, s->state, s->n_state)) {
+        akt_addr to = {.port = (uint16_t)s->from->port};
+        snprintf(to.host, sizeof to.host, "%s", s->from->host);
+        akt__cl_tell_down(cl, &to, s->from);
+      }
+      goto out;
+    }
     merge(cl, s);
   }
 out:

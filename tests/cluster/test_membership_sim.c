@@ -358,6 +358,57 @@ static void a_member_reachable_only_through_others_goes_down_higher_address_firs
   sf_free(&f);
 }
 
+/* The zombie of a partition: node4 never decides (its downing is off: it
+ * stands for a node kept from deciding, as a suspicion still pending at
+ * the heal kept one in a sweep's seed), so while the others down and
+ * remove it, it stays a member in its own eyes, with every other member
+ * unreachable as it last saw them. */
+static void zombie(sf *f, unsigned i, akt_cluster_options *o) {
+  (void)f;
+  o->rediscover_interval = S(1); /* the others look for it right after the heal */
+  if (i == 4) o->test_flags |= AKT_CLUSTER_TEST_NO_DOWNING;
+}
+
+static void a_member_downed_behind_a_partition_is_told_so_and_its_stale_view_is_not_merged(
+    void **state) {
+  (void)state;
+  sf f;
+  sf_init(&f, 5, 1, NULL);
+  f.node_opts = zombie;
+  sf_start_all(&f);
+  must(sf_run_until_converged(&f, S(20)) == 0, &f, "5 nodes did not converge within 20 s");
+  uint64_t t0 = sf_now(&f) + S(2);
+  static const uint32_t g[5] = {0, 0, 0, 0, 1};
+  partition(&f, g, t0, S(60));
+  uint64_t heal = sf_now(&f);
+  akt_member me;
+  must(sf_phase(&f, 4) == AKT_CLUSTER_MEMBER && sf_view(&f, 4, "node4", &me) &&
+           me.status == AKT_MEMBER_UP,
+       &f, "node4 is not the zombie this test needs (a member, up in its own eyes)");
+  for (unsigned i = 0; i < 4; i++)
+    must(sf_find(&f, i, AKT_CLUSTER_MEMBER_DOWN, "node4", t0) != NULL, &f,
+         "the majority did not down node4");
+  /* The first hello the majority sends it after the heal (a rediscovery
+   * round, 1 s) is answered as a member would: the one who hears it tells
+   * it that it is down, rather than syncing with it as with a cluster of
+   * its own. */
+  sf_run_to(&f, heal + S(1) + 4 * HOP);
+  must(sf_find(&f, 4, AKT_CLUSTER_MEMBER_DOWN, "node4", heal) != NULL, &f,
+       "node4 was not told it is down by the first hello after the heal");
+  /* Its view (node0..node3 unreachable) never reached the majority. */
+  sf_run_until_converged(&f, heal + S(60));
+  for (unsigned i = 0; i < 4; i++)
+    for (unsigned j = 0; j < 4; j++) {
+      char name[16];
+      snprintf(name, sizeof name, "node%u", j);
+      must(!sf_find(&f, i, AKT_CLUSTER_MEMBER_SUSPECT, name, t0) &&
+               !sf_find(&f, i, AKT_CLUSTER_MEMBER_UNREACHABLE, name, t0),
+           &f, "a majority member saw another as suspect or unreachable: a stale view merged");
+    }
+  must(sf_converged(&f), &f, "no single view after the heal");
+  sf_free(&f);
+}
+
 /* ---- events ----------------------------------------------------------------------------------------------- */
 
 /* A member's history: down/removed last, then version, status, reach. */
@@ -606,6 +657,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(keep_oldest_keeps_the_oldest_side_unless_the_oldest_is_alone),
       cmocka_unit_test(down_all_downs_everyone),
       cmocka_unit_test(a_member_reachable_only_through_others_goes_down_higher_address_first),
+      cmocka_unit_test(
+          a_member_downed_behind_a_partition_is_told_so_and_its_stale_view_is_not_merged),
       cmocka_unit_test(every_node_sees_a_members_changes_in_the_same_order),
       cmocka_unit_test(the_leader_is_the_oldest_up_member_and_changes_when_it_goes),
       cmocka_unit_test(members_carry_their_roles_values_and_addresses),

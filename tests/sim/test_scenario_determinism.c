@@ -27,6 +27,11 @@ static const struct {
     {"remote-watch.scn", 113}, /* Terminated lost with an inbound connection, watch kept */
     {"remote-watch.scn", 151}, /* the same */
     {"supervision.scn", 117},  /* a crash right after a restart (the oracle's count) */
+    /* A member downed behind the second partition answered a rediscovery
+     * hello as a member and was synced with as another cluster: its stale
+     * view came in, and, never told it was down, it downed node1 of the
+     * third partition's majority (now: told down, never merged). */
+    {"membership-partition.scn", 839},
 };
 
 
