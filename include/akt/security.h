@@ -183,6 +183,8 @@ typedef struct akt_security_stats {
   uint64_t unreachable_dropped;    /* envelopes dropped at unreachable_give_up, or sent
                                       to a peer given up on */
   uint64_t memory_bound_refusals;  /* frames and payloads refused by the memory bound */
+  uint64_t depth_refusals;         /* payloads nesting messages deeper than AKT_MSG_MAX_DEPTH
+                                      (message.h), refused before they are decoded */
   uint64_t not_allowed;            /* envelopes, spawns and stops refused by the rules above */
   uint64_t foreign_senders;        /* envelopes whose sender is not on the peer's node */
   uint64_t log_lines_suppressed;   /* log lines left out by the interval */

@@ -176,6 +176,8 @@ static void refuse(akt__remote *r, akt__rx_cache *rx, akt__endpoint *from, const
     AKT__SSTAT(r, foreign_senders, 1);
   else if (kind == AKT__LOG_MEMORY)
     AKT__SSTAT(r, memory_bound_refusals, 1);
+  else if (kind == AKT__LOG_DEPTH)
+    AKT__SSTAT(r, depth_refusals, 1);
   else
     AKT__SSTAT(r, not_allowed, 1);
   akt__rlog(r, kind, AKT_LOG_WARN, "remoting: refused an envelope from %s for %.*s: %s",
@@ -299,6 +301,16 @@ void akt__remote_deliver(akt__remote *r, akt__rx_cache *rx, akt__endpoint *from,
   if (desc == &akt__poison_pill__descriptor &&
       !akt__security_may_stop(r, v->target, v->target_len)) {
     refuse(r, rx, from, v, AKT__LOG_NOT_ALLOWED, "a PoisonPill for a path not in stop_paths");
+    return;
+  }
+  /* Measured before protobuf-c, which recurses once per level: a payload
+   * nested a million levels deep (3 MiB, within every other limit) would
+   * take it past the end of the loop thread's stack. The copy below would
+   * refuse what is nested deeper anyway (akt_tell's AKT_ELIMIT). */
+  if (akt__scan_depth(desc, v->payload, v->payload_len) != 0) {
+    refuse(r, rx, from, v, AKT__LOG_DEPTH,
+           "the payload nests messages deeper than AKT_MSG_MAX_DEPTH (" AKT__STR(
+               AKT_MSG_MAX_DEPTH) ")");
     return;
   }
   ProtobufCAllocator arena = {.alloc = arena_alloc, .free = arena_free, .allocator_data = rx};

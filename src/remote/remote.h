@@ -244,6 +244,7 @@ typedef enum akt__log_kind {
   AKT__LOG_NOT_ALLOWED,  /* an envelope, spawn or stop refused by the rules */
   AKT__LOG_FOREIGN,      /* an envelope whose sender is not the peer's */
   AKT__LOG_MEMORY,       /* a frame or payload over the memory bound */
+  AKT__LOG_DEPTH,        /* a payload nested deeper than AKT_MSG_MAX_DEPTH */
   AKT__LOG_PEERS,        /* a peer refused at max_peers, a queue given up */
   AKT__LOG_KINDS
 } akt__log_kind;

@@ -12,6 +12,10 @@
 
 #include <limits.h>
 
+#include "akt/error.h"
+#include "akt/message.h" /* AKT_MSG_MAX_DEPTH */
+#include "src/util/assert.h"
+
 enum { WT_VARINT = 0, WT_FIXED64 = 1, WT_LEN = 2, WT_FIXED32 = 5 };
 
 /* Forced inline like akt__read_varint (scan.h), for the same reason. */
@@ -140,4 +144,42 @@ int akt__scan_envelope(const uint8_t **pos, const uint8_t *end, akt__env_view *v
     }
   }
   return 1;
+}
+
+int akt__scan_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len) {
+  if (len == 0) return 0;
+  /* The messages being read, outermost first: where each ends, its type. */
+  struct {
+    const uint8_t *end;
+    const ProtobufCMessageDescriptor *desc;
+  } open[AKT_MSG_MAX_DEPTH + 1];
+  unsigned depth = 0;
+  open[0].end = data + len;
+  open[0].desc = desc;
+  const uint8_t *p = data;
+  for (;;) {
+    if (p == open[depth].end) { /* a message ends: its parent goes on after it */
+      if (depth == 0) return 0;
+      depth--;
+      continue;
+    }
+    uint32_t num;
+    int wt;
+    const uint8_t *val = NULL;
+    size_t vlen = 0;
+    uint64_t x;
+    if (!rd_field(&p, open[depth].end, &num, &wt, &val, &vlen, &x)) return 0;
+    if (wt != WT_LEN) continue;
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(open[depth].desc, num);
+    /* Unknown fields and strings, bytes, packed scalars: protobuf-c copies
+     * them, it does not descend. */
+    if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE) continue;
+    if (depth == AKT_MSG_MAX_DEPTH) return AKT_ELIMIT;
+    AKT_ASSERT(p == val + vlen);
+    depth++;
+    open[depth].end = p;
+    open[depth].desc = f->descriptor;
+    p = val;
+  }
 }

@@ -11,10 +11,14 @@
  * to hand the whole frame to protobuf-c, which decides. So the fast path
  * never accepts what protobuf-c would refuse, nor reads it differently
  * (the frame fuzz target checks both against each other).
+ *
+ * It also measures how deeply a payload nests messages before protobuf-c
+ * unpacks it (akt__scan_depth): protobuf-c recurses once per level.
  */
 #ifndef AKT_REMOTE_SCAN_H
 #define AKT_REMOTE_SCAN_H
 
+#include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,5 +78,19 @@ int akt__scan_batch_frame(const uint8_t *frame, size_t len, const uint8_t **body
  * scanner reads (the caller falls back to protobuf-c for the whole frame,
  * so a first pass over every envelope must come before any delivery). */
 int akt__scan_envelope(const uint8_t **pos, const uint8_t *end, akt__env_view *v);
+
+/* Whether the `len` bytes at `data`, read as a message of type `desc`,
+ * nest messages at most AKT_MSG_MAX_DEPTH levels below the top one (the
+ * top is level 0, as the copy of a send counts, msgcopy.h). protobuf-c
+ * unpacks by recursion, a stack frame per level: bytes nested a million
+ * levels deep (3 MiB) would take it past the end of any thread's stack, so
+ * they must be measured first. The walk is iterative, reads each byte at
+ * most once and stops at the first level past the limit: its cost is
+ * linear in len and its stack fixed, whatever the bytes. Bytes it cannot
+ * read end the walk with 0: protobuf-c reads every field of a message
+ * before it unpacks any, so it refuses that message, and with it the whole
+ * payload, without going deeper than the walk went. data may be NULL when
+ * len is 0. Returns 0, or AKT_ELIMIT when the nesting is deeper. */
+int akt__scan_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len);
 
 #endif

@@ -12,6 +12,7 @@
 #include "akt/wire.pb-c.h"
 #include "src/remote/auth.h"
 #include "src/remote/remote.h"
+#include "nested.h"
 #include "test.pb-c.h"
 
 typedef struct fixture {
@@ -24,10 +25,11 @@ typedef struct fixture {
 #define COOKIE "wire-cookie-not-secret"
 #define PEER "akt://peer@elsewhere:1"
 
-static void up(fixture *f) {
+/* A node whose frames may be up to max_frame bytes. */
+static void up_frame(fixture *f, size_t max_frame) {
   f->tk = akt_testkit_new(NULL);
   f->sys = akt_testkit_system(f->tk);
-  akt_remote_options o = {.port = 2552, .max_batch = 4, .max_name = 64, .max_frame = 4096,
+  akt_remote_options o = {.port = 2552, .max_batch = 4, .max_name = 64, .max_frame = max_frame,
                           .security.cookie = COOKIE};
   assert_int_equal(akt_remote_start(f->sys, &o), 0);
   assert_int_equal(akt_system_register_type(f->sys, &note__descriptor), 0);
@@ -41,9 +43,11 @@ static akt_remote_stats stats(fixture *f) {
   return st;
 }
 
+static void up(fixture *f) { up_frame(f, 4096); }
+
 /* Encodes a frame with a length prefix. */
 static void encode(const Akt__Wire__Frame *fr, akt__buf *out) {
-  assert_int_equal(akt__frame_encode(fr, 1u << 20, out), 0);
+  assert_int_equal(akt__frame_encode(fr, AKT_REMOTE_DEFAULT_MAX_FRAME, out), 0);
 }
 
 /* A peer's side of the cookie exchange, set up as `cfg` says on top of a
@@ -736,6 +740,52 @@ static void decoding_stays_within_the_memory_bound(void **state) {
   akt_testkit_free(f.tk);
 }
 
+/* protobuf-c unpacks a payload by recursion, a stack frame per level: a
+ * payload nested a million levels deep (3.9 MiB, within max_frame and the
+ * memory bound) ran the node's thread off the end of its stack (SIGSEGV)
+ * before anything refused it. It is measured first: what nests deeper
+ * than AKT_MSG_MAX_DEPTH (the limit a send's copy has) is refused and
+ * counted, unread past that level, and the connection goes on; a payload
+ * at the limit is delivered. */
+static void a_payload_nested_deeper_than_the_limit_is_refused_before_decoding(void **state) {
+  (void)state;
+  fixture f;
+  up_frame(&f, 8u << 20);
+  assert_int_equal(akt_system_register_type(f.sys, &inner__descriptor), 0);
+  assert_int_equal(akt_subscribe(akt_probe_pid(f.p), AKT_TOPIC_DEAD_LETTER), 0);
+  const char *to = akt_pid_path(akt_probe_pid(f.p));
+  akt__buf cap = {0}, b = {0}, payload = {0};
+  akt__conn *c = open_conn(&f, &cap);
+  const size_t depths[] = {1000000, AKT_MSG_MAX_DEPTH + 1};
+  for (size_t i = 0; i < sizeof depths / sizeof depths[0]; i++) {
+    nested_inner(&payload, depths[i]);
+    b.len = 0;
+    envelopes(&b, 1, to, PEER "/user/s", "Inner", payload.data, payload.len);
+    akt__buf_free(&payload);
+    assert_int_equal(akt__conn_feed(c, b.data, b.len), 0);
+    const Akt__DeadLetter *d = (const Akt__DeadLetter *)akt_probe_expect_msg(
+        f.p, &akt__dead_letter__descriptor, AKT_SECONDS(1));
+    assert_non_null(strstr(d->reason, "deeper than AKT_MSG_MAX_DEPTH"));
+    assert_int_equal(stats(&f).security.depth_refusals, i + 1);
+  }
+  /* At the limit: delivered, all of it. */
+  nested_inner(&payload, AKT_MSG_MAX_DEPTH);
+  b.len = 0;
+  envelopes(&b, 1, to, PEER "/user/s", "Inner", payload.data, payload.len);
+  assert_int_equal(akt__conn_feed(c, b.data, b.len), 0);
+  const Inner *m = (const Inner *)akt_probe_expect_msg(f.p, &inner__descriptor, AKT_SECONDS(1));
+  size_t levels = 0;
+  for (; m->next; m = m->next) levels++;
+  assert_int_equal(levels, AKT_MSG_MAX_DEPTH);
+  assert_int_equal(stats(&f).security.depth_refusals, 2);
+  akt__conn_detached_free(c);
+  akt__buf_free(&cap);
+  akt__buf_free(&b);
+  akt__buf_free(&payload);
+  serves_another_peer(&f);
+  akt_testkit_free(f.tk);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_truncated_frame_waits_for_the_rest),
     cmocka_unit_test(an_oversize_length_closes_before_allocating),
@@ -752,6 +802,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(the_scanner_leaves_the_rest_to_protobuf_c),
     cmocka_unit_test(a_remembered_target_follows_its_path),
     cmocka_unit_test(an_undeliverable_envelope_is_published_as_a_dead_letter),
+    cmocka_unit_test(a_payload_nested_deeper_than_the_limit_is_refused_before_decoding),
 };
 
 AKT_TEST_MAIN("remote/wire", tests)
