@@ -9,6 +9,7 @@
  * that A never wrote or logged a byte of the cookie.
  *
  * Deadlines only bound hangs; nothing here races a clock. */
+#include "nested.h"
 #include "node_child.h"
 
 #include "akt/actor.pb-c.h"
@@ -21,37 +22,19 @@ static void scene_up(node_child *a, peer *b, node_cfg cfg) {
 }
 
 static void scene_down(node_child *a, peer *b) {
+  /* A crash first: B's asks that failed with it are only its symptom. */
+  peer_stop(b);
+  node_child_assert_alive(a);
   peer_down(b);
   node_child_down(a);
 }
 
-static int delivered_at_least(const node_report *r, uint64_t n) {
-  return r->rs.envelopes_in >= n;
-}
+static int echoed_at_least(const node_report *r, uint64_t n) { return r->echo_msgs >= n; }
 
 /* ---- a payload nested deeper than any decoder's stack ----------------------------------- */
 
-/* Inner{next: Inner{next: ...}} `depth` levels deep, packed by hand
- * (protobuf-c would recurse to pack it too): level j's body is level
- * j-1's tag and length, then its body, so the bytes are every level's
- * header, outermost first. */
-static void nested_inner(akt__buf *out, size_t depth) {
-  size_t *len = malloc((depth + 1) * sizeof *len); /* len[j]: level j's body */
-  assert_non_null(len);
-  len[0] = 0;
-  for (size_t j = 1; j <= depth; j++) {
-    uint8_t v[AKT__VARINT_MAX];
-    len[j] = 1 + (size_t)(akt__put_varint(v, len[j - 1]) - v) + len[j - 1];
-  }
-  memset(out, 0, sizeof *out);
-  assert_int_equal(akt__buf_reserve(out, len[depth]), 0);
-  for (size_t j = depth; j >= 1; j--) {
-    uint8_t tag = (3 << 3) | 2; /* Inner.next */
-    assert_int_equal(akt__buf_put(out, &tag, 1), 0);
-    assert_int_equal(akt__buf_varint(out, len[j - 1]), 0);
-  }
-  assert_int_equal(out->len, len[depth]);
-  free(len);
+static int too_deep_at_least(const node_report *r, uint64_t n) {
+  return r->rs.security.depth_refusals >= n;
 }
 
 static void deeply_nested_payloads_do_not_crash_the_node(void **state) {
@@ -59,26 +42,28 @@ static void deeply_nested_payloads_do_not_crash_the_node(void **state) {
   node_child a;
   peer b;
   scene_up(&a, &b, (node_cfg){0});
-  uint64_t before = atomic_load(&b.ok);
   wire w;
   insider(&a, EVIL, 1, &w);
   node_report r0 = node_child_report(&a);
   /* A million levels: a payload of ~3 MiB whose decoding, by recursion,
-   * would need a stack of gigabytes. */
+   * would need a stack of gigabytes. Refused once measured. (B's Pings
+   * count as envelopes in too: the refusal is what says A read it.) */
   akt__buf payload = {0}, body = {0};
   nested_inner(&payload, 1000000);
   entry_raw(&body, "/user/echo", "", "Inner", payload.data, payload.len);
   send_batch(&w, &body);
-  node_report r = node_child_wait(&a, delivered_at_least, r0.rs.envelopes_in + 1);
-  assert_true(r.rs.envelopes_in > r0.rs.envelopes_in);
-  /* A modest depth still decodes and is answered. */
+  node_report r = node_child_wait(&a, too_deep_at_least, r0.rs.security.depth_refusals + 1);
+  assert_int_equal(r.rs.security.depth_refusals, r0.rs.security.depth_refusals + 1);
+  /* A modest depth still decodes and reaches echo; the deep one did not. */
   body.len = 0;
   akt__buf_free(&payload);
   nested_inner(&payload, 20);
   entry_raw(&body, "/user/echo", "", "Inner", payload.data, payload.len);
   send_batch(&w, &body);
-  r = node_child_wait(&a, delivered_at_least, r0.rs.envelopes_in + 2);
-  peer_progressed(&b, before);
+  r = node_child_wait(&a, echoed_at_least, r0.echo_msgs + 1);
+  assert_int_equal(r.echo_msgs, r0.echo_msgs + 1);
+  assert_int_equal(r.rs.security.depth_refusals, r0.rs.security.depth_refusals + 1);
+  peer_progressed(&b, atomic_load(&b.ok)); /* a round trip after both */
   node_child_assert_alive(&a);
   akt__buf_free(&payload);
   akt__buf_free(&body);
@@ -135,8 +120,6 @@ static void a_peer_cannot_claim_the_nodes_own_address(void **state) {
 #define NR_ROUNDS 96 /* batches per sink */
 #define NR_BOUND(sinks)                                                                          \
   (NR_QUEUED_TOTAL + (sinks) * (2 * NR_FRAME + 2 * NR_FRAME + NR_BATCH * (64 << 10)) + NODE_SLACK)
-
-static int echoed_at_least(const node_report *r, uint64_t n) { return r->echo_msgs >= n; }
 
 static int refused_answers(const node_report *r, uint64_t n) {
   return r->rs.send_queue_full + r->rs.security.queued_total_full >= n;
