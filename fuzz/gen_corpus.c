@@ -17,6 +17,7 @@
 
 #include "akt/actor.pb-c.h"
 #include "akt/auth.pb-c.h"
+#include "akt/message.h"
 #include "akt/remote.pb-c.h"
 #include "fuzz.pb-c.h"
 #include "fuzz/harness.h"
@@ -184,6 +185,8 @@ static char *words[2] = {"alpha", "beta"};
 static Akt__Fuzz__Echo__CountsEntry count_a = AKT__FUZZ__ECHO__COUNTS_ENTRY__INIT;
 static Akt__Fuzz__Echo__CountsEntry *counts[1] = {&count_a};
 static Akt__Fuzz__Echo nested[64];
+/* One level deeper than AKT_MSG_MAX_DEPTH below the first: refused unread. */
+static Akt__Fuzz__Echo too_deep[AKT_MSG_MAX_DEPTH + 2];
 
 static void init_messages(void) {
   add5.amount = 5;
@@ -206,6 +209,10 @@ static void init_messages(void) {
     akt__fuzz__echo__init(&nested[i]);
     nested[i].text = "n";
     nested[i].next = i + 1 < 64 ? &nested[i + 1] : NULL;
+  }
+  for (size_t i = 0; i < sizeof too_deep / sizeof too_deep[0]; i++) {
+    akt__fuzz__echo__init(&too_deep[i]);
+    too_deep[i].next = i + 1 < sizeof too_deep / sizeof too_deep[0] ? &too_deep[i + 1] : NULL;
   }
   lookup.path = "/user/echo";
   lookup_missing.path = "/user/nobody";
@@ -258,6 +265,11 @@ static void frame_seeds(void) {
   /* The same, cut short inside the batch. */
   s.len -= 20;
   seed("frame", "truncated", 0, &s);
+  akt__buf_free(&s);
+
+  /* A payload nested one level past AKT_MSG_MAX_DEPTH. */
+  batch1(&s, (env){.target = "/user/echo", .msg = &too_deep[0].base});
+  seed("frame", "too-deep", 0, &s);
   akt__buf_free(&s);
 
   /* A frame of length 0 (an empty Frame), and one with an unknown field. */
@@ -428,6 +440,7 @@ static void dispatch_seeds(const akt_fuzz_world *fw) {
       {"echo-id", {.target = "/user/echo", .target_id = echo_id, .sender = SINK, .msg = &echo.base}},
       {"echo-wrong-id", {.target = "/user/echo", .target_id = echo_id + 1000, .msg = &echo.base}},
       {"echo-nested", {.target = "/user/echo", .sender = SINK, .msg = &nested[0].base}},
+      {"echo-too-deep", {.target = "/user/echo", .sender = SINK, .msg = &too_deep[0].base}},
       {"child", {.target = "/user/parent/child", .sender = SINK, .msg = &echo.base}},
       {"missing-actor", {.target = "/user/nobody", .sender = SINK, .msg = &add5.base}},
       {"relative-target", {.target = "user/echo", .msg = &add5.base}},

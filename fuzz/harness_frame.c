@@ -8,12 +8,16 @@
  * akt__frame_batch (the writer's hand-made encoding), and each result must
  * decode to the same bytes. The receiver's zero-copy scanner (scan.h) must
  * read a frame only when protobuf-c decodes it, and read the same
- * envelopes.
+ * envelopes. Each envelope's payload, read as akt.fuzz.Echo (a recursive
+ * type), passes the depth walk (akt__scan_depth) only when protobuf-c
+ * unpacks it, if at all, no deeper than AKT_MSG_MAX_DEPTH.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
+#include "akt/message.h"
+#include "fuzz.pb-c.h"
 #include "fuzz/harness.h"
 #include "src/remote/remote.h"
 
@@ -146,6 +150,21 @@ static int same_str(const char *s, const uint8_t *p, size_t n) {
   return memcmp(s, p, n) == 0 && s[n] == '\0';
 }
 
+/* The depth walk lets through only what protobuf-c unpacks within
+ * AKT_MSG_MAX_DEPTH levels (what it refuses is not unpacked here: it may
+ * be nested deep enough to overflow the stack, the walk's reason to be). */
+static void check_depth(const uint8_t *payload, size_t len) {
+  const ProtobufCMessageDescriptor *d = &akt__fuzz__echo__descriptor;
+  if (akt__scan_depth(d, payload, len) != 0) return;
+  Akt__Fuzz__Echo *m = (Akt__Fuzz__Echo *)protobuf_c_message_unpack(d, NULL, len, payload);
+  if (!m) return;
+  unsigned levels = 0;
+  for (const Akt__Fuzz__Echo *e = m; e->next; e = e->next) levels++;
+  if (levels > AKT_MSG_MAX_DEPTH)
+    akt_fuzz_die("frame: the depth walk lets through a payload nested too deep");
+  protobuf_c_message_free_unpacked(&m->base, NULL);
+}
+
 /* When the scanner reads the frame, protobuf-c (m) decoded it as a batch
  * of the same envelopes. */
 static void check_scan(const uint8_t *frame, size_t len, const Akt__Wire__Frame *m) {
@@ -172,6 +191,7 @@ static void check_scan(const uint8_t *frame, size_t len, const Akt__Wire__Frame 
         e->target_id != v.target_id || e->sender_id != v.sender_id || e->corr != v.corr ||
         e->flags != v.flags)
       akt_fuzz_die("frame: the scanner reads an envelope differently from protobuf-c");
+    check_depth(v.payload, v.payload_len);
   }
 }
 
