@@ -22,7 +22,9 @@ extern "C" {
 
 /* Limits on a message a send copies (akt_tell and every other send):
  * nesting deeper than AKT_MSG_MAX_DEPTH (which also stops a cyclic message)
- * or a copy larger than AKT_MSG_MAX_COPY bytes is refused with AKT_ELIMIT. */
+ * or a copy larger than AKT_MSG_MAX_COPY bytes is refused with AKT_ELIMIT.
+ * A payload from a peer nested deeper is refused before it is decoded (a
+ * dead letter, akt_security_stats.depth_refusals; docs/security.md). */
 #define AKT_MSG_MAX_DEPTH 64
 #define AKT_MSG_MAX_COPY (64u << 20)
 
