@@ -162,6 +162,7 @@ void akt__ca_act_release(akt__ca_act *a) {
   }
   probes_free(a);
   free(a->in_state);
+  free(a->in_sender);
   free(a->out_state);
   free(a->name);
   free(a);
@@ -211,10 +212,25 @@ static akt__env *hold_take(akt__ca *ca, akt__ca_act *a) {
   return e;
 }
 
-/* Sends what a record held to wherever the name is now. */
-static void hold_reroute(akt__ca *ca, akt__ca_act *a) {
-  akt__env *e;
-  while ((e = hold_take(ca, a)) != NULL) akt__ca_route_locked(ca, a->name, e, 1);
+/* Takes every message a record holds, as a list (linked through `link`). */
+static akt__env *hold_detach(akt__ca *ca, akt__ca_act *a) {
+  akt__env *list = a->hold_head;
+  AKT_ASSERT(ca->hold_total >= a->nheld);
+  ca->hold_total -= a->nheld;
+  a->hold_head = a->hold_tail = NULL;
+  a->nheld = 0;
+  return list;
+}
+
+/* Sends a detached list of messages to wherever `name` is now (the record
+ * they came from must be out of the table, or they could come back to
+ * it). */
+static void reroute(akt__ca *ca, const char *name, akt__env *list) {
+  for (akt__env *e = list, *next; e; e = next) {
+    next = e->link;
+    e->link = NULL;
+    akt__ca_route_locked(ca, name, e, 1);
+  }
 }
 
 /* Probes waiting on a record that will not start here go to the host. */
@@ -280,14 +296,18 @@ static void spawn_actor(akt__ca *ca, akt__ca_act *a, const char *from) {
 /* Starts the record's activation if everything allows it (see the top). */
 static void try_start(akt__ca *ca, akt__ca_act *a) {
   if (state_of(a) != AKT__ACT_WAITING || ca->stopping || !a->kind) return;
+  akt__ca_handoff_judge(ca, a);
+  if (a->in_epoch) return; /* a hand-off from a configuration not applied here yet */
   uint64_t now = akt__ca_now(ca);
   int nofence = (ca->o.test_flags & AKT_CLUSTER_TEST_NO_FENCING) != 0;
-  if (!a->cleared && ca->ready_epoch != ca->cfg.slot) return;
   /* The old host lives: its hand-off normally comes within a round trip
-   * of the configuration; wait for it a while rather than lose the state. */
-  if (a->handoff_expected && !a->in_has && !a->cleared &&
-      now - a->waiting_since < ca->o.handoff_timeout)
-    return;
+   * of the configuration; wait for it a while rather than lose the state,
+   * and ask for it. */
+  int hand_off_due = a->handoff_expected && !a->in_has && !a->cleared &&
+                     now - a->waiting_since < ca->o.handoff_timeout;
+  if (hand_off_due) akt__ca_handoff_ask(ca, a);
+  if (!a->cleared && ca->ready_epoch != ca->cfg.slot) return;
+  if (hand_off_due) return;
   if (!nofence && !akt__ca_lease_ok(ca)) return;
   if (a->start_retry_at && now < a->start_retry_at) return;
   a->start_retry_at = 0;
@@ -477,16 +497,31 @@ static void retire(akt__ca *ca, akt__ca_act *a, int handoff) {
     case AKT__ACT_LOADING:
     case AKT__ACT_WAITING:
       akt__ca_store_read_cancel(ca, a);
-      /* A hand-off this node received but did not use goes on: nobody ran
-       * the name since its sender stopped it. */
-      if (handoff && a->in_has) akt__ca_handoff_send(ca, a, a->in_clean);
-      hold_reroute(ca, a);
+      /* A valid hand-off this node received but did not use goes on:
+       * nobody ran the name since its sender stopped it. Anything else
+       * this record held is not vouched for by anyone: the new host waits. */
+      akt__ca_handoff_judge(ca, a);
+      if (handoff && a->cleared) akt__ca_handoff_send(ca, a, 1);
+      else if (a->in_has) {
+        AKT__CA_STAT(ca, state_lost);
+        akt__ca_event(ca, AKT_CLUSTER_ACTOR_STATE_LOST, a->name, a->kind ? a->kind->name : "",
+                      "moved on before it started here", 0);
+      }
       probes_reroute(ca, a);
-      act_remove(ca, a);
+      {
+        char name[AKT_NAME_MAX + 1];
+        snprintf(name, sizeof name, "%s", a->name);
+        akt__env *held = hold_detach(ca, a);
+        act_remove(ca, a);
+        reroute(ca, name, held);
+      }
       return;
     case AKT__ACT_ACTIVE:
       a->retired_by_ca = 1;
       a->retiring_handoff = handoff;
+      /* Its hand-off says which configuration moved it: the receiver checks
+       * that this node hosted it in the one before. */
+      a->retire_epoch = ca->cfg.slot;
       if (akt__ca_lease_ok(ca)) {
         /* What is queued before the marker still runs here. */
         set_state(a, AKT__ACT_RETIRING);
@@ -521,10 +556,7 @@ void akt__ca_act_stopped(akt__ca *ca, akt__ca_act *a, int passivated) {
   int shutting = ca->stopping || atomic_load(&ca->sys->state) != AKT__SYS_RUNNING;
   /* Messages held for the name while this activation stopped go where the
    * name is now (here again, a new record: see the route). */
-  akt__env *held = a->hold_head;
-  ca->hold_total -= a->nheld;
-  a->hold_head = a->hold_tail = NULL;
-  a->nheld = 0;
+  akt__env *held = hold_detach(ca, a);
   if (a->retired_by_ca) {
     AKT__CA_STAT(ca, retirements);
     akt__ca_event(ca, AKT_CLUSTER_ACTOR_RETIRED, name, a->kind->name,
@@ -550,11 +582,7 @@ void akt__ca_act_stopped(akt__ca *ca, akt__ca_act *a, int passivated) {
        * changes, or it would fail in a loop. */
       set_state(a, AKT__ACT_FAILED);
   }
-  for (akt__env *e = held, *next; e; e = next) {
-    next = e->link;
-    e->link = NULL;
-    akt__ca_route_locked(ca, name, e, 1);
-  }
+  reroute(ca, name, held);
 }
 
 /* ---- reconciling ----------------------------------------------------------------------------------- */
@@ -604,7 +632,7 @@ void akt__ca_reconcile(akt__ca *ca, const char *name) {
   if (!here) {
     /* A hand-off from a configuration this node has not applied yet
      * waits for it. */
-    if (a && state_of(a) == AKT__ACT_WAITING && a->in_has && a->in_epoch > ca->cfg.slot) return;
+    if (a && state_of(a) == AKT__ACT_WAITING && a->in_epoch > ca->cfg.slot) return;
     if (a) retire(ca, a, host >= 0);
     return;
   }

@@ -58,8 +58,10 @@ void akt__ca_lock(akt__ca *ca) { pthread_mutex_lock(&ca->mu); }
 
 void akt__ca_unlock(akt__ca *ca) {
   /* What this node sent itself is handled here, by the outermost holder,
-   * so no handler ever runs inside another. */
-  while (ca->selfq_n) {
+   * so no handler ever runs inside another. At most a queue's worth at a
+   * time: a protocol step that answers itself forever (a bug) then costs
+   * the tick, not the node. */
+  for (uint32_t budget = AKT__CA_SELFQ_MAX; ca->selfq_n && budget; budget--) {
     uint32_t i = ca->selfq_head;
     uint8_t *data = ca->selfq[i].data;
     size_t len = ca->selfq[i].len;
@@ -401,6 +403,10 @@ void akt__ca_reset(akt__ca *ca, const char *why) {
   akt__ca_trace(ca, "reset", why, ca->applied);
   akt__log(ca->sys, AKT_LOG_INFO, "cluster actors %s: %s: dropping the replicated state",
            ca->self_id, why);
+  /* Not a member any more: nothing is placed here (what the records held
+   * goes to the hosts by the old configuration, or waits for a new log). */
+  ca->member = 0;
+  ca->self_idx = -1;
   akt__ca_act_retire_all(ca, 0);
   akt__ca_requests_clear(ca, AKT_ESTATE);
   akt__ca_behind_clear(ca);
@@ -454,6 +460,7 @@ static void handle_msg(akt__ca *ca, const Akt__Ca__Msg *m) {
     case AKT__CA__MSG__BODY_LEASE_ACK: akt__ca_on_lease_ack(ca, m); break;
     case AKT__CA__MSG__BODY_ROUTE: akt__ca_on_route(ca, m); break;
     case AKT__CA__MSG__BODY_HAND_OFF: akt__ca_on_hand_off(ca, m); break;
+    case AKT__CA__MSG__BODY_HAND_OFF_ASK: akt__ca_on_hand_off_ask(ca, m); break;
     case AKT__CA__MSG__BODY_PROBE: akt__ca_on_probe(ca, m); break;
     case AKT__CA__MSG__BODY_PROBE_REPLY: akt__ca_on_probe_reply(ca, m); break;
     default: break;

@@ -72,6 +72,7 @@ typedef struct akt__ca_act akt__ca_act;
 #define AKT__CA_STORE_OPS_MAX 65536      /* store operations in flight */
 #define AKT__CA_LEASE_ROUNDS 8           /* lease rounds remembered */
 #define AKT__CA_SELFQ_MAX 4096           /* messages to oneself waiting for the unlock */
+#define AKT__CA_HISTORY 8                /* configurations kept before `prev` (hand-offs) */
 #define AKT__CA_STATE_MAX (16u << 20)    /* bytes of a handed-over or checkpointed state */
 #define AKT__CA_ROLES_MAX AKT_CLUSTER_KIND_ROLES_MAX
 #define AKT__CA_BITS (AKT__CA_MEMBERS_MAX / 64)
@@ -86,6 +87,7 @@ typedef struct akt__ca_act akt__ca_act;
 #define AKT__CA_POLL_EVERY AKT_SECONDS(2)     /* a node asks the leader for news */
 #define AKT__CA_BEHIND_WAIT AKT_SECONDS(10)   /* a routed message waits this long for the log */
 #define AKT__CA_STORE_RETRY AKT_MILLIS(500)   /* after a failed store read */
+#define AKT__CA_ASK_EVERY AKT_SECONDS(1)      /* a new host asks the old one for its hand-off */
 
 /* ---- bit sets over a configuration's members ---------------------------------------- */
 
@@ -304,6 +306,7 @@ struct akt__ca_act {
   int relocated;            /* placed elsewhere in the previous configuration */
   int handoff_expected;     /* the previous host is alive: wait for its hand-off */
   uint64_t waiting_since;
+  uint64_t ask_at;          /* when to ask the previous host for the hand-off again */
   akt_pid *pid;             /* the actor (one reference) while it runs */
   uint64_t fence;
   _Atomic int held;         /* its mailbox refused a message (lease): wake it later */
@@ -313,7 +316,10 @@ struct akt__ca_act {
   uint8_t *in_state;
   size_t in_len;
   int in_has, in_from, in_clean;
-  uint64_t in_epoch;        /* of the hand-off */
+  /* A hand-off not yet judged: the configuration its sender was in when it
+   * let the name go (0: none pending), and the sender. */
+  uint64_t in_epoch;
+  char *in_sender;
   /* The state the handoff hook gave (activation thread, then read under mu). */
   uint8_t *out_state;
   size_t out_len;
@@ -321,6 +327,7 @@ struct akt__ca_act {
   int in_handoff_hook;
   int retiring_handoff;     /* the retirement hands over (a move, this node up) */
   int retired_by_ca;        /* the layer retired it (moved, stopped, reset) */
+  uint64_t retire_epoch;    /* the configuration that moved it away (its hand-off's) */
   uint64_t start_retry_at;  /* a spawn that found the old activation still stopping */
   uint64_t store_op;        /* a read in flight (0: none) */
   uint64_t store_retry_at;
@@ -395,10 +402,19 @@ extern const akt_mailbox_type akt__ca_mailbox;
 
 /* ---- hand-off (handoff.c) ---------------------------------------------------------------------- */
 
-/* The activation of `a` stopped after retiring: sends what it had (state,
- * or nothing) to the name's new host. */
+/* The activation of `a` stopped after retiring (or its record, which a
+ * valid hand-off had cleared, retires before it started): sends what it
+ * had (state, or nothing) to the name's new host. */
 void akt__ca_handoff_send(akt__ca *ca, akt__ca_act *a, int clean);
 void akt__ca_on_hand_off(akt__ca *ca, const Akt__Ca__Msg *m);
+/* Judges a record's pending hand-off once this node is in the
+ * configuration the sender was in: valid only when its sender hosted the
+ * name in the configuration before it (nobody else can have run it since
+ * the sender stopped it); a valid clean one clears the record. */
+void akt__ca_handoff_judge(akt__ca *ca, akt__ca_act *a);
+/* Asks the name's previous host for its hand-off (rate-limited). */
+void akt__ca_handoff_ask(akt__ca *ca, akt__ca_act *a);
+void akt__ca_on_hand_off_ask(akt__ca *ca, const Akt__Ca__Msg *m);
 
 /* ---- routing (route.c) ---------------------------------------------------------------------------- */
 
@@ -540,6 +556,8 @@ struct akt__ca {
   uint64_t genesis;         /* identity of the log (0: none yet) */
   uint64_t applied;         /* slots applied */
   akt__ca_config cfg, prev; /* the configuration in force and the one before */
+  akt__ca_config hist[AKT__CA_HISTORY]; /* older ones, newest first */
+  uint32_t nhist;
   int self_idx;             /* this node's index in cfg, or -1 */
   akt__strtab named_tab;
   akt__ca_named **named;

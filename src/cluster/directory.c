@@ -239,6 +239,15 @@ static int apply_config(akt__ca *ca, uint64_t slot, const Akt__Ca__Config *msg) 
   int rc = akt__ca_config_from_msg(&next, msg, slot, &ca->pcfg);
   if (rc) return rc;
   int genesis = ca->cfg.n == 0;
+  /* The configurations before stay known a while: a hand-off is judged
+   * against the placements since its sender let the name go. */
+  if (ca->prev.n) {
+    if (ca->nhist == AKT__CA_HISTORY) akt__ca_config_free(&ca->hist[--ca->nhist]);
+    for (uint32_t i = ca->nhist; i > 0; i--) ca->hist[i] = ca->hist[i - 1];
+    memset(&ca->hist[0], 0, sizeof ca->hist[0]);
+    akt__ca_config_move(&ca->hist[0], &ca->prev);
+    ca->nhist++;
+  }
   akt__ca_config_move(&ca->prev, &ca->cfg);
   akt__ca_config_move(&ca->cfg, &next);
   ca->applied = slot;
@@ -373,6 +382,8 @@ void akt__ca_directory_clear(akt__ca *ca) {
   akt__u64set_free(&ca->recent_set);
   akt__ca_config_free(&ca->cfg);
   akt__ca_config_free(&ca->prev);
+  for (uint32_t i = 0; i < ca->nhist; i++) akt__ca_config_free(&ca->hist[i]);
+  ca->nhist = 0;
   ca->applied = 0;
   ca->self_idx = -1;
 }

@@ -95,8 +95,13 @@ static Akt__Ca__Op *op_copy(const Akt__Ca__Op *op) {
   return copy;
 }
 
+/* Does this node propose? The membership leader does, when it is a member
+ * of the configuration: one that is not (it was downed and does not know
+ * yet, or has not caught up) leaves it to the others. */
+static int proposes(akt__ca *ca) { return ca->leader && ca->self_idx >= 0; }
+
 void akt__ca_on_submit(akt__ca *ca, const Akt__Ca__Msg *m) {
-  if (!m->submit || !ca->leader) return; /* the requester asks the leader again */
+  if (!m->submit || !proposes(ca)) return; /* the requester asks the leader again */
   for (size_t i = 0; i < m->submit->n_ops; i++) {
     const Akt__Ca__Op *op = m->submit->ops[i];
     if (!op || !op->requester || !op->name) continue;
@@ -191,10 +196,11 @@ static int next_value(akt__ca *ca) {
 
 void akt__ca_propose(akt__ca *ca) {
   if (ca->stopping || !ca->genesis || !ca->cfg.n || !ca->self_id[0]) return;
-  if (!ca->leader) {
-    /* Not the leader (any more): what was queued here goes to the leader,
-     * whose proposals decide; the requesters resubmit too. */
-    if (ca->npending && ca->leader_remoting[0]) {
+  if (!proposes(ca)) {
+    /* Not the proposer (any more): what was queued here goes to the
+     * leader, whose proposals decide (not to this node itself: the
+     * requesters resubmit). */
+    if (ca->npending && ca->leader_remoting[0] && strcmp(ca->leader_remoting, ca->remoting)) {
       Akt__Ca__Msg msg = AKT__CA__MSG__INIT;
       Akt__Ca__Submit sub = AKT__CA__SUBMIT__INIT;
       sub.ops = ca->pending;
@@ -285,6 +291,7 @@ void akt__ca_on_accepted(akt__ca *ca, const Akt__Ca__Msg *m) {
   c.entry = &e;
   msg.body_case = AKT__CA__MSG__BODY_COMMIT_ENTRY;
   msg.commit_entry = &c;
+  akt__ca_trace(ca, "decided", v->config ? "configuration" : "ops", slot);
   akt__ca_log_commit(ca, slot, value, len, NULL);
   akt__ca_broadcast(ca, &msg);
   akt__ca__value__free_unpacked(v, NULL);
@@ -312,9 +319,33 @@ static int votes_on(akt__ca *ca, uint64_t slot) {
          slot <= ca->applied + AKT__CA_ACC_SLOTS;
 }
 
+/* Is member `id` down or removed in this node's view of membership? */
+static int known_gone(akt__ca *ca, const char *id) {
+  for (size_t i = 0; id && i < ca->nview; i++) {
+    const akt_member *v = &ca->view[i];
+    char address[AKT_HOST_MAX + 8], vid[AKT__MEMBER_ID_MAX + 1];
+    snprintf(address, sizeof address, "%s:%u", v->addr.host, (unsigned)v->addr.port);
+    if (akt__member_id_format(vid, sizeof vid, v->name, address, v->incarnation)) continue;
+    if (!strcmp(vid, id)) return v->status >= AKT_MEMBER_DOWN;
+  }
+  return 0;
+}
+
+/* An acceptor refuses what a node it knows to be down proposes, and a
+ * configuration with a member it knows to be down: a node cut off on the
+ * losing side of a partition has not learned yet that it was downed, and
+ * its view still holds everyone up. Refusing is always safe for Paxos
+ * (it is a lost message); it keeps dead members out of configurations. */
+static int acceptable(akt__ca *ca, const Akt__Ca__Msg *m, const Akt__Ca__Value *v) {
+  if (known_gone(ca, m->from)) return 0;
+  for (size_t i = 0; v && v->config && i < v->config->n_members; i++)
+    if (!v->config->members[i] || known_gone(ca, v->config->members[i]->id)) return 0;
+  return 1;
+}
+
 void akt__ca_on_prepare(akt__ca *ca, const Akt__Ca__Msg *m) {
   const Akt__Ca__Prepare *p = m->prepare;
-  if (!p || !m->remoting || !votes_on(ca, p->slot)) return;
+  if (!p || !m->remoting || !votes_on(ca, p->slot) || !acceptable(ca, m, NULL)) return;
   if (p->bn > ca->max_bn) ca->max_bn = p->bn; /* a proposal of ours would need more */
   Akt__Ca__Msg msg = AKT__CA__MSG__INIT;
   Akt__Ca__Promise r = AKT__CA__PROMISE__INIT;
@@ -345,7 +376,8 @@ void akt__ca_on_prepare(akt__ca *ca, const Akt__Ca__Msg *m) {
 
 void akt__ca_on_accept(akt__ca *ca, const Akt__Ca__Msg *m) {
   const Akt__Ca__Accept *a = m->accept;
-  if (!a || !a->value || !m->remoting || !votes_on(ca, a->slot)) return;
+  if (!a || !a->value || !m->remoting || !votes_on(ca, a->slot) || !acceptable(ca, m, a->value))
+    return;
   if (a->bn > ca->max_bn) ca->max_bn = a->bn;
   Akt__Ca__Msg msg = AKT__CA__MSG__INIT;
   Akt__Ca__Accepted r = AKT__CA__ACCEPTED__INIT;

@@ -93,13 +93,15 @@ static Akt__Ca__Op *op_copy(const Akt__Ca__Op *op) {
 
 /* Gives an op to the proposer: this node when it leads, else the leader. */
 static void submit(akt__ca *ca, const Akt__Ca__Op *op) {
-  if (ca->leader) {
+  if (ca->leader && ca->self_idx >= 0) {
     Akt__Ca__Op *copy = op_copy(op);
     if (copy) akt__ca_pending_add(ca, copy);
     akt__ca_propose(ca);
     return;
   }
-  if (!ca->leader_remoting[0]) return; /* resubmitted at a tick */
+  /* No leader, or this node leads without being in the configuration:
+   * resubmitted at a tick. */
+  if (!ca->leader_remoting[0] || ca->leader) return;
   Akt__Ca__Msg msg = AKT__CA__MSG__INIT;
   Akt__Ca__Submit sub = AKT__CA__SUBMIT__INIT;
   Akt__Ca__Op *ops[1] = {(Akt__Ca__Op *)(uintptr_t)op};
