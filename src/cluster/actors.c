@@ -359,7 +359,7 @@ void akt__ca_view_refresh(akt__ca *ca) {
   /* This identity ended (downed, left, replaced by a new incarnation):
    * what it held goes, and the new one starts from nothing. */
   if (ca->self_id[0] && strcmp(ca->self_id, id) != 0)
-    akt__ca_reset(ca, id[0] ? "new incarnation" : "out of the cluster");
+    akt__ca_identity_ended(ca, id[0] ? "new incarnation" : "out of the cluster");
   if (id[0] && !ca->self_id[0]) {
     snprintf(ca->self_id, sizeof ca->self_id, "%s", id);
     ca->self_key = XXH3_64bits(id, strlen(id));
@@ -399,27 +399,51 @@ void akt__ca_epoch_changed(akt__ca *ca, int genesis) {
   update_leave_hold(ca);
 }
 
-void akt__ca_reset(akt__ca *ca, const char *why) {
-  akt__ca_trace(ca, "reset", why, ca->applied);
-  akt__log(ca->sys, AKT_LOG_INFO, "cluster actors %s: %s: dropping the replicated state",
-           ca->self_id, why);
+/* What ends with an identity: hosting, the lease, requests, proposals. */
+static void stop_hosting(akt__ca *ca) {
   /* Not a member any more: nothing is placed here (what the records held
-   * goes to the hosts by the old configuration, or waits for a new log). */
+   * goes to the hosts by the old configuration, or waits for a new one). */
   ca->member = 0;
   ca->self_idx = -1;
   akt__ca_act_retire_all(ca, 0);
   akt__ca_requests_clear(ca, AKT_ESTATE);
   akt__ca_behind_clear(ca);
-  akt__ca_paxos_clear(ca);
+  akt__ca_paxos_clear_proposer(ca);
   akt__ca_lease_clear(ca);
-  akt__ca_directory_clear(ca);
-  akt__ca_log_clear(ca);
   ca->self_id[0] = '\0';
   ca->self_key = 0;
   ca->self_uid = 0;
-  ca->self_idx = -1;
-  ca->member = ca->leader = ca->formed = 0;
+  ca->member = ca->leader = 0;
   ca->leave_started = 0;
+}
+
+void akt__ca_identity_ended(akt__ca *ca, const char *why) {
+  akt__ca_trace(ca, "identity-ended", why, ca->applied);
+  akt__log(ca->sys, AKT_LOG_INFO, "cluster actors %s: %s: this node hosts nothing under it",
+           ca->self_id, why);
+  /* The process keeps its acceptor state, so it may still vote as this
+   * identity: a configuration whose winning sets all hold members that
+   * were downed and rejoined (membership moved on without the log, e.g.
+   * both sides of a partition believed they won) can then still move on.
+   * Forgetting it would leave such a log without a winning set forever. */
+  if (ca->nold == AKT__CA_OLD_IDS) ca->nold--;
+  for (uint32_t i = ca->nold; i > 0; i--)
+    memcpy(ca->old_ids[i], ca->old_ids[i - 1], sizeof ca->old_ids[i]);
+  memcpy(ca->old_ids[0], ca->self_id, sizeof ca->old_ids[0]);
+  ca->nold++;
+  stop_hosting(ca);
+}
+
+void akt__ca_reset(akt__ca *ca, const char *why) {
+  akt__ca_trace(ca, "reset", why, ca->applied);
+  akt__log(ca->sys, AKT_LOG_INFO, "cluster actors %s: %s: dropping the replicated state",
+           ca->self_id, why);
+  stop_hosting(ca);
+  akt__ca_paxos_clear(ca);
+  akt__ca_directory_clear(ca);
+  akt__ca_log_clear(ca);
+  ca->nold = 0;
+  ca->formed = 0;
 }
 
 /* ---- messages from other nodes ---------------------------------------------------------------------- */

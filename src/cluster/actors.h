@@ -72,6 +72,7 @@ typedef struct akt__ca_act akt__ca_act;
 #define AKT__CA_STORE_OPS_MAX 65536      /* store operations in flight */
 #define AKT__CA_LEASE_ROUNDS 8           /* lease rounds remembered */
 #define AKT__CA_SELFQ_MAX 4096           /* messages to oneself waiting for the unlock */
+#define AKT__CA_OLD_IDS 4                /* earlier identities an acceptor still votes as */
 #define AKT__CA_HISTORY 8                /* configurations kept before `prev` (hand-offs) */
 #define AKT__CA_STATE_MAX (16u << 20)    /* bytes of a handed-over or checkpointed state */
 #define AKT__CA_ROLES_MAX AKT_CLUSTER_KIND_ROLES_MAX
@@ -239,6 +240,14 @@ void akt__ca_paxos_applied(akt__ca *ca, uint64_t slot, const Akt__Ca__Value *v);
  * configuration accepted.) */
 int akt__ca_paxos_lease_ok(akt__ca *ca, uint64_t epoch);
 void akt__ca_paxos_clear(akt__ca *ca);
+/* Does this node propose? The membership leader does, when it is a member
+ * of the configuration, or when no member of it is up any more (they were
+ * downed: they may still vote as their old selves, see votes_as). A leader
+ * outside a configuration with live members (downed without knowing yet,
+ * or not caught up) leaves it to them. */
+int akt__ca_proposes(akt__ca *ca);
+/* Drops what this node proposes (not what it accepted). */
+void akt__ca_paxos_clear_proposer(akt__ca *ca);
 
 /* ---- leases (lease.c) ---------------------------------------------------------------------- */
 
@@ -534,6 +543,11 @@ struct akt__ca {
 
   /* this node (from membership) */
   char self_id[AKT__MEMBER_ID_MAX + 1]; /* "" while not a member */
+  /* This process's earlier identities, newest first: its acceptor state
+   * is theirs, so it votes as them in a configuration that still holds
+   * them (paxos.c). */
+  char old_ids[AKT__CA_OLD_IDS][AKT__MEMBER_ID_MAX + 1];
+  uint32_t nold;
   char remoting[AKT_CLUSTER_REMOTING_MAX];
   uint64_t self_key;        /* xxh3 of self_id: the ballot's node part */
   uint64_t self_uid;        /* membership incarnation of self_id */
@@ -695,8 +709,13 @@ int akt__ca_desired_config(akt__ca *ca, Akt__Ca__Value *v, void **storage);
 /* Membership changed: looks at the view again (under mu). */
 void akt__ca_view_refresh(akt__ca *ca);
 
-/* Goes back to no replicated state: this node's identity ended (downed,
- * left, rejoined as a new incarnation), or its log lost to another. */
+/* This node's identity ended (downed, left, rejoined as a new
+ * incarnation): it stops hosting (its activations retire, its lease and
+ * requests go) but keeps the log, the directory and its acceptor state —
+ * the same process, it still votes as the old identity (paxos.c). */
+void akt__ca_identity_ended(akt__ca *ca, const char *why);
+
+/* Goes back to no replicated state: this node's log lost to another. */
 void akt__ca_reset(akt__ca *ca, const char *why);
 
 #endif

@@ -95,13 +95,38 @@ static Akt__Ca__Op *op_copy(const Akt__Ca__Op *op) {
   return copy;
 }
 
-/* Does this node propose? The membership leader does, when it is a member
- * of the configuration: one that is not (it was downed and does not know
- * yet, or has not caught up) leaves it to the others. */
-static int proposes(akt__ca *ca) { return ca->leader && ca->self_idx >= 0; }
+/* The status of member `id` in this node's view of membership, or -1. */
+static int view_status(akt__ca *ca, const char *id) {
+  for (size_t i = 0; id && i < ca->nview; i++) {
+    const akt_member *v = &ca->view[i];
+    char address[AKT_HOST_MAX + 8], vid[AKT__MEMBER_ID_MAX + 1];
+    snprintf(address, sizeof address, "%s:%u", v->addr.host, (unsigned)v->addr.port);
+    if (akt__member_id_format(vid, sizeof vid, v->name, address, v->incarnation)) continue;
+    if (!strcmp(vid, id)) return (int)v->status;
+  }
+  return -1;
+}
+
+/* Is member `id` down or removed in this node's view of membership? */
+static int known_gone(akt__ca *ca, const char *id) {
+  return view_status(ca, id) >= AKT_MEMBER_DOWN;
+}
+
+/* Is some member of the configuration in force up or leaving? */
+static int config_alive(akt__ca *ca) {
+  for (size_t i = 0; i < ca->cfg.n; i++) {
+    int st = view_status(ca, ca->cfg.m[i].id);
+    if (st == AKT_MEMBER_UP || st == AKT_MEMBER_LEAVING) return 1;
+  }
+  return 0;
+}
+
+int akt__ca_proposes(akt__ca *ca) {
+  return ca->leader && (ca->self_idx >= 0 || !config_alive(ca));
+}
 
 void akt__ca_on_submit(akt__ca *ca, const Akt__Ca__Msg *m) {
-  if (!m->submit || !proposes(ca)) return; /* the requester asks the leader again */
+  if (!m->submit || !akt__ca_proposes(ca)) return; /* the requester asks the leader again */
   for (size_t i = 0; i < m->submit->n_ops; i++) {
     const Akt__Ca__Op *op = m->submit->ops[i];
     if (!op || !op->requester || !op->name) continue;
@@ -196,7 +221,7 @@ static int next_value(akt__ca *ca) {
 
 void akt__ca_propose(akt__ca *ca) {
   if (ca->stopping || !ca->genesis || !ca->cfg.n || !ca->self_id[0]) return;
-  if (!proposes(ca)) {
+  if (!akt__ca_proposes(ca)) {
     /* Not the proposer (any more): what was queued here goes to the
      * leader, whose proposals decide (not to this node itself: the
      * requesters resubmit). */
@@ -226,8 +251,10 @@ void akt__ca_propose(akt__ca *ca) {
   start_ballot(ca);
 }
 
-/* The index of a message's sender in the configuration, or -1. */
-static long sender_index(akt__ca *ca, const Akt__Ca__Msg *m) {
+/* The index in the configuration of the acceptor that answered: as the
+ * identity it votes as, else its own; -1 when neither is a member. */
+static long voter_index(akt__ca *ca, const Akt__Ca__Msg *m, const char *as) {
+  if (as && as[0]) return akt__ca_config_find(&ca->cfg, as);
   return m->from ? akt__ca_config_find(&ca->cfg, m->from) : -1;
 }
 
@@ -237,7 +264,7 @@ void akt__ca_on_promise(akt__ca *ca, const Akt__Ca__Msg *m) {
   if (!p->ok && p->promised_bn > ca->max_bn) ca->max_bn = p->promised_bn;
   if (ca->phase != 1 || p->slot != ca->p_slot || p->bn != ca->p_bn || p->bnode != ca->self_key)
     return;
-  long i = sender_index(ca, m);
+  long i = voter_index(ca, m, p->as);
   if (i < 0) return;
   if (!p->ok) {
     back_off(ca);
@@ -267,7 +294,7 @@ void akt__ca_on_accepted(akt__ca *ca, const Akt__Ca__Msg *m) {
   if (!a->ok && a->promised_bn > ca->max_bn) ca->max_bn = a->promised_bn;
   if (ca->phase != 2 || a->slot != ca->p_slot || a->bn != ca->p_bn || a->bnode != ca->self_key)
     return;
-  long i = sender_index(ca, m);
+  long i = voter_index(ca, m, a->as);
   if (i < 0) return;
   if (!a->ok) {
     back_off(ca);
@@ -319,39 +346,35 @@ static int votes_on(akt__ca *ca, uint64_t slot) {
          slot <= ca->applied + AKT__CA_ACC_SLOTS;
 }
 
-/* Is member `id` down or removed in this node's view of membership? */
-static int known_gone(akt__ca *ca, const char *id) {
-  for (size_t i = 0; id && i < ca->nview; i++) {
-    const akt_member *v = &ca->view[i];
-    char address[AKT_HOST_MAX + 8], vid[AKT__MEMBER_ID_MAX + 1];
-    snprintf(address, sizeof address, "%s:%u", v->addr.host, (unsigned)v->addr.port);
-    if (akt__member_id_format(vid, sizeof vid, v->name, address, v->incarnation)) continue;
-    if (!strcmp(vid, id)) return v->status >= AKT_MEMBER_DOWN;
-  }
-  return 0;
-}
 
-/* An acceptor refuses what a node it knows to be down proposes, and a
- * configuration with a member it knows to be down: a node cut off on the
- * losing side of a partition has not learned yet that it was downed, and
- * its view still holds everyone up. Refusing is always safe for Paxos
- * (it is a lost message); it keeps dead members out of configurations. */
-static int acceptable(akt__ca *ca, const Akt__Ca__Msg *m, const Akt__Ca__Value *v) {
-  if (known_gone(ca, m->from)) return 0;
-  for (size_t i = 0; v && v->config && i < v->config->n_members; i++)
-    if (!v->config->members[i] || known_gone(ca, v->config->members[i]->id)) return 0;
-  return 1;
+/* An acceptor refuses what a node it knows to be down proposes: a node
+ * cut off on the losing side of a partition has not learned yet that it
+ * was downed, and its view still holds everyone up. Refusing is always
+ * safe for Paxos (it is a lost message). (Not a value that names a member
+ * known down: a value some acceptor accepted must be proposed again as it
+ * is, and refusing it would block its slot forever; the next configuration
+ * drops the member.) */
+static int acceptable(akt__ca *ca, const Akt__Ca__Msg *m) { return !known_gone(ca, m->from); }
+
+/* The identity this node votes as in the configuration in force: its own,
+ * or an earlier one still in it ("" for its own or none). */
+static const char *votes_as(akt__ca *ca) {
+  if (ca->self_idx >= 0) return "";
+  for (uint32_t i = 0; i < ca->nold; i++)
+    if (akt__ca_config_find(&ca->cfg, ca->old_ids[i]) >= 0) return ca->old_ids[i];
+  return "";
 }
 
 void akt__ca_on_prepare(akt__ca *ca, const Akt__Ca__Msg *m) {
   const Akt__Ca__Prepare *p = m->prepare;
-  if (!p || !m->remoting || !votes_on(ca, p->slot) || !acceptable(ca, m, NULL)) return;
+  if (!p || !m->remoting || !votes_on(ca, p->slot) || !acceptable(ca, m)) return;
   if (p->bn > ca->max_bn) ca->max_bn = p->bn; /* a proposal of ours would need more */
   Akt__Ca__Msg msg = AKT__CA__MSG__INIT;
   Akt__Ca__Promise r = AKT__CA__PROMISE__INIT;
   r.slot = p->slot;
   r.bn = p->bn;
   r.bnode = p->bnode;
+  r.as = (char *)(uintptr_t)votes_as(ca);
   Akt__Ca__Value *acc = NULL;
   if (ballot_cmp(p->bn, p->bnode, ca->promised_bn, ca->promised_bnode) >= 0) {
     ca->promised_bn = p->bn;
@@ -376,7 +399,7 @@ void akt__ca_on_prepare(akt__ca *ca, const Akt__Ca__Msg *m) {
 
 void akt__ca_on_accept(akt__ca *ca, const Akt__Ca__Msg *m) {
   const Akt__Ca__Accept *a = m->accept;
-  if (!a || !a->value || !m->remoting || !votes_on(ca, a->slot) || !acceptable(ca, m, a->value))
+  if (!a || !a->value || !m->remoting || !votes_on(ca, a->slot) || !acceptable(ca, m))
     return;
   if (a->bn > ca->max_bn) ca->max_bn = a->bn;
   Akt__Ca__Msg msg = AKT__CA__MSG__INIT;
@@ -384,6 +407,7 @@ void akt__ca_on_accept(akt__ca *ca, const Akt__Ca__Msg *m) {
   r.slot = a->slot;
   r.bn = a->bn;
   r.bnode = a->bnode;
+  r.as = (char *)(uintptr_t)votes_as(ca);
   if (ballot_cmp(a->bn, a->bnode, ca->promised_bn, ca->promised_bnode) >= 0) {
     akt__ca_acc *s = acc_slot(ca, a->slot, 1);
     size_t len = akt__ca__value__get_packed_size(a->value);
@@ -438,6 +462,13 @@ void akt__ca_paxos_clear(akt__ca *ca) {
     free(ca->acc[i].value);
     memset(&ca->acc[i], 0, sizeof ca->acc[i]);
   }
+  akt__ca_paxos_clear_proposer(ca);
+  ca->promised_bn = ca->promised_bnode = 0;
+  ca->cfg_accept_slot = 0;
+  ca->max_bn = 0;
+}
+
+void akt__ca_paxos_clear_proposer(akt__ca *ca) {
   for (uint32_t i = 0; i < ca->npending; i++) akt__ca__op__free_unpacked(ca->pending[i], NULL);
   free(ca->pending);
   ca->pending = NULL;
@@ -446,7 +477,4 @@ void akt__ca_paxos_clear(akt__ca *ca) {
   ca->p_value = NULL;
   ca->p_len = 0;
   ca->phase = 0;
-  ca->promised_bn = ca->promised_bnode = 0;
-  ca->cfg_accept_slot = 0;
-  ca->max_bn = 0;
 }

@@ -93,14 +93,14 @@ static Akt__Ca__Op *op_copy(const Akt__Ca__Op *op) {
 
 /* Gives an op to the proposer: this node when it leads, else the leader. */
 static void submit(akt__ca *ca, const Akt__Ca__Op *op) {
-  if (ca->leader && ca->self_idx >= 0) {
+  if (akt__ca_proposes(ca)) {
     Akt__Ca__Op *copy = op_copy(op);
     if (copy) akt__ca_pending_add(ca, copy);
     akt__ca_propose(ca);
     return;
   }
-  /* No leader, or this node leads without being in the configuration:
-   * resubmitted at a tick. */
+  /* No leader, or this node leads without proposing (it is not in the
+   * configuration, which has live members): resubmitted at a tick. */
   if (!ca->leader_remoting[0] || ca->leader) return;
   Akt__Ca__Msg msg = AKT__CA__MSG__INIT;
   Akt__Ca__Submit sub = AKT__CA__SUBMIT__INIT;
