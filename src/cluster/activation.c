@@ -293,6 +293,13 @@ static void spawn_actor(akt__ca *ca, akt__ca_act *a, const char *from) {
   akt__ca_probes_answer(ca, a, 0);
 }
 
+/* Did the name come here from another host that may have had state, and
+ * none came with it? (A previous host that released the name had none: it
+ * never ran it, as a name spawned after the configuration changed.) */
+static int moved_without_state(const akt__ca_act *a) {
+  return a->relocated && !a->released && a->kind->k.state_type && !a->in_clean;
+}
+
 /* Starts the record's activation if everything allows it (see the top). */
 static void try_start(akt__ca *ca, akt__ca_act *a) {
   if (state_of(a) != AKT__ACT_WAITING || ca->stopping || !a->kind) return;
@@ -319,7 +326,7 @@ static void try_start(akt__ca *ca, akt__ca_act *a) {
     store_read(ca, a);
     return;
   }
-  if (a->relocated && a->kind->k.state_type && !a->in_clean) {
+  if (moved_without_state(a)) {
     AKT__CA_STAT(ca, state_lost);
     akt__ca_event(ca, AKT_CLUSTER_ACTOR_STATE_LOST, a->name, a->kind->name,
                   "moved without hand-off and no store", 0);
@@ -409,7 +416,7 @@ static void store_got(akt__ca *ca, akt__ca_store_op *op, int status, const uint8
     }
   }
   if (status == AKT_ENOENT) {
-    if (a->relocated && a->kind->k.state_type && !a->in_clean) {
+    if (moved_without_state(a)) {
       AKT__CA_STAT(ca, state_lost);
       akt__ca_event(ca, AKT_CLUSTER_ACTOR_STATE_LOST, a->name, a->kind->name,
                     "moved without hand-off, nothing in the store", 0);
@@ -647,11 +654,12 @@ void akt__ca_reconcile(akt__ca *ca, const char *name) {
      * judged afresh. */
     a->epoch = ca->cfg.slot;
     a->waiting_since = akt__ca_now(ca);
+    a->released = 0;
   }
   if (state_of(a) == AKT__ACT_WAITING && !a->cleared) {
     long old;
     a->relocated = moved_here(ca, name, &w, &old);
-    a->handoff_expected = a->relocated && handoff_coming(ca, &ca->prev.m[old]) &&
+    a->handoff_expected = a->relocated && !a->released && handoff_coming(ca, &ca->prev.m[old]) &&
                           !(ca->o.test_flags & AKT_CLUSTER_TEST_NO_HANDOFF);
   }
   if (state_of(a) == AKT__ACT_FAILED) return;

@@ -314,6 +314,7 @@ struct akt__ca_act {
   int cleared;              /* may start without the configuration's wait */
   int relocated;            /* placed elsewhere in the previous configuration */
   int handoff_expected;     /* the previous host is alive: wait for its hand-off */
+  int released;             /* the previous host said it has nothing (this epoch) */
   uint64_t waiting_since;
   uint64_t ask_at;          /* when to ask the previous host for the hand-off again */
   akt_pid *pid;             /* the actor (one reference) while it runs */

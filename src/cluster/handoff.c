@@ -176,7 +176,10 @@ static void on_release(akt__ca *ca, const Akt__Ca__Msg *m, const Akt__Ca__HandOf
   if (!akt__ca_what_of(ca, h->name, &w) || !ca->prev.n ||
       !is(host_in(ca, &ca->prev, h->name, &w), m->from))
     return; /* only the previous host releases */
+  /* Until the configuration changes again (reconcile would expect it
+   * afresh otherwise). */
   a->handoff_expected = 0;
+  a->released = 1;
   akt__ca_reconcile(ca, h->name);
 }
 
