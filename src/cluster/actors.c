@@ -253,6 +253,9 @@ void akt__ca_event(akt__ca *ca, akt_cluster_actor_event_kind kind, const char *n
                                 .count = count,
                                 .at = akt__ca_now(ca)};
   if (ca->o.listener) ca->o.listener(ca->sys, &ev, ca->o.listener_arg);
+  /* Threads waiting outside the system on the layer's state (a test, an
+   * application's readiness check: the backend's wait) look again. */
+  ca->b->ops->wake(ca->b);
   if (!akt__events_wanted(ca->sys, AKT_TOPIC_CLUSTER_ACTORS)) return;
   Akt__Ca__ActorEvent e = AKT__CA__ACTOR_EVENT__INIT;
   e.kind = (uint32_t)kind;
