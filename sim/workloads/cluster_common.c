@@ -190,7 +190,10 @@ static int cluster_start(cw_node *nd) {
   ao.listener_arg = nd;
   if (!rc) rc = akt_cluster_actors_start(nd->sys, &ao);
   if (!rc && cw->kinds) rc = cw->kinds(cw, nd->index, nd->sys);
-  if (!rc && cw->traffic) rc = cw->traffic(cw, nd->index, nd->sys);
+  if (!rc && cw->driver) {
+    akt_spawn_opts dopts = {.arg = cw->sc};
+    rc = akt_spawn(nd->sys, cw->driver->kind, cw->driver, &dopts, NULL);
+  }
   if (rc) return rc;
   nd->started = 1;
   /* Its leave (scale down) or its turn in a rolling restart. */
@@ -258,9 +261,13 @@ static void cw_timer(void *arg, uint64_t cookie) {
   }
 }
 
-int cw_node_start(akt_scenario *sc, size_t i, akt_backend *b) {
+int cw_node_start(akt_scenario *sc, size_t i, akt_backend *b,
+                  int (*kinds)(cw_state *cw, size_t i, akt_system *sys),
+                  const akt_actor_def *driver) {
   cw_state *cw = cw_of(sc);
   cw->sc = sc;
+  cw->kinds = kinds;
+  cw->driver = driver;
   if (!cw->store.ops) {
     cw->store.ops = &store_ops;
     cw->store.impl = cw;

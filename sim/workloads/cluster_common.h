@@ -125,17 +125,21 @@ struct cw_state {
   cw_store_op ops[CW_STORE_OPS];
   uint64_t next_op;
   uint64_t store_faults;
-  /* The workload's hooks: register its kinds on a node's system (after
-   * the layer started), and start its traffic on a node. */
+  /* The workload's own: registers its kinds on a node's system (after
+   * the layer started); its driver, spawned on every node once the kinds
+   * are registered (argument: the scenario), under its kind's name. */
   int (*kinds)(cw_state *cw, size_t i, akt_system *sys);
-  int (*traffic)(cw_state *cw, size_t i, akt_system *sys);
+  const akt_actor_def *driver;
 };
 
 static inline cw_state *cw_of(akt_scenario *sc) { return (cw_state *)akt_scenario_state(sc); }
 
 /* The node's system; its cluster and layer start now or at the node's
- * scheduled time; its leave or roll is scheduled. Returns 0 or a code. */
-int cw_node_start(akt_scenario *sc, size_t i, akt_backend *b);
+ * scheduled time, then the workload's kinds and driver; its leave or roll
+ * is scheduled. Returns 0 or a code. */
+int cw_node_start(akt_scenario *sc, size_t i, akt_backend *b,
+                  int (*kinds)(cw_state *cw, size_t i, akt_system *sys),
+                  const akt_actor_def *driver);
 /* The node crashed: its activations are dead. */
 void cw_node_down(akt_scenario *sc, size_t i);
 

@@ -386,17 +386,8 @@ static int kinds(cw_state *cw, size_t i, akt_system *sys) {
   return akt_cluster_register_kind(sys, &k);
 }
 
-static int traffic(cw_state *cw, size_t i, akt_system *sys) {
-  (void)i;
-  akt_spawn_opts o = {.arg = cw->sc};
-  return akt_spawn(sys, "named-driver", &driver_def, &o, NULL);
-}
-
 static int node_start(akt_scenario *sc, size_t i, akt_backend *b) {
-  cw_state *cw = cw_of(sc);
-  cw->kinds = kinds;
-  cw->traffic = traffic;
-  return cw_node_start(sc, i, b);
+  return cw_node_start(sc, i, b, kinds, &driver_def);
 }
 
 /* ---- checks ------------------------------------------------------------------------------------------------ */

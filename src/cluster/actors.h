@@ -199,6 +199,9 @@ void akt__ca_snapshot_free(Akt__Ca__Snapshot *s);
 int akt__ca_snapshot_apply(akt__ca *ca, const Akt__Ca__Snapshot *s);
 /* Drops the replicated state (a new incarnation starts from nothing). */
 void akt__ca_directory_clear(akt__ca *ca);
+/* A deep copy of an op (NULL: out of memory); free with
+ * akt__ca__op__free_unpacked. */
+Akt__Ca__Op *akt__ca_op_copy(const Akt__Ca__Op *op);
 
 /* ---- the log (log.c) --------------------------------------------------------------------------- */
 

@@ -428,3 +428,13 @@ int akt__ca_snapshot_apply(akt__ca *ca, const Akt__Ca__Snapshot *s) {
   akt__ca_epoch_changed(ca, 0);
   return 0;
 }
+
+Akt__Ca__Op *akt__ca_op_copy(const Akt__Ca__Op *op) {
+  size_t len = akt__ca__op__get_packed_size(op);
+  uint8_t *buf = malloc(len ? len : 1);
+  if (!buf) return NULL;
+  akt__ca__op__pack(op, buf);
+  Akt__Ca__Op *copy = akt__ca__op__unpack(NULL, len, buf);
+  free(buf);
+  return copy;
+}

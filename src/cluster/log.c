@@ -153,6 +153,16 @@ void akt__ca_on_commit(akt__ca *ca, const Akt__Ca__Msg *m) {
   free(buf);
 }
 
+/* Asks `remoting` for the slots after the last one applied here. */
+static void ask_from(akt__ca *ca, const char *remoting) {
+  Akt__Ca__Msg msg = AKT__CA__MSG__INIT;
+  Akt__Ca__CatchUp cu = AKT__CA__CATCH_UP__INIT;
+  cu.from_slot = ca->applied + 1;
+  msg.body_case = AKT__CA__MSG__BODY_CATCH_UP;
+  msg.catch_up = &cu;
+  akt__ca_send(ca, remoting, &msg);
+}
+
 void akt__ca_log_hint(akt__ca *ca, uint64_t commit, const char *remoting) {
   if (commit <= ca->applied || !remoting || !*remoting) return;
   if (commit > ca->best_commit || !ca->best_from[0]) {
@@ -162,13 +172,8 @@ void akt__ca_log_hint(akt__ca *ca, uint64_t commit, const char *remoting) {
   uint64_t now = akt__ca_now(ca);
   if (ca->catchup_at && now - ca->catchup_at < AKT__CA_CATCHUP_EVERY) return;
   ca->catchup_at = now;
-  Akt__Ca__Msg msg = AKT__CA__MSG__INIT;
-  Akt__Ca__CatchUp cu = AKT__CA__CATCH_UP__INIT;
-  cu.from_slot = ca->applied + 1;
-  msg.body_case = AKT__CA__MSG__BODY_CATCH_UP;
-  msg.catch_up = &cu;
   AKT__CA_STAT(ca, catchups);
-  akt__ca_send(ca, ca->best_from, &msg);
+  ask_from(ca, ca->best_from);
 }
 
 void akt__ca_on_catch_up(akt__ca *ca, const Akt__Ca__Msg *m) {
@@ -300,10 +305,5 @@ void akt__ca_log_tick(akt__ca *ca) {
   if (!ca->member || ca->leader || !ca->leader_remoting[0]) return;
   if (ca->poll_at && now - ca->poll_at < AKT__CA_POLL_EVERY) return;
   ca->poll_at = now;
-  Akt__Ca__Msg msg = AKT__CA__MSG__INIT;
-  Akt__Ca__CatchUp cu = AKT__CA__CATCH_UP__INIT;
-  cu.from_slot = ca->applied + 1;
-  msg.body_case = AKT__CA__MSG__BODY_CATCH_UP;
-  msg.catch_up = &cu;
-  akt__ca_send(ca, ca->leader_remoting, &msg);
+  ask_from(ca, ca->leader_remoting);
 }

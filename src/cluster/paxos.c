@@ -85,16 +85,6 @@ static void pending_prune(akt__ca *ca) {
   ca->npending = k;
 }
 
-static Akt__Ca__Op *op_copy(const Akt__Ca__Op *op) {
-  size_t len = akt__ca__op__get_packed_size(op);
-  uint8_t *buf = malloc(len ? len : 1);
-  if (!buf) return NULL;
-  akt__ca__op__pack(op, buf);
-  Akt__Ca__Op *copy = akt__ca__op__unpack(NULL, len, buf);
-  free(buf);
-  return copy;
-}
-
 /* The status of member `id` in this node's view of membership, or -1. */
 static int view_status(akt__ca *ca, const char *id) {
   for (size_t i = 0; id && i < ca->nview; i++) {
@@ -130,7 +120,7 @@ void akt__ca_on_submit(akt__ca *ca, const Akt__Ca__Msg *m) {
   for (size_t i = 0; i < m->submit->n_ops; i++) {
     const Akt__Ca__Op *op = m->submit->ops[i];
     if (!op || !op->requester || !op->name) continue;
-    Akt__Ca__Op *copy = op_copy(op);
+    Akt__Ca__Op *copy = akt__ca_op_copy(op);
     if (copy) akt__ca_pending_add(ca, copy);
   }
   akt__ca_propose(ca);

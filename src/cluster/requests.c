@@ -81,20 +81,11 @@ void akt__ca_requests_clear(akt__ca *ca, int code) {
 
 /* ---- submitting ---------------------------------------------------------------------------------- */
 
-static Akt__Ca__Op *op_copy(const Akt__Ca__Op *op) {
-  size_t len = akt__ca__op__get_packed_size(op);
-  uint8_t *buf = malloc(len ? len : 1);
-  if (!buf) return NULL;
-  akt__ca__op__pack(op, buf);
-  Akt__Ca__Op *copy = akt__ca__op__unpack(NULL, len, buf);
-  free(buf);
-  return copy;
-}
 
 /* Gives an op to the proposer: this node when it leads, else the leader. */
 static void submit(akt__ca *ca, const Akt__Ca__Op *op) {
   if (akt__ca_proposes(ca)) {
-    Akt__Ca__Op *copy = op_copy(op);
+    Akt__Ca__Op *copy = akt__ca_op_copy(op);
     if (copy) akt__ca_pending_add(ca, copy);
     akt__ca_propose(ca);
     return;
@@ -110,6 +101,20 @@ static void submit(akt__ca *ca, const Akt__Ca__Op *op) {
   msg.body_case = AKT__CA__MSG__BODY_SUBMIT;
   msg.submit = &sub;
   akt__ca_send(ca, ca->leader_remoting, &msg);
+}
+
+/* The request just made (the last one) keeps a copy of its op, submitted
+ * now and again every AKT__CA_SUBMIT_EVERY until it is in the log. Returns
+ * 0, or AKT_ENOMEM (the request is removed). */
+static int keep_and_submit(akt__ca *ca, akt__ca_request *r, const Akt__Ca__Op *op) {
+  r->op = akt__ca_op_copy(op);
+  if (!r->op) {
+    req_remove(ca, ca->nreqs - 1);
+    return AKT_ENOMEM;
+  }
+  r->next_submit = akt__ca_now(ca) + AKT__CA_SUBMIT_EVERY;
+  submit(ca, r->op);
+  return 0;
 }
 
 static void send_probe(akt__ca *ca, akt__ca_request *r, int stop) {
@@ -272,14 +277,7 @@ int akt__ca_request_receive(akt__ca *ca, akt_ctx *ctx, const ProtobufCMessage *m
       if (r) {
         op.req = r->req;
         r->singleton = (int)s->singleton;
-        r->op = op_copy(&op);
-        if (!r->op) {
-          req_remove(ca, ca->nreqs - 1);
-          code = AKT_ENOMEM;
-        } else {
-          r->next_submit = akt__ca_now(ca) + AKT__CA_SUBMIT_EVERY;
-          submit(ca, r->op);
-        }
+        code = keep_and_submit(ca, r, &op);
       }
     }
   } else if (what == REQ_STOP) {
@@ -296,14 +294,7 @@ int akt__ca_request_receive(akt__ca *ca, akt_ctx *ctx, const ProtobufCMessage *m
       op.name = (char *)(uintptr_t)name;
       op.req = r->req;
       op.requester = ca->self_id;
-      r->op = op_copy(&op);
-      if (!r->op) {
-        req_remove(ca, ca->nreqs - 1);
-        code = AKT_ENOMEM;
-      } else {
-        r->next_submit = akt__ca_now(ca) + AKT__CA_SUBMIT_EVERY;
-        submit(ca, r->op);
-      }
+      code = keep_and_submit(ca, r, &op);
     }
   } else {
     akt__ca_request *r = req_new(ca, REQ_LOOKUP, name, ctx);
