@@ -6,39 +6,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../support/actors.h"
 #include "../support/both.h"
 #include "akt/cluster.h"
 #include "akt/cluster_actors.h"
 #include "akt/remote.h"
-#include "test.pb-c.h"
 
 #define HANG AKT_SECONDS(60) /* a deadline that only bounds a hang */
 #define NODES 3
 
 static int uv(void) { return akt_test_backend == AKT_TESTKIT_UV; }
-
-/* ---- a counter kind ------------------------------------------------------------------------- */
-
-typedef struct counter {
-  int64_t total;
-} counter;
-
-static int counter_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
-  counter *s = akt_ctx_state(ctx);
-  if (akt_msg_is(msg, &add__descriptor)) {
-    s->total += ((const Add *)msg)->amount;
-    return 0;
-  }
-  if (akt_msg_is(msg, &get__descriptor)) {
-    Total t = TOTAL__INIT;
-    t.value = s->total;
-    return akt_reply(ctx, &t.base);
-  }
-  return AKT_EUNHANDLED;
-}
-
-static const akt_actor_def counter_def = {
-    .kind = "counter", .state_size = sizeof(counter), .receive = counter_receive};
 
 /* ---- the cluster ---------------------------------------------------------------------------- */
 
