@@ -238,6 +238,9 @@ static int apply_config(akt__ca *ca, uint64_t slot, const Akt__Ca__Config *msg) 
   akt__ca_config next;
   int rc = akt__ca_config_from_msg(&next, msg, slot, &ca->pcfg);
   if (rc) return rc;
+  /* Epochs only move forward: a configuration is a slot after the one in
+   * force. */
+  AKT_ASSERT_TRANSITION("configuration epoch", ca->cfg.slot, slot, slot > ca->cfg.slot);
   int genesis = ca->cfg.n == 0;
   /* The configurations before stay known a while: a hand-off is judged
    * against the placements since its sender let the name go. */

@@ -109,8 +109,18 @@ void akt__ca_on_lease_ack(akt__ca *ca, const Akt__Ca__Msg *m) {
   if (!akt__ca_winning(&ca->co, &ca->cfg, &x->acked)) return;
   x->done = 1;
   if (x->round < ca->best_round) return; /* an older round came in late */
+  /* The lease rests on the latest round acknowledged. Its end is usually
+   * later than the previous round's, but not always in the clock's
+   * reading: a clock stepped back between the two rounds (the simulator's
+   * `skew`) reads a lower end for the later round, which is still the
+   * later one in real time. The earlier round's end, read on the stepped
+   * clock, would overstate it; so the end is replaced, not maxed, and the
+   * round's own timer bounds it either way. What does only grow is the
+   * round. */
+  AKT_ASSERT_TRANSITION("lease round", ca->best_round, x->round, x->round > ca->best_round);
   ca->best_round = x->round;
-  atomic_store_explicit(&ca->valid_until, x->sent_at + ca->o.lease, memory_order_release);
+  uint64_t until = x->sent_at + ca->o.lease;
+  atomic_store_explicit(&ca->valid_until, until, memory_order_release);
   atomic_store_explicit(&ca->expired, 0, memory_order_release);
   if (ca->lease_reported) return;
   ca->lease_reported = 1;
@@ -152,6 +162,7 @@ void akt__ca_lease_epoch(akt__ca *ca, int genesis) {
 void akt__ca_ready_fired(akt__ca *ca, uint64_t epoch) {
   ca->ready_timer.id = 0;
   if (epoch != ca->cfg.slot) return;
+  AKT_ASSERT_TRANSITION("ready epoch", ca->ready_epoch, epoch, epoch > ca->ready_epoch);
   ca->ready_epoch = epoch;
   akt__ca_trace(ca, "ready", "", epoch);
   akt__ca_reconcile_all(ca);
