@@ -373,6 +373,8 @@ typedef struct akt_cluster_actors_stats {
   uint64_t lease_rounds, leases_gained, leases_lost, lease_acks_refused;
   uint64_t activations, retirements, passivations;
   uint64_t handoffs_sent, handoffs_received, handoffs_late;
+  uint64_t handoffs_resent;       /* kept hand-offs sent again when their receiver asked */
+  uint64_t handoffs_unkept;       /* hand-offs not kept for a resend (AKT__CA_KEPT_MAX) */
   uint64_t state_lost;
   uint64_t routed, forwarded, delivered_local;
   uint64_t held, hold_dropped;    /* messages held; dropped at a hold limit */

@@ -409,6 +409,7 @@ static void stop_hosting(akt__ca *ca) {
   ca->member = 0;
   ca->self_idx = -1;
   akt__ca_act_retire_all(ca, 0);
+  akt__ca_handoff_clear(ca);
   akt__ca_requests_clear(ca, AKT_ESTATE);
   akt__ca_behind_clear(ca);
   akt__ca_paxos_clear_proposer(ca);
@@ -527,6 +528,7 @@ static void tick(akt__ca *ca) {
   akt__ca_lease_tick(ca);
   akt__ca_propose(ca);
   akt__ca_requests_tick(ca);
+  akt__ca_handoff_tick(ca);
   akt__ca_act_tick(ca);
   akt__ca_behind_retry(ca);
   update_leave_hold(ca);
@@ -568,6 +570,7 @@ static void stop_now(akt__ca *ca) {
   akt__ca_requests_clear(ca, AKT_ESTOPPED);
   akt__ca_behind_clear(ca);
   akt__ca_act_retire_all(ca, 0);
+  akt__ca_handoff_clear(ca);
 }
 
 static void ext_stop(void *arg) {
@@ -594,6 +597,7 @@ static void ca_free(akt__ca *ca) {
   akt__ca_timer_cancel(ca, &ca->stop_timer);
   akt__ca_lease_clear(ca);
   akt__ca_acts_free(ca);
+  akt__ca_handoff_clear(ca);
   akt__ca_requests_clear(ca, AKT_ESTOPPED);
   akt__ca_behind_clear(ca);
   akt__ca_refs_free(ca);

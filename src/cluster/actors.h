@@ -75,6 +75,7 @@ typedef struct akt__ca_act akt__ca_act;
 #define AKT__CA_OLD_IDS 4                /* earlier identities an acceptor still votes as */
 #define AKT__CA_HISTORY 8                /* configurations kept before `prev` (hand-offs) */
 #define AKT__CA_STATE_MAX (16u << 20)    /* bytes of a handed-over or checkpointed state */
+#define AKT__CA_KEPT_MAX 65536           /* hand-offs kept for a resend (handoff.c) */
 #define AKT__CA_ROLES_MAX AKT_CLUSTER_KIND_ROLES_MAX
 #define AKT__CA_BITS (AKT__CA_MEMBERS_MAX / 64)
 
@@ -305,6 +306,20 @@ typedef struct akt__ca_probe {
   struct akt__ca_probe *next;
 } akt__ca_probe;
 
+/* A clean hand-off this node sent, kept until handoff_timeout after it
+ * was sent: the message can be lost (a connection to the receiver's
+ * previous incarnation, at the same address, swallows it), and the
+ * receiver asks again while it waits (handoff.c). */
+typedef struct akt__ca_kept {
+  char *name;
+  char *type;
+  uint64_t epoch;           /* the configuration that moved the name away */
+  uint8_t *state;
+  size_t len;
+  int has_state;
+  uint64_t until;           /* this node's clock: dropped after */
+} akt__ca_kept;
+
 struct akt__ca_act {
   void *link;               /* strtab chain (ca->acts) */
   akt__ca *ca;              /* NULL once the layer is freed (orphaned) */
@@ -333,6 +348,9 @@ struct akt__ca_act {
    * let the name go (0: none pending), and the sender. */
   uint64_t in_epoch;
   char *in_sender;
+  /* The clean hand-off the record took (xxh3 of sender and epoch; 0: none):
+   * a resend of it after the activation started is no late hand-off. */
+  uint64_t took_handoff;
   /* The state the handoff hook gave (activation thread, then read under mu). */
   uint8_t *out_state;
   size_t out_len;
@@ -428,6 +446,11 @@ void akt__ca_handoff_judge(akt__ca *ca, akt__ca_act *a);
 /* Asks the name's previous host for its hand-off (rate-limited). */
 void akt__ca_handoff_ask(akt__ca *ca, akt__ca_act *a);
 void akt__ca_on_hand_off_ask(akt__ca *ca, const Akt__Ca__Msg *m);
+/* Drops kept hand-offs past their time. */
+void akt__ca_handoff_tick(akt__ca *ca);
+/* Drops every kept hand-off (this node's identity ended, or the layer
+ * stops). */
+void akt__ca_handoff_clear(akt__ca *ca);
 
 /* ---- routing (route.c) ---------------------------------------------------------------------------- */
 
@@ -647,6 +670,10 @@ struct akt__ca {
   uint64_t next_req;
   uint64_t rr_cursor;       /* round-robin placement's cursor */
   uint64_t retired_at;      /* when unconfirmed stops are submitted again */
+
+  /* clean hand-offs sent, kept for a resend (handoff.c) */
+  akt__ca_kept *kept;
+  uint32_t nkept, cap_kept;
 
   /* store */
   akt__ca_store_op *sops;

@@ -27,13 +27,25 @@
  * (at most handoff_timeout) and asks for it every AKT__CA_ASK_EVERY; a
  * previous host with nothing for it answers with a release (a HandOff
  * without `clean`), after which the new host needs only the wait.
+ *
+ * A hand-off is one message and can be lost: a host that left and came
+ * back at the same address is a new incarnation, and what was sent on the
+ * connection to the old one goes nowhere. So the sender keeps each clean
+ * hand-off for handoff_timeout (as long as a receiver waits for one) and
+ * sends it again when asked, instead of releasing. A resend is judged as
+ * the original, and is as safe as the original arriving late; one that
+ * arrives after the activation started from the same hand-off is a
+ * duplicate, not a late hand-off.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "akt/error.h"
 #include "src/cluster/actors.h"
 #include "src/util/assert.h"
+#include "src/util/grow.h"
 
 /* The configurations this node knows, oldest first. */
 static size_t known_configs(akt__ca *ca, const akt__ca_config **out) {
@@ -91,16 +103,11 @@ static void lost(akt__ca *ca, const char *name, const char *kind, const char *wh
   akt__ca_event(ca, AKT_CLUSTER_ACTOR_STATE_LOST, name, kind ? kind : "", why, 0);
 }
 
-/* Sends a HandOff of `name` for configuration `epoch` to the name's host in
- * that configuration (the current host when this node no longer knows it). */
-static void send_to_host(akt__ca *ca, const char *name, uint64_t epoch, int clean,
-                         const uint8_t *state, size_t len, int has_state, const char *type) {
-  akt__ca_what w;
-  if (!akt__ca_what_of(ca, name, &w)) return;
-  const akt__ca_config *c = config_at(ca, epoch);
-  if (!c) c = &ca->cfg;
-  long at = akt__ca_place(ca, c, name, w.placement, w.fixed, &w.need);
-  if (at < 0 || is(c->m[at].id, ca->self_id)) return;
+/* Sends a HandOff of `name` for configuration `epoch` to the node at
+ * `remoting`. */
+static void send_handoff(akt__ca *ca, const char *remoting, const char *name, uint64_t epoch,
+                         int clean, const uint8_t *state, size_t len, int has_state,
+                         const char *type) {
   Akt__Ca__Msg msg = AKT__CA__MSG__INIT;
   Akt__Ca__HandOff h = AKT__CA__HAND_OFF__INIT;
   h.name = (char *)(uintptr_t)name;
@@ -112,8 +119,97 @@ static void send_to_host(akt__ca *ca, const char *name, uint64_t epoch, int clea
   h.type = (char *)(uintptr_t)(type ? type : "");
   msg.body_case = AKT__CA__MSG__BODY_HAND_OFF;
   msg.hand_off = &h;
-  akt__ca_send(ca, c->m[at].remoting, &msg);
+  akt__ca_send(ca, remoting, &msg);
   AKT__CA_STAT(ca, handoffs_sent);
+}
+
+/* Sends a HandOff of `name` for configuration `epoch` to the name's host in
+ * that configuration (the current host when this node no longer knows it). */
+static void send_to_host(akt__ca *ca, const char *name, uint64_t epoch, int clean,
+                         const uint8_t *state, size_t len, int has_state, const char *type) {
+  akt__ca_what w;
+  if (!akt__ca_what_of(ca, name, &w)) return;
+  const akt__ca_config *c = config_at(ca, epoch);
+  if (!c) c = &ca->cfg;
+  long at = akt__ca_place(ca, c, name, w.placement, w.fixed, &w.need);
+  if (at < 0 || is(c->m[at].id, ca->self_id)) return;
+  send_handoff(ca, c->m[at].remoting, name, epoch, clean, state, len, has_state, type);
+}
+
+/* ---- kept hand-offs ------------------------------------------------------------------------ */
+
+static void kept_free(akt__ca_kept *k) {
+  free(k->name);
+  free(k->type);
+  free(k->state);
+  memset(k, 0, sizeof *k);
+}
+
+static void kept_remove(akt__ca *ca, uint32_t i) {
+  kept_free(&ca->kept[i]);
+  ca->kept[i] = ca->kept[--ca->nkept];
+  memset(&ca->kept[ca->nkept], 0, sizeof ca->kept[0]);
+}
+
+static akt__ca_kept *kept_find(akt__ca *ca, const char *name) {
+  for (uint32_t i = 0; i < ca->nkept; i++)
+    if (!strcmp(ca->kept[i].name, name)) return &ca->kept[i];
+  return NULL;
+}
+
+/* Keeps a clean hand-off (replacing an older one of the name). Out of
+ * room or memory it is not kept: counted, and a receiver that misses it
+ * gets a release, as before. */
+static void keep(akt__ca *ca, const char *name, uint64_t epoch, const uint8_t *state, size_t len,
+                 int has_state, const char *type) {
+  akt__ca_kept *k = kept_find(ca, name);
+  if (k) {
+    kept_free(k);
+  } else if (akt__grow(&ca->kept, sizeof *ca->kept, ca->nkept, &ca->cap_kept, 16,
+                       AKT__CA_KEPT_MAX) == 0) {
+    k = &ca->kept[ca->nkept++];
+    memset(k, 0, sizeof *k);
+  }
+  if (!k) {
+    AKT__CA_STAT(ca, handoffs_unkept);
+    return;
+  }
+  k->name = strdup(name);
+  k->type = strdup(type ? type : "");
+  k->state = has_state ? malloc(len ? len : 1) : NULL;
+  if (!k->name || !k->type || (has_state && !k->state)) {
+    kept_remove(ca, (uint32_t)(k - ca->kept));
+    AKT__CA_STAT(ca, handoffs_unkept);
+    return;
+  }
+  if (has_state) memcpy(k->state, state, len);
+  k->len = len;
+  k->has_state = has_state;
+  k->epoch = epoch;
+  k->until = akt__ca_now(ca) + ca->o.handoff_timeout;
+}
+
+void akt__ca_handoff_tick(akt__ca *ca) {
+  uint64_t now = akt__ca_now(ca);
+  for (uint32_t i = 0; i < ca->nkept;) {
+    if (now >= ca->kept[i].until)
+      kept_remove(ca, i);
+    else
+      i++;
+  }
+}
+
+void akt__ca_handoff_clear(akt__ca *ca) {
+  while (ca->nkept) kept_remove(ca, ca->nkept - 1);
+  free(ca->kept);
+  ca->kept = NULL;
+  ca->cap_kept = 0;
+}
+
+/* The identity of a hand-off: who let the name go, in which configuration. */
+static uint64_t handoff_key(const char *sender, uint64_t epoch) {
+  uint64_t k = XXH3_64bits_withSeed(sender, strlen(sender), epoch);
+  return k ? k : 1;
 }
 
 void akt__ca_handoff_send(akt__ca *ca, akt__ca_act *a, int clean) {
@@ -127,6 +223,7 @@ void akt__ca_handoff_send(akt__ca *ca, akt__ca_act *a, int clean) {
   const char *type = a->kind && a->kind->k.state_type ? a->kind->k.state_type->name : "";
   uint64_t epoch = a->retire_epoch ? a->retire_epoch : ca->cfg.slot;
   send_to_host(ca, a->name, epoch, clean, state, len, state != NULL, type);
+  if (clean) keep(ca, a->name, epoch, state, len, state != NULL, type);
   akt__ca_event(ca, AKT_CLUSTER_ACTOR_HANDED_OFF, a->name, kind, "", state ? len : 0);
 }
 
@@ -216,7 +313,9 @@ void akt__ca_on_hand_off(akt__ca *ca, const Akt__Ca__Msg *m) {
   }
   if (!a && !(a = akt__ca_act_get(ca, h->name, kind))) return;
   int st = atomic_load(&a->state);
+  uint64_t key = handoff_key(m->from, h->epoch);
   if (st != AKT__ACT_WAITING && st != AKT__ACT_LOADING) {
+    if (a->took_handoff == key) return; /* a resend of the one it started from */
     AKT__CA_STAT(ca, handoffs_late);
     if (h->has_state) lost(ca, h->name, kind ? kind->name : "", "hand-off after the new activation started");
     return;
@@ -235,6 +334,7 @@ void akt__ca_on_hand_off(akt__ca *ca, const Akt__Ca__Msg *m) {
   }
   a->in_clean = 1;
   a->in_epoch = h->epoch;
+  a->took_handoff = key;
   free(a->in_sender);
   a->in_sender = strdup(m->from);
   if (!behind) akt__ca_reconcile(ca, h->name);
@@ -259,8 +359,15 @@ void akt__ca_on_hand_off_ask(akt__ca *ca, const Akt__Ca__Msg *m) {
   const Akt__Ca__HandOffAsk *q = m->hand_off_ask;
   if (!q || !m->remoting || !akt__ca_name_ok(q->name)) return;
   /* A record (running, retiring, waiting for its own hand-off) sends what
-   * it has when it is done; only a node with nothing releases. */
+   * it has when it is done; a hand-off sent already goes again (the first
+   * may be lost); only a node with nothing releases. */
   if (akt__ca_act_find(ca, q->name)) return;
+  akt__ca_kept *k = kept_find(ca, q->name);
+  if (k) {
+    AKT__CA_STAT(ca, handoffs_resent);
+    send_handoff(ca, m->remoting, k->name, k->epoch, 1, k->state, k->len, k->has_state, k->type);
+    return;
+  }
   Akt__Ca__Msg msg = AKT__CA__MSG__INIT;
   Akt__Ca__HandOff h = AKT__CA__HAND_OFF__INIT;
   h.name = q->name;
