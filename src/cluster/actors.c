@@ -598,6 +598,7 @@ static void ca_free(akt__ca *ca) {
   akt__ca_lease_clear(ca);
   akt__ca_acts_free(ca);
   akt__ca_handoff_clear(ca);
+  akt__ca_local_stops_free(ca);
   akt__ca_requests_clear(ca, AKT_ESTOPPED);
   akt__ca_behind_clear(ca);
   akt__ca_refs_free(ca);
