@@ -375,6 +375,8 @@ typedef struct akt_cluster_actors_stats {
   uint64_t handoffs_sent, handoffs_received, handoffs_late;
   uint64_t handoffs_resent;       /* kept hand-offs sent again when their receiver asked */
   uint64_t handoffs_unkept;       /* hand-offs not kept for a resend (AKT__CA_KEPT_MAX) */
+  uint64_t handoffs_dup;          /* copies of a hand-off taken already, ignored */
+  uint64_t handoffs_unremembered; /* hand-offs taken but not remembered (AKT__CA_TAKEN_MAX) */
   uint64_t state_lost;
   uint64_t routed, forwarded, delivered_local;
   uint64_t held, hold_dropped;    /* messages held; dropped at a hold limit */

@@ -76,6 +76,7 @@ typedef struct akt__ca_act akt__ca_act;
 #define AKT__CA_HISTORY 8                /* configurations kept before `prev` (hand-offs) */
 #define AKT__CA_STATE_MAX (16u << 20)    /* bytes of a handed-over or checkpointed state */
 #define AKT__CA_KEPT_MAX 65536           /* hand-offs kept for a resend (handoff.c) */
+#define AKT__CA_TAKEN_MAX (1u << 20)     /* hand-offs a receiver remembers taking (handoff.c) */
 #define AKT__CA_ROLES_MAX AKT_CLUSTER_KIND_ROLES_MAX
 #define AKT__CA_BITS (AKT__CA_MEMBERS_MAX / 64)
 
@@ -348,9 +349,6 @@ struct akt__ca_act {
    * let the name go (0: none pending), and the sender. */
   uint64_t in_epoch;
   char *in_sender;
-  /* The clean hand-off the record took (xxh3 of sender and epoch; 0: none):
-   * a resend of it after the activation started is no late hand-off. */
-  uint64_t took_handoff;
   /* The state the handoff hook gave (activation thread, then read under mu). */
   uint8_t *out_state;
   size_t out_len;
@@ -674,6 +672,14 @@ struct akt__ca {
   /* clean hand-offs sent, kept for a resend (handoff.c) */
   akt__ca_kept *kept;
   uint32_t nkept, cap_kept;
+  /* Clean hand-offs this node took (or vouched onward), in the order
+   * taken, until a resend of them can no longer come: a copy that comes
+   * after the first is ignored, never judged again (handoff.c). */
+  struct {
+    uint64_t key, until;
+  } *taken;
+  uint32_t ntaken, cap_taken;
+  akt__u64set taken_set;
 
   /* store */
   akt__ca_store_op *sops;

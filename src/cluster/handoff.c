@@ -33,9 +33,12 @@
  * connection to the old one goes nowhere. So the sender keeps each clean
  * hand-off for handoff_timeout (as long as a receiver waits for one) and
  * sends it again when asked, instead of releasing. A resend is judged as
- * the original, and is as safe as the original arriving late; one that
- * arrives after the activation started from the same hand-off is a
- * duplicate, not a late hand-off.
+ * the original, and is as safe as the original arriving late. But a copy
+ * that comes after the first was taken is not: the receiver may have run
+ * the name since and moved it on, and judging the copy as if it had not
+ * (vouching it onward) would bring back the state from before. So a
+ * receiver remembers the hand-offs it took (sender and configuration) for
+ * as long as a copy can come, and ignores copies.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +139,39 @@ static void send_to_host(akt__ca *ca, const char *name, uint64_t epoch, int clea
   send_handoff(ca, c->m[at].remoting, name, epoch, clean, state, len, has_state, type);
 }
 
+/* The identity of a hand-off: which name, who let it go, in which
+ * configuration. */
+static uint64_t handoff_key(const char *name, const char *sender, uint64_t epoch) {
+  uint64_t k = XXH3_64bits_withSeed(sender, strlen(sender), epoch);
+  k = XXH3_64bits_withSeed(name, strlen(name), k);
+  return k ? k : 1;
+}
+
+/* ---- hand-offs taken -------------------------------------------------------------------------- */
+
+/* A copy can come up to handoff_timeout after the original was sent (the
+ * sender keeps it that long), and travel a while: remember twice that. */
+static void taken_add(akt__ca *ca, uint64_t key) {
+  if (akt__u64set_has(&ca->taken_set, key)) return;
+  if (akt__grow(&ca->taken, sizeof *ca->taken, ca->ntaken, &ca->cap_taken, 64,
+                AKT__CA_TAKEN_MAX) != 0 ||
+      akt__u64set_add(&ca->taken_set, key) != 0) {
+    AKT__CA_STAT(ca, handoffs_unremembered);
+    return;
+  }
+  ca->taken[ca->ntaken].key = key;
+  ca->taken[ca->ntaken].until = akt__ca_now(ca) + 2 * ca->o.handoff_timeout;
+  ca->ntaken++;
+}
+
+static void taken_expire(akt__ca *ca, uint64_t now) {
+  uint32_t n = 0;
+  while (n < ca->ntaken && now >= ca->taken[n].until) akt__u64set_remove(&ca->taken_set, ca->taken[n++].key);
+  if (!n) return;
+  memmove(ca->taken, ca->taken + n, (ca->ntaken - n) * sizeof *ca->taken);
+  ca->ntaken -= n;
+}
+
 /* ---- kept hand-offs ------------------------------------------------------------------------ */
 
 static void kept_free(akt__ca_kept *k) {
@@ -191,6 +227,7 @@ static void keep(akt__ca *ca, const char *name, uint64_t epoch, const uint8_t *s
 
 void akt__ca_handoff_tick(akt__ca *ca) {
   uint64_t now = akt__ca_now(ca);
+  taken_expire(ca, now);
   for (uint32_t i = 0; i < ca->nkept;) {
     if (now >= ca->kept[i].until)
       kept_remove(ca, i);
@@ -204,13 +241,12 @@ void akt__ca_handoff_clear(akt__ca *ca) {
   free(ca->kept);
   ca->kept = NULL;
   ca->cap_kept = 0;
+  free(ca->taken);
+  ca->taken = NULL;
+  ca->ntaken = ca->cap_taken = 0;
+  akt__u64set_free(&ca->taken_set);
 }
 
-/* The identity of a hand-off: who let the name go, in which configuration. */
-static uint64_t handoff_key(const char *sender, uint64_t epoch) {
-  uint64_t k = XXH3_64bits_withSeed(sender, strlen(sender), epoch);
-  return k ? k : 1;
-}
 
 void akt__ca_handoff_send(akt__ca *ca, akt__ca_act *a, int clean) {
   const char *kind = a->kind ? a->kind->name : "";
@@ -293,6 +329,11 @@ void akt__ca_on_hand_off(akt__ca *ca, const Akt__Ca__Msg *m) {
     on_release(ca, m, h);
     return;
   }
+  uint64_t key = handoff_key(h->name, m->from, h->epoch);
+  if (akt__u64set_has(&ca->taken_set, key)) {
+    AKT__CA_STAT(ca, handoffs_dup);
+    return;
+  }
   AKT__CA_STAT(ca, handoffs_received);
   akt__ca_what w;
   akt__ca_kind *kind = akt__ca_what_of(ca, h->name, &w) ? akt__ca_kind_find(ca, w.kind) : NULL;
@@ -303,6 +344,7 @@ void akt__ca_on_hand_off(akt__ca *ca, const Akt__Ca__Msg *m) {
     uint64_t onward = 0;
     int verdict = judge(ca, h->name, m->from, h->epoch, &onward);
     if (verdict == JUDGE_ONWARD) {
+      taken_add(ca, key);
       send_to_host(ca, h->name, onward, 1, h->state.data, h->state.len, h->has_state, h->type);
       return;
     }
@@ -313,9 +355,7 @@ void akt__ca_on_hand_off(akt__ca *ca, const Akt__Ca__Msg *m) {
   }
   if (!a && !(a = akt__ca_act_get(ca, h->name, kind))) return;
   int st = atomic_load(&a->state);
-  uint64_t key = handoff_key(m->from, h->epoch);
   if (st != AKT__ACT_WAITING && st != AKT__ACT_LOADING) {
-    if (a->took_handoff == key) return; /* a resend of the one it started from */
     AKT__CA_STAT(ca, handoffs_late);
     if (h->has_state) lost(ca, h->name, kind ? kind->name : "", "hand-off after the new activation started");
     return;
@@ -334,7 +374,7 @@ void akt__ca_on_hand_off(akt__ca *ca, const Akt__Ca__Msg *m) {
   }
   a->in_clean = 1;
   a->in_epoch = h->epoch;
-  a->took_handoff = key;
+  taken_add(ca, key);
   free(a->in_sender);
   a->in_sender = strdup(m->from);
   if (!behind) akt__ca_reconcile(ca, h->name);
