@@ -5,8 +5,9 @@
  * partition has one owner among the up members of the cluster, and every
  * node computes the same owner from the same membership view: the owner is a
  * deterministic function of the view (rendezvous hashing with a load bound;
- * docs/placement.md states the function, why it is the same on every node,
- * and how many partitions move when a member joins or leaves).
+ * docs/cluster.md, "Placement", states the function, why it is the same
+ * on every node, and how many partitions move when a member joins or
+ * leaves).
  *
  * A new actor is placed by one of the akt_spawn_on choices below. Required
  * roles restrict the candidates of every choice: an actor of a kind that

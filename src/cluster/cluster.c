@@ -189,6 +189,15 @@ void akt__cl_leave_step(akt__cluster *cl) {
   uint64_t now = akt__cl_now(cl);
   int spread = !akt__cl_bcast_pending(cl, me->key, me->uid);
   if (me->status == AKT_MEMBER_LEAVING) {
+    /* A layer handing work over keeps the node leaving (it bounds how
+     * long); the exit then gets the whole timeout from its release. */
+    for (unsigned i = 0; i < cl->next; i++) {
+      if (cl->ext[i].hold_leave && cl->ext[i].hold_leave(cl->ext[i].arg)) {
+        cl->leave_deadline = now + cl->o.leave_timeout;
+        akt__cl_timer(cl, AKT__CT_LEAVE, cl->o.gossip_interval);
+        return;
+      }
+    }
     if (spread || now >= cl->leave_deadline - cl->o.leave_timeout / 2)
       akt__cl_self_move(cl, AKT_MEMBER_EXITING);
   } else if (me->status == AKT_MEMBER_EXITING) {
@@ -286,7 +295,21 @@ static void stop(akt__cluster *cl) {
 
 void akt_cluster_stop(akt_system *sys) {
   akt__cluster *cl = akt__cluster_of(sys);
-  if (cl) stop(cl);
+  if (!cl) return;
+  /* The layers first: they stop hosting before membership goes. */
+  for (unsigned i = 0; i < cl->next; i++)
+    if (cl->ext[i].stop) cl->ext[i].stop(cl->ext[i].arg);
+  stop(cl);
+}
+
+int akt__cl_ext_add(akt_system *sys, const akt__cl_ext *ext) {
+  akt__cluster *cl = akt__cluster_of(sys);
+  if (!cl) return AKT_ESTATE;
+  pthread_mutex_lock(&cl->mu);
+  int rc = cl->next < AKT__CL_MAX_EXT ? 0 : AKT_ELIMIT;
+  if (!rc) cl->ext[cl->next++] = *ext;
+  pthread_mutex_unlock(&cl->mu);
+  return rc;
 }
 
 void akt__cluster_stop_all(akt_system *sys) { akt_cluster_stop(sys); }
@@ -298,6 +321,8 @@ void akt__cluster_free(akt_system *sys) {
   /* After a shutdown everything is closed; after a simulated crash the
    * timers are still armed (cancel them) and the endpoint is gone (the
    * simulator freed it: do not touch it). */
+  for (unsigned i = 0; i < cl->next; i++)
+    if (cl->ext[i].free) cl->ext[i].free(cl->ext[i].arg);
   disarm_all(cl);
   disarm(cl, &cl->stop_timer);
   if (cl->disc) {

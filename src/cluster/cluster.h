@@ -194,6 +194,36 @@ typedef struct akt__heard {
   akt_addr candidate;      /* the lowest address it reported */
 } akt__heard;
 
+/* ---- extensions ------------------------------------------------------------------------------ */
+
+/* A layer built on membership (cluster actors, topics) hooks in here. */
+#define AKT__CL_MAX_EXT 4
+typedef struct akt__cl_ext {
+  /* Every event, after the listener, with the cluster's lock held: take
+   * note only (no akt_cluster_* call, no lock the layer holds while it
+   * calls akt_cluster_*). Optional. */
+  void (*on_event)(void *arg, const akt_cluster_event *ev);
+  /* A message /system/cluster does not handle itself, in its turn (the
+   * cluster's lock not held): the layer's protocol messages come this way,
+   * since /system/cluster is the /system actor the network reaches.
+   * Returns AKT_EUNHANDLED when it is not the layer's. Optional. */
+  int (*receive)(void *arg, akt_ctx *ctx, const ProtobufCMessage *msg);
+  /* Non-zero while a leave must stay LEAVING (the layer is handing work
+   * over); asked with the cluster's lock held, so it reads only what is
+   * safe there. Optional. */
+  int (*hold_leave)(void *arg);
+  /* Membership stops (akt_cluster_stop, shutdown), from the caller's
+   * thread; and the cluster is freed (system free, a simulated crash).
+   * Optional. */
+  void (*stop)(void *arg);
+  void (*free)(void *arg);
+  void *arg;
+} akt__cl_ext;
+
+/* Adds an extension to the cluster of `sys`. Returns 0, AKT_ESTATE (not
+ * started), AKT_ELIMIT (AKT__CL_MAX_EXT). */
+int akt__cl_ext_add(akt_system *sys, const akt__cl_ext *ext);
+
 /* ---- the cluster ---------------------------------------------------------------------------- */
 
 struct akt__cluster {
@@ -298,6 +328,8 @@ struct akt__cluster {
   struct akt__topics *topics; /* sees every event (member.c), gets its messages (sync.c) */
   uint8_t *pkt;            /* scratch: one packet (packet_max + seal overhead) */
   void *arena;             /* scratch: decoding one packet (codec.c) */
+  akt__cl_ext ext[AKT__CL_MAX_EXT]; /* layers built on membership */
+  unsigned next;
 };
 
 /* The cluster of a system, or NULL when not started. */

@@ -248,10 +248,10 @@ void akt__cl_emit(akt__cluster *cl, akt_cluster_event_kind kind, const akt__cl_m
                             ? AKT_LOG_INFO
                             : AKT_LOG_DEBUG;
   akt__cl_log(cl, level, "cluster %s: %s %s", cl->name, akt_cluster_event_name(kind), text);
-  if (cl->o.listener) {
-    akt_cluster_event ev = {.kind = kind, .member = s, .reason = reason, .at = akt__cl_now(cl)};
-    cl->o.listener(cl->sys, &ev, cl->o.listener_arg);
-  }
+  akt_cluster_event ev = {.kind = kind, .member = s, .reason = reason, .at = akt__cl_now(cl)};
+  if (cl->o.listener) cl->o.listener(cl->sys, &ev, cl->o.listener_arg);
+  for (unsigned i = 0; i < cl->next; i++)
+    if (cl->ext[i].on_event) cl->ext[i].on_event(cl->ext[i].arg, &ev);
   publish(cl, kind, s, reason);
   if (cl->topics) akt__topics_on_event(cl->topics, kind, s); /* topics.h */
   /* Threads waiting outside the system (akt_cluster_leave, tests) look

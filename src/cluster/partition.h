@@ -25,7 +25,7 @@
  * plain rendezvous hashing, which moves only the partitions of a member that
  * leaves (or that a joining member wins); the cap keeps every load within
  * load_pct of the average at the price of some further moves, measured in
- * docs/placement.md.
+ * docs/cluster.md ("Placement").
  *
  * Tables are immutable and reference counted, so a lookup on any thread may
  * keep using one while a newer one is computed. A cache keeps the tables of

@@ -273,6 +273,12 @@ static int actor_receive(akt_ctx *ctx, const ProtobufCMessage *msg) {
     pthread_mutex_unlock(&cl->mu);
     return 0;
   }
+  /* The layers built on membership receive their protocol through here. */
+  for (unsigned i = 0; i < cl->next; i++) {
+    if (!cl->ext[i].receive) continue;
+    int rc = cl->ext[i].receive(cl->ext[i].arg, ctx, msg);
+    if (rc != AKT_EUNHANDLED) return rc;
+  }
   return AKT_EUNHANDLED;
 }
 

@@ -5,7 +5,7 @@
  *
  * `test_cluster_placement --report [PARTITIONS...]` prints the movement and
  * load measured over the seeded walks instead of running the suite
- * (docs/placement.md quotes it).
+ * (docs/cluster.md, "Placement", quotes it).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -184,8 +184,8 @@ static void measure(const akt__partition_config *cfg, band b, size_t walks, size
     walk(cfg, b.lo, b.hi, events, 1000 * cfg->partitions + 100 * b.lo + b.hi + w, s);
 }
 
-/* `--report [--load PCT] [PARTITIONS...]`: the table docs/placement.md
- * quotes. */
+/* `--report [--load PCT] [PARTITIONS...]`: the table docs/cluster.md
+ * ("Placement") quotes. */
 static int report(int argc, char **argv) {
   uint32_t load_pct = AKT_PARTITION_LOAD_PCT_DEFAULT;
   if (argc >= 2 && strcmp(argv[0], "--load") == 0) {
@@ -554,8 +554,8 @@ static void without_a_binding_bound_only_the_leaver_or_joiner_moves(void **state
  * table. With the default 271 partitions the movement target holds on
  * average up to 16 members; past that a member owns too few partitions for
  * any load-bounded rendezvous table to stay near the minimum (see
- * docs/placement.md), and the suite pins what it measures there so that it
- * cannot get worse unnoticed. With 32 or more partitions per member
+ * docs/cluster.md, "Placement"), and the suite pins what it measures
+ * there so that it cannot get worse unnoticed. With 32 or more partitions per member
  * (2053 for 64) the target holds on average across 2..64 members. */
 static void movement_and_load_stay_within_their_bounds_over_seeded_walks(void **state) {
   (void)state;
