@@ -17,6 +17,15 @@
 
 static int uv(void) { return akt_test_backend == AKT_TESTKIT_UV; }
 
+/* On libuv, members look for each other every 100 ms instead of every
+ * second (the default join_interval) and gossip every 50 ms instead of
+ * 200: each test forms a cluster of its own, and with the defaults the
+ * waits for it to form were nine tenths of the suite's time. Nothing here
+ * rests on how long a step takes; cluster-basic keeps the defaults. On
+ * the simulator time is virtual and the defaults stay. */
+#define UV_JOIN_INTERVAL AKT_MILLIS(100)
+#define UV_GOSSIP_INTERVAL AKT_MILLIS(50)
+
 /* ---- the cluster ---------------------------------------------------------------------------- */
 
 static int wait_for(akt_system *sys, int (*ready)(void *), void *arg) {
@@ -38,8 +47,11 @@ static void start_node(akt_system *sys, const akt_addr *seed) {
   akt_remote_options ro = {.host = uv() ? "127.0.0.1" : NULL, .port = uv() ? 0 : 2552,
                            .security.cookie = "cluster-actors-basic-cookie"};
   assert_int_equal(akt_remote_start(sys, &ro), 0);
-  akt_cluster_options co = {.host = uv() ? "127.0.0.1" : NULL, .seeds = seed,
-                            .nseeds = seed ? 1 : 0};
+  akt_cluster_options co = {.host = uv() ? "127.0.0.1" : NULL,
+                            .seeds = seed,
+                            .nseeds = seed ? 1 : 0,
+                            .join_interval = uv() ? UV_JOIN_INTERVAL : 0,
+                            .gossip_interval = uv() ? UV_GOSSIP_INTERVAL : 0};
   assert_int_equal(akt_cluster_start(sys, &co), 0);
   assert_int_equal(akt_cluster_actors_start(sys, NULL), 0);
   akt_cluster_kind named = {.name = "counter", .def = &counter_def};

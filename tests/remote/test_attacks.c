@@ -582,9 +582,12 @@ static void slow_connections_are_capped_and_cut_at_the_deadline(void **state) {
   /* A cut handshake's connection (~13 KiB: docs/security.md) is freed
    * when its stream's close completes, on a later turn of A's loop: the
    * connections accepted in one turn — here, up to all LORIS of them, sent
-   * at once — are all held until then. Beside that, 4 MiB for the
-   * allocator's arenas of both nodes' threads. */
-  assert_growth_below(&pk, 4 * MIB + LORIS * STRANGER_COST, "slow loris");
+   * at once — are all held until then. Beside that, 8 MiB for the
+   * allocator's arenas of both nodes' threads: which thread allocates and
+   * frees what, and so how much the arenas keep, depends on scheduling —
+   * 0.9 MiB on an idle machine, up to 7.4 MiB in all beside busy loops on
+   * both cores (`./dev test --stress`), which failed a 4 MiB margin. */
+  assert_growth_below(&pk, 8 * MIB + LORIS * STRANGER_COST, "slow loris");
   served(&s);
   scene_down(&s);
 }

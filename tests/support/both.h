@@ -31,9 +31,27 @@ static inline int akt_test_use_uv(void **state) {
   return 0;
 }
 
-/* A testkit on the backend of the running group. */
-#define TK_NEW(...) \
-  akt_testkit_new(&(akt_testkit_options){.backend = akt_test_backend, __VA_ARGS__})
+/* How long a test on libuv waits, by default, for what it expects (a
+ * message, a termination, idleness): a bound on a hang, never on how long
+ * a step takes. The testkit's own default (3 s, as Akka's TestKit) holds
+ * on an idle machine; `./dev test --stress` runs these suites beside busy
+ * loops on every core, where a thread may wait seconds for a CPU. A wait
+ * ends as soon as what it waits for happens, so a long bound costs a
+ * passing test nothing. On the simulator time is virtual: its default
+ * stays. */
+#define AKT_TEST_UV_TIMEOUT AKT_SECONDS(60)
+
+static inline akt_testkit *akt_test_tk_new(akt_testkit_options o, const char *test,
+                                           const char *file, int line) {
+  if (o.backend == AKT_TESTKIT_UV && o.default_timeout == 0) o.default_timeout = AKT_TEST_UV_TIMEOUT;
+  return akt__testkit_new(&o, test, file, line);
+}
+
+/* A testkit on the backend of the running group (on libuv, waiting up to
+ * AKT_TEST_UV_TIMEOUT unless the test says otherwise). */
+#define TK_NEW(...)                                                                      \
+  akt_test_tk_new((akt_testkit_options){.backend = akt_test_backend, __VA_ARGS__}, __func__, \
+                  __FILE__, __LINE__)
 
 /* For tests whose subject only exists on the simulator (turn order). */
 #define SIM_ONLY()                                  \
