@@ -43,7 +43,8 @@ static inline int akt_test_use_uv(void **state) {
 
 static inline akt_testkit *akt_test_tk_new(akt_testkit_options o, const char *test,
                                            const char *file, int line) {
-  if (o.backend == AKT_TESTKIT_UV && o.default_timeout == 0) o.default_timeout = AKT_TEST_UV_TIMEOUT;
+  if (o.backend == AKT_TESTKIT_UV && o.default_timeout == 0)
+    o.default_timeout = AKT_TEST_UV_TIMEOUT;
   return akt__testkit_new(&o, test, file, line);
 }
 
