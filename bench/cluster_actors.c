@@ -215,6 +215,18 @@ static int ca_wait(ca_bench *c, int (*ready)(void *), void *arg, atomic_uint_lea
   }
 }
 
+/* What at_least waits for: a counter of the cluster's reaching n. */
+typedef struct ca_at_least {
+  atomic_uint_least64_t *counter;
+  uint64_t n;
+} ca_at_least;
+
+/* Has the counter reached n? */
+static int at_least(void *arg) {
+  const ca_at_least *w = arg;
+  return atomic_load(w->counter) >= w->n;
+}
+
 static void ca_close(ca_bench *c);
 
 /* Makes the three nodes (on the simulator when `sim`), forms the cluster
@@ -508,25 +520,13 @@ int wl_cluster_lookup_cold(const bench_params *p, double *value) {
 
 /* ---- grain-tell ------------------------------------------------------------------------------ */
 
-/* What delivered_reached waits for: n Msg received in cluster c. */
-typedef struct ca_target {
-  ca_bench *c;
-  uint64_t n;
-} ca_target;
-
-/* Have at least t->n Msg been received? */
-static int delivered_reached(void *arg) {
-  const ca_target *t = arg;
-  return atomic_load(&t->c->delivered) >= t->n;
-}
-
 /* Waits until `n` Msg were received in all (as long as some keep coming).
  * Returns 0 or AKT_ETIMEDOUT (said on stderr with the counters that tell
  * where messages went). */
 static int wait_delivered(ca_bench *c, uint64_t n) {
-  ca_target t = {c, n};
+  ca_at_least w = {&c->delivered, n};
   atomic_store(&c->wake_at, n);
-  int rc = ca_wait(c, delivered_reached, &t, &c->delivered);
+  int rc = ca_wait(c, at_least, &w, &c->delivered);
   if (rc) {
     uint64_t dead = 0, dropped = 0;
     for (unsigned i = 0; i < CA_NODES; i++) {
@@ -582,18 +582,6 @@ int wl_grain_tell(const bench_params *p, double *value) {
 
 /* ---- relocate-10k, relocate-10k-sim ---------------------------------------------------------- */
 
-/* What all_moved waits for: n moved named actors in cluster c. */
-typedef struct ca_moved {
-  ca_bench *c;
-  uint64_t n;
-} ca_moved;
-
-/* Have all m->n named actors started on the nodes that stay? */
-static int all_moved(void *arg) {
-  const ca_moved *m = arg;
-  return atomic_load(&m->c->moved) >= m->n;
-}
-
 /* p->relocate named actors on node 2 (spawned there, SpawnOn local); node
  * 2 leaves; the time until each has answered an ask from node 0 with the
  * name of a node that stays. The asks start once node 0 and node 1 saw
@@ -626,8 +614,8 @@ static int relocate(int sim, const bench_params *p, double *value) {
     t0 = b->ops->now(b);
     rc = akt_cluster_leave(c->node[CA_LEAVER].sys, 0);
   }
-  ca_moved m = {c, n};
-  if (!rc && (rc = ca_wait(c, all_moved, &m, &c->moved)) != 0)
+  ca_at_least moved = {c ? &c->moved : NULL, n};
+  if (!rc && (rc = ca_wait(c, at_least, &moved, &c->moved)) != 0)
     fprintf(stderr, "akt-bench: %" PRIu64 " of %u actors started on the other nodes\n",
             atomic_load(&c->moved), n);
   if (!rc) {
