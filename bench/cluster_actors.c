@@ -41,6 +41,7 @@
 #include "akt/transport.h"
 #include "bench.h"
 #include "bench.pb-c.h"
+#include "src/util/assert.h"
 
 #define CA_NODES 3
 #define CA_ASKER 1                       /* the node that looks names up */
@@ -328,8 +329,10 @@ static int batch_fill(akt_ctx *ctx, ca_batch *j);
 static int batch_answer(akt_ctx *ctx, const ProtobufCMessage *reply, int status, void *arg) {
   ca_batch *j = (ca_batch *)(uintptr_t)akt_ctx_arg(ctx);
   uint32_t i = (uint32_t)(uintptr_t)arg;
+  AKT_ASSERT(i < j->n && j->inflight > 0);
   j->inflight--;
   int verdict = j->judge(j, reply, status);
+  AKT_ASSERT(verdict <= 1);
   if (verdict == 0 && !j->done[i]) {
     j->done[i] = 1;
     j->ndone++;
@@ -351,6 +354,7 @@ static int batch_fill(akt_ctx *ctx, ca_batch *j) {
     if (rc) j->failure = rc;
     else j->inflight++;
   }
+  AKT_ASSERT(j->inflight <= CA_WINDOW && j->ndone <= j->n);
   if (j->inflight || atomic_load(&j->finished)) return 0;
   if (!j->failure && j->ndone < j->n) {
     if (++j->passes >= CA_PASSES_MAX) {
