@@ -64,6 +64,7 @@ typedef struct workload {
 
 static double ms_5000(void) { return 5000; }
 static double ms_8000(void) { return 8000; }
+static double ms_2000(void) { return 2000; }
 static double at_least_100(void) { return 100; }
 static double twice_memberlist_1000(void) { return 2 * bench_memberlist_spread_ms(1000); }
 
@@ -102,6 +103,17 @@ static const workload workloads[] = {
      .goal = {GOAL_AT_LEAST, at_least_100, NULL, 0, "100"}},
     {.name = "membership-detect-real", .metric = "ms", .own_fn = wl_membership_detect_real,
      .lower_is_better = 1, .goal = {GOAL_BEAT_PEER, NULL, "memberlist", 0, "memberlist"}},
+    /* Cluster actors (issue 16): 3 nodes, on libuv over loopback (akt) or
+     * the simulator (akt-sim, virtual ms). */
+    {.name = "cluster-lookup", .metric = "ns_per_op", .own_fn = wl_cluster_lookup,
+     .lower_is_better = 1},
+    {.name = "cluster-lookup-cold", .metric = "ns_per_op", .own_fn = wl_cluster_lookup_cold,
+     .lower_is_better = 1},
+    {.name = "grain-tell", .metric = "msgs_per_s", .own_fn = wl_grain_tell},
+    {.name = "relocate-10k", .metric = "ms", .own_fn = wl_relocate, .lower_is_better = 1,
+     .goal = {GOAL_AT_MOST, ms_2000, NULL, 0, "2 s"}},
+    {.name = "relocate-10k-sim", .metric = "ms", .sim_fn = wl_relocate_sim, .lower_is_better = 1,
+     .once = 1},
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 
@@ -390,7 +402,8 @@ static void usage(FILE *f, const char *prog) {
           "                 remote-ask-tls,sim,testkit-wait,sim-cluster,sim-cluster-speed,\n"
           "                 membership-detect,membership-detect-p99,membership-converge-1000,\n"
           "                 membership-bytes-10,membership-bytes-100,membership-sim-speed,\n"
-          "                 membership-detect-real)\n"
+          "                 membership-detect-real,cluster-lookup,cluster-lookup-cold,\n"
+          "                 grain-tell,relocate-10k,relocate-10k-sim)\n"
           "  --runtime R    only runtime R: akt, akt-1w or akt-sim\n"
           "  --peers FILE   merge results from FILE (TSV from bench/peers/run.sh, or this\n"
           "                 program's --tsv output); ratios to the peers. May be repeated;\n"
@@ -404,7 +417,9 @@ static void usage(FILE *f, const char *prog) {
           "The membership rows (docs/performance.md) print their goals after the table;\n"
           "the deterministic simulator ones run once, whatever --reps says.\n"
           "membership-detect-real SIGKILLs a member in a child akt-bench; its memberlist\n"
-          "row comes from bench/peers/run.sh (--peers).\n",
+          "row comes from bench/peers/run.sh (--peers).\n"
+          "The cluster-actor rows form a 3-node cluster in this process (loopback, or the\n"
+          "simulator for relocate-10k-sim) for each run; --quick moves 1000 actors.\n",
           prog);
 }
 
@@ -417,7 +432,9 @@ int main(int argc, char **argv) {
                     .fanin = 2000000, .fanin_producers = 8, .spawn = 100000,
                     .memory_actors = 100000, .threadring_hops = 1000000,
                     .threadring_size = 503, .sim_seconds = 20, .remote_tell = 1000000,
-                    .remote_ask = 20000, .membership_seeds = 200, .reps = 5};
+                    .remote_ask = 20000, .membership_seeds = 200, .ca_names = 1000,
+                    .ca_lookups = 20000, .grains = 10000, .grain_tell = 500000,
+                    .relocate = 10000, .reps = 5};
   int tsv = 0, quick = 0, run = 1, no_once = 0;
   const char *only = NULL, *runtime = NULL, *peers[16];
   size_t npeers = 0;
@@ -443,6 +460,7 @@ int main(int argc, char **argv) {
     p.tell /= 10, p.pingpong /= 10, p.request /= 10, p.ask /= 10, p.fanin /= 10;
     p.spawn /= 10, p.memory_actors /= 10, p.threadring_hops /= 10, p.sim_seconds = 2;
     p.remote_tell /= 10, p.remote_ask /= 10, p.membership_seeds /= 10;
+    p.ca_names /= 10, p.ca_lookups /= 10, p.grains /= 10, p.grain_tell /= 10, p.relocate /= 10;
     p.reps = 1;
   }
   int rc = 0;

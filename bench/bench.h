@@ -13,6 +13,9 @@ typedef struct bench_params {
   int64_t tell, pingpong, request, ask, fanin, fanin_producers, spawn, memory_actors,
       threadring_hops, threadring_size, sim_seconds, remote_tell, remote_ask;
   int64_t membership_seeds; /* seeds of membership-detect and -p99 */
+  /* The cluster-actor rows: names looked up, lookups of cluster-lookup,
+   * grains and messages of grain-tell, actors moved by relocate-10k. */
+  int64_t ca_names, ca_lookups, grains, grain_tell, relocate;
   int reps;
 } bench_params;
 
@@ -72,6 +75,18 @@ double bench_memberlist_spread_ms(unsigned n);
  * has started, and serves until it is killed or its stdin ends. Returns
  * the process's exit status. */
 int bench_member(int argc, char **argv);
+
+/* The cluster-actor rows (cluster_actors.c), runtime akt: three nodes on
+ * one libuv backend over loopback. ns per akt_cluster_lookup of a name
+ * resolved before, and of a first resolve; akt_cluster_tell's messages per
+ * second to p->grains grains; ms from a graceful leave of the node hosting
+ * p->relocate named actors until all answer from their new hosts.
+ * wl_relocate_sim: the same on the simulator, in virtual ms. */
+int wl_cluster_lookup(const bench_params *p, double *value);
+int wl_cluster_lookup_cold(const bench_params *p, double *value);
+int wl_grain_tell(const bench_params *p, double *value);
+int wl_relocate(const bench_params *p, double *value);
+int wl_relocate_sim(const bench_params *p, double *value);
 
 /* The remote workloads (remote.c) run between two processes over loopback
  * TCP: this one (node A, its own system on the runtime's backend) and a
