@@ -11,7 +11,7 @@ static const ProtobufCMessageDescriptor *const types[] = {
     &aktsim__debit__descriptor,    &aktsim__credit__descriptor,  &aktsim__outcome__descriptor,
     &aktsim__identify__descriptor, &aktsim__identity__descriptor, &aktsim__boom__descriptor,
     &aktsim__inc__descriptor,      &aktsim__inc_ack__descriptor,  &aktsim__acc_inc__descriptor,
-    &aktsim__acc_ack__descriptor,  &aktsim__acc_state__descriptor,
+    &aktsim__acc_ack__descriptor,  &aktsim__acc_state__descriptor, &aktsim__acc_read__descriptor,
 };
 
 int akt__wl_system(akt_scenario *sc, size_t i, akt_system **out) {
