@@ -40,7 +40,11 @@ typedef struct counter {
   uint64_t act;
   int64_t count;
   uint64_t last[CW_MAX_NODES];
-  uint64_t tag, durable;    /* checkpoints asked, and the last one stored */
+  /* Checkpoints asked, and the last one stored. Tags begin at a base of
+   * the activation's own: a CheckpointDone that reaches the activation
+   * after the one that asked for it (the layer sends what is queued for a
+   * stopping activation on to the name's next one) is not taken for its. */
+  uint64_t base, tag, durable;
   pending_ack pending[CC_MAX_PENDING];
   uint32_t npending;
 } counter;
@@ -61,6 +65,7 @@ static void state_of(counter *s, Aktsim__AccState *state) {
 }
 
 static int checkpoint(akt_ctx *ctx, counter *s) {
+  AKT_ASSERT(s->tag - s->base < (UINT64_C(1) << CC_TAG_BITS) - 1);
   Aktsim__AccState state = AKTSIM__ACC_STATE__INIT;
   state_of(s, &state);
   return akt_cluster_checkpoint(ctx, &state.base, ++s->tag);
@@ -72,6 +77,7 @@ static int counter_start(akt_ctx *ctx) {
   AKT_ASSERT(s->st != NULL);
   const char *name = akt_cluster_ctx_name(ctx);
   if (s->st->started) s->st->started(s->st, ctx, name, cc_key_of(s->st, name));
+  s->base = s->tag = s->durable = ++s->st->generations << CC_TAG_BITS;
   s->act = cw_act_start(&s->st->cw, name, akt__wl_node(ctx));
   return 0;
 }
@@ -117,12 +123,15 @@ static void answer(akt_ctx *ctx, counter *s, uint32_t client, uint64_t seq, int6
 }
 
 static void checkpoint_done(akt_ctx *ctx, counter *s, const Akt__Ca__CheckpointDone *d) {
+  if (d->tag <= s->base || d->tag > s->tag) { /* an earlier activation's */
+    s->st->foreign_done++;
+    return;
+  }
   if (d->code == AKT_ESTATE) return; /* fenced: a newer activation exists */
   if (d->code) {
     if (d->tag == s->tag) checkpoint(ctx, s); /* the latest failed: store it again */
     return;
   }
-  AKT_ASSERT(d->tag <= s->tag);
   if (d->tag > s->durable) s->durable = d->tag;
   uint32_t k = 0;
   for (uint32_t i = 0; i < s->npending; i++) {

@@ -27,6 +27,7 @@
 
 #define CC_MAX_OPS 16384   /* operations the oracle records; more are counted, not made */
 #define CC_MAX_PENDING 64  /* acknowledgements a counter holds for its checkpoint */
+#define CC_TAG_BITS 32      /* checkpoint tags of one activation: below 2^32 */
 #define CC_WAIT_MAX AKT_SECONDS(10) /* a member's client may wait this long after the quiet */
 
 /* The counter's key as an operation's object. */
@@ -60,6 +61,8 @@ struct cc_state {
   cc_op ops[CC_MAX_OPS];
   uint32_t nops;
   uint64_t ops_unrecorded, retries, acks;
+  uint64_t generations;     /* activations started (each one's checkpoint tags are its own) */
+  uint64_t foreign_done;    /* CheckpointDones of earlier activations, ignored */
 };
 
 /* The counter actor: the kind's def, handoff and restore hooks (the
