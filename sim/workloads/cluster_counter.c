@@ -199,12 +199,19 @@ void cc_client_tick(cc_state *st, akt_ctx *ctx, uint32_t client, const unsigned 
   akt_scenario *sc = st->cw.sc;
   uint64_t now = akt_scenario_now(sc);
   if (c->outstanding) {
-    if (now - c->sent_at >= cc_dur(sc, "op_timeout", AKT_SECONDS(1))) {
-      st->retries++;
-      c->sent_at = now;
-      send_op(st, ctx, &st->ops[c->op]);
+    const cc_op *op = &st->ops[c->op];
+    akt_duration give_up = cc_dur(sc, "give_up", st->give_up);
+    if (give_up && op->call < akt_scenario_quiet_start(sc) && now - op->call >= give_up) {
+      c->outstanding = 0; /* it stays pending in the history: it may yet take effect */
+      st->abandoned++;
+    } else {
+      if (now - c->sent_at >= cc_dur(sc, "op_timeout", AKT_SECONDS(1))) {
+        st->retries++;
+        c->sent_at = now;
+        send_op(st, ctx, op);
+      }
+      return;
     }
-    return;
   }
   if (!nkeys) return;
   if (st->nops >= CC_MAX_OPS) {

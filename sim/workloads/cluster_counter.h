@@ -13,7 +13,12 @@
  *
  * Every node's driver is a client (its node's index): one operation at a
  * time, to a random key of the ones the workload offers, by name
- * (akt_cluster_tell), sent again every `op_timeout` until acknowledged. The
+ * (akt_cluster_tell), sent again every `op_timeout` until acknowledged —
+ * or, with `give_up`, until that long after its call when it was called
+ * before the quiet period (then it stays pending in the history: it may
+ * take effect later, or never; clients blocked behind a partition go on
+ * with other keys, while an operation of the quiet period is sent until
+ * answered, so the `answered` check keeps its teeth). The
  * operations are recorded in the shared state (each client's log survives
  * its node's crash) for the linearizability check.
  *
@@ -54,13 +59,14 @@ struct cc_state {
   const char *prefix;       /* a counter's name is prefix + key */
   unsigned keys;            /* keys 0 .. keys-1 */
   int store;                /* checkpoint in the world's store, acknowledge what it holds */
+  akt_duration give_up;     /* the default of the `give_up` parameter (0: never) */
   /* Called in every new activation's pre_start (NULL: nothing). */
   void (*started)(cc_state *st, akt_ctx *ctx, const char *name, long key);
   /* The clients and what they did: */
   cc_client client[CW_MAX_NODES];
   cc_op ops[CC_MAX_OPS];
   uint32_t nops;
-  uint64_t ops_unrecorded, retries, acks;
+  uint64_t ops_unrecorded, retries, acks, abandoned;
   uint64_t generations;     /* activations started (each one's checkpoint tags are its own) */
   uint64_t foreign_done;    /* CheckpointDones of earlier activations, ignored */
 };
@@ -100,6 +106,8 @@ akt_duration cc_dur(akt_scenario *sc, const char *name, akt_duration dflt);
 /* The parameters of the clients (part of a workload's table). */
 #define CC_PARAMS                                                                              \
   {"pace", "how often each client may start an operation (default 200ms)"},                   \
-      {"op_timeout", "a client sends an unacknowledged operation again after this (default 1s)"}
+      {"op_timeout", "a client sends an unacknowledged operation again after this (default 1s)"}, \
+      {"give_up", "a client gives up an operation called before the quiet period this long "    \
+                  "after its call (0: never; default: named 0, grains 5s)"}
 
 #endif

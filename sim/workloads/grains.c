@@ -11,8 +11,10 @@
  * restores the last checkpoint — after a passivation as after a crash of
  * its host. A move by a graceful leave or join hands the state over.
  * Every node's driver is a client: one operation at a time, an increment
- * (with its own id, sent again every `op_timeout` until acknowledged) or,
- * `reads` percent of them, a read, to a random grain by name.
+ * (with its own id, sent again every `op_timeout` until acknowledged, or
+ * given up `give_up` after its call while faults last) or, `reads` percent
+ * of them, a read, to a random grain by name. Giving up keeps clients on
+ * both sides of a partition busy with the grains they can reach.
  *
  * Checks:
  *   one-at-a-time (safety)  no two activations of a grain interleave their
@@ -31,7 +33,7 @@
  *                           (the run exercised what it is about).
  *
  * Parameters: grains (64), passivate_after (1s), reads (25 percent), pace
- * (200ms), op_timeout (1s), and the cluster workloads' own (store is
+ * (200ms), op_timeout (1s), give_up (5s), and the cluster workloads' own (store is
  * always on: a passivated grain's state is its checkpoint).
  */
 #include <stdio.h>
@@ -110,6 +112,7 @@ static int node_start(akt_scenario *sc, size_t i, akt_backend *b) {
   st->cc.prefix = GRAIN_KIND ".";
   st->cc.keys = grains(sc);
   st->cc.store = 1;
+  st->cc.give_up = AKT_SECONDS(5);
   return cw_node_start(sc, i, b, kinds, &driver_def);
 }
 
