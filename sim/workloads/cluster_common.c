@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "src/util/assert.h"
+
 /* Timer cookies of a node's schedule. */
 enum { CW_T_START = 1, CW_T_LEAVE, CW_T_POLL, CW_T_RESTART };
 #define CW_POLL AKT_MILLIS(500) /* how often a leaving node looks whether it is out */
@@ -149,6 +151,7 @@ static void ca_listener(akt_system *sys, const akt_cluster_actor_event *ev, void
     case AKT_CLUSTER_ACTOR_MESSAGES_LOST: cw->messages_lost += ev->count; break;
     case AKT_CLUSTER_ACTOR_HANDED_OFF: cw->handed_off++; break;
     case AKT_CLUSTER_ACTOR_LEASE_LOST: cw->lease_lost++; break;
+    case AKT_CLUSTER_ACTOR_PASSIVATED: cw->passivated++; break;
     default: break;
   }
 }
@@ -370,7 +373,11 @@ int cw_check_overlap(akt_scenario *sc, char *why) {
   return akt__wl_violations_why(&cw_of(sc)->overlap, "overlapping activations", why);
 }
 
-int cw_check_one_each(akt_scenario *sc, char *why, int (*want)(cw_state *cw, uint32_t name)) {
+/* Every name `want` says has at least `min` and at most one live
+ * activation, on a member. */
+static int check_live(akt_scenario *sc, char *why, int (*want)(cw_state *cw, uint32_t name),
+                      unsigned min) {
+  AKT_ASSERT(min <= 1);
   cw_state *cw = cw_of(sc);
   for (uint32_t n = 0; n < cw->nnames; n++) {
     if (!want(cw, n)) continue;
@@ -387,7 +394,7 @@ int cw_check_one_each(akt_scenario *sc, char *why, int (*want)(cw_state *cw, uin
       live++;
       where = a->node;
     }
-    if (live == 0) {
+    if (live < min) {
       snprintf(why, AKT_SCENARIO_WHY_MAX, "%s has no live activation (one expected)",
                cw->names[n].name);
       return 1;
@@ -400,6 +407,14 @@ int cw_check_one_each(akt_scenario *sc, char *why, int (*want)(cw_state *cw, uin
     }
   }
   return 0;
+}
+
+int cw_check_one_each(akt_scenario *sc, char *why, int (*want)(cw_state *cw, uint32_t name)) {
+  return check_live(sc, why, want, 1);
+}
+
+int cw_check_at_most_one(akt_scenario *sc, char *why, int (*want)(cw_state *cw, uint32_t name)) {
+  return check_live(sc, why, want, 0);
 }
 
 int cw_request(akt_ctx *ctx, const ProtobufCMessage *req, akt_duration timeout, akt_reply_fn fn,

@@ -1,5 +1,5 @@
 /* akt — what the cluster-actor workloads share (singleton, spawn-storm,
- * named): starting a node's system, membership and the cluster-actor
+ * named, grains): starting a node's system, membership and the cluster-actor
  * layer; the schedules that change the cluster on purpose (scale up, scale
  * down, a graceful rolling restart); the world's durable store; and the
  * activation oracle.
@@ -118,7 +118,7 @@ struct cw_state {
   uint32_t nacts;
   uint64_t acts_unfollowed;
   akt__wl_violations overlap;
-  uint64_t state_lost, messages_lost, handed_off, lease_lost;
+  uint64_t state_lost, messages_lost, handed_off, lease_lost, passivated;
   /* the store */
   akt_cluster_store store;
   cw_entry entries[CW_MAX_NAMES];
@@ -161,6 +161,9 @@ void cw_act_stop(cw_state *cw, uint64_t act);
  * of the names `want` says (liveness: want(cw, name) non-zero). */
 int cw_check_overlap(akt_scenario *sc, char *why);
 int cw_check_one_each(akt_scenario *sc, char *why, int (*want)(cw_state *cw, uint32_t name));
+/* The same with "at most one" (virtual actors: an idle one is passivated,
+ * and may have none). */
+int cw_check_at_most_one(akt_scenario *sc, char *why, int (*want)(cw_state *cw, uint32_t name));
 
 /* Sends an akt.ca request (Spawn, Stop, Lookup) from an actor to its
  * node's layer, answer to `fn`. Returns akt_request's code. */

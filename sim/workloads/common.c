@@ -11,7 +11,7 @@ static const ProtobufCMessageDescriptor *const types[] = {
     &aktsim__debit__descriptor,    &aktsim__credit__descriptor,  &aktsim__outcome__descriptor,
     &aktsim__identify__descriptor, &aktsim__identity__descriptor, &aktsim__boom__descriptor,
     &aktsim__inc__descriptor,      &aktsim__inc_ack__descriptor,  &aktsim__acc_inc__descriptor,
-    &aktsim__acc_ack__descriptor,  &aktsim__acc_state__descriptor,
+    &aktsim__acc_ack__descriptor,  &aktsim__acc_state__descriptor, &aktsim__acc_read__descriptor,
 };
 
 int akt__wl_system(akt_scenario *sc, size_t i, akt_system **out) {
@@ -36,7 +36,7 @@ const akt_workload *const akt_builtin_workloads[] = {
     &akt__wl_topics, /* topics.c */
     &akt__wl_pingpong,    &akt__wl_pingpong_udp,  &akt__wl_bank, &akt__wl_remote_watch,
     &akt__wl_supervision, &akt__wl_buggy_counter, &akt__wl_membership, &akt__wl_singleton,
-    &akt__wl_spawn_storm, &akt__wl_named,         NULL,
+    &akt__wl_spawn_storm, &akt__wl_named,         &akt__wl_grains, NULL,
 };
 
 void akt__wl_violation(akt__wl_violations *v, const char *fmt, ...) {

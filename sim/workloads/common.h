@@ -58,6 +58,6 @@ extern const akt_workload akt__wl_topics;
 /* The built-in workloads. */
 extern const akt_workload akt__wl_pingpong, akt__wl_pingpong_udp, akt__wl_bank,
     akt__wl_remote_watch, akt__wl_supervision, akt__wl_buggy_counter, akt__wl_membership,
-    akt__wl_singleton, akt__wl_spawn_storm, akt__wl_named;
+    akt__wl_singleton, akt__wl_spawn_storm, akt__wl_named, akt__wl_grains;
 
 #endif

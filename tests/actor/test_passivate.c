@@ -4,6 +4,7 @@
 #include "../support/both.h"
 #include "../support/expect_note.h"
 #include "akt/actor.pb-c.h"
+#include "akt/sim.h"
 #include "probe_tell.h"
 
 /* Spawns /user/lazy, a reporter to `p` that passivates after `after`, and
@@ -87,9 +88,40 @@ static void mail_to_a_passivated_actor_is_a_dead_letter_marked_passivated(void *
   akt_testkit_free(tk);
 }
 
+/* The simulator's skew faults step a node's clock back (a real monotonic
+ * clock cannot): a passivation check that then reads a time before the
+ * last message counts the idle period from its reading, rather than
+ * failing. */
+static void a_clock_stepped_back_restarts_the_idle_period(void **state) {
+  (void)state;
+  SIM_ONLY();
+  akt_testkit *tk = TK_NEW();
+  akt_probe *p = akt_probe_new(tk, "p");
+  akt_pid *r = spawn_lazy(tk, p, AKT_SECONDS(1)); /* its check is due at 1 s */
+  akt_testkit_advance(tk, AKT_MILLIS(900));
+  ping_n(p, r, 1);
+  akt_probe_expect_msg(p, &pong__descriptor, 0);
+  akt_backend *b = akt_system_backend(akt_testkit_system(tk));
+  uint64_t last = b->ops->now(b);
+  assert_int_equal(akt_sim_set_clock(akt_testkit_world(tk), b, -(int64_t)AKT_MILLIS(500), 0), 0);
+  assert_true(b->ops->now(b) < last);
+  /* The check fires before the clock is back at the last message: idle for
+   * no time by it, the actor stays, and passivates a second of its clock
+   * after that check. */
+  akt_testkit_advance(tk, AKT_MILLIS(200));
+  uint64_t checked = b->ops->now(b);
+  assert_true(checked < last);
+  assert_true(akt_pid_is_running(r));
+  EXPECT_NOTE(p, "lazy:post_stop");
+  assert_true(b->ops->now(b) >= checked - AKT_MILLIS(200) + AKT_SECONDS(1));
+  akt_probe_expect_terminated(p, r, 0);
+  akt_testkit_free(tk);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(an_idle_actor_passivates),
     cmocka_unit_test(mail_to_a_passivated_actor_is_a_dead_letter_marked_passivated),
+    cmocka_unit_test(a_clock_stepped_back_restarts_the_idle_period),
 };
 
 AKT_TEST_MAIN_BOTH("actor/passivate", tests)

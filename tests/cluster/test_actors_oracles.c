@@ -96,6 +96,14 @@ static void without_fencing_both_sides_of_a_partition_run_an_account(void **stat
                  "one-at-a-time", AKT__RUN_FAIL, "overlapping activations");
 }
 
+/* scenarios/grains-partition.scn's timeline, with grains that stay active
+ * long enough to outlive a cut (tests/cluster/scenarios/grains-nofencing.scn). */
+static void without_fencing_both_sides_of_a_partition_run_a_grain(void **state) {
+  (void)state;
+  oracle_catches("grains", "grains=64 passivate_after=20s downing=0", "fencing=0", partitions,
+                 "one-at-a-time", AKT__RUN_FAIL, "overlapping activations");
+}
+
 static void without_hand_off_a_graceful_rolling_restart_loses_increments(void **state) {
   (void)state;
   oracle_catches("named", "accounts=12 roll_at=15s roll_every=20s", "handoff=0", rolling,
@@ -113,6 +121,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(without_fencing_a_paused_singleton_host_overlaps_its_successor),
       cmocka_unit_test(without_fencing_both_sides_of_a_partition_run_an_account),
+      cmocka_unit_test(without_fencing_both_sides_of_a_partition_run_a_grain),
       cmocka_unit_test(without_hand_off_a_graceful_rolling_restart_loses_increments),
       cmocka_unit_test(without_tombstones_stopped_accounts_come_back_when_they_move),
   };

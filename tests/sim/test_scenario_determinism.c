@@ -29,7 +29,7 @@
 #else
 #define SEEDS 20
 #endif
-/* The cluster-actor workloads' scenarios are many (22), long (2-3 minutes
+/* The cluster-actor workloads' scenarios are many (25), long (2-3 minutes
  * of simulated time each) and each swept over 1000 seeds with a share of
  * them re-run in fresh processes (docs/cluster.md); here a few seeds show
  * in-process determinism, so the suite stays within its time bound under
@@ -132,7 +132,8 @@ static int run_pair(const akt__scn_spec *spec, const akt_workload *wl, uint64_t 
 }
 
 static uint64_t seeds_for(const akt__scn_spec *spec, const akt_workload *wl) {
-  static const char *const cluster_actors[] = {"named", "singleton", "spawn-storm"};
+  static const char *const cluster_actors[] = {"named", "singleton", "spawn-storm",
+                                                       "grains"};
   if (!strcmp(wl->name, "buggy-counter")) return SEEDS_BUGGY;
   for (size_t i = 0; i < sizeof cluster_actors / sizeof cluster_actors[0]; i++)
     if (!strcmp(wl->name, cluster_actors[i])) return SEEDS_CLUSTER_ACTORS;
