@@ -66,6 +66,7 @@ static double ms_5000(void) { return 5000; }
 static double ms_8000(void) { return 8000; }
 static double ms_2000(void) { return 2000; }
 static double at_least_100(void) { return 100; }
+static double at_least_500(void) { return 500; }
 static double twice_memberlist_1000(void) { return 2 * bench_memberlist_spread_ms(1000); }
 
 static const workload workloads[] = {
@@ -114,6 +115,8 @@ static const workload workloads[] = {
      .goal = {GOAL_AT_MOST, ms_2000, NULL, 0, "2 s"}},
     {.name = "relocate-10k-sim", .metric = "ms", .sim_fn = wl_relocate_sim, .lower_is_better = 1,
      .once = 1},
+    {.name = "cluster-sim-speed", .metric = "sim_s_per_s", .sim_fn = wl_cluster_sim_speed,
+     .goal = {GOAL_AT_LEAST, at_least_500, NULL, 0, "500"}},
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 
@@ -403,7 +406,7 @@ static void usage(FILE *f, const char *prog) {
           "                 membership-detect,membership-detect-p99,membership-converge-1000,\n"
           "                 membership-bytes-10,membership-bytes-100,membership-sim-speed,\n"
           "                 membership-detect-real,cluster-lookup,cluster-lookup-cold,\n"
-          "                 grain-tell,relocate-10k,relocate-10k-sim)\n"
+          "                 grain-tell,relocate-10k,relocate-10k-sim,cluster-sim-speed)\n"
           "  --runtime R    only runtime R: akt, akt-1w or akt-sim\n"
           "  --peers FILE   merge results from FILE (TSV from bench/peers/run.sh, or this\n"
           "                 program's --tsv output); ratios to the peers. May be repeated;\n"

@@ -47,6 +47,9 @@ int wl_testkit_wait(const bench_params *p, double *value);
  * seconds per real second. */
 int wl_sim_cluster(const bench_params *p, double *value);
 int wl_sim_cluster_speed(const bench_params *p, double *value);
+/* 7 nodes of grains under random faults (scenarios/grains-faults.scn):
+ * simulated seconds per real second. Returns 0 or an AKT_E* code. */
+int wl_cluster_sim_speed(const bench_params *p, double *value);
 
 /* The membership rows (membership.c), on the simulator: virtual ms until
  * every member of a 10-node cluster declared a crashed member down

@@ -1,8 +1,10 @@
 /* akt-bench — sim-cluster: a 5-node bank scenario under a random fault
  * profile (crashes, partitions, clogs, lossy links), as akt-sim runs it:
  * how many simulator events per real second, and how many simulated
- * seconds per real second. The seed is fixed, so every repetition runs the
- * same history. */
+ * seconds per real second. cluster-sim-speed: simulated seconds per real
+ * second of scenarios/grains-faults.scn (7 nodes, grains of the
+ * cluster-actor layer, random faults). The seeds are fixed, so every
+ * repetition runs the same history. */
 #include <stdio.h>
 #include <string.h>
 
@@ -20,13 +22,38 @@ static const char cluster_scn[] =
     "link latency=exp:200us:1ms:50ms\n"
     "random protect=node0 rate=0.5\n";
 
-static const akt_workload *bank(void) {
+/* The built-in workload `name`, or NULL. */
+static const akt_workload *workload(const char *name) {
   for (size_t i = 0; akt_builtin_workloads[i]; i++)
-    if (!strcmp(akt_builtin_workloads[i]->name, "bank")) return akt_builtin_workloads[i];
+    if (!strcmp(akt_builtin_workloads[i]->name, name)) return akt_builtin_workloads[i];
   return NULL;
 }
 
-/* One run; writes the result. */
+/* Runs `spec` (owned: freed here) with `seed`; writes the result. A run
+ * that does not pass its checks is an error (AKT_ESTATE): a speed of a
+ * broken run means nothing. */
+static int spec_run(akt__scn_spec *spec, uint64_t seed, akt__run_result *r) {
+  akt__plan plan;
+  int rc = akt__plan_make(spec, seed, &plan);
+  if (rc == 0) {
+    const akt_workload *wl = workload(spec->workload);
+    if (!wl) {
+      rc = AKT_ENOENT;
+    } else {
+      akt__run(spec, wl, seed, &plan, NULL, r);
+      if (r->status != 0) {
+        fprintf(stderr, "akt-bench: %s seed %llu did not pass: %s %s\n", spec->name,
+                (unsigned long long)seed, r->check, r->why);
+        rc = AKT_ESTATE;
+      }
+    }
+    akt__plan_free(&plan);
+  }
+  akt__scn_free(spec);
+  return rc;
+}
+
+/* One run of the bank scenario above; writes the result. */
 static int cluster_run(akt__run_result *r) {
   akt__scn_spec spec;
   char err[600];
@@ -35,20 +62,7 @@ static int cluster_run(akt__run_result *r) {
     fprintf(stderr, "akt-bench: %s\n", err);
     return rc;
   }
-  akt__plan plan;
-  rc = akt__plan_make(&spec, 7, &plan);
-  const akt_workload *wl = bank();
-  if (rc == 0 && !wl) rc = AKT_ENOENT;
-  if (rc == 0) {
-    akt__run(&spec, wl, 7, &plan, NULL, r);
-    if (r->status != 0) {
-      fprintf(stderr, "akt-bench: sim-cluster did not pass: %s %s\n", r->check, r->why);
-      rc = AKT_ESTATE;
-    }
-    akt__plan_free(&plan);
-  }
-  akt__scn_free(&spec);
-  return rc;
+  return spec_run(&spec, 7, r);
 }
 
 int wl_sim_cluster(const bench_params *p, double *value) {
@@ -64,5 +78,30 @@ int wl_sim_cluster_speed(const bench_params *p, double *value) {
   akt__run_result r;
   int rc = cluster_run(&r);
   if (rc == 0) *value = (double)r.sim_ns / 1e9 / r.real_s;
+  return rc;
+}
+
+/* The grains scenario in the source tree's scenarios/ (AKT_SCENARIOS_DIR,
+ * bench/meson.build), seed 1: simulated seconds per real second, with
+ * the split on stderr. */
+int wl_cluster_sim_speed(const bench_params *p, double *value) {
+  (void)p;
+  const char *path = AKT_SCENARIOS_DIR "/grains-faults.scn";
+  akt__scn_spec spec;
+  char err[AKT__SCN_ERR_MAX];
+  int rc = akt__scn_load(path, &spec, err, sizeof err);
+  if (rc) {
+    fprintf(stderr, "akt-bench: %s\n", err);
+    return rc;
+  }
+  akt__run_result r;
+  rc = spec_run(&spec, 1, &r);
+  if (rc == 0) {
+    *value = (double)r.sim_ns / 1e9 / r.real_s;
+    fprintf(stderr,
+            "akt-bench: cluster-sim-speed: %s seed 1, %.0f simulated s in %.2f real s, "
+            "%llu events\n",
+            path, (double)r.sim_ns / 1e9, r.real_s, (unsigned long long)r.steps);
+  }
   return rc;
 }
