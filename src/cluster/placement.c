@@ -137,12 +137,13 @@ static long find_candidate(const akt__member *view, const uint32_t *idx, size_t 
   return akt__placement_search_id(&c, count, candidate_id, id);
 }
 
-/* A uniform draw below `bound` from one number of `random`: Lemire's
+/* A uniform draw below `bound` from one number of `next` (the caller's
+ * seeded source, the backend's in a running cluster): Lemire's
  * multiply-shift. Without rejection its bias is below bound / 2^64, which
  * for at most AKT__PLACEMENT_MEMBERS_MAX candidates is under 2^-54, and a
  * choice then costs exactly one draw. */
-static uint64_t draw_below(akt__random_fn random, void *arg, uint64_t bound) {
-  return (uint64_t)(((__uint128_t)random(arg) * bound) >> 64);
+static uint64_t draw_below(akt__random_fn next, void *arg, uint64_t bound) {
+  return (uint64_t)(((__uint128_t)next(arg) * bound) >> 64);
 }
 
 static int choose_owner(const akt__member *view, const uint32_t *idx, size_t count,

@@ -8,30 +8,14 @@
 #include <string.h>
 
 #include "../support/both.h"
+#include "uv_cluster.h"
 #include "akt/cluster.h"
 #include "akt/cluster_topics.h"
 #include "akt/remote.h"
 #include "akt/topics.pb-c.h"
 #include "test.pb-c.h"
 
-#define HANG AKT_SECONDS(60) /* a deadline that only bounds a hang */
 #define NODES 3
-
-static int uv(void) { return akt_test_backend == AKT_TESTKIT_UV; }
-
-/* On libuv, members look for each other every 100 ms instead of every
- * second (the default join_interval) and gossip every 50 ms instead of
- * 200: each test forms a cluster of its own, and with the defaults the
- * waits for it to form were nine tenths of the suite's time. Nothing here
- * rests on how long a step takes; cluster-basic keeps the defaults. On
- * the simulator time is virtual and the defaults stay. */
-#define UV_JOIN_INTERVAL AKT_MILLIS(100)
-#define UV_GOSSIP_INTERVAL AKT_MILLIS(50)
-
-static int wait_for(akt_system *sys, int (*ready)(void *), void *arg) {
-  akt_backend *b = akt_system_backend(sys);
-  return b->ops->wait(b, ready, arg, b->ops->now(b) + HANG);
-}
 
 static int all_up(void *arg) {
   akt_system *sys = arg;
