@@ -111,7 +111,7 @@ static void stashed_requests_and_long_messages_come_back_whole(void **state) {
    * for a CPU while any number of counts go round, so the bound is time
    * (a hang's), not a number of tries. */
   int64_t stashed = 0;
-  uint64_t give_up = akt_testkit_now(tk) + AKT_SECONDS(60);
+  uint64_t give_up = akt_testkit_now(tk) + AKT_TEST_UV_TIMEOUT;
   for (;;) {
     cmd(p, g, "count");
     stashed = ((const Total *)akt_probe_expect_msg(p, &total__descriptor, 0))->value;

@@ -15,21 +15,19 @@
 
 #include "akt/sim.h"
 #include "akt/testkit.h"
+#include "both.h"
 
 /* How often libuv polls a condition nothing wakes the test for. */
 #define TEST_WAIT_POLL AKT_MILLIS(1)
-/* How long libuv waits for it: a bound on a hang, long enough for a
- * machine with busy loops on every core (AKT_TEST_UV_TIMEOUT in both.h). */
-#define TEST_WAIT_UV_BOUND AKT_SECONDS(60)
 
 /* Waits until ready(arg) holds; fails the test, naming `what`, if it does
  * not within the testkit's default timeout (virtual) on the simulator, or
- * TEST_WAIT_UV_BOUND on libuv. */
+ * AKT_TEST_UV_TIMEOUT (both.h) on libuv. */
 static inline void test_wait_until(akt_testkit *tk, int (*ready)(void *arg), void *arg,
                                    const char *what) {
   akt_sim_world *w = akt_testkit_world(tk);
   uint64_t deadline =
-      akt_testkit_now(tk) + (w ? AKT_TESTKIT_DEFAULT_TIMEOUT : TEST_WAIT_UV_BOUND);
+      akt_testkit_now(tk) + (w ? AKT_TESTKIT_DEFAULT_TIMEOUT : AKT_TEST_UV_TIMEOUT);
   if (w) {
     if (akt_sim_run_until(w, ready, arg, deadline) != 0) fail_msg("waited in vain for %s", what);
     return;
