@@ -124,6 +124,13 @@ void akt__sim_fault_trace(akt_sim_world *w, const akt__sim_node *node, const cha
  * digest (trace.c). */
 void akt__sim_record(akt_sim_world *w, const akt__sim_node *node, const akt_event *ev);
 
+/* Writes a record's fields before its type ("<s>.<ns9> <node> <kind> a= p=
+ * c= h= t=") into line[0..cap), NUL-terminated and cut at cap - 1 as
+ * snprintf would cut it; returns its length. `now` is virtual ns. Exposed
+ * for the test that compares it with snprintf (trace.c). */
+size_t akt__sim_record_head(char *line, size_t cap, uint64_t now, const char *node,
+                            const char *kind, const akt_event *ev);
+
 /* Frees the network state: every connection, listener, datagram endpoint
  * and byte in flight, without callbacks (net.c). */
 void akt__sim_net_free(akt_sim_world *w);

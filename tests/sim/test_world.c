@@ -1,5 +1,6 @@
 /* The simulated world: event order, clock, cancellation, streams, the
  * scheduler, traces. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -259,6 +260,38 @@ static void traces_are_written_and_digested(void **state) {
                       "0.000000000 n user a=0 p=0 c=0 h=0000000000000007 t=hello x=a_b\\x0ac\n");
 }
 
+/* The trace's hand-written formatter gives snprintf's bytes for every
+ * field's extremes, and cuts a record where snprintf would. */
+static void record_heads_are_the_bytes_snprintf_writes(void **state) {
+  (void)state;
+  static const uint64_t u[] = {0, 1, 9, 10, 999999999, 1000000000, 1000000001, UINT64_MAX,
+                               (uint64_t)INT64_MAX + 1, 0x00000000deadbeefull};
+  static const int64_t c[] = {0, -1, 1, INT64_MIN, INT64_MAX, -1000000007};
+  static const char *const names[] = {"n", "world", "node-12", ""};
+  char want[64 + 256], got[64 + 256];
+  for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
+    for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
+      akt_event ev = {.actor = u[(i + 1) % 10], .peer = u[(i + 3) % 10], .hash = u[(i + 7) % 10],
+                      .code = c[k]};
+      const char *node = names[(i + k) % 4];
+      int n = snprintf(want, sizeof want,
+                       "%" PRIu64 ".%09" PRIu64 " %s %s a=%" PRIu64 " p=%" PRIu64 " c=%" PRId64
+                       " h=%016" PRIx64 " t=",
+                       u[i] / 1000000000u, u[i] % 1000000000u, node, "deliver", ev.actor, ev.peer,
+                       ev.code, ev.hash);
+      assert_int_equal(akt__sim_record_head(got, sizeof got, u[i], node, "deliver", &ev), n);
+      assert_string_equal(got, want);
+      for (size_t cap = 1; cap < (size_t)n + 2; cap += 7) {
+        int m = snprintf(want, cap, "%s", got);
+        size_t len = akt__sim_record_head(got, cap, u[i], node, "deliver", &ev);
+        assert_int_equal(len, (size_t)m < cap ? (size_t)m : cap - 1);
+        assert_string_equal(got, want);
+        akt__sim_record_head(got, sizeof got, u[i], node, "deliver", &ev);
+      }
+    }
+  }
+}
+
 static void noop_fire(void *arg, uint64_t cookie) {
   (void)arg;
   (void)cookie;
@@ -296,6 +329,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(names_resolve_to_nodes),
     cmocka_unit_test(ask_inside_an_actor_is_refused),
     cmocka_unit_test(traces_are_written_and_digested),
+    cmocka_unit_test(record_heads_are_the_bytes_snprintf_writes),
     cmocka_unit_test(an_event_before_now_is_an_assertion_failure),
 };
 
