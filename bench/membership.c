@@ -40,7 +40,7 @@
 #define CONVERGE_NODES 1000
 #define SPEED_NODES 100
 #define SPEED_SECONDS 60
-#define BYTES_SECONDS 360 /* whole push-pull intervals at 10 (30 s) and 100 members (90 s) */
+#define BYTES_SECONDS 600 /* whole push-pull intervals at 10 (30 s) and 100 members (300 s) */
 
 typedef struct mb mb;
 

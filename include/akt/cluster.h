@@ -72,6 +72,10 @@ extern "C" {
 #define AKT_CLUSTER_DEFAULT_SUSPICION_MAX_MULT 6
 #define AKT_CLUSTER_DEFAULT_AWARENESS_MAX 8
 #define AKT_CLUSTER_DEFAULT_PUSH_PULL_INTERVAL AKT_SECONDS(30)
+/* Past this many live members a member's push-pull interval grows in
+ * proportion to the member count (interval x n / 10): a sync carries the
+ * whole view, so this keeps sync bytes per member per second constant. */
+#define AKT_CLUSTER_PUSH_PULL_SCALE_FROM 10
 /* Removal of down and exiting members: memberlist's gossip-to-the-dead time. */
 #define AKT_CLUSTER_DEFAULT_REMOVE_AFTER AKT_SECONDS(30)
 /* How long the unreachable set must stay the same before the downing
@@ -259,7 +263,7 @@ typedef struct akt_cluster_options {
   unsigned suspicion_mult;
   unsigned suspicion_max_mult;
   unsigned awareness_max;
-  akt_duration push_pull_interval; /* scaled up past 32 members, as memberlist does */
+  akt_duration push_pull_interval; /* x n / AKT_CLUSTER_PUSH_PULL_SCALE_FROM past that many */
   akt_duration join_interval;
   akt_duration rediscover_interval;
   akt_duration remove_after;

@@ -1,8 +1,8 @@
 /* akt — /system/cluster: full-state sync (push-pull) and joining, over
  * remoting.
  *
- * Every push_pull_interval (scaled up past 32 members, as memberlist
- * does), and whenever the gossip side queues one (a join through a member,
+ * Every push_pull_interval (scaled up in proportion past 10 members, so
+ * that sync bytes per member stay constant), and whenever the gossip side queues one (a join through a member,
  * a merge with a member of a cluster we do not know), the actor sends a
  * Sync holding this node's whole view to the peer's /system/cluster with
  * akt_request; the peer merges it and answers with its own, which this
@@ -197,13 +197,18 @@ static void sync_to(akt_ctx *ctx, akt__cluster *cl, const char *remoting, int jo
   akt_pid_release(peer);
 }
 
-/* The push-pull interval for n members: memberlist's pushPullScale,
- * interval * (ceil(log2(n)) - 4) past 32 members. */
+/* The push-pull interval for n members: interval * n / 10 past 10
+ * members. A sync carries the whole view, O(n) bytes, so a member's share
+ * of sync traffic stays what it is at 10 members only if its syncs grow
+ * rarer in proportion (memberlist's log2 scaling lets it grow with n;
+ * docs/cluster.md, "Full syncs"). The cluster as a whole still syncs
+ * 10 / interval times a second whatever its size. */
 static akt_duration push_pull_every(akt__cluster *cl) {
-  uint32_t n = akt__cl_live_count(cl), bits = 0;
-  if (n <= 32) return cl->o.push_pull_interval;
-  for (uint32_t v = n - 1; v; v >>= 1) bits++;
-  return cl->o.push_pull_interval * (bits - 4);
+  uint32_t n = akt__cl_live_count(cl);
+  if (n <= AKT_CLUSTER_PUSH_PULL_SCALE_FROM) return cl->o.push_pull_interval;
+  akt_duration every = cl->o.push_pull_interval;
+  if (every > UINT64_MAX / n) return UINT64_MAX; /* configured beyond any run */
+  return every * n / AKT_CLUSTER_PUSH_PULL_SCALE_FROM;
 }
 
 static int sync_target(const akt__cl_member *m, const void *arg) {
@@ -217,7 +222,8 @@ static void tick(akt_ctx *ctx, akt__cluster *cl) {
   cl->nsyncq = 0;
   uint64_t now = akt__cl_now(cl);
   if (cl->phase != AKT_CLUSTER_MEMBER || now < cl->next_push_pull) return;
-  cl->next_push_pull = now + push_pull_every(cl);
+  akt_duration every = push_pull_every(cl);
+  cl->next_push_pull = every > UINT64_MAX - now ? UINT64_MAX : now + every;
   /* One random member that answers and has a remoting address. */
   uint32_t s;
   if (akt__cl_pick(cl, sync_target, NULL, 1, &s)) sync_to(ctx, cl, cl->slots[s]->remoting, 0);
