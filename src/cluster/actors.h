@@ -312,6 +312,8 @@ typedef struct akt__ca_probe {
  * previous incarnation, at the same address, swallows it), and the
  * receiver asks again while it waits (handoff.c). */
 typedef struct akt__ca_kept {
+  void *link;               /* strtab chain (ca->kept_tab) */
+  uint32_t at;              /* its index in ca->kept */
   char *name;
   char *type;
   uint64_t epoch;           /* the configuration that moved the name away */
@@ -670,8 +672,9 @@ struct akt__ca {
   uint64_t retired_at;      /* when unconfirmed stops are submitted again */
 
   /* clean hand-offs sent, kept for a resend (handoff.c) */
-  akt__ca_kept *kept;
+  akt__ca_kept **kept;      /* in the order kept (expiry walks it) */
   uint32_t nkept, cap_kept;
+  akt__strtab kept_tab;     /* the same, by name */
   /* Clean hand-offs this node took (or vouched onward), in the order
    * taken, until a resend of them can no longer come: a copy that comes
    * after the first is ignored, never judged again (handoff.c). */

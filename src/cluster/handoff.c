@@ -40,6 +40,7 @@
  * receiver remembers the hand-offs it took (sender and configuration) for
  * as long as a copy can come, and ignores copies.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,23 +175,46 @@ static void taken_expire(akt__ca *ca, uint64_t now) {
 
 /* ---- kept hand-offs ------------------------------------------------------------------------ */
 
+static const char *kept_key(const void *item) { return ((const akt__ca_kept *)item)->name; }
+
 static void kept_free(akt__ca_kept *k) {
   free(k->name);
   free(k->type);
   free(k->state);
-  memset(k, 0, sizeof *k);
+  free(k);
 }
 
+/* Drops kept[i]; the last one takes its place, as before the index. */
 static void kept_remove(akt__ca *ca, uint32_t i) {
-  kept_free(&ca->kept[i]);
-  ca->kept[i] = ca->kept[--ca->nkept];
-  memset(&ca->kept[ca->nkept], 0, sizeof ca->kept[0]);
+  akt__ca_kept *k = ca->kept[i];
+  int indexed = k->name && akt__strtab_remove(&ca->kept_tab, k);
+  AKT_ASSERT(indexed || !k->name);
+  kept_free(k);
+  ca->nkept--;
+  if (i != ca->nkept) {
+    ca->kept[i] = ca->kept[ca->nkept];
+    ca->kept[i]->at = i;
+  }
+  ca->kept[ca->nkept] = NULL;
 }
 
+/* By name: a leaving node keeps thousands, and a receiver's ask looks one
+ * up (a linear search made a 10 000-actor relocation quadratic). */
 static akt__ca_kept *kept_find(akt__ca *ca, const char *name) {
-  for (uint32_t i = 0; i < ca->nkept; i++)
-    if (!strcmp(ca->kept[i].name, name)) return &ca->kept[i];
-  return NULL;
+  return ca->kept_tab.key ? akt__strtab_find(&ca->kept_tab, name) : NULL;
+}
+
+/* Fills a kept hand-off's fields; AKT_ENOMEM leaves them partly set. */
+static int kept_fill(akt__ca_kept *k, const char *name, const uint8_t *state, size_t len,
+                     int has_state, const char *type) {
+  k->name = strdup(name);
+  k->type = strdup(type ? type : "");
+  k->state = has_state ? malloc(len ? len : 1) : NULL;
+  if (!k->name || !k->type || (has_state && !k->state)) return AKT_ENOMEM;
+  if (has_state) memcpy(k->state, state, len);
+  k->len = len;
+  k->has_state = has_state;
+  return 0;
 }
 
 /* Keeps a clean hand-off (replacing an older one of the name). Out of
@@ -198,29 +222,37 @@ static akt__ca_kept *kept_find(akt__ca *ca, const char *name) {
  * gets a release, as before. */
 static void keep(akt__ca *ca, const char *name, uint64_t epoch, const uint8_t *state, size_t len,
                  int has_state, const char *type) {
+  if (!ca->kept_tab.key) akt__strtab_init(&ca->kept_tab, 64, offsetof(akt__ca_kept, link), kept_key);
   akt__ca_kept *k = kept_find(ca, name);
+  uint32_t at;
   if (k) {
-    kept_free(k);
-  } else if (akt__grow(&ca->kept, sizeof *ca->kept, ca->nkept, &ca->cap_kept, 16,
-                       AKT__CA_KEPT_MAX) == 0) {
-    k = &ca->kept[ca->nkept++];
+    /* Replaced in place: the name keeps its position in the order. */
+    at = k->at;
+    AKT_ASSERT(ca->kept[at] == k);
+    int indexed = akt__strtab_remove(&ca->kept_tab, k);
+    AKT_ASSERT(indexed);
+    free(k->name);
+    free(k->type);
+    free(k->state);
     memset(k, 0, sizeof *k);
+  } else {
+    if (akt__grow(&ca->kept, sizeof *ca->kept, ca->nkept, &ca->cap_kept, 16, AKT__CA_KEPT_MAX) ||
+        !(k = calloc(1, sizeof *k))) {
+      AKT__CA_STAT(ca, handoffs_unkept);
+      return;
+    }
+    at = ca->nkept++;
+    ca->kept[at] = k;
   }
-  if (!k) {
+  k->at = at;
+  if (kept_fill(k, name, state, len, has_state, type) || akt__strtab_add(&ca->kept_tab, k)) {
+    akt__strtab_remove(&ca->kept_tab, k);
+    free(k->name);
+    k->name = NULL;
+    kept_remove(ca, at);
     AKT__CA_STAT(ca, handoffs_unkept);
     return;
   }
-  k->name = strdup(name);
-  k->type = strdup(type ? type : "");
-  k->state = has_state ? malloc(len ? len : 1) : NULL;
-  if (!k->name || !k->type || (has_state && !k->state)) {
-    kept_remove(ca, (uint32_t)(k - ca->kept));
-    AKT__CA_STAT(ca, handoffs_unkept);
-    return;
-  }
-  if (has_state) memcpy(k->state, state, len);
-  k->len = len;
-  k->has_state = has_state;
   k->epoch = epoch;
   k->until = akt__ca_now(ca) + ca->o.handoff_timeout;
 }
@@ -229,7 +261,7 @@ void akt__ca_handoff_tick(akt__ca *ca) {
   uint64_t now = akt__ca_now(ca);
   taken_expire(ca, now);
   for (uint32_t i = 0; i < ca->nkept;) {
-    if (now >= ca->kept[i].until)
+    if (now >= ca->kept[i]->until)
       kept_remove(ca, i);
     else
       i++;
@@ -238,6 +270,7 @@ void akt__ca_handoff_tick(akt__ca *ca) {
 
 void akt__ca_handoff_clear(akt__ca *ca) {
   while (ca->nkept) kept_remove(ca, ca->nkept - 1);
+  akt__strtab_free(&ca->kept_tab, NULL);
   free(ca->kept);
   ca->kept = NULL;
   ca->cap_kept = 0;
