@@ -4,7 +4,7 @@
  * connection, and what an authenticated peer may not do (reach /system,
  * stop or spawn beyond the allow-lists, send a Terminated nobody asked for
  * or speak for another node). The attacks of strangers on real sockets
- * are test_attacks.c's. */
+ * are test_attacks.c's and test_attacks_limits.c's. */
 #include <pthread.h>
 
 #include "remote_fixture.h"
