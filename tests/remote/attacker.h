@@ -1,5 +1,5 @@
-/* The attacker's tools for the attack suites (test_attacks.c,
- * test_attacks_node.c): raw TCP sockets on loopback, a "wire" over one
+/* The attacker's tools for the attack suites (test_attacks*.c,
+ * test_attacks_node*.c): raw TCP sockets on loopback, a "wire" over one
  * that speaks TLS when asked (akt's own engine, tls.h, driven by hand),
  * either side of the cookie exchange (auth.h), and Batch entries built
  * with the codec. Everything is bounded in time by HANG_MS: a test on a

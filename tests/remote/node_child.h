@@ -1,7 +1,8 @@
-/* A node under attack in a process of its own (test_attacks_node.c), so
- * that its memory is measured alone: the parent reads the child's
- * /proc/PID/status (VmRSS, and VmHWM reset through /proc/PID/clear_refs),
- * asks it for its counters over a pipe, and sees it crash if it does.
+/* A node under attack in a process of its own (test_attacks_node.c,
+ * test_attacks_node_limits.c), so that its memory is measured alone: the
+ * parent reads the child's /proc/PID/status (VmRSS, and VmHWM reset
+ * through /proc/PID/clear_refs), asks it for its counters over a pipe,
+ * and sees it crash if it does.
  *
  * The child is a fresh process: the test binary itself, spawned again
  * with NODE_CHILD_ARG (posix_spawn), never a fork of the parent. The
@@ -434,5 +435,44 @@ static node_report node_child_wait(node_child *a, int (*cond)(const node_report 
   }
   return rep;
 }
+
+/* ---- the scene: A, attacked, and B, its peer -------------------------------------------- */
+
+/* What a stranger may cost A (docs/security.md, "a connection costs"):
+ * the connection and the exchange's fixed buffers, and OpenSSL's record
+ * and handshake message under TLS. */
+#define STRANGER_MAX ((size_t)13 * 1024 + 2 * 16 * 1024)
+
+/* A and B up, A with the recommended setup (TLS unless plain). */
+static inline void scene_up(node_child *a, peer *b, node_cfg cfg) {
+  node_child_up(a, &cfg);
+  peer_up(b, a);
+}
+
+/* B stopped, then A, each checked (node_child_down: no crash, no cookie). */
+static inline void scene_down(node_child *a, peer *b) {
+  /* A crash first: B's asks that failed with it are only its symptom. */
+  peer_stop(b);
+  node_child_assert_alive(a);
+  peer_down(b);
+  node_child_down(a);
+}
+
+/* node_child_wait's condition: echo received at least n messages. */
+static inline int echoed_at_least(const node_report *r, uint64_t n) { return r->echo_msgs >= n; }
+
+/* The main of a suite against A: started with NODE_CHILD_ARG the binary
+ * is A (node_child_up); otherwise it makes the suite's certificates and
+ * runs `tests` as the cmocka group `suite`. */
+#define NODE_CHILD_TEST_MAIN(suite, tests)                                                       \
+  int main(int argc, char **argv) {                                                              \
+    if (argc == 2 && strcmp(argv[1], NODE_CHILD_ARG) == 0) node_child_main(); /* no return */    \
+    int rc = akt_testkit_parse_args(argc, argv);                                                 \
+    if (rc) return rc > 0 ? 0 : 2;                                                               \
+    if (tls_certs_make(&node_certs, (int64_t)time(NULL)) != 0) return 1;                         \
+    rc = cmocka_run_group_tests_name((suite), (tests), NULL, NULL) ? 1 : 0;                      \
+    tls_certs_remove(&node_certs);                                                               \
+    return rc;                                                                                   \
+  }
 
 #endif
