@@ -124,7 +124,7 @@ typedef struct env {
 
 /* Appends one Batch.envelopes entry (0x0a, varint length, Envelope) to
  * body: the bytes akt__endpoint_send packs by hand into the endpoint queue
- * (tests/remote/test_wire.c checks they are protobuf-c's). */
+ * (tests/remote/test_wire_fastpath.c checks they are protobuf-c's). */
 static void put_env(akt__buf *body, const env *v) {
   Akt__Wire__Envelope e = AKT__WIRE__ENVELOPE__INIT;
   e.target = (char *)(uintptr_t)(v->target ? v->target : "");
