@@ -23,23 +23,6 @@
 #define COOKIE "attacks-cookie-not-a-secret"
 #define HANG AKT_SECONDS(30) /* bounds a wait that should end soon */
 
-/* Under ASan freed memory waits in a quarantine and every allocation has
- * red zones; under ThreadSanitizer every byte has shadow memory and
- * freed memory is reused late: the measured peaks grow by a factor. */
-#if defined(__SANITIZE_ADDRESS__)
-#define RSS_FACTOR 4
-/* ASan keeps freed memory for use-after-free reports (256 MiB by
- * default): an attack that churns allocations would be measured by it.
- * ASAN_OPTIONS from the environment still override this. Defined in
- * this header: one file of each suite's executable includes it. */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void) { return "quarantine_size_mb=4"; }
-#elif defined(__SANITIZE_THREAD__)
-#define RSS_FACTOR 8
-#else
-#define RSS_FACTOR 1
-#endif
-
 /* ---- memory ---------------------------------------------------------------------- */
 
 /* Starts measuring the peak: resets VmHWM to the current size (or, where

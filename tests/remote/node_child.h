@@ -276,21 +276,6 @@ static void node_child_down(node_child *n) {
   assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-/* Under ASan and ThreadSanitizer every allocation costs more: the
- * measured growth is allowed this factor. */
-#if defined(__SANITIZE_ADDRESS__)
-#define NODE_RSS_FACTOR 4
-/* ASan keeps freed memory for use-after-free reports (256 MiB by
- * default): an attack that churns allocations would be measured by it.
- * ASAN_OPTIONS from the environment still override this. */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void) { return "quarantine_size_mb=4"; }
-#elif defined(__SANITIZE_THREAD__)
-#define NODE_RSS_FACTOR 8
-#else
-#define NODE_RSS_FACTOR 1
-#endif
-
 /* What A's peak resident size may grow by beyond what a test's bound
  * counts: malloc's per-thread arenas (A runs a loop thread and two
  * workers) taking their first chunks, and libuv's read buffers. */
@@ -314,7 +299,7 @@ static size_t node_child_growth(node_child *n) {
 }
 
 static void node_child_assert_growth(node_child *n, size_t bound, const char *what) {
-  size_t g = node_child_growth(n), limit = bound * NODE_RSS_FACTOR;
+  size_t g = node_child_growth(n), limit = bound * RSS_FACTOR;
   print_message("  %s: A's peak resident size grew by %.1f MiB (bound %.1f MiB)\n", what,
                 (double)g / (double)MIB, (double)limit / (double)MIB);
   if (g > limit) fail_msg("%s: A's memory grew by %zu bytes, over %zu", what, g, limit);
