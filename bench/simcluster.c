@@ -6,10 +6,10 @@
  * cluster-actor layer, random faults). The seeds are fixed, so every
  * repetition runs the same history. */
 #include <stdio.h>
-#include <string.h>
 
 #include "akt/error.h"
 #include "bench.h"
+#include "sim/scenario/cli.h"
 #include "sim/scenario/plan.h"
 #include "sim/scenario/run.h"
 
@@ -22,13 +22,6 @@ static const char cluster_scn[] =
     "link latency=exp:200us:1ms:50ms\n"
     "random protect=node0 rate=0.5\n";
 
-/* The built-in workload `name`, or NULL. */
-static const akt_workload *workload(const char *name) {
-  for (size_t i = 0; akt_builtin_workloads[i]; i++)
-    if (!strcmp(akt_builtin_workloads[i]->name, name)) return akt_builtin_workloads[i];
-  return NULL;
-}
-
 /* Runs `spec` (owned: freed here) with `seed`; writes the result. A run
  * that does not pass its checks is an error (AKT_ESTATE): a speed of a
  * broken run means nothing. */
@@ -36,7 +29,8 @@ static int spec_run(akt__scn_spec *spec, uint64_t seed, akt__run_result *r) {
   akt__plan plan;
   int rc = akt__plan_make(spec, seed, &plan);
   if (rc == 0) {
-    const akt_workload *wl = workload(spec->workload);
+    const akt__cli builtin_only = {0}; /* no workloads of a program's own */
+    const akt_workload *wl = akt__cli_workload(&builtin_only, spec->workload);
     if (!wl) {
       rc = AKT_ENOENT;
     } else {
