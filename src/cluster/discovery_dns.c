@@ -6,9 +6,10 @@
  * records also carry the port — a headless service publishes
  * _PORTNAME._PROTO.SERVICE.NS.svc.cluster.local for each named port — and
  * name targets, each of which is then resolved. Everything runs through
- * the backend (getaddrinfo and libresolv in production, the name table in
- * the simulator), in the lookup kit (discovery_kit.h): a lookup answers
- * when the last name has answered, or at its deadline with what it has.
+ * the backend's resolve operations (transport/resolve.c and resolve_srv.c
+ * in production, the name table in the simulator), in the lookup kit
+ * (discovery_kit.h): a lookup answers when the last name has answered, or
+ * at its deadline with what it has.
  */
 #include <stdlib.h>
 #include <string.h>
