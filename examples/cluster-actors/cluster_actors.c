@@ -155,13 +155,16 @@ static int wait_known(node *n, const char *name) {
   return check(n->b->ops->wait(n->b, known, &k, n->b->ops->now(n->b) + TIMEOUT), "resolving");
 }
 
-/* Asks the balance of `name` from `sys` until `deposits` arrived (tells
- * from different nodes have no order between them). */
-static int balance(akt_system *sys, const char *name, uint32_t deposits, Accounts__BalanceIs **out) {
-  for (int tries = 0; tries < 100; tries++) {
+/* Asks the balance of `name` from node `n` until `deposits` arrived: tells
+ * from different nodes have no order between them, and on a busy machine
+ * one may take longer than any number of asks, so the asking is bounded by
+ * time (a hang bound), not by a count. */
+static int balance(node *n, const char *name, uint32_t deposits, Accounts__BalanceIs **out) {
+  uint64_t deadline = n->b->ops->now(n->b) + TIMEOUT;
+  while (n->b->ops->now(n->b) < deadline) {
     Accounts__Balance q = ACCOUNTS__BALANCE__INIT;
     ProtobufCMessage *reply = NULL;
-    int rc = akt_cluster_ask(sys, name, &q.base, TIMEOUT, &reply);
+    int rc = akt_cluster_ask(n->sys, name, &q.base, TIMEOUT, &reply);
     if (rc) return check(rc, "asking the balance");
     Accounts__BalanceIs *r = (Accounts__BalanceIs *)reply;
     if (r->deposits >= deposits) {
@@ -199,7 +202,7 @@ static int run(node *nodes, const char *cookie) {
     if (check(akt_cluster_tell(nodes[i].sys, "account-42", &d.base, NULL), "deposit")) return 1;
   }
   Accounts__BalanceIs *r;
-  if (balance(nodes[2].sys, "account-42", NODES, &r)) return 1;
+  if (balance(&nodes[2], "account-42", NODES, &r)) return 1;
   printf("c: account-42 on %s holds %lld after %u deposits\n", r->host, (long long)r->amount,
          r->deposits);
   node *host = NULL;
@@ -213,7 +216,7 @@ static int run(node *nodes, const char *cookie) {
   if (check(akt_cluster_leave(host->sys, TIMEOUT), "leave")) return 1;
   node *asker = host == &nodes[0] ? &nodes[1] : &nodes[0];
   if (wait_ready(asker, NODES - 1)) return 1;
-  if (balance(asker->sys, "account-42", NODES, &r)) return 1;
+  if (balance(asker, "account-42", NODES, &r)) return 1;
   printf("%s left; %s: account-42 on %s holds %lld after %u deposits\n", host->name, asker->name,
          r->host, (long long)r->amount, r->deposits);
   ok = r->amount == 60 && strcmp(r->host, host->name) != 0;
