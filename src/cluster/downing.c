@@ -56,17 +56,35 @@ static akt__cl_member *worse(akt__cluster *cl, akt__cl_member *a, akt__cl_member
   return akt__cl_addr_cmp(a->host, a->port, b->host, b->port) < 0 ? b : a;
 }
 
+/* Tells every member of this side, in a packet of its own, that m is down:
+ * one hop instead of a few gossip ticks for the few downs a crash brings. */
+static void tell_side(akt__cluster *cl, akt__cl_member *m) {
+  Akt__Cluster__Node n;
+  akt__cl_node_of(m, &n);
+  for (uint32_t i = 0; i < cl->nslots; i++) {
+    akt__cl_member *o = cl->slots[i];
+    if (!o || o->self || !in_play(o) || o->reach == AKT_REACH_UNREACHABLE) continue;
+    akt_addr to = {.port = o->port};
+    memcpy(to.host, o->host, sizeof to.host);
+    akt__cl_tell_down(cl, &to, &n);
+  }
+}
+
 /* Downs the members of one side (in_u: the unreachable side, or ours),
  * this node last. Each member of our own side is told in a packet of its
  * own: this node is about to leave, so its gossip would not carry the news
- * far. */
+ * far. A few downs of the other side (up to AKT__CL_CONFIRM_MAX: a crash,
+ * not a partition's worth, whose packets would grow with both sides) go to
+ * every member of this side directly too, besides the gossip. */
 static void down_side(akt__cluster *cl, int in_u, int isolated, akt_cluster_down_reason reason) {
+  int tell = in_u && !isolated && cl->nunreach <= AKT__CL_CONFIRM_MAX;
   for (uint32_t i = 0; i < cl->nslots; i++) {
     akt__cl_member *m = cl->slots[i];
     if (!m || m->self || !in_play(m)) continue;
     int u = isolated || m->reach == AKT_REACH_UNREACHABLE;
     if (u != in_u) continue;
     akt__cl_down(cl, m, reason);
+    if (tell) tell_side(cl, m);
     if (!in_u) {
       Akt__Cluster__Node n;
       akt__cl_node_of(m, &n);

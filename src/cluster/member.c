@@ -480,7 +480,13 @@ void akt__cl_set_reach(akt__cluster *cl, akt__cl_member *m, uint32_t version, ak
   m->version = version;
   m->reach = to;
   count(cl, m, 1);
-  if (to == AKT_REACH_UNREACHABLE && from != to) m->unreach_at = akt__cl_now(cl);
+  /* Newly unreachable: probe it again at once. A decider checks a mark
+   * itself before acting on it (downing.c), and this check then overlaps
+   * the stable period instead of following it. */
+  if (to == AKT_REACH_UNREACHABLE && from != to) {
+    m->unreach_at = akt__cl_now(cl);
+    akt__cl_probe_soon(cl, m);
+  }
   if (from == AKT_REACH_SUSPECT && to != AKT_REACH_SUSPECT) akt__cl_suspect_stop(cl, m);
   if (to == AKT_REACH_SUSPECT)
     akt__cl_emit(cl, AKT_CLUSTER_MEMBER_SUSPECT, m, AKT_DOWN_UNKNOWN);

@@ -35,6 +35,7 @@ int akt__cl_options(const akt_cluster_options *in, akt_cluster_options *out, cha
   DEFAULT(retransmit_mult, AKT_CLUSTER_DEFAULT_RETRANSMIT_MULT);
   DEFAULT(suspicion_mult, AKT_CLUSTER_DEFAULT_SUSPICION_MULT);
   DEFAULT(suspicion_max_mult, AKT_CLUSTER_DEFAULT_SUSPICION_MAX_MULT);
+  DEFAULT(suspicion_confirmations, AKT_CLUSTER_DEFAULT_SUSPICION_CONFIRMATIONS);
   DEFAULT(awareness_max, AKT_CLUSTER_DEFAULT_AWARENESS_MAX);
   DEFAULT(push_pull_interval, AKT_CLUSTER_DEFAULT_PUSH_PULL_INTERVAL);
   DEFAULT(join_interval, AKT_CLUSTER_DEFAULT_JOIN_INTERVAL);
@@ -63,6 +64,8 @@ int akt__cl_options(const akt_cluster_options *in, akt_cluster_options *out, cha
   if (o->gossip_nodes > AKT__CL_MAX_GOSSIP_NODES) return fail(why, size, "gossip_nodes above 32");
   if (o->suspicion_mult > 64 || o->suspicion_max_mult > 64)
     return fail(why, size, "suspicion multipliers above 64");
+  if (o->suspicion_confirmations > AKT__CL_MAX_CONFIRM)
+    return fail(why, size, "suspicion_confirmations above 16");
   if (o->awareness_max > 64) return fail(why, size, "awareness_max above 64");
   if (o->packet_max < AKT_CLUSTER_PACKET_MIN || o->packet_max > AKT_CLUSTER_PACKET_HARD_MAX)
     return fail(why, size, "packet_max out of range");

@@ -4,7 +4,7 @@
  * From memberlist (suspicion.go) and the Lifeguard paper (Dadgar et al.,
  * "Lifeguard: Local Health Awareness for More Accurate Failure Detection",
  * 2018): with min = suspicion_mult * max(1, log10(n)) * probe_interval and
- * max = suspicion_max_mult * min, and k = suspicion_mult - 2 expected
+ * max = suspicion_max_mult * min, and k = suspicion_confirmations expected
  * confirmations (0 when fewer than k + 2 members could confirm), the
  * timeout after c confirmations is
  *     max(min, max - (max - min) * log(c + 1) / log(k + 1))
@@ -79,9 +79,8 @@ void akt__cl_suspect_start(akt__cluster *cl, akt__cl_member *m, uint64_t from) {
   s->min = akt__cl_suspicion_min(cl, n);
   s->max = (akt_duration)cl->o.suspicion_max_mult * s->min;
   /* Who can confirm: everyone but the suspect and the first suspecter. */
-  uint32_t k = cl->o.suspicion_mult > 2 ? cl->o.suspicion_mult - 2 : 0;
+  uint32_t k = cl->o.suspicion_confirmations;
   s->k = n < k + 2 ? 0 : k;
-  if (s->k > AKT__CL_MAX_CONFIRM) s->k = AKT__CL_MAX_CONFIRM;
   s->first = from;
   arm(cl, m);
   /* Our own suspicion: probe it once more at once (the ping carries the
