@@ -98,7 +98,9 @@ typedef struct m_state {
   mnode node[MAX_NODES];
   uint64_t up_number[MAX_NODES];    /* of each node's current identity */
   /* the fault budget */
-  int open_faults;                  /* cuts, partitions, holds, bad links in force */
+  int open_faults;                  /* cuts and partitions in force (until a heal) */
+  int nheld;                        /* links held (until their release: a heal does not) */
+  uint8_t held[MAX_NODES][MAX_NODES];
   int bad_link;
   uint64_t taint_until;             /* out-of-budget effects excused until then */
   uint64_t paused_since[MAX_NODES]; /* 0: not paused */
@@ -199,7 +201,8 @@ static void taint(m_state *st, uint64_t until) {
 static int in_budget(akt_scenario *sc, m_state *st) {
   uint64_t now = akt_scenario_now(sc);
   size_t n = akt_scenario_nodes(sc);
-  if (st->open_faults || st->bad_link || st->majority_lost || now < st->taint_until) return 0;
+  if (st->open_faults || st->nheld || st->bad_link || st->majority_lost || now < st->taint_until)
+    return 0;
   size_t down = (size_t)st->ncrashed;
   for (size_t i = 0; i < n; i++) {
     if (!st->paused_since[i]) continue;
@@ -247,7 +250,12 @@ static void on_fault(akt_scenario *sc, const akt_scenario_fault *f) {
       taint(st, now + ex);
     st->paused_since[f->node] = 0;
     st->busy_until[f->node] = now;
-  } else if (!strcmp(k, "cut") || !strcmp(k, "hold") || !strcmp(k, "partition")) {
+  } else if (!strcmp(k, "hold")) {
+    if (f->node >= 0 && f->node2 >= 0 && !st->held[f->node][f->node2]) {
+      st->held[f->node][f->node2] = 1;
+      st->nheld++;
+    }
+  } else if (!strcmp(k, "cut") || !strcmp(k, "partition")) {
     st->open_faults++;
     if (!strcmp(k, "partition") && st->nparts < MAX_PARTITIONS) {
       part_rec *p = &st->parts[st->nparts++];
@@ -265,6 +273,10 @@ static void on_fault(akt_scenario *sc, const akt_scenario_fault *f) {
     for (size_t i = 0; i < st->nparts; i++)
       if (!st->parts[i].end) st->parts[i].end = now;
     if (!strcmp(k, "quiet")) {
+      /* The quiet period releases every held link too. */
+      if (st->nheld) taint(st, now + ex);
+      st->nheld = 0;
+      memset(st->held, 0, sizeof st->held);
       st->bad_link = 0;
       for (size_t i = 0; i < n; i++)
         if (st->paused_since[i] &&
@@ -272,8 +284,11 @@ static void on_fault(akt_scenario *sc, const akt_scenario_fault *f) {
           taint(st, now + ex);
     }
   } else if (!strcmp(k, "release")) {
-    if (st->open_faults) st->open_faults--;
-    taint(st, now + ex);
+    if (f->node >= 0 && f->node2 >= 0 && st->held[f->node][f->node2]) {
+      st->held[f->node][f->node2] = 0;
+      st->nheld--;
+      taint(st, now + ex);
+    }
   } else if (!strcmp(k, "clog")) {
     /* As a pause: short, and rested before (clogs overlap in a swizzle). */
     uint64_t end = now + f->duration;
@@ -544,7 +559,7 @@ static int check_false_down(akt_scenario *sc, char *why) {
  * only move forward. */
 static int window_clean(m_state *st, const crash_rec *c) {
   return c->taint_at_crash <= c->at && st->taint_until <= c->at && !st->open_faults &&
-         !st->bad_link && !st->majority_lost;
+         !st->nheld && !st->bad_link && !st->majority_lost;
 }
 
 static int check_crash_detected(akt_scenario *sc, char *why) {
