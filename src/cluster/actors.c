@@ -323,6 +323,44 @@ int akt__ca_desired_config(akt__ca *ca, Akt__Ca__Value *v, void **storage) {
   return 1;
 }
 
+/* Is a older than b (membership's order: up number, then address)? */
+static int older(const akt_member *a, const akt_member *b) {
+  uint64_t ua = a->up_number ? a->up_number : UINT64_MAX;
+  uint64_t ub = b->up_number ? b->up_number : UINT64_MAX;
+  if (ua != ub) return ua < ub;
+  return akt__cl_addr_cmp(a->addr.host, a->addr.port, b->addr.host, b->addr.port) < 0;
+}
+
+/* Who proposes for the log, in this node's view: the membership leader
+ * when it is a member of the configuration in force (or when that has no
+ * member up, see akt__ca_proposes); else the oldest up, reachable member of
+ * the configuration. Only a member of the configuration can bring in the
+ * members it lacks: a leader outside it (it came up after the last
+ * configuration was decided, and the faults kept its predecessor from
+ * deciding the next) would wait for a proposer that never comes. */
+static void choose_proposer(akt__ca *ca) {
+  ca->leader = 0;
+  ca->leader_remoting[0] = '\0';
+  akt_member l;
+  if (!ca->self_id[0] || akt_cluster_leader(ca->sys, &l) != 0) return;
+  char id[AKT__MEMBER_ID_MAX + 1];
+  const akt_member *pick = &l;
+  if (ca->cfg.n && (member_id(&l, id, sizeof id) || akt__ca_config_find(&ca->cfg, id) < 0)) {
+    const akt_member *best = NULL;
+    for (size_t i = 0; i < ca->nview; i++) {
+      const akt_member *vm = &ca->view[i];
+      if ((vm->status != AKT_MEMBER_UP && vm->status != AKT_MEMBER_LEAVING) ||
+          vm->reach == AKT_REACH_UNREACHABLE || !vm->remoting[0])
+        continue;
+      if (member_id(vm, id, sizeof id) || akt__ca_config_find(&ca->cfg, id) < 0) continue;
+      if (!best || older(vm, best)) best = vm;
+    }
+    if (best) pick = best;
+  }
+  ca->leader = pick->self;
+  snprintf(ca->leader_remoting, sizeof ca->leader_remoting, "%s", pick->remoting);
+}
+
 /* Whether the leave must wait (hand-offs in progress), for membership. */
 static void update_leave_hold(akt__ca *ca) {
   int hold = 0;
@@ -371,13 +409,7 @@ void akt__ca_view_refresh(akt__ca *ca) {
   }
   ca->member = id[0] && (me.status == AKT_MEMBER_UP || me.status == AKT_MEMBER_LEAVING);
   ca->leaving = id[0] && me.status >= AKT_MEMBER_LEAVING;
-  akt_member l;
-  ca->leader = 0;
-  ca->leader_remoting[0] = '\0';
-  if (id[0] && akt_cluster_leader(ca->sys, &l) == 0) {
-    ca->leader = l.self;
-    snprintf(ca->leader_remoting, sizeof ca->leader_remoting, "%s", l.remoting);
-  }
+  choose_proposer(ca);
   /* The founder (the first member up: up number 1) starts the log. */
   if (ca->member && me.up_number == 1 && !ca->genesis && !ca->applied && !ca->formed) {
     ca->formed = 1;
@@ -391,6 +423,7 @@ void akt__ca_view_refresh(akt__ca *ca) {
 
 void akt__ca_epoch_changed(akt__ca *ca, int genesis) {
   ca->self_idx = ca->self_id[0] ? (int)akt__ca_config_find(&ca->cfg, ca->self_id) : -1;
+  choose_proposer(ca);
   ca->fence_ctr = 0;
   AKT__CA_STAT(ca, epochs);
   char detail[64];

@@ -245,11 +245,11 @@ void akt__ca_paxos_applied(akt__ca *ca, uint64_t slot, const Akt__Ca__Value *v);
  * configuration accepted.) */
 int akt__ca_paxos_lease_ok(akt__ca *ca, uint64_t epoch);
 void akt__ca_paxos_clear(akt__ca *ca);
-/* Does this node propose? The membership leader does, when it is a member
- * of the configuration, or when no member of it is up any more (they were
- * downed: they may still vote as their old selves, see votes_as). A leader
- * outside a configuration with live members (downed without knowing yet,
- * or not caught up) leaves it to them. */
+/* Does this node propose? The proposer chosen in this node's view (`leader`
+ * below: the membership leader, or the oldest live member of the
+ * configuration when the leader is not one) does, when it is a member of
+ * the configuration, or when no member of it is up any more (they were
+ * downed: they may still vote as their old selves, see votes_as). */
 int akt__ca_proposes(akt__ca *ca);
 /* Drops what this node proposes (not what it accepted). */
 void akt__ca_paxos_clear_proposer(akt__ca *ca);
@@ -581,8 +581,8 @@ struct akt__ca {
   int member;               /* membership says this node is up (or leaving) */
   int leaving;              /* this node is leaving */
   int formed;               /* membership: this node founded the cluster */
-  int leader;               /* membership's leader is this node */
-  char leader_remoting[AKT_CLUSTER_REMOTING_MAX];
+  int leader;               /* this node is the log's proposer (choose_proposer in actors.c) */
+  char leader_remoting[AKT_CLUSTER_REMOTING_MAX]; /* the proposer's remoting address */
   _Atomic int view_dirty;   /* membership changed: look again */
   _Atomic int leave_hold;   /* membership must stay LEAVING (hand-offs in progress) */
   uint64_t leave_started;
