@@ -257,6 +257,7 @@ const char *akt_cluster_actor_event_name(akt_cluster_actor_event_kind kind);
 #define AKT_CLUSTER_TEST_NO_FENCING 0x1u   /* no lease check, no wait: start at once */
 #define AKT_CLUSTER_TEST_NO_HANDOFF 0x2u   /* moves hand nothing over */
 #define AKT_CLUSTER_TEST_NO_TOMBSTONES 0x4u /* a stop stops the activation only */
+#define AKT_CLUSTER_TEST_LEADER_ONLY 0x8u  /* only the membership leader proposes */
 
 typedef struct akt_cluster_actors_options {
   akt_duration lease;          /* AKT_CLUSTER_DEFAULT_LEASE */

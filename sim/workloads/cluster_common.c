@@ -189,6 +189,7 @@ static int cluster_start(cw_node *nd) {
   if (!akt_scenario_param(sc, "fencing", 1)) ao.test_flags |= AKT_CLUSTER_TEST_NO_FENCING;
   if (!akt_scenario_param(sc, "handoff", 1)) ao.test_flags |= AKT_CLUSTER_TEST_NO_HANDOFF;
   if (!akt_scenario_param(sc, "tombstones", 1)) ao.test_flags |= AKT_CLUSTER_TEST_NO_TOMBSTONES;
+  if (!akt_scenario_param(sc, "proposer_fallback", 1)) ao.test_flags |= AKT_CLUSTER_TEST_LEADER_ONLY;
   ao.listener = ca_listener;
   ao.listener_arg = nd;
   if (!rc) rc = akt_cluster_actors_start(nd->sys, &ao);

@@ -54,6 +54,7 @@
       {"fencing", "0: BROKEN, no lease check and no wait (default 1)"},                        \
       {"handoff", "0: BROKEN, moves hand no state over (default 1)"},                          \
       {"tombstones", "0: BROKEN, a stop stops the activation only (default 1)"},               \
+      {"proposer_fallback", "0: BROKEN, only the membership leader proposes (default 1)"},     \
       {"lease", "the lease (default 4s)"}
 
 /* An activation as the oracle sees it. */

@@ -345,7 +345,8 @@ static void choose_proposer(akt__ca *ca) {
   if (!ca->self_id[0] || akt_cluster_leader(ca->sys, &l) != 0) return;
   char id[AKT__MEMBER_ID_MAX + 1];
   const akt_member *pick = &l;
-  if (ca->cfg.n && (member_id(&l, id, sizeof id) || akt__ca_config_find(&ca->cfg, id) < 0)) {
+  if (ca->cfg.n && !(ca->o.test_flags & AKT_CLUSTER_TEST_LEADER_ONLY) &&
+      (member_id(&l, id, sizeof id) || akt__ca_config_find(&ca->cfg, id) < 0)) {
     const akt_member *best = NULL;
     for (size_t i = 0; i < ca->nview; i++) {
       const akt_member *vm = &ca->view[i];

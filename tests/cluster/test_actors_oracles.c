@@ -1,6 +1,7 @@
 /* The cluster-actor workloads' oracles can fail: each, on a deliberately
  * broken variant of the layer (an AKT_CLUSTER_TEST_* flag set through a
- * workload parameter: fencing=0, handoff=0, tombstones=0), finds the bug
+ * workload parameter: fencing=0, handoff=0, tombstones=0,
+ * proposer_fallback=0), finds the bug
  * within a few seeds of a scenario from scenarios/, and the same scenario
  * without the flag passes on every one of those seeds. */
 #include <stdio.h>
@@ -129,6 +130,27 @@ static void without_tombstones_stopped_accounts_come_back_when_they_move(void **
                  "tombstones=0", stops, "stays-stopped", AKT__RUN_FAIL, "after its stop");
 }
 
+/* scenarios/grains-faults.scn, seed 638: the founder is clogged and then
+ * downed before it could add node1, which came up after the configuration
+ * was decided, and node1 is then the oldest member: a membership leader
+ * outside a configuration whose members are all alive. With only the
+ * leader proposing, no configuration is decided for the rest of the run
+ * and grains routed to the founder's old identity never answer. */
+static const char grains_faults[] =
+    "nodes 7\nduration 60s\nquiet 40s\nlink latency=uniform:1ms..5ms\n"
+    "random protect=node0,node1,node2,node3\n";
+
+static void without_a_proposer_in_the_configuration_grains_stop_answering(void **state) {
+  (void)state;
+  akt__run_result r;
+  const char *params = "grains=128 passivate_after=1s";
+  assert_int_equal(run("grains", params, "", grains_faults, 638, &r), AKT__RUN_PASS);
+  assert_int_equal(run("grains", params, "proposer_fallback=0", grains_faults, 638, &r),
+                   AKT__RUN_LIVENESS);
+  assert_string_equal(r.check, "resolves");
+  assert_non_null(strstr(r.why, "to acknowledge"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(without_fencing_a_paused_singleton_host_overlaps_its_successor),
@@ -136,6 +158,7 @@ int main(void) {
       cmocka_unit_test(without_fencing_both_sides_of_a_partition_run_a_grain),
       cmocka_unit_test(without_hand_off_a_graceful_rolling_restart_loses_increments),
       cmocka_unit_test(without_tombstones_stopped_accounts_come_back_when_they_move),
+      cmocka_unit_test(without_a_proposer_in_the_configuration_grains_stop_answering),
   };
   return cmocka_run_group_tests_name("cluster-actors-oracles", tests, NULL, NULL);
 }
