@@ -2,7 +2,8 @@
  * real loopback sockets, beside memberlist's (bench/peers/memberlist does
  * the same with hashicorp's memberlist).
  *
- * Ten members at the defaults (memberlist's LAN numbers): nine in this
+ * Ten members at the defaults (probe every 500 ms, as bench/peers/memberlist
+ * sets memberlist's ProbeInterval and ProbeTimeout too): nine in this
  * process, systems on one libuv backend, and one — the victim — in a
  * child akt-bench (`--member COOKIE HOST:PORT`, spawned, not forked),
  * so that it can be stopped with a real SIGKILL: no goodbye, no last

@@ -268,7 +268,7 @@ typedef struct akt_cluster_options {
   unsigned retransmit_mult;
   unsigned suspicion_mult;
   unsigned suspicion_max_mult;
-  unsigned suspicion_confirmations; /* Lifeguard's K, at most 16 */
+  unsigned suspicion_confirmations; /* Lifeguard's K, at most 16 (0: the default, 2) */
   unsigned awareness_max;
   akt_duration push_pull_interval; /* x n / AKT_CLUSTER_PUSH_PULL_SCALE_FROM past that many */
   akt_duration join_interval;

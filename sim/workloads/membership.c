@@ -729,7 +729,7 @@ static const akt_workload_param params[] = {
     {"seeds", "how many nodes (node0 up) are seeds; 0: all (default 0)"},
     {"downing", "0 keep-majority, 1 static-quorum, 2 keep-oldest, 3 down-all (default 0)"},
     {"quorum", "static-quorum's quorum"},
-    {"stable_after", "the downing strategy's stable period (default 2s)"},
+    {"stable_after", "the downing strategy's stable period (default 500ms)"},
     {"bootstrap_expect", "nodes that must answer before one founds (default: a majority of the seeds)"},
     {"start_spread", "each node starts its cluster after a random delay up to this (default 0)"},
     {"discovery", "1: discovery answers a random ~70% of the seeds, shuffled, after up to 0.5 s "

@@ -337,7 +337,10 @@ static int older(const akt_member *a, const akt_member *b) {
  * the configuration. Only a member of the configuration can bring in the
  * members it lacks: a leader outside it (it came up after the last
  * configuration was decided, and the faults kept its predecessor from
- * deciding the next) would wait for a proposer that never comes. */
+ * deciding the next) would wait for a proposer that never comes. With no
+ * such member reachable, the leader stays the pick and proposes nothing
+ * (akt__ca_proposes) until downing settles who is gone; the view read is
+ * the last one refreshed, brought up to date at the next membership event. */
 static void choose_proposer(akt__ca *ca) {
   ca->leader = 0;
   ca->leader_remoting[0] = '\0';

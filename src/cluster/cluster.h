@@ -51,7 +51,7 @@ struct akt__topics; /* cluster topics (topics.h), created with the cluster */
 #define AKT__CL_MAX_ASKED 8         /* unknown senders remembered as asked to sync */
 #define AKT__CL_MAX_URGENT 4        /* members queued to be probed next */
 #define AKT__CL_CONFIRM_MAX 3       /* unreachable members a decider probes itself first */
-#define AKT__CL_TELL_SIDE_MAX 128   /* a decider tells a side up to this size of downs directly */
+#define AKT__CL_TELL_SIDE_MAX 128   /* members known, at most, for a decider to tell downs directly */
 #define AKT__CL_ASK_GRACE AKT_SECONDS(3) /* an unknown sender is asked only after this */
 #define AKT__CL_ASK_AGAIN AKT_SECONDS(5) /* before the same one is asked again */
 #define AKT__CL_ISOLATION_PROBES 3  /* probes with no answer at all before a node may be isolated */

@@ -76,7 +76,8 @@ static void tell_side(akt__cluster *cl, akt__cl_member *m) {
  * far. A few downs of the other side (up to AKT__CL_CONFIRM_MAX: a crash,
  * not a partition's worth, whose packets would grow with both sides) go to
  * every member of this side directly too, besides the gossip, when the
- * side is small enough (AKT__CL_TELL_SIDE_MAX) for a burst of packets. */
+ * cluster is small enough (AKT__CL_TELL_SIDE_MAX members known, down ones
+ * included) for a burst of packets. */
 static void down_side(akt__cluster *cl, int in_u, int isolated, akt_cluster_down_reason reason) {
   int tell = in_u && !isolated && cl->nunreach <= AKT__CL_CONFIRM_MAX &&
              cl->nmembers <= AKT__CL_TELL_SIDE_MAX;

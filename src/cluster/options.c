@@ -36,6 +36,8 @@ int akt__cl_options(const akt_cluster_options *in, akt_cluster_options *out, cha
   DEFAULT(suspicion_mult, AKT_CLUSTER_DEFAULT_SUSPICION_MULT);
   DEFAULT(suspicion_max_mult, AKT_CLUSTER_DEFAULT_SUSPICION_MAX_MULT);
   DEFAULT(suspicion_confirmations, AKT_CLUSTER_DEFAULT_SUSPICION_CONFIRMATIONS);
+  _Static_assert(AKT_CLUSTER_DEFAULT_SUSPICION_CONFIRMATIONS <= AKT__CL_MAX_CONFIRM,
+                 "the default confirmations fit the confirmers kept");
   DEFAULT(awareness_max, AKT_CLUSTER_DEFAULT_AWARENESS_MAX);
   DEFAULT(push_pull_interval, AKT_CLUSTER_DEFAULT_PUSH_PULL_INTERVAL);
   DEFAULT(join_interval, AKT_CLUSTER_DEFAULT_JOIN_INTERVAL);

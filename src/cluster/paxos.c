@@ -6,8 +6,11 @@
  * (winning.c). Proposing one slot at a time keeps that acceptor set
  * unambiguous: every proposer of slot s has applied s - 1 and so holds the
  * same configuration. A ballot is (number, node key), ordered by number
- * then key; the membership leader proposes, and anyone else who does (two
- * leaders during a partition) only costs a retry after a random backoff.
+ * then key; the proposer chosen in each node's view proposes (the
+ * membership leader, or the configuration's oldest live member when the
+ * leader is not one: actors.c, choose_proposer), and anyone else who does
+ * (two leaders during a partition, views that differ) only costs a retry
+ * after a random backoff.
  *
  *   proposer                              acceptor
  *   Prepare(s, b) ───────────────────────> promise b if b >= promised:

@@ -82,7 +82,8 @@ void akt__ca_requests_clear(akt__ca *ca, int code) {
 /* ---- submitting ---------------------------------------------------------------------------------- */
 
 
-/* Gives an op to the proposer: this node when it leads, else the leader. */
+/* Gives an op to the proposer: this node when it is the one, else the
+ * proposer of this node's view (actors.c, choose_proposer). */
 static void submit(akt__ca *ca, const Akt__Ca__Op *op) {
   if (akt__ca_proposes(ca)) {
     Akt__Ca__Op *copy = akt__ca_op_copy(op);
@@ -90,8 +91,9 @@ static void submit(akt__ca *ca, const Akt__Ca__Op *op) {
     akt__ca_propose(ca);
     return;
   }
-  /* No leader, or this node leads without proposing (it is not in the
-   * configuration, which has live members): resubmitted at a tick. */
+  /* No proposer, or this node is the one without proposing (the leader,
+   * outside a configuration whose live members it cannot reach):
+   * resubmitted at a tick. */
   if (!ca->leader_remoting[0] || ca->leader) return;
   Akt__Ca__Msg msg = AKT__CA__MSG__INIT;
   Akt__Ca__Submit sub = AKT__CA__SUBMIT__INIT;

@@ -81,6 +81,7 @@ void akt__cl_suspect_start(akt__cluster *cl, akt__cl_member *m, uint64_t from) {
   /* Who can confirm: everyone but the suspect and the first suspecter. */
   uint32_t k = cl->o.suspicion_confirmations;
   s->k = n < k + 2 ? 0 : k;
+  AKT_ASSERT(s->k <= AKT__CL_MAX_CONFIRM); /* options.c refuses more */
   s->first = from;
   arm(cl, m);
   /* Our own suspicion: probe it once more at once (the ping carries the

@@ -161,6 +161,8 @@ static void starting_needs_remoting_valid_options_and_happens_once(void **state)
   assert_int_equal(akt_cluster_start(sys, &bad), AKT_EINVAL);
   bad = (akt_cluster_options){.packet_max = 100};
   assert_int_equal(akt_cluster_start(sys, &bad), AKT_EINVAL);
+  bad = (akt_cluster_options){.suspicion_confirmations = 17}; /* 16 confirmers kept */
+  assert_int_equal(akt_cluster_start(sys, &bad), AKT_EINVAL);
   static const char *const long_role[] = {"a-role-name-longer-than-thirty-one-bytes"};
   bad = (akt_cluster_options){.roles = long_role, .nroles = 1};
   assert_int_equal(akt_cluster_start(sys, &bad), AKT_EINVAL);

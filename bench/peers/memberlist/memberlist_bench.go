@@ -19,7 +19,8 @@
 //	GO111MODULE=off GOPATH=/usr/share/gocode go build -o memberlist_bench memberlist_bench.go
 //
 // Usage: memberlist_bench [--quick] [--lan] [--reps N] [membership-detect-real]
-// prints "membership-detect-real<TAB>memberlist<TAB>ms<TAB>VALUE", the
+// prints "membership-detect-real<TAB>memberlist<TAB>ms<TAB>VALUE" (runtime
+// "memberlist-lan" with --lan, which is not judged against akt), the
 // median of N runs after a warm-up (--quick: one run); progress and each
 // run's value on stderr.
 package main
@@ -249,5 +250,9 @@ func main() {
 		fmt.Fprintf(os.Stderr, "memberlist_bench: membership-detect-real %s: %.1f ms\n", what, v)
 	}
 	sort.Float64s(vs)
-	fmt.Printf("membership-detect-real\tmemberlist\tms\t%.1f\n", vs[len(vs)/2])
+	runtime := "memberlist"
+	if os.Getenv(lanEnv) != "" {
+		runtime = "memberlist-lan" // not the same probe settings: not judged against akt
+	}
+	fmt.Printf("membership-detect-real\t%s\tms\t%.1f\n", runtime, vs[len(vs)/2])
 }
