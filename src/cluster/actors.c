@@ -323,14 +323,6 @@ int akt__ca_desired_config(akt__ca *ca, Akt__Ca__Value *v, void **storage) {
   return 1;
 }
 
-/* Is a older than b (membership's order: up number, then address)? */
-static int older(const akt_member *a, const akt_member *b) {
-  uint64_t ua = a->up_number ? a->up_number : UINT64_MAX;
-  uint64_t ub = b->up_number ? b->up_number : UINT64_MAX;
-  if (ua != ub) return ua < ub;
-  return akt__cl_addr_cmp(a->addr.host, a->addr.port, b->addr.host, b->addr.port) < 0;
-}
-
 /* Who proposes for the log, in this node's view: the membership leader
  * when it is a member of the configuration in force (or when that has no
  * member up, see akt__ca_proposes); else the oldest up, reachable member of
@@ -357,7 +349,9 @@ static void choose_proposer(akt__ca *ca) {
           vm->reach == AKT_REACH_UNREACHABLE || !vm->remoting[0])
         continue;
       if (member_id(vm, id, sizeof id) || akt__ca_config_find(&ca->cfg, id) < 0) continue;
-      if (!best || older(vm, best)) best = vm;
+      if (!best || akt__cl_older_by(vm->up_number, vm->addr.host, vm->addr.port, best->up_number,
+                                    best->addr.host, best->addr.port))
+        best = vm;
     }
     if (best) pick = best;
   }

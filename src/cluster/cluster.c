@@ -257,8 +257,7 @@ static void farewell(akt__cluster *cl) {
   uint32_t n = akt__cl_pick(cl, farewell_target, NULL, AKT__CL_FAREWELL_NODES, told);
   for (uint32_t i = 0; i < n; i++) {
     akt__cl_member *m = cl->slots[told[i]];
-    akt_addr to = {.port = m->port};
-    memcpy(to.host, m->host, sizeof to.host);
+    akt_addr to = akt__cl_addr_of(m);
     Akt__Cluster__Packet p = AKT__CLUSTER__PACKET__INIT;
     akt__cl_send(cl, &to, m, &p, me->key);
   }

@@ -429,9 +429,15 @@ int akt__cl_tomb_has(akt__cluster *cl, uint64_t key, uint64_t uid);
 /* Compares gossip addresses (host bytes, then port): <0, 0, >0. */
 int akt__cl_addr_cmp(const char *h1, uint16_t p1, const char *h2, uint16_t p2);
 
+/* m's gossip address, to send to. */
+akt_addr akt__cl_addr_of(const akt__cl_member *m);
+
 /* Orders members by age: smaller up_number first, then lower address.
  * Members that are not up yet (up_number 0) come last. */
 int akt__cl_older(const akt__cl_member *a, const akt__cl_member *b);
+/* The same order on an up number and a gossip address (for snapshots). */
+int akt__cl_older_by(uint64_t up_a, const char *host_a, uint16_t port_a, uint64_t up_b,
+                     const char *host_b, uint16_t port_b);
 
 /* Fills a public snapshot. */
 void akt__cl_snapshot(akt__cluster *cl, const akt__cl_member *m, akt_member *out);

@@ -64,8 +64,7 @@ static void tell_side(akt__cluster *cl, akt__cl_member *m) {
   for (uint32_t i = 0; i < cl->nslots; i++) {
     akt__cl_member *o = cl->slots[i];
     if (!o || o->self || !in_play(o) || o->reach == AKT_REACH_UNREACHABLE) continue;
-    akt_addr to = {.port = o->port};
-    memcpy(to.host, o->host, sizeof to.host);
+    akt_addr to = akt__cl_addr_of(o);
     akt__cl_tell_down(cl, &to, &n);
   }
 }
@@ -91,8 +90,7 @@ static void down_side(akt__cluster *cl, int in_u, int isolated, akt_cluster_down
     if (!in_u) {
       Akt__Cluster__Node n;
       akt__cl_node_of(m, &n);
-      akt_addr to = {.port = m->port};
-      memcpy(to.host, m->host, sizeof to.host);
+      akt_addr to = akt__cl_addr_of(m);
       akt__cl_tell_down(cl, &to, &n);
     }
   }

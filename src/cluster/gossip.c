@@ -165,8 +165,7 @@ void akt__cl_gossip(akt__cluster *cl) {
   uint32_t ncand = akt__cl_pick(cl, gossip_target, NULL, cl->o.gossip_nodes, cand);
   for (uint32_t i = 0; i < ncand && cl->nbq; i++) {
     akt__cl_member *m = cl->slots[cand[i]];
-    akt_addr to = {.port = m->port};
-    memcpy(to.host, m->host, sizeof to.host);
+    akt_addr to = akt__cl_addr_of(m);
     Akt__Cluster__Packet p = AKT__CLUSTER__PACKET__INIT;
     akt__cl_send(cl, &to, m, &p, 0);
   }

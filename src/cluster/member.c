@@ -81,11 +81,22 @@ int akt__cl_addr_cmp(const char *h1, uint16_t p1, const char *h2, uint16_t p2) {
   return (p1 > p2) - (p1 < p2);
 }
 
-int akt__cl_older(const akt__cl_member *a, const akt__cl_member *b) {
-  uint64_t ua = a->up_number ? a->up_number : UINT64_MAX;
-  uint64_t ub = b->up_number ? b->up_number : UINT64_MAX;
+akt_addr akt__cl_addr_of(const akt__cl_member *m) {
+  akt_addr a = {.port = m->port};
+  memcpy(a.host, m->host, sizeof a.host);
+  return a;
+}
+
+int akt__cl_older_by(uint64_t up_a, const char *host_a, uint16_t port_a, uint64_t up_b,
+                     const char *host_b, uint16_t port_b) {
+  uint64_t ua = up_a ? up_a : UINT64_MAX;
+  uint64_t ub = up_b ? up_b : UINT64_MAX;
   if (ua != ub) return ua < ub;
-  return akt__cl_addr_cmp(a->host, a->port, b->host, b->port) < 0;
+  return akt__cl_addr_cmp(host_a, port_a, host_b, port_b) < 0;
+}
+
+int akt__cl_older(const akt__cl_member *a, const akt__cl_member *b) {
+  return akt__cl_older_by(a->up_number, a->host, a->port, b->up_number, b->host, b->port);
 }
 
 /* ---- the index ------------------------------------------------------------------------------- */

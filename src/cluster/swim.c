@@ -140,12 +140,6 @@ static akt__cl_member *probe_next(akt__cluster *cl) {
 
 /* ---- sending ------------------------------------------------------------------------------------ */
 
-static akt_addr addr_of(const akt__cl_member *m) {
-  akt_addr a = {.port = m->port};
-  memcpy(a.host, m->host, sizeof a.host);
-  return a;
-}
-
 /* Pings m with `seq`; a member we suspect hears of it in the same packet
  * (the buddy system). */
 static void send_ping(akt__cluster *cl, akt__cl_member *m, uint32_t seq) {
@@ -165,7 +159,7 @@ static void send_ping(akt__cluster *cl, akt__cl_member *m, uint32_t seq) {
     p.updates = buddy;
     p.n_updates = 1;
   }
-  akt_addr to = addr_of(m);
+  akt_addr to = akt__cl_addr_of(m);
   AKT__CL_STAT(cl, pings);
   akt__cl_send(cl, &to, m, &p, m->key);
 }
@@ -241,7 +235,7 @@ void akt__cl_probe_direct_timeout(akt__cluster *cl) {
     Akt__Cluster__Packet p = AKT__CLUSTER__PACKET__INIT;
     p.body_case = AKT__CLUSTER__PACKET__BODY_PING_REQ;
     p.ping_req = &req;
-    akt_addr to = addr_of(h);
+    akt_addr to = akt__cl_addr_of(h);
     AKT__CL_STAT(cl, ping_reqs);
     if (akt__cl_send(cl, &to, h, &p, 0) == 0) pr->nacks_expected++;
   }
